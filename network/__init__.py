@@ -1,0 +1,116 @@
+"""Schakel's core: the app factory. ``flask --app network ...`` and ``schakel ...`` find it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the hub. ``config`` overrides everything else (tests pass a dict)."""
+    from network.config import load_config
+    from network.crypto import Keyring
+    from network.db import db
+    from network.errors import init_errors
+    from network.extensions import babel, csrf, limiter, login_manager, migrate, talisman
+    from network.i18n import select_locale
+    from network.sessions import ServerSessionInterface
+
+    instance_path = os.environ.get("SCHAKEL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path, config))
+    _configure_logging(app)
+
+    app.extensions["schakel.keyring"] = Keyring(app.config["SECRETS"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    app.session_interface = ServerSessionInterface()
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
+    limiter.init_app(app)
+    production = app.config["SCHAKEL_ENV"] == "production"
+    talisman.init_app(
+        app,
+        force_https=production,
+        strict_transport_security=production,
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=production,
+        session_cookie_http_only=True,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+        content_security_policy={
+            "default-src": "'self'",
+            "img-src": "'self' data:",
+            "style-src": "'self'",
+            "script-src": "'self'",
+            "form-action": "'self'",
+            "frame-ancestors": "'none'",
+            "base-uri": "'none'",
+            "object-src": "'none'",
+        },
+    )
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
+                                x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
+
+    _register_blueprints(app)
+    init_errors(app)
+
+    @app.before_request
+    def _request_id() -> None:
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    @app.after_request
+    def _headers(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.path.startswith("/api/"):
+            response.headers["API-Version"] = app.config["API_VERSION"]
+        if getattr(g, "principal", None) is not None and g.principal.is_authenticated:
+            # Pages of a logged-in user can hold personal data: never cache them.
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    from network.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """The explicit list of blueprints; features are imported here, never at module level."""
+    from network.api import init_api
+    from network.web import init_web
+    from network.web.admin import bp as admin_bp
+    from network.web.auth import bp as auth_bp
+    from network.web.main import bp as main_bp
+    from network.web.students import bp as students_bp
+
+    init_web(app)
+    for blueprint in (main_bp, auth_bp, students_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    init_api(app, [])
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,0 +1,100 @@
+"""The JSON API at ``/api/v1`` (flask-smorest): OpenAPI from the marshmallow schemas, NL API
+Design Rules conventions, and RFC 9457 problem+json for every error.
+
+flask-smorest's own HTTP error handler answers ``{"code", "status"}`` and would swallow
+authlib's 401 headers; :class:`ProblemApi` routes every error through ``network.errors``.
+``create_app`` passes the list of API blueprints (features' ``api.py``) to :func:`init_api`.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from network.db import db
+from network.errors import handle_http_exception
+from network.extensions import csrf
+from network.models import Organisation, OrganisationType, Region
+
+
+class ProblemApi(Api):
+    def handle_http_exception(self, error):  # noqa: D102 - see module docstring
+        return handle_http_exception(error)
+
+    def _register_error_handlers(self):
+        # Error handling is app-wide and lives in network.errors.
+        pass
+
+
+class _Parser(FlaskParser):
+    #: NL API Design Rules: invalid input is 400, not webargs' 422
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(SmorestBlueprint):
+    """The API blueprint every feature uses (400 on invalid input)."""
+
+    ARGUMENTS_PARSER = _Parser()
+
+
+blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Regio's en organisaties (openbaar)")
+
+
+class RegionSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String()
+    name = fields.String()
+
+
+class OrganisationQueryArgs(Schema):
+    class Meta:
+        ordered = True
+
+    type = fields.String(validate=validate.OneOf([t.value for t in OrganisationType]),
+                         metadata={"description": "Soort organisatie"})
+    region = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Regiocode"})
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String()
+    type = fields.Enum(OrganisationType, by_value=True)
+    region = fields.Function(lambda o: o.region.code)
+    gemeente = fields.String(allow_none=True)
+    brin = fields.String(allow_none=True)
+    kvk = fields.String(allow_none=True)
+    website = fields.String(allow_none=True)
+
+
+@blp.route("/regions")
+@blp.response(200, RegionSchema(many=True))
+def list_regions():
+    """Alle regio's van de hub."""
+    return db.session.execute(select(Region).order_by(Region.name)).scalars().all()
+
+
+@blp.route("/organisations")
+@blp.arguments(OrganisationQueryArgs, location="query")
+@blp.response(200, OrganisationSchema(many=True))
+def list_organisations(args):
+    """Actieve organisaties in het netwerk, te filteren op soort en regio."""
+    query = select(Organisation).join(Region).where(Organisation.is_active.is_(True)).order_by(Organisation.name)
+    if "type" in args:
+        query = query.where(Organisation.type == OrganisationType(args["type"]))
+    if "region" in args:
+        query = query.where(Region.code == args["region"])
+    return db.session.execute(query).scalars().all()
+
+
+def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
+    """One Api per app (tests build several apps); API clients use tokens, not cookies: no CSRF."""
+    api = ProblemApi(app, spec_kwargs={"info": {"description": "Schakel: de regionale hub van school naar werk."}})
+    for blueprint in [blp, *blueprints]:
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
+    app.extensions["schakel.api"] = api
+    return api

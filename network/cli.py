@@ -1,0 +1,177 @@
+"""Command line: ``schakel …`` (or ``flask --app network …``). Each command is one unit of
+work with one commit, and calls the same services as the views."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from network.db import db
+
+
+def _keyring():
+    return current_app.extensions["schakel.keyring"]
+
+
+def _secrets_path() -> Path:
+    return Path(current_app.config["SECRETS_FILE"])
+
+
+# -- audit -------------------------------------------------------------------------------
+
+audit_cli = click.Group("audit", help="Het auditlog: verzegelen en controleren.")
+
+
+@audit_cli.command("seal")
+@with_appcontext
+def audit_seal() -> None:
+    """Chain and sign every event that is not sealed yet."""
+    from network.audit import seal_all
+
+    sealed = seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
+    click.echo(f"sealed {sealed} events")
+
+
+@audit_cli.command("verify")
+@click.option("--seal/--no-seal", default=True, help="Seal pending events first (default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_appcontext
+def audit_verify(seal: bool, as_json: bool) -> None:
+    """Recompute the hash chain and check every signed checkpoint. Exits 1 when broken."""
+    import time
+
+    from network.audit import seal_all, verify
+
+    if seal:
+        seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
+    started = time.perf_counter()
+    report = verify(db.session, _keyring())
+    elapsed = time.perf_counter() - started
+    db.session.rollback()
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "checked": report.checked, "checkpoints": report.checkpoints,
+                               "unsealed": report.unsealed, "problem": report.problem,
+                               "brokenEventId": report.broken_event_id, "brokenSeq": report.broken_seq,
+                               "seconds": round(elapsed, 3)}))
+    elif report.ok:
+        click.echo(f"audit log OK: {report.checked} events, {report.checkpoints} signed checkpoints "
+                   f"({elapsed:.2f}s)")
+        for note in report.notes:
+            click.echo(f"note: {note}")
+    else:
+        click.echo(f"AUDIT LOG BROKEN: {report.problem}", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+# -- keys --------------------------------------------------------------------------------
+
+keys_cli = click.Group("keys", help="Sleutels: aanmaken, roteren, herversleutelen.")
+
+
+@click.command("init-secrets")
+@click.option("--path", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def init_secrets(path: Path) -> None:
+    """Write a new, complete secrets file (mode 0600) for a production install.
+
+    A plain command (no app needed): in production the app cannot start without this file."""
+    from network.config import generate_secrets, write_secrets_file
+
+    if path.exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite keys")
+    write_secrets_file(path, generate_secrets())
+    click.echo(f"wrote {path}")
+
+
+def _rewrite_secrets(updated: dict) -> None:
+    from network.config import write_secrets_file
+
+    write_secrets_file(_secrets_path(), updated)
+
+
+@keys_cli.command("rotate-field-key")
+@with_appcontext
+def keys_rotate_field_key() -> None:
+    """Add a new field-encryption key and make it current (then restart, then reencrypt)."""
+    from network.keys import add_field_key
+
+    updated, kid = add_field_key(current_app.config["SECRETS"])
+    _rewrite_secrets(updated)
+    click.echo(f"new field key {kid} is current; restart the hub, then run `schakel keys reencrypt`")
+
+
+@keys_cli.command("rotate-signing-key")
+@with_appcontext
+def keys_rotate_signing_key() -> None:
+    """Add a new Ed25519 signing key and make it current; old public keys stay published."""
+    from network.keys import add_signing_key
+
+    updated, kid = add_signing_key(current_app.config["SECRETS"])
+    _rewrite_secrets(updated)
+    click.echo(f"new signing key {kid} is current; restart the hub")
+
+
+@keys_cli.command("reencrypt")
+@with_appcontext
+def keys_reencrypt() -> None:
+    """Re-encrypt every stored value with the current field key."""
+    from network.keys import count_by_key, reencrypt
+
+    changed = reencrypt(db.session, _keyring())
+    db.session.commit()
+    click.echo(f"re-encrypted {changed} values; now by key: {count_by_key(db.session)}")
+
+
+@keys_cli.command("retire-field-key")
+@click.argument("kid")
+@with_appcontext
+def keys_retire_field_key(kid: str) -> None:
+    """Remove an old field key once no stored value uses it."""
+    from network.keys import retire_field_key
+
+    try:
+        updated = retire_field_key(current_app.config["SECRETS"], db.session, kid)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _rewrite_secrets(updated)
+    click.echo(f"retired field key {kid}; restart the hub")
+
+
+@keys_cli.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """Show the key ids in use (never the keys)."""
+    from network.keys import count_by_key
+
+    secrets_ = current_app.config["SECRETS"]
+    click.echo(f"field keys: {sorted(secrets_['field_keys'])} current={secrets_['field_key_current']}")
+    click.echo(f"signing keys: {sorted(secrets_['signing_keys'])} current={secrets_['signing_key_current']}")
+    click.echo(f"ciphertexts by key: {count_by_key(db.session)}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach every command group; features add theirs here too."""
+    from network.commands import register_core_commands
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(keys_cli)
+    register_core_commands(app)
+
+
+def _create_app(*args, **kwargs):
+    from network import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Schakel, de regionale hub van school naar werk."""
+
+
+main.add_command(init_secrets)

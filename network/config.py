@@ -1,0 +1,222 @@
+"""Configuration: defaults, then an optional Python file named by ``SCHAKEL_CONFIG``, then
+environment variables, then the dict a caller (a test) passes, then validation.
+
+Secrets never have defaults. In development the first run writes instance-local secrets
+(``instance/secrets.json``, mode 0600); in production the app refuses to start without a
+complete secrets file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to fix."""
+
+
+def _env_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+#: name -> (environment variable, parser). Documented in README.md, "Configuration".
+ENV_SETTINGS: dict[str, tuple[str, Any]] = {
+    "SCHAKEL_ENV": ("SCHAKEL_ENV", str),
+    "SQLALCHEMY_DATABASE_URI": ("DATABASE_URL", str),
+    "SECRETS_FILE": ("SCHAKEL_SECRETS_FILE", str),
+    "BASE_URL": ("SCHAKEL_BASE_URL", str),
+    "RATELIMIT_STORAGE_URI": ("REDIS_URL", str),
+    "MAIL_BACKEND": ("MAIL_BACKEND", str),
+    "MAIL_FROM": ("MAIL_FROM", str),
+    "SMTP_HOST": ("SMTP_HOST", str),
+    "SMTP_PORT": ("SMTP_PORT", int),
+    "SMTP_USER": ("SMTP_USER", str),
+    "SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "SMTP_STARTTLS": ("SMTP_STARTTLS", _env_bool),
+    "MFA_REQUIRED_ROLES": ("MFA_REQUIRED_ROLES", _env_list),
+    "SESSION_IDLE_MINUTES": ("SESSION_IDLE_MINUTES", int),
+    "SESSION_MAX_HOURS": ("SESSION_MAX_HOURS", int),
+    "LOGIN_MAX_FAILURES": ("LOGIN_MAX_FAILURES", int),
+    "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
+    "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
+    "PASSWORD_MIN_LENGTH": ("PASSWORD_MIN_LENGTH", int),
+    "PROXY_HOPS": ("SCHAKEL_PROXY_HOPS", int),
+    "AUDIT_SEAL_INTERVAL_SECONDS": ("AUDIT_SEAL_INTERVAL_SECONDS", int),
+    "OUTBOX_INTERVAL_SECONDS": ("OUTBOX_INTERVAL_SECONDS", int),
+}
+
+
+def default_config(instance_path: str) -> dict[str, Any]:
+    """The settings every deployment starts from; none of them is a secret."""
+    return {
+        "SCHAKEL_ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'schakel.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRETS_FILE": str(Path(instance_path) / "secrets.json"),
+        "BASE_URL": "http://127.0.0.1:5000",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAIL_BACKEND": "mailbox",
+        "MAIL_FROM": "Schakel <noreply@schakel.localhost>",
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": 25,
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_STARTTLS": False,
+        "MFA_REQUIRED_ROLES": ["hub_admin", "coordinator"],
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_HOURS": 12,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        "LOGIN_RATE_LIMIT": "20 per minute",
+        "PASSWORD_MIN_LENGTH": 12,
+        "PASSWORD_RESET_HOURS": 1,
+        # argon2id, RFC 9106 second recommended option (t=3, 64 MiB)
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 65536,
+        "PROXY_HOPS": 0,
+        "AUDIT_SEAL_INTERVAL_SECONDS": 60,
+        "AUDIT_SEAL_BATCH": 5000,
+        "OUTBOX_INTERVAL_SECONDS": 30,
+        "OUTBOX_MAX_ATTEMPTS": 8,
+        "LANGUAGES": ["nl", "en"],
+        "BABEL_DEFAULT_LOCALE": "nl",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "API_TITLE": "Schakel API",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the validated configuration dict for :func:`network.create_app`."""
+    config = default_config(instance_path)
+    pyfile = os.environ.get("SCHAKEL_CONFIG")
+    if pyfile:
+        namespace: dict[str, Any] = {}
+        exec(compile(Path(pyfile).read_text(), pyfile, "exec"), namespace)  # noqa: S102 - operator's own file
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for name, (variable, parse) in ENV_SETTINGS.items():
+        if variable in os.environ and os.environ[variable] != "":
+            config[name] = parse(os.environ[variable])
+    if overrides:
+        config.update(overrides)
+    if config.get("TESTING"):
+        config.setdefault("SCHAKEL_ENV", "testing")
+        if config["SCHAKEL_ENV"] == "development":
+            config["SCHAKEL_ENV"] = "testing"
+    _normalise_database_url(config)
+    _load_secrets(config)
+    _validate(config)
+    return config
+
+
+def _normalise_database_url(config: dict[str, Any]) -> None:
+    url: str = config["SQLALCHEMY_DATABASE_URI"]
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {"timeout": 30})
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+SECRET_NAMES = ("secret_key", "field_keys", "field_key_current", "blind_index_key",
+                "signing_keys", "signing_key_current")
+
+
+def generate_secrets() -> dict[str, Any]:
+    """A fresh, complete set of instance secrets (used in development and by tests)."""
+    signing = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    field_kid = "f" + secrets.token_hex(4)
+    signing_kid = "s" + secrets.token_hex(4)
+    return {
+        "secret_key": secrets.token_urlsafe(48),
+        "field_keys": {field_kid: base64.b64encode(secrets.token_bytes(32)).decode()},
+        "field_key_current": field_kid,
+        "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "signing_keys": {signing_kid: base64.b64encode(signing).decode()},
+        "signing_key_current": signing_kid,
+    }
+
+
+def write_secrets_file(path: Path, data: dict[str, Any]) -> None:
+    """Write the secrets file atomically with mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _load_secrets(config: dict[str, Any]) -> None:
+    if config.get("SECRETS"):
+        return  # given directly (tests)
+    path = Path(config["SECRETS_FILE"])
+    if not path.exists():
+        if config["SCHAKEL_ENV"] == "production":
+            raise ConfigError(
+                f"Secrets file {path} is missing. Create it with `schakel init-secrets --path {path}` "
+                "and keep it outside the repository (see README, Configuration).")
+        write_secrets_file(path, generate_secrets())
+        log.warning("Generated development secrets in %r (mode 0600)", str(path))
+    if config["SCHAKEL_ENV"] == "production" and path.stat().st_mode & 0o077:
+        raise ConfigError(f"Secrets file {path} is readable by others; chmod 600 it.")
+    config["SECRETS"] = json.loads(path.read_text())
+
+
+def _validate(config: dict[str, Any]) -> None:
+    if config["SCHAKEL_ENV"] not in ENVIRONMENTS:
+        raise ConfigError(f"SCHAKEL_ENV must be one of {ENVIRONMENTS}, not {config['SCHAKEL_ENV']!r}")
+    missing = [name for name in SECRET_NAMES if not config["SECRETS"].get(name)]
+    if missing:
+        raise ConfigError(f"Secrets file lacks: {', '.join(missing)}")
+    secrets_ = config["SECRETS"]
+    if secrets_["field_key_current"] not in secrets_["field_keys"]:
+        raise ConfigError("field_key_current names no key in field_keys")
+    if secrets_["signing_key_current"] not in secrets_["signing_keys"]:
+        raise ConfigError("signing_key_current names no key in signing_keys")
+    config["SECRET_KEY"] = secrets_["secret_key"]
+    production = config["SCHAKEL_ENV"] == "production"
+    if production:
+        if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+            log.warning("Running production on SQLite: fine for one small region on one host only")
+        if not config["BASE_URL"].startswith("https://"):
+            raise ConfigError("SCHAKEL_BASE_URL must be an https:// URL in production")
+        if config["MAIL_BACKEND"] == "mailbox":
+            raise ConfigError("MAIL_BACKEND=mailbox is for development; use smtp in production")
+    config["DEBUG"] = False if production else config.get("DEBUG", False)
+    # Cookies: __Host- prefix and Secure over https; Lax keeps top-level links from e-mail working.
+    config["SESSION_COOKIE_NAME"] = "__Host-schakel" if production else "schakel"
+    config["SESSION_COOKIE_SECURE"] = production
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    config["SESSION_COOKIE_PATH"] = "/"
+    config["REMEMBER_COOKIE_DURATION"] = 0

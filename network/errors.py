@@ -1,0 +1,174 @@
+"""One error vocabulary. Services raise :class:`DomainError` subclasses; this module maps them
+(and every HTTP error) once: to RFC 9457 ``application/problem+json`` under ``/api`` and on
+``/.well-known``, ``/healthz`` and ``/readyz``, and to a Dutch error page everywhere else.
+Nothing leaks internals: a 500 says only that something went wrong and gives the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://schakel.nl/problems/"
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad-request"
+    title = "Ongeldig verzoek"
+
+    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None, **extra: Any):
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors or {}
+        self.extra = extra
+
+
+class ValidationFailed(DomainError):
+    """Input that does not pass validation; ``errors`` maps field names to Dutch messages."""
+
+    status, code, title = 400, "invalid-input", "Ongeldige invoer"
+
+
+class NotAuthenticated(DomainError):
+    status, code, title = 401, "not-authenticated", "Niet ingelogd"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Geen toegang"
+
+
+class NotFound(DomainError):
+    status, code, title = 404, "not-found", "Niet gevonden"
+
+
+class Conflict(DomainError):
+    """A state change that is not allowed now, or a concurrent edit. ``allowed`` may list the
+    transitions that are."""
+
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status, code, title = 412, "precondition-failed", "De gegevens zijn intussen gewijzigd"
+
+
+class PreconditionRequired(DomainError):
+    status, code, title = 428, "precondition-required", "If-Match ontbreekt"
+
+
+_HTTP_TITLES = {
+    400: "Ongeldig verzoek", 401: "Niet ingelogd", 403: "Geen toegang", 404: "Niet gevonden",
+    405: "Methode niet toegestaan", 409: "Conflict", 412: "De gegevens zijn intussen gewijzigd",
+    413: "Verzoek te groot", 415: "Niet-ondersteund formaat", 422: "Ongeldige invoer",
+    428: "If-Match ontbreekt", 429: "Te veel verzoeken", 500: "Er ging iets mis",
+    503: "Tijdelijk niet beschikbaar",
+}
+
+
+def wants_problem_json() -> bool:
+    path = request.path
+    return path.startswith(("/api/", "/.well-known/", "/oauth/")) or path in ("/healthz", "/readyz")
+
+
+def problem_response(status: int, *, title: str | None = None, detail: str | None = None,
+                     code: str | None = None, errors: dict[str, list[str]] | None = None,
+                     headers: dict[str, str] | None = None, **extra: Any) -> Response:
+    """Build an RFC 9457 problem+json response."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (code or str(status)),
+        "title": title or _HTTP_TITLES.get(status, "Fout"),
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    if errors:
+        body["errors"] = [{"field": field, "message": message}
+                          for field, messages in errors.items() for message in _flatten(messages)]
+    if getattr(g, "request_id", None):
+        body["requestId"] = g.request_id
+    body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _flatten(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [f"{key}: {m}" for key, value in messages.items() for m in _flatten(value)]
+    if isinstance(messages, (list, tuple)):
+        return [m for item in messages for m in _flatten(item)]
+    return [str(messages)]
+
+
+def _html_error(status: int, detail: str | None = None) -> Response:
+    title = _HTTP_TITLES.get(status, "Fout")
+    body = render_template("errors/error.html", status=status, title=title, detail=detail,
+                           request_id=getattr(g, "request_id", None))
+    return Response(body, status=status, mimetype="text/html")
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    from network.db import db
+
+    db.session.rollback()
+    if wants_problem_json():
+        return problem_response(error.status, title=error.title, detail=error.detail, code=error.code,
+                                errors=error.errors, **error.extra)
+    return _html_error(error.status, error.detail)
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    if error.code and error.code >= 500:
+        from network.db import db
+
+        db.session.rollback()
+    if wants_problem_json():
+        headers = {}
+        if error.code == 405 and error.response is None:
+            headers["Allow"] = ", ".join(error.valid_methods or [])  # type: ignore[attr-defined]
+        original = error.get_response()
+        for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+            if header in original.headers:
+                headers[header] = original.headers[header]
+        detail = None
+        data = getattr(error, "data", None)
+        errors = None
+        if isinstance(data, dict) and "messages" in data:  # webargs / flask-smorest validation
+            errors = {}
+            for location, fields_ in data["messages"].items():
+                for field_name, messages in (fields_.items() if isinstance(fields_, dict) else [(location, fields_)]):
+                    errors.setdefault(field_name, []).extend(_flatten(messages))
+        elif error.code not in (404, 405):
+            detail = error.description if error.code and error.code < 500 else None
+        return problem_response(error.code or 500, errors=errors, detail=detail, headers=headers)
+    if error.code == 429:
+        return _html_error(429, _("U heeft het te vaak geprobeerd. Wacht even en probeer het opnieuw."))
+    return _html_error(error.code or 500)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    from network.db import db
+
+    log.exception("Unhandled error in request %r", getattr(g, "request_id", None))
+    db.session.rollback()
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    if wants_problem_json():
+        return problem_response(500, detail="Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+    return _html_error(500)
+
+
+def init_errors(app: Flask) -> None:
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,111 @@
+"""Key rotation: new field keys and signing keys, and re-encryption of every encrypted column.
+
+Rotation is three steps an operator can run while the hub is up (README, "Key rotation"):
+``schakel keys rotate-field-key`` adds a key and makes it current (restart the web workers so
+they encrypt with it), ``schakel keys reencrypt`` re-encrypts every value under the current key
+(decrypting with whichever key made it), and ``schakel keys retire-field-key KID`` drops the old
+key once nothing uses it. Signing keys are only added: old public halves stay in the JWKS so
+old signatures stay verifiable.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from network.crypto import FieldRef, Keyring
+from network.models import Account, OutboxMessage, Student
+
+
+@dataclass(frozen=True)
+class EncryptedColumn:
+    model: type
+    attribute: str
+    ref: Callable[[Any], FieldRef]
+
+
+#: every encrypted column in the hub; features add theirs with :func:`register_encrypted_column`
+ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
+    EncryptedColumn(Student, "bsn_encrypted", Student.bsn_ref),
+    EncryptedColumn(Account, "totp_secret_encrypted", Account.totp_ref),
+    EncryptedColumn(OutboxMessage, "body_encrypted", OutboxMessage.body_ref),
+]
+
+
+def register_encrypted_column(column: EncryptedColumn) -> None:
+    if column not in ENCRYPTED_COLUMNS:
+        ENCRYPTED_COLUMNS.append(column)
+
+
+def add_field_key(secrets_: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return new secrets with a fresh AES-256 field key made current, and its key id."""
+    updated = copy.deepcopy(secrets_)
+    kid = "f" + secrets.token_hex(4)
+    updated["field_keys"][kid] = base64.b64encode(secrets.token_bytes(32)).decode()
+    updated["field_key_current"] = kid
+    return updated, kid
+
+
+def add_signing_key(secrets_: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Return new secrets with a fresh Ed25519 signing key made current, and its key id."""
+    updated = copy.deepcopy(secrets_)
+    kid = "s" + secrets.token_hex(4)
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    updated["signing_keys"][kid] = base64.b64encode(raw).decode()
+    updated["signing_key_current"] = kid
+    return updated, kid
+
+
+def count_by_key(session: Session) -> dict[str, int]:
+    """How many stored ciphertexts each field key made."""
+    counts: dict[str, int] = {}
+    for column in ENCRYPTED_COLUMNS:
+        attribute = getattr(column.model, column.attribute)
+        for (token,) in session.execute(select(attribute).where(attribute.is_not(None))):
+            kid = token.split(":", 1)[0]
+            counts[kid] = counts.get(kid, 0) + 1
+    return counts
+
+
+def reencrypt(session: Session, keyring: Keyring, *, batch: int = 500) -> int:
+    """Re-encrypt every value not made by the current field key. The caller commits.
+
+    Rows are loaded in batches; each value is decrypted with the key that made it (the key id
+    is in the ciphertext) and encrypted again, bound to the same row.
+    """
+    changed = 0
+    for column in ENCRYPTED_COLUMNS:
+        attribute = getattr(column.model, column.attribute)
+        stale = attribute.not_like(keyring.field_key_current + ":%")
+        query = select(column.model).where(attribute.is_not(None), stale).execution_options(yield_per=batch)
+        for obj in session.execute(query).scalars():
+            ref = column.ref(obj)
+            plaintext = keyring.decrypt(getattr(obj, column.attribute), ref)
+            setattr(obj, column.attribute, keyring.encrypt(plaintext, ref))
+            changed += 1
+        session.flush()
+    return changed
+
+
+def retire_field_key(secrets_: dict[str, Any], session: Session, kid: str) -> dict[str, Any]:
+    """Return secrets without field key ``kid``; refuses while any value still uses it."""
+    if kid == secrets_["field_key_current"]:
+        raise ValueError("the current field key cannot be retired; rotate first")
+    if kid not in secrets_["field_keys"]:
+        raise ValueError(f"no field key {kid!r}")
+    in_use = count_by_key(session).get(kid, 0)
+    if in_use:
+        raise ValueError(f"{in_use} values still use key {kid!r}; run `schakel keys reencrypt` first")
+    updated = copy.deepcopy(secrets_)
+    del updated["field_keys"][kid]
+    return updated

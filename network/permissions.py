@@ -1,0 +1,132 @@
+"""Who is acting, and what they may do.
+
+Permissions are named ``feature:resource:action`` and granted per role. A :class:`Principal` is
+the acting account in one organisation and role (its *acting membership*), plus where the
+request came from; services receive it and the audit log records it. Object-level checks are
+the ``can_*`` predicates: a view checks the permission, loads the object, then the predicate
+(404 before 403: an object outside the caller's walls does not exist for them).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from network.models import SCHOOL_STAFF_ROLES, OrganisationType, Role
+
+
+class Permission(enum.StrEnum):
+    dashboard_view = "network:dashboard:view"
+    student_list = "network:student:list"
+    student_view = "network:student:view"
+    student_create = "network:student:create"
+    student_update = "network:student:update"
+    organisation_view = "network:organisation:view"
+    organisation_manage = "network:organisation:manage"
+    account_view = "network:account:view"
+    account_manage = "network:account:manage"
+    audit_verify = "network:audit:verify"
+    outbox_view = "network:outbox:view"
+
+
+_SCHOOL_STAFF = frozenset({
+    Permission.dashboard_view, Permission.student_list, Permission.student_view,
+    Permission.student_create, Permission.student_update, Permission.organisation_view,
+})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    **{role: _SCHOOL_STAFF for role in SCHOOL_STAFF_ROLES},
+    Role.partner_staff: frozenset({Permission.dashboard_view, Permission.organisation_view}),
+    Role.coordinator: frozenset({Permission.dashboard_view, Permission.organisation_view, Permission.account_view}),
+    Role.hub_admin: frozenset({
+        Permission.dashboard_view, Permission.organisation_view, Permission.organisation_manage,
+        Permission.account_view, Permission.account_manage, Permission.audit_verify, Permission.outbox_view,
+    }),
+    Role.student: frozenset({Permission.dashboard_view}),
+}
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The membership an account acts under: one organisation, one role."""
+
+    membership_id: int
+    organisation_id: int
+    organisation_name: str
+    organisation_type: OrganisationType
+    region_id: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The actor of a request, CLI command or job, and where it came from (NEN 7513 user and
+    source fields). ``account_id`` is None for anonymous requests and for the system itself."""
+
+    account_id: int | None = None
+    name: str = "anoniem"
+    acting: Acting | None = None
+    memberships: tuple[Acting, ...] = ()
+    source_ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    #: the person on whose behalf this actor works (a guardian for a student under 16, ...)
+    on_behalf_of: str | None = None
+    #: "web", "api", "cli" or "job"
+    channel: str = "web"
+    permissions: frozenset[Permission] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.account_id is not None
+
+    @property
+    def role(self) -> Role | None:
+        return self.acting.role if self.acting else None
+
+    @property
+    def organisation_id(self) -> int | None:
+        return self.acting.organisation_id if self.acting else None
+
+    @property
+    def region_id(self) -> int | None:
+        return self.acting.region_id if self.acting else None
+
+    def has(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    @property
+    def is_school_staff(self) -> bool:
+        return self.role in SCHOOL_STAFF_ROLES
+
+
+def permissions_for(role: Role | None) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS.get(role, frozenset()) if role else frozenset()
+
+
+def system_principal(channel: str = "cli", name: str = "systeem") -> Principal:
+    """The hub itself, for CLI commands and scheduled jobs (audited as such)."""
+    return Principal(name=name, channel=channel)
+
+
+# -- object-level predicates -----------------------------------------------------------
+
+def can_manage_student(principal: Principal, student) -> bool:
+    """School staff act on the students of the school they act for; nobody else does here."""
+    return principal.is_school_staff and student.school_id == principal.organisation_id
+
+
+def can_view_organisation(principal: Principal, organisation) -> bool:
+    """Every member of the network sees the organisations of their own region; hub admins all."""
+    if principal.role is Role.hub_admin:
+        return True
+    return principal.has(Permission.organisation_view) and organisation.region_id == principal.region_id
+
+
+def can_view_account(principal: Principal, account) -> bool:
+    """Hub admins see every account; coordinators the accounts of their region."""
+    if principal.role is Role.hub_admin:
+        return True
+    if principal.role is Role.coordinator:
+        return any(m.organisation.region_id == principal.region_id for m in account.memberships)
+    return False

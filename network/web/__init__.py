@@ -1,0 +1,134 @@
+"""Shared plumbing of the HTML views: who is acting (the request's :class:`Principal`),
+declared permissions, and small helpers that keep the views thin."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from network.crypto import Keyring
+from network.db import db
+from network.errors import Forbidden
+from network.extensions import login_manager
+from network.models import Account, Membership
+from network.permissions import Acting, Permission, Principal, permissions_for
+
+#: endpoints a logged-in account may use before its second factor is set up or given
+MFA_EXEMPT = {"auth.totp_setup", "auth.totp_verify", "auth.logout", "main.set_language", "static",
+              "main.healthz", "main.readyz", "main.jwks"}
+
+
+def keyring() -> Keyring:
+    return current_app.extensions["schakel.keyring"]
+
+
+def acting_from(membership: Membership) -> Acting:
+    organisation = membership.organisation
+    return Acting(membership_id=membership.id, organisation_id=organisation.id,
+                  organisation_name=organisation.name, organisation_type=organisation.type,
+                  region_id=organisation.region_id, role=membership.role)
+
+
+def build_principal(account: Account | None, channel: str = "web") -> Principal:
+    """The request's actor: the account (if any), its acting membership, and the source."""
+    source = dict(source_ip=request.remote_addr, user_agent=request.user_agent.string or None,
+                  request_id=g.get("request_id"), channel=channel)
+    if account is None:
+        return Principal(**source)
+    memberships = tuple(acting_from(m) for m in account.memberships if m.organisation.is_active)
+    chosen = session.get("acting_membership_id")
+    acting = next((m for m in memberships if m.membership_id == chosen), memberships[0] if memberships else None)
+    return Principal(account_id=account.id, name=account.name, acting=acting, memberships=memberships,
+                     permissions=permissions_for(acting.role if acting else None), **source)
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:
+        principal = g.principal = build_principal(current_user if current_user.is_authenticated else None)
+    return principal
+
+
+def require(permission: Permission) -> Callable:
+    """Declare the permission a view needs: anonymous users go to the login page, others get 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            principal = current_principal()
+            if not principal.is_authenticated:
+                return login_manager.unauthorized()
+            if not principal.has(permission):
+                raise Forbidden("U heeft geen toegang tot deze pagina.")
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # read by the authorization-matrix test
+        return wrapped
+
+    return decorator
+
+
+def login_required_view(view: Callable) -> Callable:
+    """A page for any logged-in account (no particular permission)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        if not current_principal().is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def commit_and_redirect(endpoint: str, message: str | None = None, **values: Any):
+    """End a successful POST: commit the unit of work, say so, and redirect (POST/redirect/GET)."""
+    db.session.commit()
+    if message:
+        flash(message, "success")
+    return redirect(url_for(endpoint, **values))
+
+
+@login_manager.user_loader
+def _load_account(user_id: str) -> Account | None:
+    try:
+        account_id = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    account = db.session.execute(
+        select(Account).where(Account.id == account_id)
+        .options(selectinload(Account.memberships).selectinload(Membership.organisation))
+    ).scalar_one_or_none()
+    if account is None or not account.is_active:
+        return None
+    return account
+
+
+def init_web(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Log in om deze pagina te bekijken.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session is the protection
+
+    @app.before_request
+    def _load_principal():
+        g.principal = None
+        principal = current_principal()
+        if principal.is_authenticated and request.endpoint not in MFA_EXEMPT:
+            # A second factor is pending (code not yet given, or required but not set up).
+            if session.get("mfa_pending"):
+                return redirect(url_for("auth.totp_verify"))
+            if session.get("mfa_setup_required"):
+                return redirect(url_for("auth.totp_setup"))
+        return None
+
+    @app.context_processor
+    def _template_globals():
+        return {"principal": current_principal(), "Permission": Permission}

@@ -1,0 +1,1 @@
+"""referrals: see ../shared/DESIGN.md (package reserved; its issue builds it)."""

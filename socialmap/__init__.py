@@ -1,0 +1,1 @@
+"""socialmap: see ../shared/DESIGN.md (package reserved; its issue builds it)."""

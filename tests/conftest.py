@@ -1,0 +1,141 @@
+"""Shared fixtures. The database is SQLite (a temp file) unless ``TEST_DATABASE_URL`` names
+another (CI runs the suite again with PostgreSQL). The schema comes from the Alembic
+migrations, never from ``create_all``. Views and services commit for real, so each test
+starts from empty tables (truncated after every test that used the database)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from network import create_app
+from network.config import generate_secrets
+from network.db import db
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def database_url(tmp_dir: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+def test_config(tmp_dir: Path, **overrides) -> dict:
+    config = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_dir),
+        "SECRETS": generate_secrets(),
+        "SECRETS_FILE": str(tmp_dir / "secrets.json"),
+        "MAIL_BACKEND": "mailbox",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "SERVER_NAME": None,
+        # cheap hashing in tests; production uses argon2-cffi's RFC 9106 low-memory profile
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 1024,
+    }
+    config.update(overrides)
+    return config
+
+
+def reset_schema(app) -> None:
+    """Drop everything and migrate to head, as a fresh install does."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        else:
+            db.engine.dispose()
+            path = engine.url.database
+            if path and os.path.exists(path):
+                os.remove(path)
+        upgrade()
+
+
+def truncate_all(app) -> None:
+    from network.models_index import import_all_models
+
+    import_all_models()
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+                conn.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(conn) else None
+            conn.execute(text("INSERT INTO audit_chain_head (id, last_seq, last_hash, updated_at) "
+                              "VALUES (1, 0, :h, CURRENT_TIMESTAMP)"), {"h": "0" * 64})
+
+
+def _has_sqlite_sequence(conn) -> bool:
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture(scope="session")
+def app_tmp(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("schakel")
+
+
+@pytest.fixture(scope="session")
+def app(app_tmp):
+    app = create_app(test_config(app_tmp))
+    reset_schema(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request):
+    """Empty every table after a test that touched the database."""
+    yield
+    if "app" in request.fixturenames:
+        truncate_all(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def session(app_ctx):
+    """The request-scoped SQLAlchemy session, inside an app context."""
+    yield db.session
+    db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def keyring(app):
+    return app.extensions["schakel.keyring"]
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def post_form(client, page_url: str, data: dict, *, post_url: str | None = None, follow_redirects=False):
+    """Submit a form as a browser does: load the page, take its CSRF token, post."""
+    page = client.get(page_url)
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(post_url or page_url, data={**data, "csrf_token": token},
+                       follow_redirects=follow_redirects)
