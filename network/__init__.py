@@ -102,11 +102,12 @@ def _register_blueprints(app: Flask) -> None:
     from network.web import init_web
     from network.web.admin import bp as admin_bp
     from network.web.auth import bp as auth_bp
+    from network.web.dev import bp as dev_bp
     from network.web.main import bp as main_bp
     from network.web.students import bp as students_bp
 
     init_web(app)
-    for blueprint in (main_bp, auth_bp, students_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp):
         app.register_blueprint(blueprint)
     init_api(app, [])
 

@@ -1,0 +1,5 @@
+"""The scheduler (being written)."""
+
+import click
+
+scheduler_cli = click.Group("scheduler", help="De planner: periodieke taken.")

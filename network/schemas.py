@@ -1,0 +1,74 @@
+"""Marshmallow base for HTML forms and API input, with Dutch messages.
+
+``load_form(SchemaClass, request.form)`` returns ``(data, errors)``: the view re-renders with
+the submitted values and ``errors`` (field -> list of Dutch messages) when validation fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load
+
+DUTCH_MESSAGES = {
+    "required": _l("Vul dit veld in."),
+    "null": _l("Vul dit veld in."),
+    "invalid": _l("Deze waarde is niet geldig."),
+}
+
+
+class BaseSchema(Schema):
+    """Strips strings, turns empty strings into None (so optional fields may be left blank),
+    and speaks Dutch. Public API schemas keep ``unknown = RAISE``; forms exclude extra keys
+    such as ``csrf_token``."""
+
+    class Meta:
+        unknown = RAISE
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            for key, message in DUTCH_MESSAGES.items():
+                if key not in field.error_messages or field.error_messages[key] in _ENGLISH_DEFAULTS:
+                    field.error_messages[key] = message
+            if isinstance(field, fields.Date):
+                field.error_messages["invalid"] = _l("Vul een geldige datum in (dd-mm-jjjj).")
+            if isinstance(field, fields.Email):
+                field.error_messages["invalid"] = _l("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
+            if isinstance(field, fields.Integer):
+                field.error_messages["invalid"] = _l("Vul een heel getal in.")
+
+    @pre_load
+    def _strip(self, data: Any, **kwargs: Any) -> Any:
+        if not hasattr(data, "items"):
+            return data
+        cleaned = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                value = value.strip()
+                if value == "":
+                    value = None
+            cleaned[key] = value
+        return cleaned
+
+
+class FormSchema(BaseSchema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+_ENGLISH_DEFAULTS = {
+    "Missing data for required field.", "Field may not be null.", "Invalid input.",
+    "Not a valid string.", "Not a valid date.", "Not a valid email address.", "Not a valid integer.",
+}
+
+
+def load_form(schema_cls: type[Schema], form: Any, **schema_kwargs: Any) -> tuple[dict | None, dict[str, list[str]]]:
+    """Validate a submitted form. Returns ``(data, {})`` or ``(None, errors)``."""
+    raw = {key: form.get(key) for key in form.keys()} if hasattr(form, "keys") else dict(form)
+    try:
+        return schema_cls(**schema_kwargs).load(raw), {}
+    except ValidationError as exc:
+        return None, {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+                      for field, msgs in exc.normalized_messages().items()}
