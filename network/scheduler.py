@@ -1,5 +1,171 @@
-"""The scheduler (being written)."""
+"""Periodic jobs, run by ONE scheduler process (``schakel scheduler run``), never inside the
+web workers (each gunicorn worker would start its own: flask-apscheduler#51).
+
+Jobs are plain functions that take the app and own their unit of work. Each run first claims
+its time slot with a unique :class:`~network.models.JobRun` row in its own transaction, so a
+second scheduler (a failover, an operator starting one by mistake) skips a slot that already
+ran instead of running it twice. APScheduler keeps its jobs in memory: the job-run table is
+the shared state, not a shared job store (which APScheduler 3 does not support).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 
-scheduler_cli = click.Group("scheduler", help="De planner: periodieke taken.")
+from network.db import db, utcnow
+from network.models import JobRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    run: Callable[[Flask], str | None]
+    #: config key holding the interval in seconds, or a fixed number of seconds
+    interval: str | int
+    description: str
+
+    def interval_seconds(self, app: Flask) -> int:
+        return int(app.config[self.interval]) if isinstance(self.interval, str) else self.interval
+
+
+def _seal_audit(app: Flask) -> str:
+    from network.audit import seal_all
+
+    sealed = seal_all(lambda: db.session, app.extensions["schakel.keyring"], batch=app.config["AUDIT_SEAL_BATCH"])
+    return f"sealed {sealed}"
+
+
+def _deliver_outbox(app: Flask) -> str:
+    from network.outbox import run_outbox_job
+
+    return str(run_outbox_job(app))
+
+
+def _housekeeping(app: Flask) -> str:
+    from network.sessions import purge_expired_sessions
+
+    sessions = purge_expired_sessions(db.session)
+    old_runs = db.session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - dt.timedelta(days=30))).rowcount
+    db.session.commit()
+    return f"purged {sessions} sessions, {old_runs} job runs"
+
+
+#: every job of the hub, in one table (features add theirs with :func:`register_job`)
+JOBS: list[Job] = [
+    Job("audit.seal", _seal_audit, "AUDIT_SEAL_INTERVAL_SECONDS", "Auditlog verzegelen en ondertekenen"),
+    Job("outbox.deliver", _deliver_outbox, "OUTBOX_INTERVAL_SECONDS", "Uitgaande e-mail versturen"),
+    Job("housekeeping", _housekeeping, 3600, "Verlopen sessies en oude taakregels opruimen"),
+]
+
+
+def register_job(job: Job) -> None:
+    if all(existing.id != job.id for existing in JOBS):
+        JOBS.append(job)
+
+
+def job_by_id(job_id: str) -> Job:
+    for job in JOBS:
+        if job.id == job_id:
+            return job
+    raise KeyError(job_id)
+
+
+def slot_for(now: dt.datetime, interval_seconds: int) -> dt.datetime:
+    """The start of the time slot ``now`` falls in; every scheduler computes the same one."""
+    seconds = int(now.timestamp()) // interval_seconds * interval_seconds
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
+
+
+def run_job_once(app: Flask, job: Job, now: dt.datetime | None = None) -> bool:
+    """Run ``job`` for the slot of ``now`` unless some scheduler already claimed that slot.
+
+    Returns True when this call ran the job. A failure is recorded on the job-run row and
+    logged; the next slot tries again.
+    """
+    now = now or utcnow()
+    with app.app_context():
+        run = JobRun(job_id=job.id, slot=slot_for(now, job.interval_seconds(app)), started_at=utcnow())
+        db.session.add(run)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            log.info("job %r slot %s already claimed; skipping", job.id, run.slot.isoformat())
+            return False
+        run_id = run.id
+        try:
+            detail = job.run(app)
+            outcome = "ok"
+        except Exception as exc:  # a job must not take the scheduler down
+            db.session.rollback()
+            log.exception("job %r failed", job.id)
+            detail, outcome = type(exc).__name__, "failed"
+        finished = db.session.get(JobRun, run_id)
+        finished.finished_at, finished.outcome, finished.detail = utcnow(), outcome, (detail or "")[:500]
+        db.session.commit()
+        db.session.remove()
+    return True
+
+
+def build_scheduler(app: Flask, *, blocking: bool = True):
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    cls = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = cls(timezone=ZoneInfo("Europe/Amsterdam"),
+                    job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    for job in JOBS:
+        scheduler.add_job(run_job_once, "interval", seconds=job.interval_seconds(app), args=(app, job),
+                          id=job.id, name=job.description, next_run_time=dt.datetime.now(dt.UTC))
+    return scheduler
+
+
+scheduler_cli = click.Group("scheduler", help="De planner: periodieke taken (draai er één).")
+
+
+@scheduler_cli.command("run")
+@with_appcontext
+def scheduler_run() -> None:
+    """Run the scheduler in the foreground until stopped (a systemd service in production)."""
+    app = current_app._get_current_object()
+    for job in JOBS:
+        click.echo(f"{job.id}: every {job.interval_seconds(app)}s — {job.description}")
+    scheduler = build_scheduler(app)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@scheduler_cli.command("run-once")
+@click.argument("job_id")
+@with_appcontext
+def scheduler_run_once(job_id: str) -> None:
+    """Run one job now (for its current slot), e.g. from cron or by hand."""
+    try:
+        job = job_by_id(job_id)
+    except KeyError:
+        raise click.ClickException(f"no job {job_id!r}; jobs: {', '.join(j.id for j in JOBS)}") from None
+    ran = run_job_once(current_app._get_current_object(), job)
+    click.echo("ran" if ran else "skipped: this slot already ran")
+
+
+@scheduler_cli.command("list")
+@with_appcontext
+def scheduler_list() -> None:
+    """List the jobs and their intervals."""
+    for job in JOBS:
+        click.echo(f"{job.id}\t{job.interval_seconds(current_app)}s\t{job.description}")

@@ -41,6 +41,9 @@ def test_config(tmp_dir: Path, **overrides) -> dict:
     return config
 
 
+test_config.__test__ = False  # a helper, not a test, when imported into test modules
+
+
 def reset_schema(app) -> None:
     """Drop everything and migrate to head, as a fresh install does."""
     from flask_migrate import upgrade
