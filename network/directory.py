@@ -1,0 +1,366 @@
+"""Who is in the network: regions, organisations, accounts and memberships.
+
+Plain service functions: they take the session and the acting :class:`Principal`, flush but
+never commit, audit every change in the same transaction, and raise
+:class:`~network.errors.ValidationFailed` (field -> Dutch messages) for input only the database
+can judge, such as duplicates. The CLI acts as the system principal and may do everything.
+
+Which role fits which organisation type (:data:`ROLE_ORGANISATION_TYPES`):
+
+- school staff roles and ``student``: only in a school;
+- ``partner_staff``: in every partner organisation (gemeente, UWV, WSP, RMC, SBB, ...), not in a
+  school (school people have their own roles) and not in the hub;
+- ``coordinator`` (the uitstroomcoördinator): in the hub, or at the RMC or gemeente that
+  employs them in many regions;
+- ``hub_admin``: only in the hub.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+from flask_babel import lazy_gettext as _l
+from stdnum.nl import brin as stdnum_brin
+
+from network.audit import AuditAction, record
+from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region,
+                            Role)
+from network.passwords import password_problems
+from network.permissions import Permission, Principal, can_view_account, can_view_organisation
+from network.sessions import revoke_account_sessions
+
+_PARTNER_TYPES = frozenset(OrganisationType) - {OrganisationType.school, OrganisationType.hub}
+
+#: the organisation types in which a role may be held (see the module docstring)
+ROLE_ORGANISATION_TYPES: dict[Role, frozenset[OrganisationType]] = {
+    **{role: frozenset({OrganisationType.school}) for role in SCHOOL_STAFF_ROLES},
+    Role.student: frozenset({OrganisationType.school}),
+    Role.partner_staff: _PARTNER_TYPES,
+    Role.coordinator: frozenset({OrganisationType.hub, OrganisationType.rmc, OrganisationType.gemeente}),
+    Role.hub_admin: frozenset({OrganisationType.hub}),
+}
+
+_REGION_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+_KVK = re.compile(r"^\d{8}$")
+_OIN = re.compile(r"^\d{20}$")
+_ORGANISATION_FIELDS = ("name", "type", "brin", "kvk", "oin", "gemeente", "email", "phone", "website", "is_active")
+
+
+def _is_system(actor: Principal) -> bool:
+    return actor.account_id is None and actor.channel in ("cli", "job")
+
+
+def _allow(actor: Principal, permission: Permission) -> None:
+    if not (_is_system(actor) or actor.has(permission)):
+        raise Forbidden(_l("U mag dit niet beheren."))
+
+
+def _is_hub_wide(actor: Principal) -> bool:
+    return _is_system(actor) or actor.role is Role.hub_admin
+
+
+# -- identifiers ---------------------------------------------------------------------------
+
+def clean_identifiers(type_: OrganisationType, *, brin: str | None = None, kvk: str | None = None,
+                      oin: str | None = None) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Normalise and check BRIN, KvK and OIN for an organisation of ``type_``.
+
+    A school needs a valid BRIN (and only a school has one); a werkgever needs a KvK number of
+    8 digits (optional for the others); an OIN, where given, is 20 digits.
+    Returns ``(cleaned, errors)``; the form schema and the services share this check.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, str | None] = {"brin": None, "kvk": None, "oin": None}
+    if type_ is OrganisationType.school:
+        if not brin:
+            errors["brin"] = [_l("Vul het BRIN-nummer van de school in.")]
+        elif not stdnum_brin.is_valid(brin):
+            errors["brin"] = [_l("Vul een geldig BRIN-nummer in: twee cijfers en twee letters, zoals 25LX.")]
+        else:
+            cleaned["brin"] = stdnum_brin.compact(brin)
+    elif brin:
+        errors["brin"] = [_l("Alleen een school heeft een BRIN-nummer.")]
+    kvk = re.sub(r"[\s.]", "", kvk or "")
+    if kvk and not _KVK.match(kvk):
+        errors["kvk"] = [_l("Een KvK-nummer bestaat uit 8 cijfers.")]
+    elif not kvk and type_ is OrganisationType.werkgever:
+        errors["kvk"] = [_l("Vul het KvK-nummer van de werkgever in.")]
+    cleaned["kvk"] = kvk or None
+    oin = re.sub(r"\s", "", oin or "")
+    if oin and not _OIN.match(oin):
+        errors["oin"] = [_l("Een OIN bestaat uit 20 cijfers.")]
+    cleaned["oin"] = oin or None
+    return cleaned, errors
+
+
+# -- regions -------------------------------------------------------------------------------
+
+def create_region(session: Session, actor: Principal, *, name: str, code: str) -> Region:
+    """Add a region (hub admin or CLI). ``code`` is short and URL-safe, e.g. ``waalrand``."""
+    _allow(actor, Permission.organisation_manage)
+    name, code = name.strip(), code.strip().lower()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_l("Vul de naam van de regio in.")]
+    if not _REGION_CODE.match(code):
+        errors["code"] = [_l("Gebruik 2 tot 40 kleine letters, cijfers of streepjes, zoals 'waalrand'.")]
+    if not errors:
+        if session.scalar(select(Region.id).where(func.lower(Region.name) == name.lower())):
+            errors["name"] = [_l("Er is al een regio met deze naam.")]
+        if session.scalar(select(Region.id).where(Region.code == code)):
+            errors["code"] = [_l("Er is al een regio met deze code.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    region = Region(name=name, code=code)
+    session.add(region)
+    session.flush()  # for the id in the audit event
+    record(session, actor, action=AuditAction.create, event_type="region:create", object_type="region",
+           object_id=region.id, detail={"code": code})
+    return region
+
+
+def list_regions(session: Session, actor: Principal) -> list[Region]:
+    """The regions the actor may work in: all for the hub admin, otherwise their own."""
+    query = select(Region).order_by(Region.name)
+    if not _is_hub_wide(actor):
+        query = query.where(Region.id == actor.region_id)
+    return list(session.scalars(query))
+
+
+# -- organisations -------------------------------------------------------------------------
+
+def _check_organisation(session: Session, organisation: Organisation, values: dict[str, Any]) -> dict[str, Any]:
+    type_ = OrganisationType(values["type"])
+    cleaned, errors = clean_identifiers(type_, brin=values.get("brin"), kvk=values.get("kvk"), oin=values.get("oin"))
+    name = (values.get("name") or "").strip()
+    if not name:
+        errors["name"] = [_l("Vul de naam van de organisatie in.")]
+    elif session.scalar(select(Organisation.id).where(
+            Organisation.region_id == values["region_id"], func.lower(Organisation.name) == name.lower(),
+            Organisation.id != (organisation.id or -1))):
+        errors["name"] = [_l("Er is in deze regio al een organisatie met deze naam.")]
+    if cleaned["brin"] and "brin" not in errors and session.scalar(select(Organisation.id).where(
+            Organisation.brin == cleaned["brin"], Organisation.id != (organisation.id or -1))):
+        errors["brin"] = [_l("Er is al een school met dit BRIN-nummer.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    email = values.get("email")
+    return {**values, **cleaned, "name": name, "type": type_, "email": email.strip().lower() if email else None}
+
+
+def create_organisation(session: Session, actor: Principal, *, region: Region, name: str,
+                        type: OrganisationType | str, brin: str | None = None, kvk: str | None = None,
+                        oin: str | None = None, gemeente: str | None = None, email: str | None = None,
+                        phone: str | None = None, website: str | None = None) -> Organisation:
+    """Add an organisation to a region (hub admin or CLI); identifiers checked per type."""
+    _allow(actor, Permission.organisation_manage)
+    organisation = Organisation()
+    values = _check_organisation(session, organisation, dict(
+        region_id=region.id, name=name, type=type, brin=brin, kvk=kvk, oin=oin, gemeente=gemeente,
+        email=email, phone=phone, website=website))
+    for key, value in values.items():
+        setattr(organisation, key, value)
+    organisation.region = region
+    session.add(organisation)
+    session.flush()  # for the id in the audit event
+    record(session, actor, action=AuditAction.create, event_type="organisation:create",
+           object_type="organisation", object_id=organisation.id,
+           detail={"region": region.code, "type": organisation.type.value})
+    return organisation
+
+
+def update_organisation(session: Session, actor: Principal, organisation: Organisation, *,
+                        expected_version: int | None = None, **changes: Any) -> Organisation:
+    """Change an organisation's details (hub admin or CLI).
+
+    :param changes: any of name, type, brin, kvk, oin, gemeente, email, phone, website, is_active.
+    :param expected_version: the version the editor saw; a different one is a :class:`Conflict`.
+    A type change is refused while memberships exist that do not fit the new type.
+    """
+    _allow(actor, Permission.organisation_manage)
+    unknown = set(changes) - set(_ORGANISATION_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown organisation fields: {sorted(unknown)}")
+    if expected_version is not None and expected_version != organisation.version:
+        raise Conflict(_l("Iemand anders heeft deze organisatie intussen gewijzigd. Laad de pagina opnieuw."))
+    current = {key: getattr(organisation, key) for key in _ORGANISATION_FIELDS}
+    values = _check_organisation(session, organisation, {**current, **changes, "region_id": organisation.region_id})
+    if values["type"] != organisation.type:
+        misfits = sorted({m.role.value for m in organisation.memberships
+                          if values["type"] not in ROLE_ORGANISATION_TYPES[m.role]})
+        if misfits:
+            raise ValidationFailed(errors={"type": [
+                _l("Deze soort past niet bij de rollen van de leden (%(roles)s).", roles=", ".join(misfits))]})
+    changed = sorted(key for key in _ORGANISATION_FIELDS if key in values and values[key] != current[key])
+    for key in changed:
+        setattr(organisation, key, values[key])
+    if changed:
+        session.flush()
+        record(session, actor, action=AuditAction.update, event_type="organisation:update",
+               object_type="organisation", object_id=organisation.id, detail={"fields": changed})
+    return organisation
+
+
+def get_organisation(session: Session, actor: Principal, organisation_id: int) -> Organisation:
+    """One organisation inside the actor's walls, else :class:`NotFound`."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or not (_is_system(actor) or can_view_organisation(actor, organisation)):
+        raise NotFound(_l("Deze organisatie bestaat niet, of u heeft er geen toegang toe."))
+    return organisation
+
+
+def list_organisations(session: Session, actor: Principal, *, type: OrganisationType | None = None,
+                       region_id: int | None = None, q: str | None = None) -> list[Organisation]:
+    """Organisations the actor may see: all for the hub admin, otherwise their own region."""
+    query = select(Organisation).options(selectinload(Organisation.region)).order_by(Organisation.name)
+    if not _is_hub_wide(actor):
+        query = query.where(Organisation.region_id == actor.region_id)
+    elif region_id is not None:
+        query = query.where(Organisation.region_id == region_id)
+    if type is not None:
+        query = query.where(Organisation.type == type)
+    if q:
+        query = query.where(Organisation.name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+    return list(session.scalars(query))
+
+
+# -- accounts and memberships --------------------------------------------------------------
+
+def create_account(session: Session, actor: Principal, *, email: str, name: str, password: str | None = None,
+                   hasher: Any = None, min_password_length: int = 12) -> Account:
+    """Add an account (hub admin or CLI). The e-mail address is stored lower-cased and must be
+    unique. Without a password the person sets one through the reset flow later."""
+    _allow(actor, Permission.account_manage)
+    email, name = email.strip().lower(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = [_l("Vul de naam in.")]
+    if "@" not in email:
+        errors["email"] = [_l("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")]
+    elif session.scalar(select(Account.id).where(Account.email == email)):
+        errors["email"] = [_l("Er is al een account met dit e-mailadres.")]
+    if password:
+        problems = password_problems(password, min_length=min_password_length, email=email, name=name)
+        if problems:
+            errors["password"] = [str(p) for p in problems]
+        elif hasher is None:
+            raise ValueError("a password needs a hasher")
+    if errors:
+        raise ValidationFailed(errors=errors)
+    account = Account(email=email, name=name, password_hash=hasher.hash(password) if password else None,
+                      is_active=True)
+    session.add(account)
+    session.flush()  # for the id in the audit event
+    record(session, actor, action=AuditAction.create, event_type="account:create", object_type="account",
+           object_id=account.id, detail={"password_set": bool(password)})
+    return account
+
+
+def membership_problems(organisation: Organisation, role: Role) -> dict[str, list[str]]:
+    """Why ``role`` cannot be held in ``organisation`` (empty when it can)."""
+    if organisation.type not in ROLE_ORGANISATION_TYPES[role]:
+        return {"role": [_l("Deze rol past niet bij deze soort organisatie.")]}
+    if not organisation.is_active:
+        return {"organisation_id": [_l("Deze organisatie is niet actief.")]}
+    return {}
+
+
+def add_membership(session: Session, actor: Principal, *, account: Account, organisation: Organisation,
+                   role: Role | str, title: str | None = None) -> Membership:
+    """Give ``account`` a ``role`` in ``organisation`` (hub admin or CLI); the role must fit the
+    organisation type (:data:`ROLE_ORGANISATION_TYPES`)."""
+    _allow(actor, Permission.account_manage)
+    role = Role(role)
+    errors = membership_problems(organisation, role)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    if session.scalar(select(Membership.id).where(Membership.account_id == account.id,
+                                                  Membership.organisation_id == organisation.id,
+                                                  Membership.role == role)):
+        raise ValidationFailed(errors={"role": [_l("Dit account heeft deze rol al bij deze organisatie.")]})
+    membership = Membership(account=account, organisation=organisation, role=role,
+                            title=(title or "").strip() or None)
+    session.add(membership)
+    session.flush()  # for the id in the audit event
+    record(session, actor, action=AuditAction.create, event_type="membership:create", object_type="membership",
+           object_id=membership.id,
+           detail={"account_id": account.id, "organisation_id": organisation.id, "role": role.value})
+    return membership
+
+
+def deactivate_account(session: Session, actor: Principal, account: Account) -> Account:
+    """Switch an account off: it can no longer log in and every open session ends now."""
+    _allow(actor, Permission.account_manage)
+    if account.id == actor.account_id:
+        raise ValidationFailed(errors={"account": [_l("U kunt uw eigen account niet uitzetten.")]})
+    if account.is_active:
+        account.is_active = False
+        session.flush()
+    ended = revoke_account_sessions(session, account.id)
+    record(session, actor, action=AuditAction.update, event_type="account:deactivate", object_type="account",
+           object_id=account.id, detail={"sessions_ended": ended})
+    return account
+
+
+def reactivate_account(session: Session, actor: Principal, account: Account) -> Account:
+    """Switch a deactivated account back on."""
+    _allow(actor, Permission.account_manage)
+    if not account.is_active:
+        account.is_active = True
+        session.flush()
+        record(session, actor, action=AuditAction.update, event_type="account:reactivate",
+               object_type="account", object_id=account.id)
+    return account
+
+
+def get_account(session: Session, actor: Principal, account_id: int) -> Account:
+    """One account inside the actor's walls (hub admin: all; coordinator: their region)."""
+    account = session.scalar(select(Account).where(Account.id == account_id).options(
+        selectinload(Account.memberships).selectinload(Membership.organisation)))
+    if account is None or not (_is_system(actor) or can_view_account(actor, account)):
+        raise NotFound(_l("Dit account bestaat niet, of u heeft er geen toegang toe."))
+    return account
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_accounts(session: Session, actor: Principal, *, q: str | None = None, page: int = 1,
+                  per_page: int = 50) -> Page:
+    """Accounts the actor may see, by name, with their memberships (a fixed number of queries):
+    all for the hub admin, those with a membership in the region for a coordinator."""
+    if not (_is_hub_wide(actor) or actor.has(Permission.account_view)):
+        raise Forbidden(_l("U mag geen accounts bekijken."))
+    query = select(Account)
+    if not _is_hub_wide(actor):
+        in_region = (select(Membership.account_id).join(Organisation)
+                     .where(Organisation.region_id == actor.region_id))
+        query = query.where(Account.id.in_(in_region))
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        query = query.where(or_(func.lower(Account.name).like(pattern, escape="\\"),
+                                Account.email.like(pattern, escape="\\")))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    items = list(session.scalars(
+        query.order_by(Account.name, Account.id).offset((page - 1) * per_page).limit(per_page)
+        .options(selectinload(Account.memberships).selectinload(Membership.organisation))))
+    return Page(items, total, page, per_page)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
