@@ -21,7 +21,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.crypto import Keyring
     from network.db import db
     from network.errors import init_errors
-    from network.extensions import babel, csrf, limiter, login_manager, migrate, talisman
+    from flask_talisman import Talisman
+
+    from network.extensions import babel, csrf, limiter, login_manager, migrate
     from network.i18n import select_locale
     from network.sessions import ServerSessionInterface
 
@@ -49,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     production = app.config["SCHAKEL_ENV"] == "production"
-    talisman.init_app(
+    app.extensions["schakel.talisman"] = Talisman(
         app,
         force_https=production,
         strict_transport_security=production,

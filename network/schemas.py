@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 DUTCH_MESSAGES = {
     "required": _l("Vul dit veld in."),
@@ -35,7 +35,11 @@ class BaseSchema(Schema):
             if isinstance(field, fields.Date):
                 field.error_messages["invalid"] = _l("Vul een geldige datum in (dd-mm-jjjj).")
             if isinstance(field, fields.Email):
-                field.error_messages["invalid"] = _l("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
+                message = _l("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")
+                field.error_messages["invalid"] = message
+                # fields.Email builds its validator (with an English message) at construction
+                field.validators = [validate.Email(error=message) if isinstance(v, validate.Email) else v
+                                    for v in field.validators]
             if isinstance(field, fields.Integer):
                 field.error_messages["invalid"] = _l("Vul een heel getal in.")
 

@@ -104,7 +104,7 @@ class ServerSessionInterface(SessionInterface):
         idle, absolute = self._limits(app)
         now = utcnow()
         account_id = _account_id(session)
-        data = json.dumps(dict(session), separators=(",", ":"))
+        data = json.dumps(dict(session), separators=(",", ":"), default=str)  # lazy strings
         if session.new or session.sid is None:
             session.sid = secrets.token_urlsafe(32)
             with db.engine.begin() as conn:

@@ -42,7 +42,11 @@ def boom_app(app, app_tmp):
     def api_no_if_match():
         raise PreconditionRequired()
 
-    return other
+    yield other
+    with other.app_context():
+        from network.db import db
+
+        db.engine.dispose()
 
 
 def test_api_404_is_problem_json(client):
