@@ -150,6 +150,20 @@ class Account(db.Model):
     def totp_ref(self) -> FieldRef:
         return FieldRef("account", "totp_secret", str(self.id))
 
+    # -- Flask-Login's user interface (``is_active`` is the column above) --------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        # Plain id: logout, password change and deactivation end sessions server-side
+        # (network.sessions), so the id needs no session-version suffix.
+        return str(self.id)
+
 
 class Membership(db.Model):
     """An account's role in an organisation; an account can hold several."""

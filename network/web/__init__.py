@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -121,12 +121,15 @@ def init_web(app: Flask) -> None:
     def _load_principal():
         g.principal = None
         principal = current_principal()
-        if principal.is_authenticated and request.endpoint not in MFA_EXEMPT:
-            # A second factor is pending (code not yet given, or required but not set up).
-            if session.get("mfa_pending"):
-                return redirect(url_for("auth.totp_verify"))
-            if session.get("mfa_setup_required"):
-                return redirect(url_for("auth.totp_setup"))
+        if principal.is_authenticated and request.endpoint not in MFA_EXEMPT and (
+                session.get("mfa_pending") or session.get("mfa_setup_required")):
+            # network.web.auth keeps a half-done login (second factor not yet given or not yet
+            # set up) *outside* Flask-Login and calls login_user only when every factor is in,
+            # in a fresh session. A logged-in session carrying these markers is therefore not
+            # ours to trust: end it (fail closed).
+            logout_user()
+            session.destroy()
+            return login_manager.unauthorized()
         return None
 
     @app.context_processor

@@ -1,0 +1,381 @@
+"""Identity: logging in (password, lockout, TOTP second factor), changing and resetting
+passwords, and switching accounts off.
+
+Plain services: they take the SQLAlchemy session, the acting :class:`Principal` (anonymous at
+login), what they need (the argon2 hasher, the keyring, a :class:`LoginPolicy` built from the
+config) and ``now``; they flush, audit in the same transaction and never commit. The web layer
+(``network.web.auth``) keeps the browser side: sessions, Flask-Login, CSRF and rate limits.
+
+Failures never tell whether an e-mail address has an account: an unknown address, a wrong
+password and a deactivated account give the same answer, and a password is always checked
+against a hash (a dummy one when there is no account) so timing does not tell either. Only a
+locked account says it is locked, with the advice to wait or reset the password.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyotp
+from argon2 import PasswordHasher
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from network.audit import AuditAction, AuditOutcome, record
+from network.crypto import Keyring, token_hash
+from network.models import Account, PasswordResetToken
+from network.outbox import enqueue_email
+from network.passwords import password_problems, verify_password
+from network.permissions import Acting, Principal, permissions_for
+from network.sessions import revoke_account_sessions
+
+TOTP_ISSUER = "Schakel"
+TOTP_INTERVAL = 30
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """The login rules from the config."""
+
+    max_failures: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=15)
+    mfa_roles: frozenset[str] = frozenset({"hub_admin", "coordinator"})
+    min_password_length: int = 12
+    reset_valid: dt.timedelta = dt.timedelta(hours=1)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LoginPolicy:
+        return cls(max_failures=int(config["LOGIN_MAX_FAILURES"]),
+                   lockout=dt.timedelta(minutes=int(config["LOGIN_LOCKOUT_MINUTES"])),
+                   mfa_roles=frozenset(str(r) for r in config["MFA_REQUIRED_ROLES"]),
+                   min_password_length=int(config["PASSWORD_MIN_LENGTH"]),
+                   reset_valid=dt.timedelta(hours=float(config["PASSWORD_RESET_HOURS"])))
+
+
+class LoginStatus(enum.StrEnum):
+    ok = "ok"
+    #: password right; the TOTP code is asked next
+    mfa_required = "mfa_required"
+    #: password right; the role needs a second factor that is not set up yet
+    mfa_setup_required = "mfa_setup_required"
+    invalid = "invalid"
+    locked = "locked"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    status: LoginStatus
+    account: Account | None = None
+    locked_until: dt.datetime | None = None
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def as_account(principal: Principal, account: Account) -> Principal:
+    """The request's principal, now acting as ``account`` (its first active membership)."""
+    memberships = tuple(
+        Acting(membership_id=m.id, organisation_id=m.organisation_id, organisation_name=m.organisation.name,
+               organisation_type=m.organisation.type, region_id=m.organisation.region_id, role=m.role)
+        for m in account.memberships if m.organisation.is_active)
+    acting = memberships[0] if memberships else None
+    return dataclasses.replace(principal, account_id=account.id, name=account.name, acting=acting,
+                               memberships=memberships, permissions=permissions_for(acting.role if acting else None))
+
+
+def mfa_required(account: Account, policy: LoginPolicy) -> bool:
+    """Whether one of the account's roles must use a second factor."""
+    return any(m.role.value in policy.mfa_roles for m in account.memberships)
+
+
+def _locked(account: Account, now: dt.datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
+def _audit_login(session: Session, principal: Principal, account: Account | None, outcome: AuditOutcome,
+                 reason: str, event_type: str = "auth:login") -> None:
+    record(session, principal, action=AuditAction.login, event_type=event_type, outcome=outcome,
+           object_type="account" if account else None, object_id=account.id if account else None,
+           detail={"reason": reason})
+
+
+def _register_failure(session: Session, account: Account, policy: LoginPolicy, now: dt.datetime) -> bool:
+    """Count one failed attempt atomically (parallel guesses all count); lock at the limit.
+    Returns whether the account is locked now."""
+    failures = session.execute(
+        update(Account).where(Account.id == account.id)
+        .values(failed_logins=Account.failed_logins + 1, version=Account.version + 1)
+        .returning(Account.failed_logins).execution_options(synchronize_session=False)).scalar_one()
+    locked = failures >= policy.max_failures
+    if locked:
+        session.execute(update(Account).where(Account.id == account.id)
+                        .values(failed_logins=0, locked_until=now + policy.lockout, version=Account.version + 1)
+                        .execution_options(synchronize_session=False))
+    session.expire(account, ["failed_logins", "locked_until", "version"])
+    return locked
+
+
+def complete_login(session: Session, principal: Principal, account: Account, now: dt.datetime,
+                   *, method: str = "password") -> None:
+    """Every factor is given: clear the failure count, stamp the login and audit success."""
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    session.flush()
+    _audit_login(session, as_account(principal, account), account, AuditOutcome.success, method)
+
+
+def authenticate(session: Session, principal: Principal, hasher: PasswordHasher, *, email: str, password: str,
+                 policy: LoginPolicy, now: dt.datetime) -> LoginResult:
+    """Check e-mail and password. ``ok`` means logged in (audited); ``mfa_required`` and
+    ``mfa_setup_required`` mean the password was right and a second step follows.
+
+    A wrong password counts towards the lockout (``policy.max_failures`` failures lock the
+    account for ``policy.lockout``); the password never reaches the audit log.
+    """
+    account = session.execute(select(Account).where(Account.email == normalise_email(email))).scalar_one_or_none()
+    password_ok = verify_password(hasher, account.password_hash if account else None, password)
+    if account is None:
+        _audit_login(session, principal, None, AuditOutcome.failure, "unknown_account")
+        return LoginResult(LoginStatus.invalid)
+    if _locked(account, now):
+        _audit_login(session, principal, account, AuditOutcome.denied, "locked")
+        return LoginResult(LoginStatus.locked, account, account.locked_until)
+    if not account.is_active:
+        _audit_login(session, principal, account, AuditOutcome.denied, "inactive")
+        return LoginResult(LoginStatus.invalid)
+    if not password_ok:
+        locked = _register_failure(session, account, policy, now)
+        _audit_login(session, principal, account, AuditOutcome.failure, "bad_password")
+        if locked:
+            return LoginResult(LoginStatus.locked, account, account.locked_until)
+        return LoginResult(LoginStatus.invalid)
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)  # the cost was raised since
+    if account.totp_enabled:
+        return LoginResult(LoginStatus.mfa_required, account)
+    if mfa_required(account, policy):
+        return LoginResult(LoginStatus.mfa_setup_required, account)
+    complete_login(session, principal, account, now)
+    return LoginResult(LoginStatus.ok, account)
+
+
+# -- TOTP --------------------------------------------------------------------------------
+
+def clean_code(code: str | None) -> str:
+    """The digits of a typed code ("123 456" -> "123456")."""
+    return "".join(ch for ch in (code or "") if not ch.isspace())
+
+
+def _matching_step(secret: str, code: str, now: dt.datetime, last_step: int | None) -> int | None:
+    """The time step (now ±1, RFC 6238 drift window) whose code is ``code`` and that is newer
+    than the last accepted one, else None. A code is accepted once: its step is remembered."""
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(now.timestamp()) // TOTP_INTERVAL
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step if last_step is None or step > last_step else None
+    return None
+
+
+def totp_secret(keyring: Keyring, account: Account) -> str | None:
+    return keyring.decrypt(account.totp_secret_encrypted, account.totp_ref()) if account.totp_secret_encrypted else None
+
+
+def verify_login_code(session: Session, principal: Principal, keyring: Keyring, account: Account, code: str, *,
+                      policy: LoginPolicy, now: dt.datetime) -> LoginResult:
+    """The second step of a login: check the TOTP code. A wrong or replayed code counts as a
+    failed login (so codes cannot be guessed past the lockout); a right one completes it."""
+    if _locked(account, now):
+        _audit_login(session, principal, account, AuditOutcome.denied, "locked")
+        return LoginResult(LoginStatus.locked, account, account.locked_until)
+    secret = totp_secret(keyring, account) if account.totp_enabled else None
+    step = _matching_step(secret, clean_code(code), now, account.totp_last_step) if secret else None
+    if step is None:
+        locked = _register_failure(session, account, policy, now)
+        _audit_login(session, principal, account, AuditOutcome.failure, "bad_code")
+        if locked:
+            return LoginResult(LoginStatus.locked, account, account.locked_until)
+        return LoginResult(LoginStatus.invalid, account)
+    account.totp_last_step = step
+    complete_login(session, principal, account, now, method="totp")
+    return LoginResult(LoginStatus.ok, account)
+
+
+def begin_totp_enrollment(session: Session, keyring: Keyring, account: Account) -> str:
+    """A new secret for ``account``, stored encrypted but not active until confirmed with a code.
+    Every call makes a new one, so a secret someone else saw earlier is worthless."""
+    if account.totp_enabled:
+        raise ValueError("TOTP is already on for this account")
+    secret = pyotp.random_base32()  # 160 bits
+    account.totp_secret_encrypted = keyring.encrypt(secret, account.totp_ref())
+    account.totp_last_step = None
+    session.flush()
+    return secret
+
+
+def confirm_totp_enrollment(session: Session, principal: Principal, keyring: Keyring, account: Account, code: str,
+                            *, now: dt.datetime) -> bool:
+    """Switch the second factor on once the person shows a code from their app."""
+    secret = totp_secret(keyring, account)
+    step = _matching_step(secret, clean_code(code), now, account.totp_last_step) if secret else None
+    if step is None or account.totp_enabled:
+        return False
+    account.totp_enabled_at = now
+    account.totp_last_step = step
+    session.flush()
+    record(session, as_account(principal, account), action=AuditAction.update, event_type="auth:totp_enable",
+           object_type="account", object_id=account.id)
+    return True
+
+
+def disable_totp(session: Session, principal: Principal, account: Account, *, policy: LoginPolicy) -> bool:
+    """Switch a voluntary second factor off; not for roles that require it."""
+    if mfa_required(account, policy) or not account.totp_enabled:
+        return False
+    account.totp_secret_encrypted = None
+    account.totp_enabled_at = None
+    account.totp_last_step = None
+    session.flush()
+    record(session, principal, action=AuditAction.update, event_type="auth:totp_disable",
+           object_type="account", object_id=account.id)
+    return True
+
+
+def totp_uri(secret: str, account: Account) -> str:
+    """The ``otpauth://`` URI authenticator apps import."""
+    return pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=account.email, issuer_name=TOTP_ISSUER)
+
+
+def group_secret(secret: str) -> str:
+    """``JBSWY3DPEHPK3PXP`` -> ``JBSW Y3DP EHPK 3PXP`` (easier to type over)."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+# -- passwords ---------------------------------------------------------------------------
+
+def _set_password(account: Account, hasher: PasswordHasher, password: str, now: dt.datetime) -> None:
+    account.password_hash = hasher.hash(password)
+    account.password_changed_at = now
+    account.failed_logins = 0
+    account.locked_until = None
+
+
+def change_password(session: Session, principal: Principal, hasher: PasswordHasher, account: Account, *,
+                    current: str, new: str, policy: LoginPolicy, now: dt.datetime) -> dict[str, list[str]]:
+    """Change a password when the current one is given. Returns field errors (Dutch), or ``{}``
+    on success, in which case **every** session of the account has been ended (the caller starts
+    a fresh one for the browser that asked)."""
+    if not verify_password(hasher, account.password_hash, current):
+        return {"current_password": [_l("Uw huidige wachtwoord klopt niet.")]}
+    problems = password_problems(new, min_length=policy.min_password_length, email=account.email, name=account.name)
+    if problems:
+        return {"new_password": [str(p) for p in problems]}
+    _set_password(account, hasher, new, now)
+    session.flush()
+    ended = revoke_account_sessions(session, account.id)
+    record(session, principal, action=AuditAction.update, event_type="auth:password_change",
+           object_type="account", object_id=account.id, detail={"sessions_ended": ended})
+    return {}
+
+
+class ResetTokenState(enum.StrEnum):
+    valid = "valid"
+    unknown = "unknown"
+    expired = "expired"
+    used = "used"
+
+
+def request_password_reset(session: Session, principal: Principal, keyring: Keyring, *, email: str, base_url: str,
+                           policy: LoginPolicy, now: dt.datetime,
+                           compose: Callable[[Account, str, dt.timedelta], tuple[str, str]]) -> None:
+    """Send a reset link when ``email`` belongs to an active account; do nothing visible
+    otherwise (the caller answers the same either way).
+
+    :param compose: ``(account, link, valid_for) -> (subject, body)``, in the account's language.
+    """
+    account = session.execute(select(Account).where(Account.email == normalise_email(email))).scalar_one_or_none()
+    if account is None or not account.is_active:
+        return
+    _expire_reset_tokens(session, account.id, now)  # only the newest link works
+    token = secrets.token_urlsafe(32)
+    reset = PasswordResetToken(account_id=account.id, token_hash=token_hash(token), created_at=now,
+                               expires_at=now + policy.reset_valid)
+    session.add(reset)
+    link = f"{base_url.rstrip('/')}/wachtwoord-herstellen/{token}"
+    subject, body = compose(account, link, policy.reset_valid)
+    enqueue_email(session, keyring, to=account.email, subject=subject, body=body, now=now)
+    session.flush()  # for the id in the audit event
+    record(session, principal, action=AuditAction.execute, event_type="auth:password_reset_request",
+           object_type="account", object_id=account.id)
+
+
+def _expire_reset_tokens(session: Session, account_id: int, now: dt.datetime) -> None:
+    session.execute(update(PasswordResetToken)
+                    .where(PasswordResetToken.account_id == account_id, PasswordResetToken.used_at.is_(None))
+                    .values(used_at=now).execution_options(synchronize_session=False))
+
+
+def check_reset_token(session: Session, digest: str, now: dt.datetime) -> tuple[ResetTokenState, PasswordResetToken | None]:
+    """What a reset link is worth now: valid, unknown, expired or already used.
+
+    :param digest: ``token_hash(token)`` of the link's token (the web layer keeps only this)."""
+    reset = session.execute(select(PasswordResetToken)
+                            .where(PasswordResetToken.token_hash == digest)).scalar_one_or_none()
+    if reset is None:
+        return ResetTokenState.unknown, None
+    if reset.used_at is not None:
+        return ResetTokenState.used, reset
+    if reset.expires_at <= now:
+        return ResetTokenState.expired, reset
+    return ResetTokenState.valid, reset
+
+
+def reset_password(session: Session, principal: Principal, hasher: PasswordHasher, *, digest: str, new: str,
+                   policy: LoginPolicy, now: dt.datetime) -> tuple[ResetTokenState, dict[str, list[str]]]:
+    """Set a new password with a reset link (``digest`` = ``token_hash(token)``). The link works
+    once; success ends every session of the account and lifts a lockout. Returns the link's
+    state and field errors (Dutch)."""
+    state, reset = check_reset_token(session, digest, now)
+    if state is not ResetTokenState.valid:
+        return state, {}
+    account = session.get(Account, reset.account_id)
+    if account is None or not account.is_active:
+        return ResetTokenState.unknown, {}
+    problems = password_problems(new, min_length=policy.min_password_length, email=account.email, name=account.name)
+    if problems:
+        return state, {"new_password": [str(p) for p in problems]}
+    claimed = session.execute(update(PasswordResetToken)
+                              .where(PasswordResetToken.id == reset.id, PasswordResetToken.used_at.is_(None))
+                              .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        return ResetTokenState.used, {}  # a parallel request used it first
+    _expire_reset_tokens(session, account.id, now)
+    _set_password(account, hasher, new, now)
+    session.flush()
+    ended = revoke_account_sessions(session, account.id)
+    record(session, principal, action=AuditAction.update, event_type="auth:password_reset",
+           object_type="account", object_id=account.id, detail={"sessions_ended": ended})
+    return state, {}
+
+
+# -- accounts ----------------------------------------------------------------------------
+
+def deactivate_account(session: Session, actor: Principal, account: Account) -> Account:
+    """Switch an account off: it cannot log in any more and every open session ends now
+    (audited). Needs ``account_manage`` (or the system). Same service as the admin pages use."""
+    from network.directory import deactivate_account as _deactivate
+
+    return _deactivate(session, actor, account)
+
