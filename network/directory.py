@@ -18,7 +18,6 @@ Which role fits which organisation type (:data:`ROLE_ORGANISATION_TYPES`):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -27,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 from stdnum.nl import brin as stdnum_brin
 
 from network.audit import AuditAction, record
+from network.db import Page
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region,
                             Role)
@@ -325,18 +325,6 @@ def get_account(session: Session, actor: Principal, account_id: int) -> Account:
     if account is None or not (_is_system(actor) or can_view_account(actor, account)):
         raise NotFound(_l("Dit account bestaat niet, of u heeft er geen toegang toe."))
     return account
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def list_accounts(session: Session, actor: Principal, *, q: str | None = None, page: int = 1,

@@ -9,7 +9,6 @@ Services flush but never commit; BSNs never reach a log, an audit detail or a UR
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -20,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.crypto import Keyring
+from network.db import Page
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import OrganisationType, Role, Student
 from network.permissions import Principal, can_manage_student
@@ -120,24 +120,12 @@ def update_student(session: Session, actor: Principal, keyring: Keyring, student
     return changed
 
 
-@dataclass(frozen=True)
-class StudentPage:
-    items: list[Student]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_students(session: Session, actor: Principal, *, q: str | None = None, page: int = 1,
-                  per_page: int = 25) -> StudentPage:
+                  per_page: int = 25) -> Page:
     """One page of the acting school's students, by name, optionally filtered on name words.
 
     Two queries whatever the page size (count and page; no BSN columns loaded), plus one audit
@@ -158,7 +146,7 @@ def list_students(session: Session, actor: Principal, *, q: str | None = None, p
     record(session, actor, action=AuditAction.read, event_type="student:list", object_type="student",
            purpose=PURPOSE_GUIDANCE, basis="legal_task:onderwijstaak",
            detail={"count": len(items), "page": page, "total": total, "searched": bool(q)})
-    return StudentPage(items, total, page, per_page)
+    return Page(items, total, page, per_page)
 
 
 def student_in_walls(actor: Principal, student: Student) -> bool:
