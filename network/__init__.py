@@ -23,8 +23,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.errors import init_errors
     from flask_talisman import Talisman
 
-    from network.extensions import babel, csrf, limiter, login_manager, migrate
+    from network.extensions import babel, csrf, limiter, migrate
     from network.i18n import select_locale
+    from network.passwords import make_hasher
     from network.sessions import ServerSessionInterface
 
     instance_path = os.environ.get("SCHAKEL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
 
     app.extensions["schakel.keyring"] = Keyring(app.config["SECRETS"])
+    app.extensions["schakel.hasher"] = make_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True, compare_type=True)

@@ -84,7 +84,6 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
     from network.directory import add_membership, create_account
     from network.errors import ValidationFailed
     from network.models import Organisation, Role
-    from network.passwords import make_hasher
     from network.permissions import system_principal
 
     if role not in Role.__members__:
@@ -97,7 +96,7 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
     actor = system_principal()
     try:
         account = create_account(db.session, actor, email=email, name=name, password=password,
-                                 hasher=make_hasher(config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"]),
+                                 hasher=current_app.extensions["schakel.hasher"],
                                  min_password_length=config["PASSWORD_MIN_LENGTH"])
         add_membership(db.session, actor, account=account, organisation=organisation, role=role, title=title)
     except ValidationFailed as exc:

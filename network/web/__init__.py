@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from argon2 import PasswordHasher
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -27,6 +28,11 @@ MFA_EXEMPT = {"auth.totp_setup", "auth.totp_verify", "auth.logout", "main.set_la
 
 def keyring() -> Keyring:
     return current_app.extensions["schakel.keyring"]
+
+
+def hasher() -> PasswordHasher:
+    """The app's argon2id hasher (built once in ``create_app`` from the ARGON2_* settings)."""
+    return current_app.extensions["schakel.hasher"]
 
 
 def acting_from(membership: Membership) -> Acting:

@@ -22,10 +22,9 @@ from network.directory_schemas import (ORGANISATION_TYPE_LABELS, ROLE_LABELS, Ac
                                        OrganisationArgs, OrganisationEditArgs)
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Membership, OrganisationType, Region
-from network.passwords import make_hasher
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, require
+from network.web import commit_and_redirect, current_principal, hasher, require
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
@@ -149,10 +148,6 @@ def _pick_organisation(organisation_id: int):
         raise ValidationFailed(errors={"organisation_id": [_("Kies een organisatie uit de lijst.")]}) from None
 
 
-def _hasher():
-    return make_hasher(current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"])
-
-
 @bp.route("/accounts/nieuw", methods=["GET", "POST"])
 @require(Permission.account_manage)
 def account_new():
@@ -170,7 +165,7 @@ def account_new():
                 if problems:
                     raise ValidationFailed(errors=problems)
                 account = create_account(db.session, principal, email=data["email"], name=data["name"],
-                                         password=data["password"], hasher=_hasher(),
+                                         password=data["password"], hasher=hasher(),
                                          min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
                 add_membership(db.session, principal, account=account, organisation=org, role=data["role"],
                                title=data["title"])

@@ -30,8 +30,8 @@ from network.extensions import limiter, login_manager
 from network.identity import LoginPolicy, LoginStatus, ResetTokenState
 from network.models import Account
 from network.outbox import run_outbox_job, take_committed
-from network.passwords import make_hasher, verify_password
-from network.web import current_principal, keyring, login_required_view
+from network.passwords import verify_password
+from network.web import current_principal, hasher, keyring, login_required_view
 
 bp = Blueprint("auth", __name__)
 
@@ -40,14 +40,6 @@ _login_limit = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], met
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-def _hasher():
-    hasher = current_app.extensions.get("schakel.hasher")
-    if hasher is None:
-        hasher = current_app.extensions["schakel.hasher"] = make_hasher(
-            current_app.config["ARGON2_TIME_COST"], current_app.config["ARGON2_MEMORY_COST"])
-    return hasher
-
 
 def _policy() -> LoginPolicy:
     return LoginPolicy.from_config(current_app.config)
@@ -126,7 +118,7 @@ def login():
         errors["password"] = [_("Vul uw wachtwoord in.")]
     if errors:
         return _render("auth/login.html", 400, values={"email": email}, errors=errors, next=next_url)
-    result = identity.authenticate(db.session, current_principal(), _hasher(), email=email, password=password,
+    result = identity.authenticate(db.session, current_principal(), hasher(), email=email, password=password,
                                    policy=_policy(), now=utcnow())
     db.session.commit()
     if result.status is LoginStatus.ok:
@@ -232,7 +224,7 @@ def _setup_page(account: Account, secret: str, forced: bool, errors: dict, statu
 @login_required_view
 def totp_disable():
     account = current_user._get_current_object()
-    if not verify_password(_hasher(), account.password_hash, request.form.get("password", "")):
+    if not verify_password(hasher(), account.password_hash, request.form.get("password", "")):
         flash(_("Uw wachtwoord klopt niet; tweestapsverificatie staat nog aan."), "error")
         return redirect(url_for("auth.account"))
     if identity.disable_totp(db.session, current_principal(), account, policy=_policy()):
@@ -268,7 +260,7 @@ def change_password():
     if new != request.form.get("new_password_repeat", ""):
         errors["new_password_repeat"] = [_("De twee nieuwe wachtwoorden zijn niet gelijk.")]
     else:
-        errors = identity.change_password(db.session, current_principal(), _hasher(), account,
+        errors = identity.change_password(db.session, current_principal(), hasher(), account,
                                           current=request.form.get("current_password", ""), new=new,
                                           policy=_policy(), now=utcnow())
     if errors:
@@ -348,7 +340,7 @@ def reset_password():
     if new != request.form.get("new_password_repeat", ""):
         state, errors = ResetTokenState.valid, {"new_password_repeat": [_("De twee wachtwoorden zijn niet gelijk.")]}
     else:
-        state, errors = identity.reset_password(db.session, current_principal(), _hasher(), digest=digest, new=new,
+        state, errors = identity.reset_password(db.session, current_principal(), hasher(), digest=digest, new=new,
                                                 policy=_policy(), now=utcnow())
     if state is not ResetTokenState.valid:
         db.session.rollback()

@@ -24,7 +24,7 @@ from network.db import db
 from network.extensions import limiter
 from network.models import Account, OrganisationType, OutboxMessage, Role
 from network.outbox import RecordingBackend
-from tests.conftest import csrf_from, post_form, test_config
+from tests.conftest import csrf_from, test_config
 from tests.factories import PASSWORD, AccountFactory, OrganisationFactory, make_member
 
 NEW_PASSWORD = "zeven-groene-kikkers-op-een-tak"
