@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,25 @@ class FreshContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+@contextmanager
+def extra_app(config: dict):
+    """A second app for one test (another configuration on the same database). Flask-Limiter
+    is a module-level singleton that ``init_app`` reconfigures, so its state is put back
+    afterwards; the extra engine is closed."""
+    from network.extensions import limiter
+
+    saved = dict(vars(limiter))
+    other = create_app(config)
+    other.test_client_class = FreshContextClient
+    try:
+        yield other
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+        vars(limiter).clear()
+        vars(limiter).update(saved)
 
 
 @pytest.fixture(scope="session")

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from network import create_app
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
-from network.extensions import limiter
 from network.models import Account, OrganisationType, OutboxMessage, Role
 from network.outbox import RecordingBackend
-from tests.conftest import csrf_from, test_config
+from tests.conftest import csrf_from, extra_app, test_config
 from tests.factories import PASSWORD, AccountFactory, OrganisationFactory, make_member
 
 NEW_PASSWORD = "zeven-groene-kikkers-op-een-tak"
@@ -91,23 +88,6 @@ def events(app, event_type):
     return load(app, lambda: [SimpleNamespace(outcome=e.outcome, account_id=e.account_id, detail=e.detail)
                               for e in db.session.execute(select(AuditEvent).where(AuditEvent.event_type == event_type)
                                                           .order_by(AuditEvent.id)).scalars()])
-
-
-@contextmanager
-def extra_app(config: dict):
-    """A second app for one test. Talisman and Flask-Limiter are module-level singletons that
-    ``init_app`` reconfigures (a production app would make the shared test app force HTTPS), so
-    their state is put back afterwards, and the extra engine is closed."""
-    saved = {ext: dict(vars(ext)) for ext in (limiter,)}
-    other = create_app(config)
-    try:
-        yield other
-    finally:
-        with other.app_context():
-            db.engine.dispose()
-        for ext, state in saved.items():
-            vars(ext).clear()
-            vars(ext).update(state)
 
 
 @pytest.fixture

@@ -8,15 +8,18 @@ import base64
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from network import create_app
 from network.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
-from tests.conftest import test_config
+from tests.conftest import extra_app, test_config
 
 
 @pytest.fixture(scope="module")
 def boom_app(app, app_tmp):
     """A second app on the same database, with routes that fail on purpose."""
-    other = create_app(test_config(app_tmp, SECRETS=app.config["SECRETS"]))
+    with extra_app(test_config(app_tmp, SECRETS=app.config["SECRETS"])) as other:
+        yield from _with_boom_routes(other)
+
+
+def _with_boom_routes(other):
 
     @other.get("/api/v1/boom")
     def api_boom():
@@ -43,10 +46,6 @@ def boom_app(app, app_tmp):
         raise PreconditionRequired()
 
     yield other
-    with other.app_context():
-        from network.db import db
-
-        db.engine.dispose()
 
 
 def test_api_404_is_problem_json(client):

@@ -11,7 +11,8 @@ from network.models import Account, WebSession
 from network.permissions import system_principal
 from tests.conftest import test_config
 from tests.factories import PASSWORD
-from tests.network.test_auth_views import (NEW_PASSWORD, extra_app, load, logout, new_account, page_post,
+from tests.conftest import extra_app
+from tests.network.test_auth_views import (NEW_PASSWORD, load, logout, new_account, page_post,
                                             web_login)
 
 COOKIE = "schakel"
