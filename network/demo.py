@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -26,6 +27,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network.crypto import Keyring
 from network.db import db
 from network.errors import DomainError
 from network.models import (Account, Membership, Organisation, OrganisationType, Region, Role, SchoolLevel,
@@ -360,6 +362,16 @@ def _refuse_in_production() -> None:
         raise click.ClickException("De demoregio is alleen voor ontwikkeling en test, niet voor productie.")
 
 
+#: feature seeders run after the region exists: ``(session, keyring, today) -> number added``.
+#: Features register theirs when imported (network imports no feature).
+DEMO_SEEDERS: list[tuple[str, Callable[[Session, Keyring, dt.date], int]]] = []
+
+
+def register_demo_seeder(label: str, seeder: Callable[[Session, Keyring, dt.date], int]) -> None:
+    if all(existing is not seeder for _, existing in DEMO_SEEDERS):
+        DEMO_SEEDERS.append((label, seeder))
+
+
 @demo_cli.command("seed")
 @with_appcontext
 def demo_seed() -> None:
@@ -368,8 +380,11 @@ def demo_seed() -> None:
     _refuse_in_production()
     hasher = current_app.extensions["schakel.hasher"]
     try:
-        report = seed_demo_region(db.session, current_app.extensions["schakel.keyring"], hasher=hasher,
+        keyring = current_app.extensions["schakel.keyring"]
+        report = seed_demo_region(db.session, keyring, hasher=hasher,
                                   min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
+        today = dt.date.today()
+        extra = {label: seeder(db.session, keyring, today) for label, seeder in DEMO_SEEDERS}
         db.session.commit()
     except (DomainError, MarshmallowValidationError) as exc:
         db.session.rollback()
@@ -379,6 +394,9 @@ def demo_seed() -> None:
     except Exception:
         db.session.rollback()
         raise
+    for label, added in extra.items():
+        if added:
+            report.created[label] = added
     if report.total:
         made = ", ".join(f"{n} {kind}" for kind, n in report.created.items())
         click.echo(f"Demoregio {REGION_NAME}: aangemaakt: {made}.")

@@ -10,8 +10,7 @@ from sqlalchemy import text
 
 from network.db import db
 from network.extensions import csrf
-from network.permissions import Permission
-from network.web import current_principal, keyring, require
+from network.web import current_principal, keyring, login_required_view
 
 bp = Blueprint("main", __name__)
 
@@ -24,9 +23,12 @@ def index():
 
 
 @bp.get("/dashboard")
-@require(Permission.dashboard_view)
+@login_required_view
 def dashboard():
-    return render_template("network/dashboard.html")
+    """The landing page after login. Open to every account: one without a membership (a
+    parent or guardian) is shown where its own pages are instead of a 403."""
+    return render_template("network/dashboard.html",
+                           has_portal="consent.home" in current_app.view_functions)
 
 
 @bp.post("/taal")

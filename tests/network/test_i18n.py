@@ -33,7 +33,7 @@ def english_compiled(app):
     if not EN_MO.exists() or EN_MO.stat().st_mtime < EN_PO.stat().st_mtime:
         with EN_MO.open("wb") as fh:
             write_mo(fh, _catalog())
-        app.extensions["babel"].domain_instance.cache.clear()
+        app.extensions["babel"].instance.domain_instance.cache.clear()
     return _catalog()
 
 
