@@ -1,0 +1,106 @@
+"""Hub admin: the catalogues of purposes and data categories, and the legal-task bases
+(``/beheer/grondslagen``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from consent.catalogue import update_category, update_legal_task, update_purpose
+from consent.models import DataCategory, LegalTask, Purpose
+from consent.schemas import (
+    CategoryEditArgs,
+    LegalTaskEditArgs,
+    PurposeEditArgs,
+    form_dict,
+)
+from network.access import Category
+from network.db import db
+from network.errors import NotFound, ValidationFailed
+from network.permissions import Permission
+from network.schemas import load_form
+from network.web import commit_and_redirect, current_principal, require
+
+bp = Blueprint("consent_admin", __name__)
+
+
+@bp.get("/beheer/grondslagen")
+@require(Permission.consent_catalogue)
+def catalogue():
+    categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
+    purposes = db.session.scalars(select(Purpose).order_by(Purpose.sort_order)
+                                  .options(selectinload(Purpose.needed))).all()
+    tasks = db.session.scalars(select(LegalTask).options(selectinload(LegalTask.items),
+                                                         selectinload(LegalTask.purpose))).all()
+    return render_template("consent/admin.html", categories=categories, purposes=purposes, tasks=tasks,
+                           labels={str(c.code): c.label for c in categories})
+
+
+@bp.route("/beheer/grondslagen/doelen/<int:purpose_id>", methods=["GET", "POST"])
+@require(Permission.consent_catalogue)
+def purpose_edit(purpose_id):
+    purpose = db.session.get(Purpose, purpose_id)
+    if purpose is None:
+        raise NotFound()
+    categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
+    values = {"label": purpose.label, "description": purpose.description, "is_active": purpose.is_active,
+              "categories": [c.value for c in purpose.categories]}
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_dict(request.form)
+        data, errors = load_form(PurposeEditArgs, values)
+        if data is not None:
+            update_purpose(db.session, current_principal(), purpose, data)
+            return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
+    return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/beheer/grondslagen/categorieen/<category_code>", methods=["GET", "POST"])
+@require(Permission.consent_catalogue)
+def category_edit(category_code):
+    try:
+        code = Category(category_code)
+    except ValueError:
+        raise NotFound() from None
+    category = db.session.get(DataCategory, code)
+    if category is None:
+        raise NotFound()
+    values = {"label": category.label, "description": category.description, "is_special": category.is_special}
+    errors: dict = {}
+    if request.method == "POST":
+        values = request.form.to_dict()
+        data, errors = load_form(CategoryEditArgs, request.form)
+        if data is not None:
+            update_category(db.session, current_principal(), category, data)
+            return commit_and_redirect("consent_admin.catalogue", _("De categorie is opgeslagen."))
+    return render_template("consent/admin_category.html", category=category, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/beheer/grondslagen/wettelijke-taken/<int:task_id>", methods=["GET", "POST"])
+@require(Permission.consent_catalogue)
+def legal_task_edit(task_id):
+    task = db.session.get(LegalTask, task_id)
+    if task is None:
+        raise NotFound()
+    categories = db.session.scalars(select(DataCategory).where(DataCategory.is_special.is_(False))
+                                    .order_by(DataCategory.sort_order)).all()
+    values = {"label": task.label, "legal_reference": task.legal_reference, "own_region_only": task.own_region_only,
+              "is_active": task.is_active, "categories": [c.value for c in task.categories]}
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_dict(request.form)
+        data, errors = load_form(LegalTaskEditArgs, values)
+        if data is not None:
+            try:
+                update_legal_task(db.session, current_principal(), task, data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
+    return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
+                           errors=errors), 400 if errors else 200

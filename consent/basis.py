@@ -1,0 +1,78 @@
+"""The consent package's basis provider for :func:`network.access.decide`.
+
+For a principal acting for an organisation it answers with at most two SQL statements: one for
+the student's valid consents to that organisation for the purpose, one for the legal tasks of
+the organisation's type for the purpose (with the region check inside the same statement).
+A guardian (no acting organisation) costs one statement: the representation. Nothing is cached
+across requests, so a withdrawal counts from the very next decision. Errors propagate: decide
+catches them and denies everything (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from consent.models import (
+    Consent,
+    ConsentItem,
+    ConsentStatus,
+    LegalTask,
+    LegalTaskCategory,
+    Purpose,
+    Representation,
+)
+from consent.service import ADULT_CONSENT_AGE, age_on, today_nl
+from network.access import Basis, Category
+from network.models import Organisation, Student
+from network.permissions import Principal
+
+
+def consent_bases(session: Session, principal: Principal, student: Student, purpose: str,
+                  requested: frozenset[Category]) -> Iterable[Basis]:
+    """Consents and legal tasks that cover (part of) ``requested`` for ``principal``."""
+    acting = principal.acting
+    if acting is None:
+        return _representative_bases(session, principal, student)
+    today = today_nl()
+    rows = session.execute(
+        select(Consent.id, ConsentItem.category)
+        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(Purpose, Purpose.id == Consent.purpose_id)
+        .where(Consent.student_id == student.id, Consent.recipient_id == acting.organisation_id,
+               Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
+               Purpose.code == purpose)
+    ).all()
+    by_consent: dict[int, set[Category]] = {}
+    for consent_id, category in rows:
+        by_consent.setdefault(consent_id, set()).add(Category(category))
+    bases = [Basis("consent", str(cid), frozenset(cats)) for cid, cats in sorted(by_consent.items())]
+    school_region = select(Organisation.region_id).where(Organisation.id == student.school_id).scalar_subquery()
+    task_rows = session.execute(
+        select(LegalTask.code, LegalTaskCategory.category)
+        .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
+        .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .where(LegalTask.organisation_type == acting.organisation_type, LegalTask.is_active.is_(True),
+               Purpose.code == purpose,
+               or_(LegalTask.own_region_only.is_(False), school_region == acting.region_id))
+    ).all()
+    by_task: dict[str, set[Category]] = {}
+    for code, category in task_rows:
+        by_task.setdefault(code, set()).add(Category(category))
+    bases += [Basis("legal_task", code, frozenset(cats)) for code, cats in sorted(by_task.items())]
+    return bases
+
+
+def _representative_bases(session: Session, principal: Principal, student: Student) -> list[Basis]:
+    """A parent or guardian of a student under 16 sees what the student sees (UAVG art. 5)."""
+    if principal.account_id is None or student.account_id == principal.account_id:
+        return []
+    if age_on(student.date_of_birth, today_nl()) >= ADULT_CONSENT_AGE:
+        return []
+    found = session.scalar(select(Representation.id).where(
+        Representation.account_id == principal.account_id, Representation.student_id == student.id,
+        Representation.ended_at.is_(None)))
+    return [Basis("representative", "wettelijk-vertegenwoordiger", frozenset(Category))] if found else []
+

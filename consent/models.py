@@ -1,0 +1,304 @@
+"""Consent: the catalogues (purposes, data categories, legal tasks), the consent records with
+their per-category items and signed receipts, consent requests from school staff, and the
+representation of a student under 16 by a parent or guardian."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from network.access import Category
+from network.db import UTCDateTime, db, utcnow
+from network.models import Account, Organisation, OrganisationType, Student, str_enum
+
+
+class ConsentStatus(enum.StrEnum):
+    active = "active"
+    withdrawn = "withdrawn"
+    expired = "expired"
+
+
+class Channel(enum.StrEnum):
+    portal = "portal"
+    in_person = "in_person"
+    paper = "paper"
+
+
+class GivenBy(enum.StrEnum):
+    student = "student"
+    representative = "representative"
+
+
+class Relation(enum.StrEnum):
+    parent = "ouder"
+    guardian = "voogd"
+    other = "andere_vertegenwoordiger"
+
+
+class RequestStatus(enum.StrEnum):
+    open = "open"
+    answered = "answered"
+    cancelled = "cancelled"
+
+
+class ReceiptKind(enum.StrEnum):
+    grant = "grant"
+    withdraw = "withdraw"
+
+
+# -- catalogues (data, edited by the hub admin) ----------------------------------------------
+
+class DataCategory(db.Model):
+    """A category of student data. The code is a :class:`~network.access.Category` value;
+    label, description and the special flag (AVG art. 9/10) are data."""
+
+    __tablename__ = "consent_data_category"
+
+    code: Mapped[Category] = mapped_column(str_enum(Category, "data_category"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    #: special category (health/support need, justice): needs its own explicit tick
+    is_special: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<DataCategory {self.code}>"
+
+
+class PurposeCategory(db.Model):
+    """A category a purpose needs (and so the only ones a consent for it may cover)."""
+
+    __tablename__ = "consent_purpose_category"
+
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), ForeignKey("consent_data_category.code", ondelete="RESTRICT"),
+                                          primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<PurposeCategory {self.purpose_id} {self.category}>"
+
+
+class Purpose(db.Model):
+    __tablename__ = "consent_purpose"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stable code used in decisions and the audit log, e.g. ``jobcoaching``
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    label: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    needed: Mapped[list[PurposeCategory]] = relationship(cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Purpose {self.code}>"
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        return frozenset(Category(item.category) for item in self.needed)
+
+
+class LegalTaskCategory(db.Model):
+    __tablename__ = "consent_legal_task_category"
+
+    legal_task_id: Mapped[int] = mapped_column(ForeignKey("consent_legal_task.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), ForeignKey("consent_data_category.code", ondelete="RESTRICT"),
+                                          primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<LegalTaskCategory {self.legal_task_id} {self.category}>"
+
+
+class LegalTask(db.Model):
+    """A basis that is not consent: organisations of ``organisation_type`` may process these
+    categories for ``purpose`` by law (AVG art. 6(1)(c)/(e)), e.g. RMC follow-up of leavers."""
+
+    __tablename__ = "consent_legal_task"
+    __table_args__ = (UniqueConstraint("organisation_type", "purpose_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_type: Mapped[OrganisationType] = mapped_column(str_enum(OrganisationType, "legal_task_org_type"))
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="RESTRICT"), index=True)
+    #: the basis as the audit log names it: ``legal_task:<code>``
+    code: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(160))
+    #: the law, in words the student can look up
+    legal_reference: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(String(500), default="")
+    #: only for students of schools in the organisation's own region
+    own_region_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    purpose: Mapped[Purpose] = relationship()
+    items: Mapped[list[LegalTaskCategory]] = relationship(cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<LegalTask {self.organisation_type}:{self.code}>"
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        return frozenset(Category(item.category) for item in self.items)
+
+
+# -- consents --------------------------------------------------------------------------------
+
+class ConsentItem(db.Model):
+    """One category a consent covers; special categories carry their explicit tick."""
+
+    __tablename__ = "consent_item"
+
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), ForeignKey("consent_data_category.code", ondelete="RESTRICT"),
+                                          primary_key=True)
+    #: the student (or representative) ticked this special category separately (AVG art. 9(2)(a))
+    explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    def __repr__(self) -> str:
+        return f"<ConsentItem {self.consent_id} {self.category}>"
+
+
+class Consent(db.Model):
+    """Student × recipient organisation × purpose × categories × validity, with its evidence."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        # the access decision's one query: a student's consents for a recipient
+        Index("ix_consent_lookup", "student_id", "recipient_id", "status"),
+        Index("ix_consent_status_until", "status", "valid_until"),
+        CheckConstraint("valid_until >= valid_from", name="valid_range"),
+        CheckConstraint("given_by <> 'representative' OR representative_name IS NOT NULL",
+                        name="representative_named"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="RESTRICT"), index=True)
+    status: Mapped[ConsentStatus] = mapped_column(str_enum(ConsentStatus, "consent_status"),
+                                                  default=ConsentStatus.active)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_until: Mapped[dt.date] = mapped_column(Date)
+    given_by: Mapped[GivenBy] = mapped_column(str_enum(GivenBy, "consent_given_by"))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_relation: Mapped[Relation | None] = mapped_column(str_enum(Relation, "representative_relation"))
+    representative_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, "consent_channel"))
+    #: the version of the consent text shown, and SHA-256 of the exact text
+    text_version: Mapped[str] = mapped_column(String(40))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    recorded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    recorded_by_name: Mapped[str] = mapped_column(String(200))
+    recorded_by_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"))
+    given_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_name: Mapped[str | None] = mapped_column(String(200))
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: set when the 30-day reminder went out (so it goes out once)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    student: Mapped[Student] = relationship()
+    recipient: Mapped[Organisation] = relationship(foreign_keys=[recipient_id])
+    purpose: Mapped[Purpose] = relationship()
+    items: Mapped[list[ConsentItem]] = relationship(cascade="all, delete-orphan", order_by="ConsentItem.category")
+    receipts: Mapped[list[ConsentReceipt]] = relationship(back_populates="consent",
+                                                          order_by="ConsentReceipt.created_at")
+    recorded_by: Mapped[Account | None] = relationship(foreign_keys=[recorded_by_account_id])
+
+    def __repr__(self) -> str:
+        return f"<Consent {self.id} {self.status}>"
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        return frozenset(Category(item.category) for item in self.items)
+
+
+class ConsentReceipt(db.Model):
+    """A signed Kantara-style consent receipt for one grant or withdrawal."""
+
+    __tablename__ = "consent_receipt"
+
+    #: the receipt's ``consentReceiptID``
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReceiptKind] = mapped_column(str_enum(ReceiptKind, "receipt_kind"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: RFC 8785 canonical JSON of the receipt: exactly the signed bytes
+    payload: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(200))
+
+    consent: Mapped[Consent] = relationship(back_populates="receipts")
+
+    def __repr__(self) -> str:
+        return f"<ConsentReceipt {self.id} {self.kind}>"
+
+
+class ConsentRequest(db.Model):
+    """School staff ask a student for consent; the student answers it in the portal."""
+
+    __tablename__ = "consent_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="RESTRICT"))
+    #: the requested category codes, space-separated (validated against the purpose)
+    categories: Mapped[str] = mapped_column(String(300))
+    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, "consent_request_status"),
+                                                  default=RequestStatus.open)
+    requested_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consent.id", ondelete="SET NULL"))
+
+    recipient: Mapped[Organisation] = relationship()
+    purpose: Mapped[Purpose] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ConsentRequest {self.id} {self.status}>"
+
+    @property
+    def category_list(self) -> list[Category]:
+        return [Category(code) for code in self.categories.split()]
+
+
+class Representation(db.Model):
+    """A parent or guardian (an account) who acts for a student under 16 in the portal;
+    recorded by school staff of the student's school."""
+
+    __tablename__ = "consent_representation"
+    __table_args__ = (UniqueConstraint("account_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
+    relation: Mapped[Relation] = mapped_column(str_enum(Relation, "representation_relation"))
+    recorded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
+    recorded_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship(foreign_keys=[account_id])
+    student: Mapped[Student] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Representation {self.account_id}->{self.student_id}>"

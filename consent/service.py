@@ -1,0 +1,306 @@
+"""Consent services: grant, withdraw, expire, remind, request; who may act for a student.
+
+Plain functions: they take the session, the acting :class:`Principal`, the keyring and the
+clock (``today``/``now``), flush but never commit, and audit every change in the same
+transaction. Bad input raises :class:`ValidationFailed` with Dutch field messages before
+anything is added, so nothing is half-saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from consent.models import (
+    Channel,
+    Consent,
+    ConsentItem,
+    ConsentReceipt,
+    ConsentStatus,
+    DataCategory,
+    GivenBy,
+    Purpose,
+    ReceiptKind,
+    Relation,
+    Representation,
+)
+from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
+from network.access import SPECIAL_CATEGORIES, Category
+from network.audit import AuditAction, record
+from network.crypto import Keyring
+from network.db import utcnow
+from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.models import Organisation, Student
+from network.outbox import enqueue_email
+from network.permissions import Principal, can_manage_student
+from network.signals import consent_granted, consent_withdrawn
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+#: the version of the consent text (:func:`consent_text`); change it when the wording changes
+CONSENT_TEXT_VERSION = "toestemming-2026-1"
+ADULT_CONSENT_AGE = 16  # UAVG art. 5: under 16 the legal representative consents
+
+
+def today_nl() -> dt.date:
+    """Today's date in the Netherlands (consents start and end on Dutch calendar days)."""
+    return dt.datetime.now(AMSTERDAM).date()
+
+
+def age_on(date_of_birth: dt.date, day: dt.date) -> int:
+    """Age in whole years on ``day``."""
+    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
+
+
+def default_valid_until(student: Student, valid_from: dt.date) -> dt.date:
+    """The end of the student's route: one year after the expected exit date (or one year)."""
+    base = student.expected_exit_date if student.expected_exit_date and student.expected_exit_date > valid_from \
+        else valid_from
+    try:
+        return base.replace(year=base.year + 1)
+    except ValueError:  # 29 February
+        return base.replace(year=base.year + 1, day=28)
+
+
+def category_labels(session: Session) -> dict[str, str]:
+    """Category code -> label, from the catalogue (one query)."""
+    return {str(c.code): c.label for c in session.scalars(select(DataCategory).order_by(DataCategory.sort_order))}
+
+
+def consent_text(*, student_name: str, recipient_name: str, purpose_label: str, category_labels_: list[str],
+                 valid_from: dt.date, valid_until: dt.date) -> str:
+    """The exact consent text shown (and hashed as evidence)."""
+    return (f"Ik geef {recipient_name} toestemming om deze gegevens van {student_name} te gebruiken "
+            f"voor {purpose_label}: {', '.join(category_labels_)}. "
+            f"Dit geldt van {valid_from.strftime('%d-%m-%Y')} tot en met {valid_until.strftime('%d-%m-%Y')}. "
+            "Ik kan deze toestemming altijd intrekken, zonder reden.")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- who acts for the student ------------------------------------------------------------------
+
+def active_representation(session: Session, account_id: int | None, student: Student) -> Representation | None:
+    if account_id is None:
+        return None
+    return session.scalar(select(Representation).where(
+        Representation.account_id == account_id, Representation.student_id == student.id,
+        Representation.ended_at.is_(None)))
+
+
+def subject_role(session: Session, actor: Principal, student: Student, today: dt.date) -> str | None:
+    """``"self"`` for the student, ``"representative"`` for a guardian of a student under 16
+    (a guardian of a 16/17-year-old does not act for them), else None."""
+    if actor.account_id is not None and student.account_id == actor.account_id:
+        return "self"
+    if age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE and active_representation(
+            session, actor.account_id, student) is not None:
+        return "representative"
+    return None
+
+
+def students_for_account(session: Session, account_id: int, today: dt.date) -> list[tuple[Student, str]]:
+    """The students an account may act for in the portal: itself, and represented under-16s."""
+    result = [(s, "self") for s in session.scalars(select(Student).where(Student.account_id == account_id))]
+    represented = session.scalars(select(Student).join(Representation, Representation.student_id == Student.id).where(
+        Representation.account_id == account_id, Representation.ended_at.is_(None)).order_by(Student.first_name))
+    result += [(s, "representative") for s in represented
+               if age_on(s.date_of_birth, today) < ADULT_CONSENT_AGE and s.account_id != account_id]
+    return result
+
+
+# -- validation shared by grant and request ----------------------------------------------------
+
+def _load_purpose(session: Session, code: str | None) -> Purpose | None:
+    if not code:
+        return None
+    return session.scalar(select(Purpose).where(Purpose.code == code, Purpose.is_active.is_(True))
+                          .options(selectinload(Purpose.needed)))
+
+
+def check_scope(session: Session, student: Student, data: dict[str, Any],
+                errors: dict[str, list[str]]) -> tuple[Organisation | None, Purpose | None, set[Category]]:
+    """Recipient in the student's region, an active purpose, categories the purpose needs."""
+    recipient = session.get(Organisation, data.get("recipient_id")) if data.get("recipient_id") else None
+    if recipient is None or not recipient.is_active:
+        errors.setdefault("recipient_id", []).append(_l("Kies een organisatie."))
+        recipient = None
+    elif recipient.region_id != student.school.region_id:
+        errors.setdefault("recipient_id", []).append(
+            _l("Deze organisatie hoort niet bij de regio van de leerling. Kies een organisatie uit de eigen regio."))
+    purpose = _load_purpose(session, data.get("purpose_code"))
+    if purpose is None:
+        errors.setdefault("purpose_code", []).append(_l("Kies een doel."))
+    categories = {Category(c) for c in data.get("categories") or []}
+    if not categories:
+        errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
+    elif purpose is not None:
+        labels = category_labels(session)
+        for extra in sorted(categories - purpose.categories):
+            errors.setdefault("categories", []).append(
+                _l("%(category)s is niet nodig voor %(purpose)s en kan daarom niet gedeeld worden.",
+                   category=labels.get(extra, extra), purpose=purpose.label))
+    return recipient, purpose, categories
+
+
+# -- grant -------------------------------------------------------------------------------------
+
+def grant_consent(session: Session, actor: Principal, keyring: Keyring, student: Student, data: dict[str, Any], *,
+                  today: dt.date | None = None, now: dt.datetime | None = None,
+                  policy_url: str = DEFAULT_POLICY_URL) -> Consent:
+    """Record a consent and sign its receipt.
+
+    :param data: loaded :class:`~consent.schemas.GrantArgs`: ``recipient_id``, ``purpose_code``,
+        ``categories``, ``explicit`` (special categories ticked separately), ``valid_from``,
+        ``valid_until`` (default: end of the route), ``channel`` (``portal`` for the student or
+        guardian themself; ``in_person``/``paper`` recorded by school staff of the student's
+        school, with ``representative_name``/``representative_relation`` for an under-16).
+    """
+    today = today or today_nl()
+    now = now or utcnow()
+    channel = Channel(data.get("channel") or Channel.portal)
+    representation = None
+    if channel is Channel.portal:
+        role = subject_role(session, actor, student, today)
+        if role is None:
+            raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
+        if role == "representative":
+            representation = active_representation(session, actor.account_id, student)
+    elif not can_manage_student(actor, student):
+        raise Forbidden(_l("Alleen de school van de leerling kan een toestemming op papier of mondeling vastleggen."))
+
+    errors: dict[str, list[str]] = {}
+    recipient, purpose, categories = check_scope(session, student, data, errors)
+    explicit = {Category(c) for c in data.get("explicit") or []}
+    for special in sorted(categories & SPECIAL_CATEGORIES):
+        if special not in explicit:
+            errors.setdefault("explicit", []).append(
+                _l("Voor %(category)s is een aparte, uitdrukkelijke toestemming nodig: vink die apart aan.",
+                   category=category_labels(session).get(special, special)))
+    valid_from = data.get("valid_from") or today
+    valid_until = data.get("valid_until") or default_valid_until(student, valid_from)
+    if valid_from < today:
+        errors.setdefault("valid_from", []).append(_l("Een toestemming kan niet in het verleden ingaan."))
+    if valid_until < today:
+        errors.setdefault("valid_until", []).append(_l("De einddatum ligt in het verleden."))
+    elif valid_until < valid_from:
+        errors.setdefault("valid_until", []).append(_l("De einddatum ligt vóór de begindatum."))
+
+    age = age_on(student.date_of_birth, today)
+    if representation is not None:
+        given_by, rep_name, rep_relation, rep_account = (GivenBy.representative, actor.name,
+                                                         representation.relation, actor.account_id)
+    elif channel is Channel.portal:
+        given_by, rep_name, rep_relation, rep_account = GivenBy.student, None, None, None
+    else:
+        rep_name = data.get("representative_name")
+        rep_relation = Relation(data["representative_relation"]) if data.get("representative_relation") else None
+        given_by = GivenBy.representative if rep_name else GivenBy.student
+        rep_account = None
+        if rep_name and rep_relation is None:
+            errors.setdefault("representative_relation", []).append(_l("Kies de relatie tot de leerling."))
+    if age < ADULT_CONSENT_AGE and given_by is GivenBy.student:
+        field = "representative_name" if channel is not Channel.portal else "__all__"
+        errors.setdefault(field, []).append(
+            _l("De leerling is jonger dan 16. Een ouder of voogd (wettelijk vertegenwoordiger) geeft de toestemming."))
+    if age >= ADULT_CONSENT_AGE and given_by is GivenBy.representative:
+        errors.setdefault("representative_name", []).append(
+            _l("De leerling is %(age)s jaar en geeft zelf toestemming. Een wettelijk vertegenwoordiger kan dat "
+               "vanaf 16 jaar niet meer namens de leerling doen.", age=age))
+    if recipient is not None and purpose is not None and session.scalar(select(Consent.id).where(
+            Consent.student_id == student.id, Consent.recipient_id == recipient.id,
+            Consent.purpose_id == purpose.id, Consent.status == ConsentStatus.active)) is not None:
+        errors.setdefault("purpose_code", []).append(
+            _l("Er is al een geldige toestemming voor deze organisatie en dit doel. Trek die eerst in als u iets "
+               "wilt veranderen."))
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+    labels = category_labels(session)
+    ordered = sorted(categories, key=lambda c: list(labels).index(c) if c in labels else 99)
+    text = consent_text(student_name=student.full_name, recipient_name=recipient.name, purpose_label=purpose.label,
+                        category_labels_=[labels.get(c, c) for c in ordered], valid_from=valid_from,
+                        valid_until=valid_until)
+    consent = Consent(
+        student=student, recipient=recipient, purpose=purpose, status=ConsentStatus.active,
+        valid_from=valid_from, valid_until=valid_until, given_by=given_by, representative_name=rep_name,
+        representative_relation=rep_relation, representative_account_id=rep_account, channel=channel,
+        text_version=CONSENT_TEXT_VERSION, text_hash=text_hash(text), recorded_by_account_id=actor.account_id,
+        recorded_by_name=actor.name, recorded_by_organisation_id=actor.organisation_id if channel is not
+        Channel.portal else None, given_at=now,
+        items=[ConsentItem(category=c.value, explicit=c in explicit) for c in ordered])
+    session.add(consent)
+    session.flush()  # the consent id goes into the receipt and the audit event
+    receipt = _add_receipt(session, keyring, consent, ReceiptKind.grant, now, labels, policy_url)
+    record(session, actor, action=AuditAction.create, event_type="consent:grant", object_type="consent",
+           object_id=consent.id, student_id=student.id, purpose=purpose.code, basis=f"consent:{consent.id}",
+           detail={"recipient_id": recipient.id, "categories": [c.value for c in ordered], "channel": channel.value,
+                   "given_by": given_by.value, "receipt": str(receipt.id), "valid_until": valid_until.isoformat()})
+    _answer_requests(session, consent, now)
+    consent_granted.send(consent, session=session, actor=actor)
+    return consent
+
+
+def _add_receipt(session: Session, keyring: Keyring, consent: Consent, kind: ReceiptKind, at: dt.datetime,
+                 labels: dict[str, str], policy_url: str) -> ConsentReceipt:
+    receipt_id = uuid.uuid4()
+    document = build_receipt(consent, kind.value, keyring, receipt_id=receipt_id, at=at, labels=labels,
+                             policy_url=policy_url)
+    payload, kid, signature = sign_receipt(keyring, document)
+    receipt = ConsentReceipt(id=receipt_id, consent=consent, kind=kind, created_at=at, payload=payload,
+                             key_id=kid, signature=signature)
+    session.add(receipt)
+    return receipt
+
+
+def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> None:
+    from consent.models import ConsentRequest, RequestStatus
+
+    for request in session.scalars(select(ConsentRequest).where(
+            ConsentRequest.student_id == consent.student_id, ConsentRequest.recipient_id == consent.recipient_id,
+            ConsentRequest.purpose_id == consent.purpose_id, ConsentRequest.status == RequestStatus.open)):
+        request.status, request.answered_at, request.consent_id = RequestStatus.answered, now, consent.id
+
+
+# -- withdraw ----------------------------------------------------------------------------------
+
+def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, consent: Consent, *,
+                     today: dt.date | None = None, now: dt.datetime | None = None,
+                     policy_url: str = DEFAULT_POLICY_URL) -> ConsentReceipt:
+    """Withdraw a consent (no reason asked). It denies from the next decision on, everywhere.
+
+    The student, a guardian of a student under 16, or school staff of the student's school
+    (recording a withdrawal said to them) may withdraw. Signs a receipt, tells the recipient
+    by e-mail (AVG art. 19) and sends :data:`network.signals.consent_withdrawn`.
+    """
+    today = today or today_nl()
+    now = now or utcnow()
+    student = consent.student
+    if subject_role(session, actor, student, today) is None and not can_manage_student(actor, student):
+        raise NotFound(_l("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
+    if consent.status is not ConsentStatus.active:
+        raise Conflict(_l("Deze toestemming is al ingetrokken of verlopen."))
+    consent.status, consent.withdrawn_at, consent.withdrawn_by_name = ConsentStatus.withdrawn, now, actor.name
+    session.flush()
+    labels = category_labels(session)
+    receipt = _add_receipt(session, keyring, consent, ReceiptKind.withdraw, now, labels, policy_url)
+    record(session, actor, action=AuditAction.update, event_type="consent:withdraw", object_type="consent",
+           object_id=consent.id, student_id=student.id, purpose=consent.purpose.code, basis=f"consent:{consent.id}",
+           detail={"recipient_id": consent.recipient_id, "receipt": str(receipt.id)})
+    recipient = consent.recipient
+    if recipient.email:
+        enqueue_email(session, keyring, to=recipient.email, subject="Toestemming ingetrokken",
+                      body=(f"Beste {recipient.name},\n\nEen leerling heeft de toestemming voor "
+                            f"'{consent.purpose.label}' ingetrokken (toestemming nr. {consent.id}). U mag de gegevens "
+                            "die u op grond van deze toestemming kreeg niet meer gebruiken; verwijder ze waar de "
+                            "wet dat vraagt (AVG art. 17 en 19).\n\nSchakel"))
+    consent_withdrawn.send(consent, session=session, actor=actor)
+    return receipt

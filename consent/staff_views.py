@@ -1,0 +1,205 @@
+"""School staff and consent (``/leerlingen/<id>/toestemmingen``): who has a basis for which
+category (before referring), record a consent given in person or on paper, ask the student
+for consent, and record a parent or guardian."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from consent.lifecycle import add_representation, open_requests, request_consent
+from consent.models import (
+    Consent,
+    ConsentStatus,
+    DataCategory,
+    LegalTask,
+    Purpose,
+    Relation,
+    Representation,
+)
+from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
+from consent.service import (
+    ADULT_CONSENT_AGE,
+    age_on,
+    consent_text,
+    default_valid_until,
+    grant_consent,
+    today_nl,
+)
+from network.access import Category
+from network.db import db
+from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.models import Organisation, OrganisationType
+from network.permissions import Permission, can_manage_student
+from network.schemas import load_form
+from network.students import get_student
+from network.web import commit_and_redirect, current_principal, keyring, require
+
+bp = Blueprint("consent_staff", __name__)
+
+RELATION_LABELS = {Relation.parent.value: "ouder", Relation.guardian.value: "voogd",
+                   Relation.other.value: "andere wettelijk vertegenwoordiger"}
+CHANNEL_LABELS = {"in_person": "mondeling, in een gesprek", "paper": "op papier, ondertekend"}
+
+
+def _student(student_id):
+    """The student (404 outside the school's walls), read for referral (audited)."""
+    principal = current_principal()
+    try:
+        student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
+                                         categories=[Category.contact, Category.education],
+                                         event_type="consent:overview")
+    except Forbidden:
+        db.session.commit()
+        raise
+    if not can_manage_student(principal, student):
+        db.session.commit()
+        raise Forbidden(_("Alleen de school van de leerling werkt met haar toestemmingen."))
+    return principal, student
+
+
+def _bases(student, organisations, categories):
+    """Rows of "who has a basis for which category": active consents and legal tasks."""
+    rows = [{"who": student.school.name, "purpose": _("Leerlingbegeleiding en verwijzing"),
+             "basis": _("Wettelijke taak (onderwijs)"), "until": None,
+             "categories": {Category.contact, Category.education, Category.bsn, Category.life_domains,
+                            Category.plan}}]
+    consents = db.session.scalars(select(Consent).where(Consent.student_id == student.id,
+                                                        Consent.status == ConsentStatus.active)
+                                  .options(selectinload(Consent.items))).all()
+    for c in consents:
+        rows.append({"who": c.recipient.name, "purpose": c.purpose.label, "until": c.valid_until,
+                     "basis": _("Toestemming nr. %(id)s", id=c.id), "categories": set(c.categories)})
+    tasks = db.session.scalars(select(LegalTask).where(LegalTask.is_active.is_(True))
+                               .options(selectinload(LegalTask.items), selectinload(LegalTask.purpose))).all()
+    for task in tasks:
+        holders = [o.name for o in organisations if o.type == task.organisation_type]
+        if task.own_region_only and not holders:
+            continue
+        rows.append({"who": ", ".join(holders) or task.organisation_type.value.upper(), "purpose": task.purpose.label,
+                     "basis": task.label, "until": None, "categories": set(task.categories)})
+    return rows
+
+
+def _page(principal, student, *, values=None, errors=None, form=None, status=200):
+    session = db.session
+    today = today_nl()
+    categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
+    purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
+                               .options(selectinload(Purpose.needed))).all()
+    organisations = session.scalars(select(Organisation).where(
+        Organisation.region_id == student.school.region_id, Organisation.is_active.is_(True),
+        Organisation.type.not_in([OrganisationType.school, OrganisationType.hub])).order_by(Organisation.name)).all()
+    ended = session.scalars(select(Consent).where(Consent.student_id == student.id,
+                                                  Consent.status != ConsentStatus.active)
+                            .order_by(Consent.given_at.desc())).all()
+    representatives = session.scalars(select(Representation).where(
+        Representation.student_id == student.id, Representation.ended_at.is_(None))).all()
+    html = render_template(
+        "consent/staff.html", student=student, rows=_bases(student, organisations, categories),
+        active=session.scalars(select(Consent).where(Consent.student_id == student.id,
+                                                     Consent.status == ConsentStatus.active)
+                               .order_by(Consent.given_at.desc())).all(),
+        categories=categories, purposes=purposes, ended=ended, requests=open_requests(session, student),
+        representatives=representatives, values=values or {}, errors=errors or {}, form=form,
+        recipient_options=[(o.id, o.name) for o in organisations],
+        purpose_options=[(p.code, f"{p.label} ({', '.join(sorted(c.value for c in p.categories))})") for p in purposes],
+        relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
+        under16=age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE, relation_labels=RELATION_LABELS,
+        text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
+                                  purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
+                                  valid_until=default_valid_until(student, today)))
+    session.commit()  # the audit event of this read
+    return html, status
+
+
+@bp.get("/leerlingen/<uuid:student_id>/toestemmingen")
+@require(Permission.consent_view)
+def overview(student_id):
+    principal, student = _student(student_id)
+    return _page(principal, student)
+
+
+def _policy_url() -> str:
+    return current_app.config.get("BASE_URL", "").rstrip("/") + "/mijn-gegevens/toestemmingen"
+
+
+@bp.post("/leerlingen/<uuid:student_id>/toestemmingen")
+@require(Permission.consent_record)
+def record(student_id):
+    principal, student = _student(student_id)
+    raw = form_dict(request.form)
+    data, errors = load_form(GrantArgs, raw)
+    if data is not None and not data.get("channel"):
+        data, errors = None, {"channel": [_("Kies hoe de toestemming is gegeven.")]}
+    if data is not None:
+        try:
+            grant_consent(db.session, principal, keyring(), student, data, policy_url=_policy_url())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            return commit_and_redirect("consent_staff.overview", _("De toestemming is vastgelegd."),
+                                       student_id=student.id)
+    principal, student = _student(student_id)
+    return _page(principal, student, values=raw, errors=errors, form="record", status=400)
+
+
+@bp.post("/leerlingen/<uuid:student_id>/toestemmingen/verzoek")
+@require(Permission.consent_record)
+def ask(student_id):
+    principal, student = _student(student_id)
+    raw = form_dict(request.form)
+    data, errors = load_form(RequestArgs, raw)
+    if data is not None:
+        try:
+            base = current_app.config.get("BASE_URL", "").rstrip("/")
+            request_consent(db.session, principal, keyring(), student, data,
+                            portal_url=f"{base}/mijn-gegevens/toestemmingen")
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
+                                       student_id=student.id)
+    principal, student = _student(student_id)
+    return _page(principal, student, values=raw, errors=errors, form="ask", status=400)
+
+
+@bp.post("/leerlingen/<uuid:student_id>/vertegenwoordigers")
+@require(Permission.consent_record)
+def representative(student_id):
+    principal, student = _student(student_id)
+    raw = request.form.to_dict()
+    data, errors = load_form(RepresentationArgs, request.form)
+    if data is not None:
+        try:
+            add_representation(db.session, principal, student, email=data["email"], relation=data["relation"])
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
+                                       student_id=student.id)
+    principal, student = _student(student_id)
+    return _page(principal, student, values=raw, errors=errors, form="representative", status=400)
+
+
+@bp.post("/toestemmingen/<int:consent_id>/intrekken-namens-leerling")
+@require(Permission.consent_record)
+def withdraw(consent_id):
+    """The student (or parent) tells the school they withdraw: staff of the student's school
+    record it with one POST, as the student could in the portal."""
+    from consent.service import withdraw_consent
+
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound()
+    principal, student = _student(consent.student_id)
+    try:
+        withdraw_consent(db.session, principal, keyring(), consent, policy_url=_policy_url())
+    except Conflict:
+        db.session.rollback()
+    return commit_and_redirect("consent_staff.overview", _("De toestemming is ingetrokken."), student_id=student.id)

@@ -1,0 +1,285 @@
+"""The student portal (``/mijn-gegevens``): who may see what, grant and withdraw (one POST
+each, on the same screen), who looked at my data, and download my data. A parent or guardian
+of a student under 16 uses the same pages for that student (audited on behalf of them).
+
+Every page is a read of the student's own data through :func:`network.access.decide`
+(purpose ``inzage``), so the GET views commit their audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from consent.export import as_subject, collect_export, export_csv, export_json
+from consent.labels import action_label, basis_label, outcome_label, role_label
+from consent.lifecycle import open_requests
+from consent.models import (
+    Consent,
+    ConsentReceipt,
+    ConsentStatus,
+    DataCategory,
+    LegalTask,
+    Purpose,
+)
+from consent.receipts import receipt_document
+from consent.schemas import GrantArgs, form_dict
+from consent.service import (
+    AMSTERDAM,
+    CONSENT_TEXT_VERSION,
+    category_labels,
+    consent_text,
+    default_valid_until,
+    grant_consent,
+    students_for_account,
+    today_nl,
+    withdraw_consent,
+)
+from network.access import Category, decide
+from network.audit import AuditEvent
+from network.db import db
+from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.models import Organisation, OrganisationType
+from network.schemas import load_form
+from network.web import (
+    commit_and_redirect,
+    current_principal,
+    keyring,
+    login_required_view,
+)
+
+bp = Blueprint("consent", __name__)
+
+
+@bp.app_template_filter("label_of")
+def label_of(code) -> str:
+    """A category code in words (from the catalogue; cached per request)."""
+    from flask import g
+
+    labels = g.get("consent_category_labels")
+    if labels is None:
+        labels = g.consent_category_labels = category_labels(db.session)
+    return labels.get(str(code), str(code))
+PER_PAGE = 25
+
+
+def _policy_url() -> str:
+    return current_app.config.get("BASE_URL", "").rstrip("/") + "/mijn-gegevens/toestemmingen"
+
+
+def _subject(student_id: str | None = None):
+    """(principal, student, role, choices) for this request; student None when the account
+    acts for no student. A given ``leerling`` outside the account's reach is a 404."""
+    principal = current_principal()
+    choices = students_for_account(db.session, principal.account_id, today_nl())
+    wanted = student_id or request.values.get("leerling")
+    if wanted:
+        found = [(s, r) for s, r in choices if str(s.id) == wanted]
+        if not found:
+            raise NotFound(_("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
+        student, role = found[0]
+    elif choices:
+        student, role = choices[0]
+    else:
+        return principal, None, None, choices
+    return as_subject(principal, student, role), student, role, choices
+
+
+def _read(actor, student, event_type: str):
+    decision = decide(db.session, actor, student, "inzage", list(Category), event_type=event_type)
+    if not decision.allowed:
+        db.session.commit()
+        raise Forbidden(_("U heeft geen toegang tot deze gegevens."))
+    return decision
+
+
+def _empty():
+    return render_template("consent/empty.html")
+
+
+@bp.get("/mijn-gegevens")
+@login_required_view
+def home():
+    return redirect(url_for("consent.portal", **request.args))
+
+
+def _portal_page(actor, student, role, choices, *, values=None, errors=None, status=200):
+    session = db.session
+    today = today_nl()
+    consents = session.scalars(select(Consent).where(Consent.student_id == student.id)
+                               .options(selectinload(Consent.items), selectinload(Consent.receipts))
+                               .order_by(Consent.given_at.desc())).all()
+    active = [c for c in consents if c.status is ConsentStatus.active]
+    ended = [c for c in consents if c.status is not ConsentStatus.active]
+    categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
+    labels = {str(c.code): c.label for c in categories}
+    purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
+                               .options(selectinload(Purpose.needed))).all()
+    region_id = student.school.region_id
+    organisations = session.scalars(select(Organisation).where(
+        Organisation.region_id == region_id, Organisation.is_active.is_(True),
+        Organisation.type.not_in([OrganisationType.school, OrganisationType.hub])).order_by(Organisation.name)).all()
+    tasks = session.scalars(select(LegalTask).where(LegalTask.is_active.is_(True))
+                            .options(selectinload(LegalTask.items), selectinload(LegalTask.purpose))).all()
+    legal = []
+    for task in tasks:
+        holders = [o for o in organisations if o.type == task.organisation_type] if task.own_region_only else []
+        legal.append((task, holders))
+    requests = open_requests(session, student)
+    request_texts = {
+        r.id: consent_text(student_name=student.full_name, recipient_name=r.recipient.name,
+                           purpose_label=r.purpose.label, category_labels_=[labels.get(c, c) for c in r.category_list],
+                           valid_from=today, valid_until=default_valid_until(student, today))
+        for r in requests}
+    html = render_template(
+        "consent/portal.html", student=student, role=role, choices=choices, active=active, ended=ended,
+        labels=labels, categories=categories, purposes=purposes, organisations=organisations, legal=legal,
+        requests=requests, request_texts=request_texts,
+        recipient_options=[(o.id, o.name) for o in organisations], purpose_options=[(p.code, p.label) for p in purposes], values=values or {}, errors=errors or {},
+        default_until=default_valid_until(student, today), text_version=CONSENT_TEXT_VERSION,
+        special={str(c.code) for c in categories if c.is_special})
+    db.session.commit()  # the audit event of this read
+    return html, status
+
+
+@bp.get("/mijn-gegevens/toestemmingen")
+@login_required_view
+def portal():
+    actor, student, role, choices = _subject()
+    if student is None:
+        return _empty()
+    _read(actor, student, "consent:portal")
+    return _portal_page(actor, student, role, choices)
+
+
+@bp.post("/mijn-gegevens/toestemmingen")
+@login_required_view
+def grant():
+    actor, student, role, choices = _subject()
+    if student is None:
+        return _empty(), 404
+    raw = form_dict(request.form)
+    data, errors = load_form(GrantArgs, raw)
+    if data is not None:
+        data["channel"] = None  # the portal: the student (or guardian) gives it themself
+        data.pop("representative_name", None)
+        data.pop("representative_relation", None)
+        try:
+            grant_consent(db.session, actor, keyring(), student, data, policy_url=_policy_url())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            return commit_and_redirect("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
+                                                           "weer intrekken."), leerling=student.id)
+    _read(actor, student, "consent:portal")
+    return _portal_page(actor, student, role, choices, values=raw, errors=errors, status=400)
+
+
+def _own_consent(consent_id: int):
+    """The consent (and the acting principal) if it belongs to a student this account acts for."""
+    consent = db.session.get(Consent, consent_id)
+    if consent is None:
+        raise NotFound(_("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
+    actor, student, _role, _choices = _subject(str(consent.student_id))
+    if student is None:
+        raise NotFound(_("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
+    return actor, consent
+
+
+@bp.post("/mijn-gegevens/toestemmingen/<int:consent_id>/intrekken")
+@login_required_view
+def withdraw(consent_id):
+    actor, consent = _own_consent(consent_id)
+    student_id = consent.student_id
+    try:
+        withdraw_consent(db.session, actor, keyring(), consent, policy_url=_policy_url())
+    except Conflict:
+        db.session.rollback()
+        return redirect(url_for("consent.portal", leerling=student_id))
+    return commit_and_redirect("consent.portal", _("De toestemming is ingetrokken. Vanaf nu ziet de organisatie "
+                                                   "deze gegevens niet meer."), leerling=student_id)
+
+
+@bp.get("/mijn-gegevens/ontvangstbewijzen/<uuid:receipt_id>")
+@login_required_view
+def receipt(receipt_id):
+    found = db.session.get(ConsentReceipt, receipt_id)
+    if found is None:
+        raise NotFound()
+    actor, consent = _own_consent(found.consent_id)
+    _read(actor, consent.student, "consent:receipt")
+    body = export_json(receipt_document(found.payload, found.key_id, found.signature))
+    db.session.commit()
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="ontvangstbewijs-{found.id}.json"'})
+
+
+def _cursor(value: str | None):
+    if not value:
+        return None
+    try:
+        stamp, event_id = value.rsplit("~", 1)
+        return dt.datetime.fromisoformat(stamp), int(event_id)
+    except ValueError:
+        return None
+
+
+@bp.get("/mijn-gegevens/inzage")
+@login_required_view
+def access_log():
+    actor, student, role, choices = _subject()
+    if student is None:
+        return _empty()
+    _read(actor, student, "consent:access-log")
+    query = select(AuditEvent).where(AuditEvent.student_id == str(student.id))
+    if student.account_id is not None:  # not the student's own visits to the portal
+        query = query.where(or_(AuditEvent.account_id.is_(None), AuditEvent.account_id != student.account_id))
+    cursor = _cursor(request.args.get("na"))
+    if cursor:
+        query = query.where(or_(AuditEvent.occurred_at < cursor[0],
+                                and_(AuditEvent.occurred_at == cursor[0], AuditEvent.id < cursor[1])))
+    events = db.session.scalars(query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+                                .limit(PER_PAGE + 1)).all()
+    more = len(events) > PER_PAGE
+    events = events[:PER_PAGE]
+    next_cursor = f"{events[-1].occurred_at.isoformat()}~{events[-1].id}" if more else None
+    purposes = {p.code: p.label for p in db.session.scalars(select(Purpose))}
+    html = render_template("consent/access_log.html", student=student, role=role, choices=choices, events=events,
+                           next_cursor=next_cursor, purposes=purposes, basis_label=basis_label,
+                           role_label=role_label, action_label=action_label, outcome_label=outcome_label,
+                           tz=AMSTERDAM, first_page=cursor is None)
+    db.session.commit()
+    return html
+
+
+@bp.get("/mijn-gegevens/download")
+@login_required_view
+def download():
+    actor, student, role, choices = _subject()
+    if student is None:
+        return _empty()
+    fmt = request.args.get("formaat")
+    if fmt not in ("json", "csv"):
+        return render_template("consent/download.html", student=student, role=role, choices=choices)
+    data = collect_export(db.session, actor, keyring(), student, role=role)
+    db.session.commit()  # the export's own audit event
+    stamp = today_nl().isoformat()
+    if fmt == "json":
+        return Response(export_json(data), mimetype="application/json", headers={
+            "Content-Disposition": f'attachment; filename="mijn-gegevens-{stamp}.json"'})
+    return Response(export_csv(data), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="mijn-gegevens-{stamp}.csv"'})
+
