@@ -104,7 +104,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    """The explicit list of blueprints; features are imported here, never at module level."""
+    """The explicit list of blueprints; features are imported here, never at module level.
+    Importing a feature package registers its jobs, access bases and demo data with the core."""
     from network.api import init_api
     from network.web import init_web
     from network.web.admin import bp as admin_bp
@@ -112,9 +113,16 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.dev import bp as dev_bp
     from network.web.main import bp as main_bp
     from network.web.students import bp as students_bp
+    from consent.admin_views import bp as consent_admin_bp
+    from consent.partner_views import bp as consent_partner_bp
+    from consent.staff_views import bp as consent_staff_bp
+    from consent.views import bp as consent_bp
+    from socialmap.api import bp as hsds_bp
+    from socialmap.views import bp as socialmap_bp
 
     init_web(app)
-    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp):
+    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp, consent_bp, consent_staff_bp,
+                      consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp):
         app.register_blueprint(blueprint)
     init_api(app, [])
 

@@ -60,6 +60,7 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "PROXY_HOPS": ("SCHAKEL_PROXY_HOPS", int),
     "AUDIT_SEAL_INTERVAL_SECONDS": ("AUDIT_SEAL_INTERVAL_SECONDS", int),
     "OUTBOX_INTERVAL_SECONDS": ("OUTBOX_INTERVAL_SECONDS", int),
+    "SOCIALMAP_VERIFY_DAYS": ("SOCIALMAP_VERIFY_DAYS", int),
 }
 
 
@@ -96,6 +97,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "AUDIT_SEAL_BATCH": 5000,
         "OUTBOX_INTERVAL_SECONDS": 30,
         "OUTBOX_MAX_ATTEMPTS": 8,
+        # sociale kaart entries not verified for this long are flagged and their contact asked
+        "SOCIALMAP_VERIFY_DAYS": 180,
+        "SOCIALMAP_LINK_DAYS": 30,
         "LANGUAGES": ["nl", "en"],
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",

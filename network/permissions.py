@@ -27,23 +27,54 @@ class Permission(enum.StrEnum):
     account_manage = "network:account:manage"
     audit_verify = "network:audit:verify"
     outbox_view = "network:outbox:view"
+    # the sociale kaart (socialmap/): reading active entries is public, contacts are for members
+    socialmap_contact_view = "socialmap:contact:view"
+    socialmap_service_edit = "socialmap:service:edit"
+    socialmap_freshness_view = "socialmap:freshness:view"
+    socialmap_category_manage = "socialmap:category:manage"
+    socialmap_export = "socialmap:service:export"
+    socialmap_import = "socialmap:service:import"
+    # consent (the consent package's views; declared here so roles can hold them)
+    consent_view = "consent:consent:view"
+    consent_record = "consent:consent:record"
+    consent_catalogue = "consent:catalogue:manage"
+    consent_shared_view = "consent:shared:view"
 
 
 _SCHOOL_STAFF = frozenset({
     Permission.dashboard_view, Permission.student_list, Permission.student_view,
     Permission.student_create, Permission.student_update, Permission.organisation_view,
+    Permission.consent_view, Permission.consent_record,
 })
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     **{role: _SCHOOL_STAFF for role in SCHOOL_STAFF_ROLES},
-    Role.partner_staff: frozenset({Permission.dashboard_view, Permission.organisation_view}),
+    Role.partner_staff: frozenset({Permission.dashboard_view, Permission.organisation_view,
+                                   Permission.consent_shared_view}),
     Role.coordinator: frozenset({Permission.dashboard_view, Permission.organisation_view, Permission.account_view}),
     Role.hub_admin: frozenset({
         Permission.dashboard_view, Permission.organisation_view, Permission.organisation_manage,
         Permission.account_view, Permission.account_manage, Permission.audit_verify, Permission.outbox_view,
+        Permission.consent_catalogue,
     }),
     Role.student: frozenset({Permission.dashboard_view}),
 }
+
+# The sociale kaart (socialmap/). Every network member (not students) sees contact persons,
+# edits the own organisation's entries (object level: socialmap.service.can_edit_service) and
+# exports; the uitstroomcoördinator keeps the region's map current; the hub admin also edits
+# the "waarvoor te benaderen" catalogue.
+_SOCIALMAP_MEMBER = frozenset({
+    Permission.socialmap_contact_view, Permission.socialmap_service_edit, Permission.socialmap_export,
+})
+_SOCIALMAP_COORDINATOR = _SOCIALMAP_MEMBER | {Permission.socialmap_freshness_view, Permission.socialmap_import}
+for _role, _granted in {
+    **{role: _SOCIALMAP_MEMBER for role in SCHOOL_STAFF_ROLES},
+    Role.partner_staff: _SOCIALMAP_MEMBER,
+    Role.coordinator: _SOCIALMAP_COORDINATOR,
+    Role.hub_admin: _SOCIALMAP_COORDINATOR | {Permission.socialmap_category_manage},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
 
 @dataclass(frozen=True)

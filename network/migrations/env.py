@@ -6,7 +6,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from network.models_index import import_all_models
+from network.models_index import import_all_models, include_name, include_unmodelled
 
 config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
@@ -20,12 +20,15 @@ IGNORED_TABLES = {"apscheduler_jobs"}
 
 
 def include_object(obj, name, type_, reflected, compare_to):
-    return not (type_ == "table" and name in IGNORED_TABLES)
+    if type_ == "table" and name in IGNORED_TABLES:
+        return False
+    return include_unmodelled(obj, name, type_, reflected, compare_to)
 
 
 def run_migrations_offline():
     context.configure(url=str(target_db.engine.url), target_metadata=target_db.metadata,
-                      literal_binds=True, render_as_batch=True, include_object=include_object)
+                      literal_binds=True, render_as_batch=True, include_object=include_object,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -39,6 +42,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("include_object", include_object)
+    conf_args.setdefault("include_name", include_name)
     connectable = config.attributes.get("connection")
     if connectable is not None:
         context.configure(connection=connectable, target_metadata=target_db.metadata, **conf_args)

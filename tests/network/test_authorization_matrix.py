@@ -7,7 +7,9 @@ entry fails :func:`test_every_route_is_classified`. Kinds of entry:
 - a status code: everyone gets that answer (e.g. 404 for a made-up reset token);
 - ``LOGIN``: any logged-in account; anonymous users are sent to the login page;
 - ``Perm(permission, walls)``: anonymous → login page; a role without the permission → 403;
-  with it, an object outside the caller's walls → 404, inside → served.
+  with it, an object outside the caller's walls → 404, inside → served;
+- ``SUBJECT``: the student portal's own objects: anonymous → login page; the data subject (the
+  ``student`` actor, for its ``own`` objects) → served; every other account → 404.
 
 Tenants are relative to the school staff's school A in region 1: ``own`` (school A, or an
 object of it), ``same_region`` (school B in region 1) and ``other_region`` (school C in region 2).
@@ -45,18 +47,28 @@ def region_walls(role: str, tenant: str) -> bool:
     return role == "hub_admin" or tenant != "other_region"
 
 
+def socialmap_edit_walls(role: str, tenant: str) -> bool:
+    """Sociale kaart entries (of the schools): own organisation's staff, the region's
+    coordinator, the hub admin everywhere; partner staff edit only their own organisation's."""
+    if role == "hub_admin":
+        return True
+    if role == "coordinator":
+        return tenant != "other_region"
+    return role in SCHOOL_STAFF and tenant == "own"
+
+
 @dataclass(frozen=True)
 class Perm:
     permission: Permission
     walls: Callable[[str, str], bool] | None = None
 
 
-PUBLIC, LOGIN = "public", "login-required"
+PUBLIC, LOGIN, SUBJECT = "public", "login-required", "data-subject"
 
 MATRIX: dict[str, object] = {
     # main
     "main.index": PUBLIC,
-    "main.dashboard": Perm(Permission.dashboard_view),
+    "main.dashboard": LOGIN,
     "main.set_language": PUBLIC,
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
@@ -96,6 +108,52 @@ MATRIX: dict[str, object] = {
     "admin.account_membership": Perm(Permission.account_manage, region_walls),
     "admin.account_deactivate": Perm(Permission.account_manage, region_walls),
     "admin.account_reactivate": Perm(Permission.account_manage, region_walls),
+    # consent: the student portal (any account; it shows the students the account acts for)
+    "consent.home": LOGIN,
+    "consent.portal": LOGIN,
+    "consent.access_log": LOGIN,
+    "consent.download": LOGIN,
+    "consent.grant": SUBJECT,
+    "consent.withdraw": SUBJECT,
+    "consent.receipt": SUBJECT,
+    # consent: school staff
+    "consent_staff.overview": Perm(Permission.consent_view, school_walls),
+    "consent_staff.record": Perm(Permission.consent_record, school_walls),
+    "consent_staff.ask": Perm(Permission.consent_record, school_walls),
+    "consent_staff.representative": Perm(Permission.consent_record, school_walls),
+    "consent_staff.withdraw": Perm(Permission.consent_record, school_walls),
+    # consent: partner staff (the page shows only what decide allows; none here: no consent)
+    "consent_partner.shared": Perm(Permission.consent_shared_view),
+    "consent_partner.student": Perm(Permission.consent_shared_view, region_walls),
+    # consent: the hub admin's catalogues
+    "consent_admin.catalogue": Perm(Permission.consent_catalogue),
+    "consent_admin.purpose_edit": Perm(Permission.consent_catalogue),
+    "consent_admin.category_edit": Perm(Permission.consent_catalogue),
+    "consent_admin.legal_task_edit": Perm(Permission.consent_catalogue),
+    # sociale kaart (socialmap/): reading active entries is public; editing is walled
+    "socialmap.index": PUBLIC,
+    "socialmap.detail": PUBLIC,
+    "socialmap.organisation": PUBLIC,
+    "socialmap.create": Perm(Permission.socialmap_service_edit),
+    "socialmap.edit": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    "socialmap.capacity": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    "socialmap.verify": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    "socialmap.confirm_link": NOT_FOUND,  # for a made-up token; real links: tests/socialmap
+    "socialmap.dashboard": Perm(Permission.socialmap_freshness_view),
+    "socialmap.categories": Perm(Permission.socialmap_category_manage),
+    "socialmap.export_csv": Perm(Permission.socialmap_export),
+    # the HSDS 3.0 read API (public; made-up ids are 404)
+    "hsds.meta": PUBLIC,
+    "hsds.services": PUBLIC,
+    "hsds.service": NOT_FOUND,
+    "hsds.organizations": PUBLIC,
+    "hsds.organization": NOT_FOUND,
+    "hsds.service_at_locations": PUBLIC,
+    "hsds.service_at_location": NOT_FOUND,
+    "hsds.taxonomies": PUBLIC,
+    "hsds.taxonomy": NOT_FOUND,
+    "hsds.taxonomy_terms": PUBLIC,
+    "hsds.taxonomy_term": NOT_FOUND,
 }
 
 
@@ -123,6 +181,8 @@ def expected(spec, role: str, tenant: str):
         return LOGIN_PAGE
     if spec == LOGIN:
         return OK
+    if spec == SUBJECT:
+        return OK if (role, tenant) == ("student", "own") else NOT_FOUND
     from network.permissions import ROLE_PERMISSIONS
 
     if spec.permission not in ROLE_PERMISSIONS[Role(role)]:
@@ -147,16 +207,70 @@ def world(session):
     actors["coordinator"] = make_member(Role.coordinator, hub)
     actors["hub_admin"] = make_member(Role.hub_admin, hub)
     actors["student"] = make_member(Role.student, schools["own"])
-    StudentFactory(school=schools["own"], account_id=actors["student"].id)
+    me = StudentFactory(school=schools["own"], account_id=actors["student"].id)
+    consents = _consents(session, {"own": me, "same_region": StudentFactory(school=schools["same_region"]),
+                                   "other_region": StudentFactory(school=schools["other_region"])})
     return {
         "actors": actors,
         "student_id": {t: StudentFactory(school=s).id for t, s in schools.items()},
         "organisation_id": {t: s.id for t, s in schools.items()},
+        "service_id": {t: _socialmap_entry(s).uuid for t, s in schools.items()},
         "account_id": {t: make_member(Role.mentor, s).id for t, s in schools.items()},
+        "consent_id": {t: c.id for t, c in consents.items()},
+        "receipt_id": {t: c.receipts[0].id for t, c in consents.items()},
+        "purpose_id": dict.fromkeys(TENANTS, consents["own"].purpose_id),
+        "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
+        "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
     }
 
 
-_FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token"}
+def _first_legal_task(session):
+    from sqlalchemy import select
+
+    from consent.models import LegalTask
+
+    return session.scalar(select(LegalTask.id).order_by(LegalTask.id))
+
+
+def _consents(session, students):
+    """One active consent (with a receipt) per tenant's student, to a gemeente of its region."""
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy import select
+
+    from consent.catalogue import seed_catalogues
+    from consent.models import Consent, ConsentItem, ConsentReceipt, Purpose
+
+    seed_catalogues(session)
+    purpose = session.scalar(select(Purpose).where(Purpose.code == "jobcoaching"))
+    today = dt.date.today()
+    consents = {}
+    for tenant, student in students.items():
+        recipient = OrganisationFactory(region=student.school.region, type=OrganisationType.gemeente)
+        consent = Consent(student=student, recipient=recipient, purpose=purpose, valid_from=today,
+                          valid_until=today + dt.timedelta(days=300), given_by="student", channel="portal",
+                          text_version="t", text_hash="0" * 64, recorded_by_name="Leerling",
+                          items=[ConsentItem(category="contactgegevens")])
+        consent.receipts = [ConsentReceipt(id=uuid.uuid4(), kind="grant", payload="{}", key_id="k", signature="s")]
+        session.add(consent)
+        consents[tenant] = consent
+    session.commit()
+    return consents
+
+
+def _socialmap_entry(organisation):
+    from network.db import db
+    from network.permissions import system_principal
+    from socialmap.service import create_service
+
+    service = create_service(db.session, system_principal(), organisation, {"name": "Stagebureau"})
+    db.session.commit()
+    return service
+
+
+_FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
+          "hsds_id": "00000000-0000-4000-8000-000000000000"}
 
 
 def build_url(rule, world, tenant: str) -> str:
