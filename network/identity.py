@@ -26,7 +26,7 @@ from typing import Any
 import pyotp
 from argon2 import PasswordHasher
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, AuditOutcome, record
@@ -124,13 +124,27 @@ def _register_failure(session: Session, account: Account, policy: LoginPolicy, n
     return locked
 
 
+def _claim_totp_step(session: Session, account: Account, step: int) -> bool:
+    """Record ``step`` as used unless this or a later step already was (in one statement, so
+    two requests racing with the same code cannot both pass). False means a replay."""
+    claimed = session.execute(
+        update(Account).where(Account.id == account.id,
+                              or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+    session.expire(account, ["totp_last_step"])
+    return claimed == 1
+
+
 def complete_login(session: Session, principal: Principal, account: Account, now: dt.datetime,
                    *, method: str = "password") -> None:
-    """Every factor is given: clear the failure count, stamp the login and audit success."""
-    account.failed_logins = 0
-    account.locked_until = None
-    account.last_login_at = now
-    session.flush()
+    """Every factor is given: clear the failure count, stamp the login and audit success.
+
+    A plain UPDATE, not an ORM change under the row version: the same account may log in from
+    several browsers at once, and login bookkeeping is not an edit that can conflict."""
+    session.execute(update(Account).where(Account.id == account.id)
+                    .values(failed_logins=0, locked_until=None, last_login_at=now)
+                    .execution_options(synchronize_session=False))
+    session.expire(account, ["failed_logins", "locked_until", "last_login_at"])
     _audit_login(session, as_account(principal, account), account, AuditOutcome.success, method)
 
 
@@ -202,13 +216,12 @@ def verify_login_code(session: Session, principal: Principal, keyring: Keyring, 
         return LoginResult(LoginStatus.locked, account, account.locked_until)
     secret = totp_secret(keyring, account) if account.totp_enabled else None
     step = _matching_step(secret, clean_code(code), now, account.totp_last_step) if secret else None
-    if step is None:
+    if step is None or not _claim_totp_step(session, account, step):
         locked = _register_failure(session, account, policy, now)
         _audit_login(session, principal, account, AuditOutcome.failure, "bad_code")
         if locked:
             return LoginResult(LoginStatus.locked, account, account.locked_until)
         return LoginResult(LoginStatus.invalid, account)
-    account.totp_last_step = step
     complete_login(session, principal, account, now, method="totp")
     return LoginResult(LoginStatus.ok, account)
 
