@@ -1,5 +1,5 @@
 # The two Quick start commands (README.md), plus the translation chores.
-.PHONY: run test ci translations-extract translations-update translations-compile
+.PHONY: run test ci bench translations-extract translations-update translations-compile
 
 run:
 	./scripts/run
@@ -9,6 +9,14 @@ test:
 
 ci:
 	./.ci/run
+
+# Benchmarks (README, "Benchmarks"): BENCH_DB=sqlite|postgresql, BENCH_FACTOR, BENCH_DURATION.
+BENCH_DB ?= postgresql
+BENCH_FACTOR ?= 0.01
+BENCH_DURATION ?= 10
+
+bench:
+	$(VENV)/bin/python -m tests.bench.harness --db $(BENCH_DB) --factor $(BENCH_FACTOR) --duration $(BENCH_DURATION)
 
 VENV ?= .venv
 

@@ -1,0 +1,5 @@
+import sys
+
+from tests.bench.harness.run import main
+
+sys.exit(main())
