@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, func, select
+from sqlalchemy import BigInteger, Index, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.crypto import Keyring
@@ -139,8 +139,7 @@ def canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def record(
-    session: Session,
+def event_values(
     principal: Principal,
     *,
     action: AuditAction,
@@ -152,13 +151,13 @@ def record(
     purpose: str | None = None,
     basis: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one audit event in the caller's transaction.
+) -> dict[str, Any]:
+    """The column values of one audit event (NEN 7513 fields from the principal).
 
     :param detail: extra facts (field names changed, reasons); never BSN, secrets or tokens.
     """
     acting = principal.acting
-    event = AuditEvent(
+    return dict(
         occurred_at=utcnow(),
         action=action,
         event_type=event_type,
@@ -180,8 +179,20 @@ def record(
         basis=basis,
         detail=canonical(detail) if detail else None,
     )
+
+
+def record(session: Session, principal: Principal, **fields: Any) -> AuditEvent:
+    """Append one audit event in the caller's transaction (fields: see :func:`event_values`)."""
+    event = AuditEvent(**event_values(principal, **fields))
     session.add(event)
     return event
+
+
+def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many events (from :func:`event_values`) in one executemany, in the caller's
+    transaction: one statement however many rows (the ORM inserts row by row on SQLite)."""
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 # -- sealing -----------------------------------------------------------------------------

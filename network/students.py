@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, load_only
 from sqlalchemy.orm.exc import StaleDataError
 
-from network.access import Category, Decision, decide
+from network.access import Category, Decision, decide, decide_many
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import Page
@@ -37,7 +37,9 @@ FIELD_CATEGORIES = {
                                            "parent_email", "parent_phone", "date_of_birth")},
     **{name: Category.education for name in ("programme", "level", "expected_exit_date")},
 }
-_LIST_COLUMNS = (Student.id, Student.school_id, Student.first_name, Student.last_name, Student.date_of_birth,
+#: what the list shows of each student: name and date of birth (contact), programme (education)
+LIST_CATEGORIES = frozenset({Category.contact, Category.education})
+_LIST_COLUMNS = (Student.id, Student.school_id, Student.account_id, Student.first_name, Student.last_name, Student.date_of_birth,
                  Student.programme, Student.level, Student.expected_exit_date, Student.version)
 
 CONFLICT_MESSAGE = _l("Iemand anders heeft deze leerling intussen gewijzigd. Uw invoer staat hieronder nog: "
@@ -128,8 +130,9 @@ def list_students(session: Session, actor: Principal, *, q: str | None = None, p
                   per_page: int = 25) -> Page:
     """One page of the acting school's students, by name, optionally filtered on name words.
 
-    Two queries whatever the page size (count and page; no BSN columns loaded), plus one audit
-    event ``student:list`` with the number of students shown.
+    Two queries whatever the page size (count and page; no BSN columns loaded), plus one
+    access decision per student shown (audited as ``student:list``; the audit rows are
+    inserted together when the unit of work flushes).
     """
     _require_school_staff(actor)
     conditions = [Student.school_id == actor.organisation_id]
@@ -143,10 +146,12 @@ def list_students(session: Session, actor: Principal, *, q: str | None = None, p
         select(Student).where(*conditions).options(load_only(*_LIST_COLUMNS, raiseload=True))
         .order_by(func.lower(Student.last_name), func.lower(Student.first_name), Student.id)
         .offset((page - 1) * per_page).limit(per_page)))
-    record(session, actor, action=AuditAction.read, event_type="student:list", object_type="student",
-           purpose=PURPOSE_GUIDANCE, basis="legal_task:onderwijstaak",
-           detail={"count": len(items), "page": page, "total": total, "searched": bool(q)})
-    return Page(items, total, page, per_page)
+    # Every student shown is a read of that student's data: one decision (and audit event)
+    # each, so the list appears in every listed student's "wie heeft mijn gegevens bekeken".
+    # For the school's own students the legal task covers these categories without a query.
+    decisions = decide_many(session, actor, items, PURPOSE_GUIDANCE, LIST_CATEGORIES, event_type="student:list")
+    shown = [student for student in items if decisions[student.id].allowed == LIST_CATEGORIES]
+    return Page(shown, total, page, per_page)
 
 
 def student_in_walls(actor: Principal, student: Student) -> bool:

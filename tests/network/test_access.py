@@ -100,8 +100,10 @@ def test_a_failing_basis_source_denies_everything(session, world, monkeypatch):
         raise RuntimeError("consent store down")
 
     monkeypatch.setattr(access, "_providers", [broken])
+    # support is not covered by the legal task, so the (broken) consent source is asked;
+    # its error denies even what the legal task would have allowed
     decision = decide(session, _principal(world["school"], Role.mentor), world["student"],
-                      "leerlingbegeleiding", [Category.contact])
+                      "leerlingbegeleiding", [Category.contact, Category.support])
     assert decision.allowed == frozenset()
     session.commit()
     assert _events(session)[0].outcome == AuditOutcome.failure
@@ -120,3 +122,39 @@ def test_registered_provider_adds_a_basis(session, world, monkeypatch):
                       [Category.contact, Category.support, Category.justice])
     assert decision.allowed == {Category.contact, Category.support}
     assert decision.basis_label == "consent:42"
+
+
+def test_providers_are_not_asked_when_legal_bases_cover_the_request(session, world, monkeypatch):
+    asked = []
+    monkeypatch.setattr(access, "_providers", [lambda *args: asked.append(1) or []])
+    decide(session, _principal(world["school"], Role.mentor), world["student"], "leerlingbegeleiding",
+           [Category.contact, Category.education])
+    assert asked == []
+    decide(session, _principal(world["school"], Role.mentor), world["student"], "leerlingbegeleiding",
+           [Category.contact, Category.support])
+    assert asked == [1]
+
+
+def test_decide_many_audits_every_student_in_one_statement(app, session, world):
+    from sqlalchemy import event
+
+    from network.access import decide_many
+    from network.db import db
+
+    others = [Student(school=world["school"], first_name=f"Leerling {n}", last_name="Test",
+                      date_of_birth=dt.date(2008, 1, 2), level=SchoolLevel.mbo2) for n in range(5)]
+    session.add_all(others)
+    session.commit()
+    statements = []
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        decisions = decide_many(session, _principal(world["school"], Role.mentor), [world["student"], *others],
+                                "leerlingbegeleiding", [Category.contact])
+        session.flush()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert all(d.allowed == {Category.contact} for d in decisions.values()) and len(decisions) == 6
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT")]) == 1
+    session.commit()
+    assert {e.student_id for e in _events(session)} == {str(s.id) for s in [world["student"], *others]}
