@@ -8,17 +8,27 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from consent.catalogue import update_category, update_legal_task, update_purpose
+from consent.catalogue import (
+    create_legal_task,
+    create_purpose,
+    update_category,
+    update_legal_task,
+    update_purpose,
+)
 from consent.models import DataCategory, LegalTask, Purpose
 from consent.schemas import (
     CategoryEditArgs,
+    LegalTaskCreateArgs,
     LegalTaskEditArgs,
+    PurposeCreateArgs,
     PurposeEditArgs,
     form_dict,
 )
 from network.access import Category
 from network.db import db
+from network.directory_schemas import ORGANISATION_TYPE_LABELS
 from network.errors import NotFound, ValidationFailed
+from network.models import OrganisationType
 from network.permissions import Permission
 from network.schemas import load_form
 from network.web import commit_and_redirect, current_principal, require
@@ -52,9 +62,35 @@ def purpose_edit(purpose_id):
         values = form_dict(request.form)
         data, errors = load_form(PurposeEditArgs, values)
         if data is not None:
-            update_purpose(db.session, current_principal(), purpose, data)
-            return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
+            try:
+                update_purpose(db.session, current_principal(), purpose, data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
     return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
+                           errors=errors), 400 if errors else 200
+
+
+@bp.route("/beheer/grondslagen/doelen/nieuw", methods=["GET", "POST"])
+@require(Permission.consent_catalogue)
+def purpose_new():
+    categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
+    values: dict = {"is_active": True, "categories": []}
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_dict(request.form)
+        data, errors = load_form(PurposeCreateArgs, values)
+        if data is not None:
+            try:
+                create_purpose(db.session, current_principal(), data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                return commit_and_redirect("consent_admin.catalogue", _("Het doel is toegevoegd."))
+    return render_template("consent/admin_purpose.html", purpose=None, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
 
@@ -104,3 +140,32 @@ def legal_task_edit(task_id):
                 return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
     return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
+
+
+#: the organisation types a legal task can be configured for (a school's own task is built in)
+TASK_ORGANISATION_TYPES = [t for t in OrganisationType if t not in (OrganisationType.school, OrganisationType.hub)]
+
+
+@bp.route("/beheer/grondslagen/wettelijke-taken/nieuw", methods=["GET", "POST"])
+@require(Permission.consent_catalogue)
+def legal_task_new():
+    categories = db.session.scalars(select(DataCategory).where(DataCategory.is_special.is_(False))
+                                    .order_by(DataCategory.sort_order)).all()
+    purposes = db.session.scalars(select(Purpose).order_by(Purpose.sort_order)).all()
+    values: dict = {"own_region_only": True, "is_active": True, "categories": []}
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_dict(request.form)
+        data, errors = load_form(LegalTaskCreateArgs, values)
+        if data is not None:
+            try:
+                create_legal_task(db.session, current_principal(), data)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                errors = exc.errors
+            else:
+                return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
+    return render_template("consent/admin_task.html", task=None, categories=categories, values=values,
+                           errors=errors, purpose_options=[(p.id, p.label) for p in purposes],
+                           type_options=[(t.value, ORGANISATION_TYPE_LABELS[t]) for t in TASK_ORGANISATION_TYPES]), \
+        400 if errors else 200

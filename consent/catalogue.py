@@ -6,10 +6,15 @@ the hub admin's edits). The first migration seeds the same entries for a fresh i
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from network.access import Category
+from network.audit import AuditAction, record
+from network.errors import ValidationFailed
 from network.models import OrganisationType
 
 C = Category
@@ -95,14 +100,15 @@ def update_purpose(session: Session, actor, purpose, data: dict) -> None:
     """Hub admin: change a purpose's label, description, needed categories and active flag.
 
     Existing consents keep the categories they were given for; new ones are checked against
-    the new list.
+    the new list. A purpose needs at least one category (else :class:`ValidationFailed`).
     """
     from consent.models import PurposeCategory
-    from network.audit import AuditAction, record
 
+    wanted = {Category(c).value for c in data.get("categories") or []}
+    if not wanted:
+        raise ValidationFailed(errors={"categories": [_l("Kies minstens één soort gegevens.")]})
     purpose.label, purpose.description = data["label"], data.get("description") or ""
     purpose.is_active = bool(data.get("is_active"))
-    wanted = {Category(c).value for c in data.get("categories") or []}
     purpose.needed = [item for item in purpose.needed if item.category in wanted] + [
         PurposeCategory(category=c) for c in sorted(wanted - {i.category for i in purpose.needed})]
     session.flush()
@@ -113,8 +119,6 @@ def update_purpose(session: Session, actor, purpose, data: dict) -> None:
 
 def update_category(session: Session, actor, category, data: dict) -> None:
     """Hub admin: change a data category's label, description and special flag (the code is fixed)."""
-    from network.audit import AuditAction, record
-
     category.label, category.description = data["label"], data.get("description") or ""
     category.is_special = bool(data.get("is_special"))
     session.flush()
@@ -122,24 +126,115 @@ def update_category(session: Session, actor, category, data: dict) -> None:
            object_id=str(category.code), detail={"special": category.is_special})
 
 
+#: a purpose or legal-task code: lower-case words joined by hyphens (it is used in the audit log)
+CODE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _check_code(code: str | None, errors: dict[str, list[str]]) -> str:
+    code = (code or "").strip()
+    if not CODE_PATTERN.fullmatch(code) or len(code) > 60:
+        errors.setdefault("code", []).append(_l(
+            "Gebruik voor de code kleine letters, cijfers en streepjes, zoals 'begeleiding-naar-werk' "
+            "(hoogstens 60 tekens)."))
+    return code
+
+
+def _task_categories(session: Session, purpose, data: dict, errors: dict[str, list[str]]) -> set[str]:
+    """The categories of a legal task: at least one, never special, and only what the purpose needs."""
+    from consent.models import DataCategory
+
+    wanted = {Category(c).value for c in data.get("categories") or []}
+    special = {str(c.code) for c in session.scalars(select(DataCategory).where(DataCategory.is_special.is_(True)))}
+    if not wanted:
+        errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
+    elif wanted & special:
+        errors.setdefault("categories", []).append(_l(
+            "Een wettelijke taak kan geen bijzondere gegevens (gezondheid, justitie) omvatten; daarvoor is "
+            "uitdrukkelijke toestemming van de leerling nodig."))
+    elif purpose is not None and wanted - {c.value for c in purpose.categories}:
+        errors.setdefault("categories", []).append(_l(
+            "Een wettelijke taak kan alleen gegevens omvatten die het doel '%(purpose)s' nodig heeft.",
+            purpose=purpose.label))
+    return wanted
+
+
+def create_purpose(session: Session, actor, data: dict):
+    """Hub admin: add a purpose with the categories it needs (validated: a free, well-formed
+    code and at least one category). Raises :class:`ValidationFailed`; adds nothing then."""
+    from consent.models import Purpose, PurposeCategory
+
+    errors: dict[str, list[str]] = {}
+    code = _check_code(data.get("code"), errors)
+    if "code" not in errors and session.scalar(select(Purpose.id).where(Purpose.code == code)) is not None:
+        errors.setdefault("code", []).append(_l("Er is al een doel met deze code."))
+    wanted = sorted({Category(c).value for c in data.get("categories") or []})
+    if not wanted:
+        errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    order = session.scalar(select(func.max(Purpose.sort_order))) or 0
+    purpose = Purpose(code=code, label=data["label"], description=data.get("description") or "",
+                      is_active=bool(data.get("is_active")), sort_order=order + 1,
+                      needed=[PurposeCategory(category=c) for c in wanted])
+    session.add(purpose)
+    session.flush()  # the id for the audit event
+    record(session, actor, action=AuditAction.create, event_type="consent:purpose-create", object_type="purpose",
+           object_id=purpose.id, detail={"code": code, "categories": wanted, "active": purpose.is_active})
+    return purpose
+
+
+def create_legal_task(session: Session, actor, data: dict):
+    """Hub admin: add a legal-task basis for an organisation type and purpose.
+
+    Validated like an edit (at least one category, never a special one, only what the purpose
+    needs) plus a well-formed code that is free for that type and purpose. Adds nothing on error.
+    """
+    from consent.models import LegalTask, LegalTaskCategory, Purpose
+
+    errors: dict[str, list[str]] = {}
+    try:
+        org_type = OrganisationType(data.get("organisation_type"))
+    except ValueError:
+        org_type = None
+    if org_type is None or org_type in (OrganisationType.school, OrganisationType.hub):
+        errors.setdefault("organisation_type", []).append(_l("Kies een type organisatie (geen school of hub)."))
+    purpose = session.get(Purpose, data["purpose_id"]) if data.get("purpose_id") else None
+    if purpose is None:
+        errors.setdefault("purpose_id", []).append(_l("Kies een doel."))
+    code = _check_code(data.get("code"), errors)
+    if "code" not in errors and org_type is not None and purpose is not None and session.scalar(
+            select(LegalTask.id).where(LegalTask.organisation_type == org_type, LegalTask.purpose_id == purpose.id,
+                                       LegalTask.code == code)) is not None:
+        errors.setdefault("code", []).append(_l("Deze wettelijke taak bestaat al voor dit type organisatie en doel."))
+    wanted = _task_categories(session, purpose, data, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    task = LegalTask(organisation_type=org_type, purpose_id=purpose.id, code=code, label=data["label"],
+                     legal_reference=data.get("legal_reference") or "", description="",
+                     own_region_only=bool(data.get("own_region_only")), is_active=bool(data.get("is_active")),
+                     items=[LegalTaskCategory(category=c) for c in sorted(wanted)])
+    session.add(task)
+    session.flush()  # the id for the audit event
+    record(session, actor, action=AuditAction.create, event_type="consent:legal-task-create", object_type="legal_task",
+           object_id=task.id, detail={"code": code, "organisation_type": org_type.value, "purpose": purpose.code,
+                                      "categories": sorted(wanted), "active": task.is_active,
+                                      "own_region_only": task.own_region_only})
+    return task
+
+
 def update_legal_task(session: Session, actor, task, data: dict) -> None:
     """Hub admin: change a legal-task basis (label, law, categories, region rule, active).
 
     A legal task never covers a special category: those need the student's explicit consent
-    (AVG art. 9/10), so asking for one is a field error and nothing changes.
+    (AVG art. 9/10), so asking for one is a field error and nothing changes; nor may it cover
+    a category its purpose does not need, or none at all.
     """
-    from flask_babel import lazy_gettext as _l
+    from consent.models import LegalTaskCategory
 
-    from consent.models import DataCategory, LegalTaskCategory
-    from network.audit import AuditAction, record
-    from network.errors import ValidationFailed
-
-    wanted = {Category(c).value for c in data.get("categories") or []}
-    special = {str(c.code) for c in session.scalars(select(DataCategory).where(DataCategory.is_special.is_(True)))}
-    if wanted & special:
-        raise ValidationFailed(errors={"categories": [_l(
-            "Een wettelijke taak kan geen bijzondere gegevens (gezondheid, justitie) omvatten; daarvoor is "
-            "uitdrukkelijke toestemming van de leerling nodig.")]})
+    errors: dict[str, list[str]] = {}
+    wanted = _task_categories(session, task.purpose, data, errors)
+    if errors:
+        raise ValidationFailed(errors=errors)
     task.label, task.legal_reference = data["label"], data.get("legal_reference") or ""
     task.own_region_only, task.is_active = bool(data.get("own_region_only")), bool(data.get("is_active"))
     task.items = [item for item in task.items if item.category in wanted] + [

@@ -21,7 +21,7 @@ from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, today_nl
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import utcnow
-from network.errors import Forbidden, ValidationFailed
+from network.errors import Conflict, Forbidden, ValidationFailed
 from network.models import Account, Student
 from network.outbox import enqueue_email
 from network.permissions import Principal, can_manage_student, system_principal
@@ -160,3 +160,39 @@ def open_requests(session: Session, student: Student) -> list[ConsentRequest]:
 def count_active(session: Session, student: Student) -> int:
     return session.scalar(select(func.count(Consent.id)).where(Consent.student_id == student.id,
                                                                Consent.status == ConsentStatus.active)) or 0
+
+
+def end_representation(session: Session, actor: Principal, representation: Representation, *,
+                       now: dt.datetime | None = None) -> None:
+    """End a parent's or guardian's representation (school staff of the student's school).
+
+    From the next request on the account no longer acts for the student in the portal, and the
+    access decision no longer gives it a basis. Ending an ended representation is a conflict.
+    """
+    student = representation.student
+    if not can_manage_student(actor, student):
+        raise Forbidden(_l("Alleen de school van de leerling kan een ouder of voogd beëindigen."))
+    if representation.ended_at is not None:
+        raise Conflict(_l("Deze ouder of voogd was al beëindigd."))
+    representation.ended_at = now or utcnow()
+    record(session, actor, action=AuditAction.update, event_type="consent:representative-end",
+           object_type="representation", object_id=representation.id, student_id=student.id, purpose="registratie",
+           basis="legal_task:onderwijstaak", detail={"account_id": representation.account_id})
+    session.flush()
+
+
+def cancel_request(session: Session, actor: Principal, request: ConsentRequest, *,
+                   now: dt.datetime | None = None) -> None:
+    """Cancel an open consent request (school staff of the student's school); it leaves the
+    student's portal. Only an open request can be cancelled."""
+    student = session.get(Student, request.student_id)
+    if student is None or not can_manage_student(actor, student):
+        raise Forbidden(_l("Alleen de school van de leerling kan een vraag om toestemming intrekken."))
+    if request.status is not RequestStatus.open:
+        raise Conflict(_l("Deze vraag om toestemming is al beantwoord of ingetrokken."))
+    request.status, request.answered_at = RequestStatus.cancelled, now or utcnow()
+    record(session, actor, action=AuditAction.update, event_type="consent:request-cancel",
+           object_type="consent_request", object_id=request.id, student_id=student.id,
+           purpose=request.purpose.code, basis="legal_task:onderwijstaak",
+           detail={"recipient_id": request.recipient_id})
+    session.flush()

@@ -68,3 +68,18 @@ class LegalTaskEditArgs(FormSchema):
     categories = fields.List(_CATEGORY, load_default=list)
     own_region_only = fields.Boolean(load_default=False)
     is_active = fields.Boolean(load_default=False)
+
+
+class PurposeCreateArgs(PurposeEditArgs):
+    """A new purpose: the edit fields plus its code (format and uniqueness: the service)."""
+
+    code = fields.String(required=True, validate=validate.Length(max=60))
+
+
+class LegalTaskCreateArgs(LegalTaskEditArgs):
+    """A new legal task: the edit fields plus organisation type, purpose and code (checked in
+    the service, which also refuses special categories)."""
+
+    organisation_type = fields.String(required=True, validate=validate.Length(max=32))
+    purpose_id = fields.Integer(required=True)
+    code = fields.String(required=True, validate=validate.Length(max=60))

@@ -4,14 +4,24 @@ for consent, and record a parent or guardian."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from consent.lifecycle import add_representation, open_requests, request_consent
+from consent.export import export_json
+from consent.lifecycle import (
+    add_representation,
+    cancel_request,
+    end_representation,
+    open_requests,
+    request_consent,
+)
 from consent.models import (
     Consent,
+    ConsentReceipt,
+    ConsentRequest,
     ConsentStatus,
     DataCategory,
     LegalTask,
@@ -19,6 +29,7 @@ from consent.models import (
     Relation,
     Representation,
 )
+from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
 from consent.service import (
     ADULT_CONSENT_AGE,
@@ -29,6 +40,7 @@ from consent.service import (
     today_nl,
 )
 from network.access import Category
+from network.audit import AuditAction
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
@@ -39,18 +51,18 @@ from network.web import commit_and_redirect, current_principal, keyring, require
 
 bp = Blueprint("consent_staff", __name__)
 
-RELATION_LABELS = {Relation.parent.value: "ouder", Relation.guardian.value: "voogd",
-                   Relation.other.value: "andere wettelijk vertegenwoordiger"}
-CHANNEL_LABELS = {"in_person": "mondeling, in een gesprek", "paper": "op papier, ondertekend"}
+RELATION_LABELS = {Relation.parent.value: _l("ouder"), Relation.guardian.value: _l("voogd"),
+                   Relation.other.value: _l("andere wettelijk vertegenwoordiger")}
+CHANNEL_LABELS = {"in_person": _l("mondeling, in een gesprek"), "paper": _l("op papier, ondertekend")}
 
 
-def _student(student_id):
+def _student(student_id, *, event_type: str = "consent:overview", action: AuditAction = AuditAction.read):
     """The student (404 outside the school's walls), read for referral (audited)."""
     principal = current_principal()
     try:
         student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
                                          categories=[Category.contact, Category.education],
-                                         event_type="consent:overview")
+                                         event_type=event_type, action=action)
     except Forbidden:
         db.session.commit()
         raise
@@ -203,3 +215,53 @@ def withdraw(consent_id):
     except Conflict:
         db.session.rollback()
     return commit_and_redirect("consent_staff.overview", _("De toestemming is ingetrokken."), student_id=student.id)
+
+
+@bp.post("/vertegenwoordigers/<int:representation_id>/beeindigen")
+@require(Permission.consent_record)
+def end_representative(representation_id):
+    """End a parent's or guardian's representation with one POST (e.g. custody changed)."""
+    representation = db.session.get(Representation, representation_id)
+    if representation is None:
+        raise NotFound()
+    principal, student = _student(representation.student_id)
+    try:
+        end_representation(db.session, principal, representation)
+    except Conflict:
+        db.session.rollback()
+    return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is beëindigd. Vanaf nu handelt "
+                                                           "dit account niet meer namens de leerling."),
+                               student_id=student.id)
+
+
+@bp.post("/toestemmingsverzoeken/<int:request_id>/intrekken")
+@require(Permission.consent_record)
+def cancel_ask(request_id):
+    """Cancel an open request for consent (asked by mistake, or no longer needed)."""
+    found = db.session.get(ConsentRequest, request_id)
+    if found is None:
+        raise NotFound()
+    principal, student = _student(found.student_id)
+    try:
+        cancel_request(db.session, principal, found)
+    except Conflict:
+        db.session.rollback()
+    return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is ingetrokken."),
+                               student_id=student.id)
+
+
+@bp.get("/leerlingen/<uuid:student_id>/ontvangstbewijzen")
+@require(Permission.consent_view)
+def receipts(student_id):
+    """All signed receipts of the student's consents, as one JSON file (each verifiable with
+    the JWKS alone). A read of the student's data: decided and audited as an export."""
+    _principal, student = _student(student_id, event_type="consent:receipts", action=AuditAction.export)
+    found = db.session.scalars(select(ConsentReceipt).join(Consent, Consent.id == ConsentReceipt.consent_id)
+                               .where(Consent.student_id == student.id)
+                               .order_by(ConsentReceipt.created_at, ConsentReceipt.id)).all()
+    base = current_app.config.get("BASE_URL", "").rstrip("/")
+    body = export_json({"jwks_uri": f"{base}/.well-known/jwks.json",
+                        "receipts": [receipt_document(r.payload, r.key_id, r.signature) for r in found]})
+    db.session.commit()  # the audit event of this export
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{today_nl().isoformat()}.json"'})

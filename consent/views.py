@@ -273,7 +273,10 @@ def download():
         return _empty()
     fmt = request.args.get("formaat")
     if fmt not in ("json", "csv"):
-        return render_template("consent/download.html", student=student, role=role, choices=choices)
+        _read(actor, student, "consent:download-page")  # the page names the student: a read too
+        html = render_template("consent/download.html", student=student, role=role, choices=choices)
+        db.session.commit()
+        return html
     data = collect_export(db.session, actor, keyring(), student, role=role)
     db.session.commit()  # the export's own audit event
     stamp = today_nl().isoformat()
