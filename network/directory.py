@@ -174,6 +174,67 @@ def create_organisation(session: Session, actor: Principal, *, region: Region, n
     return organisation
 
 
+#: words that do not tell organisations apart ("Stichting X" and "X B.V." are the same X)
+_NAME_NOISE = frozenset({"bv", "b.v.", "b.v", "nv", "n.v.", "vof", "v.o.f.", "stichting", "vereniging", "de", "het",
+                         "van", "en", "&", "holding"})
+
+
+def organisation_name_key(name: str) -> str:
+    """The name as the duplicate check compares it: lower case, no punctuation or legal form."""
+    words = re.findall(r"[\w&.]+", (name or "").lower())
+    kept = [w.strip(".") for w in words if w not in _NAME_NOISE and w.strip(".") not in _NAME_NOISE]
+    return " ".join(w for w in kept if w)
+
+
+def find_similar_organisations(session: Session, *, region_id: int, name: str, kvk: str | None = None,
+                               brin: str | None = None, exclude_id: int | None = None,
+                               threshold: float = 0.85, limit: int = 5) -> list[tuple[Organisation, str]]:
+    """Organisations that are probably the same as the one described: the same KvK number in
+    the region, the same BRIN anywhere, or a very similar name in the region (equal after
+    dropping legal forms and punctuation, one name inside the other, or a difflib ratio of at
+    least ``threshold``). Returns ``(organisation, reason)`` pairs, most certain first; the
+    reason is ``kvk``, ``brin`` or ``naam``. Reads only; the caller offers a merge."""
+    from difflib import SequenceMatcher
+
+    found: dict[int, tuple[Organisation, str, float]] = {}
+
+    def keep(organisation: Organisation, reason: str, score: float) -> None:
+        if organisation.id != exclude_id and (organisation.id not in found or found[organisation.id][2] < score):
+            found[organisation.id] = (organisation, reason, score)
+
+    kvk = (kvk or "").replace(" ", "") or None
+    if kvk:
+        for organisation in session.scalars(select(Organisation).where(Organisation.kvk == kvk,
+                                                                       Organisation.region_id == region_id)):
+            keep(organisation, "kvk", 3.0)
+    brin = (brin or "").replace(" ", "").upper() or None
+    if brin:
+        for organisation in session.scalars(select(Organisation).where(Organisation.brin == brin)):
+            keep(organisation, "brin", 3.0)
+    key = organisation_name_key(name)
+    if key:
+        rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.region_id == region_id))
+        close = []
+        for organisation_id, other_name in rows:
+            other = organisation_name_key(other_name)
+            if not other:
+                continue
+            if other == key:
+                score = 2.0
+            elif min(len(key), len(other)) >= 5 and (key in other or other in key):
+                score = 1.5
+            else:
+                score = SequenceMatcher(None, key, other).ratio()
+                if score < threshold:
+                    continue
+            close.append((organisation_id, score))
+        close.sort(key=lambda item: -item[1])
+        for organisation_id, score in close[:limit]:
+            keep(session.get(Organisation, organisation_id), "naam", score)
+    ranked = sorted(found.values(), key=lambda item: (-item[2], item[0].name))
+    return [(organisation, reason) for organisation, reason, _score in ranked[:limit]]
+
+
 def update_organisation(session: Session, actor: Principal, organisation: Organisation, *,
                         expected_version: int | None = None, **changes: Any) -> Organisation:
     """Change an organisation's details (hub admin or CLI).

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +34,7 @@ from socialmap import hsds
 from socialmap.models import (
     Category,
     OrganisationProfile,
+    PostcodeRange,
     Service,
     ServiceLocation,
     ServiceStatus,
@@ -48,6 +50,7 @@ bp = Blueprint("hsds", __name__, url_prefix="/hsds")
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
+_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s?([A-Za-z]{2})?$")
 _TAG_TAXONOMIES = {"doelgroep": (TagVocabulary.target_group, TARGET_GROUPS),
                    "aanbod-werkgever": (TagVocabulary.offer, OFFERS)}
 
@@ -158,7 +161,36 @@ def _service_filters() -> list:
     modified_after = _datetime_arg("modified_after")
     if modified_after is not None:
         conditions.append(Service.updated_at >= modified_after)
+    postcode = _postcode_arg()
+    if postcode is not None:
+        # a service whose area lists postcodes must cover this one; one without postcodes
+        # (a gemeente or no area at all) is not excluded
+        conditions.append(or_(
+            ~exists().where(PostcodeRange.service_id == Service.id),
+            exists().where(PostcodeRange.service_id == Service.id, PostcodeRange.low <= postcode,
+                           PostcodeRange.high >= postcode)))
     return conditions
+
+
+def _postcode_arg() -> int | None:
+    """``postcode`` (a Dutch postcode: 6511, 6511 AB or 6511AB) as its 4-digit area. ``proximity``
+    (metres from the postcode's centroid) is checked and accepted, but the hub has no
+    coordinates: the filter is then the postcode's service-area coverage alone."""
+    raw = (request.args.get("postcode") or "").strip()
+    proximity = (request.args.get("proximity") or "").strip()
+    if proximity:
+        try:
+            if float(proximity) < 0 or not raw:
+                raise ValueError
+        except ValueError:
+            raise ValidationFailed(errors={"proximity": [
+                "Geef een afstand in meters (0 of meer), samen met een postcode."]}) from None
+    if not raw:
+        return None
+    match = _POSTCODE.match(raw)
+    if match is None:
+        raise ValidationFailed(errors={"postcode": ["Geef een postcode zoals 6511 AB of 6511."]})
+    return int(match.group(1))
 
 
 def _term_condition(term: uuid.UUID):
@@ -181,11 +213,10 @@ def services():
     conditions = _service_filters()
     search = (request.args.get("search") or "").strip()[:100]
     if search:
-        result = search_services(db.session, SearchQuery(text=search), page=page, per_page=per_page)
-        ids = [s.id for s in result.page.items]
-        items = [s for s in result.page.items if s.id in set(db.session.scalars(
-            select(Service.id).where(Service.id.in_(ids), *conditions)))] if ids else []
-        total = result.page.total
+        # the filters go into the search query itself, so total_items counts what matches both
+        result = search_services(db.session, SearchQuery(text=search, conditions=tuple(conditions)), page=page,
+                                 per_page=per_page)
+        items, total = result.page.items, result.page.total
     else:
         total = db.session.scalar(select(func.count()).select_from(Service).where(*conditions))
         items = db.session.scalars(select(Service).where(*conditions).options(*_full_options())

@@ -82,6 +82,91 @@ def export_package(session: Session, *, include_personal: bool, active_only: boo
             "taxonomy_terms": hsds.all_terms(list_categories(session, active_only=False))}
 
 
+def _service_batches(session: Session, *, active_only: bool, batch: int) -> Iterator[list[Service]]:
+    last = 0
+    while True:
+        query = select(Service).where(Service.id > last).order_by(Service.id).limit(batch).options(
+            selectinload(Service.organisation), selectinload(Service.categories), selectinload(Service.tags),
+            selectinload(Service.contacts), selectinload(Service.locations))
+        if active_only:
+            query = query.where(Service.status == ServiceStatus.active)
+        rows = session.scalars(query).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        yield rows
+        session.expunge_all()  # flat memory: the batch is written, let it go
+
+
+def stream_package(session: Session, *, include_personal: bool, active_only: bool = False,
+                   batch: int = 500) -> Iterator[str]:
+    """The same document as :func:`export_package`, as JSON text in pieces, in flat memory:
+    services and their service-at-locations in batches (history read per batch), then the
+    organisations that have services, then the taxonomies. Write the pieces to a file or a
+    streamed response. The session is emptied between batches: use one of its own."""
+    import json
+
+    from socialmap.service import list_categories
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    terms = hsds.all_terms(list_categories(session, active_only=False))
+    org_ids: set[int] = set()
+    yield '{"services":['
+    first = True
+    for rows in _service_batches(session, active_only=active_only, batch=batch):
+        profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile).where(
+            OrganisationProfile.organisation_id.in_({s.organisation_id for s in rows})))}
+        history: dict[int, list[ServiceChange]] = {}
+        query = select(ServiceChange).where(ServiceChange.service_id.in_([s.id for s in rows]))
+        if not include_personal:
+            query = query.where(ServiceChange.resource_type != "contact")
+        for change in session.scalars(query.order_by(ServiceChange.changed_at.desc(), ServiceChange.field)):
+            history.setdefault(change.service_id, []).append(change)
+        parts = []
+        for service in rows:
+            org_ids.add(service.organisation_id)
+            parts.append(dump(hsds.service_full(service, profiles, include_personal=include_personal,
+                                                history=history.get(service.id, []))))
+        yield ("" if first else ",") + ",".join(parts)
+        first = False
+    yield '],"service_at_locations":['
+    first = True
+    for rows in _service_batches(session, active_only=active_only, batch=batch):
+        profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile).where(
+            OrganisationProfile.organisation_id.in_({s.organisation_id for s in rows})))}
+        parts = []
+        for service in rows:
+            list_item = hsds.service_list_item(service, profiles)
+            parts += [dump(hsds.service_at_location(loc, service, nested_service=list_item))
+                      for loc in service.locations]
+        if parts:
+            yield ("" if first else ",") + ",".join(parts)
+            first = False
+    yield '],"organizations":['
+    first = True
+    ordered = sorted(org_ids)
+    for start in range(0, len(ordered), batch):
+        ids = ordered[start:start + batch]
+        profiles = {p.organisation_id: p for p in session.scalars(
+            select(OrganisationProfile).where(OrganisationProfile.organisation_id.in_(ids)))}
+        services_by_org: dict[int, list[Service]] = {}
+        query = select(Service).where(Service.organisation_id.in_(ids)).order_by(Service.id)
+        if active_only:
+            query = query.where(Service.status == ServiceStatus.active)
+        for service in session.scalars(query):
+            services_by_org.setdefault(service.organisation_id, []).append(service)
+        orgs = session.scalars(select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.id))
+        parts = [dump(hsds.organization_full(org, profiles, services_by_org.get(org.id, []), full_service=False))
+                 for org in orgs]
+        yield ("" if first else ",") + ",".join(parts)
+        first = False
+        session.expunge_all()
+    yield '],"taxonomies":' + dump([hsds.taxonomy(code) for code in hsds.TAXONOMIES])
+    yield ',"taxonomy_terms":' + dump(terms) + "}"
+
+
 # -- import ----------------------------------------------------------------------------------
 
 @dataclass

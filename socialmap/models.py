@@ -164,6 +164,8 @@ class Service(db.Model):
                                                    order_by="Contact.position")
     locations: Mapped[list[ServiceLocation]] = relationship(back_populates="service",
                                                             cascade="all, delete-orphan")
+    postcode_ranges: Mapped[list[PostcodeRange]] = relationship(cascade="all, delete-orphan",
+                                                                passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -257,3 +259,44 @@ class ServiceChange(db.Model):
 
     def __repr__(self) -> str:
         return f"<ServiceChange {self.service_id} {self.field}>"
+
+
+class PostcodeRange(db.Model):
+    """One postcode range of a service's area (``area_postcodes`` parsed: ``6511-6519`` is
+    6511..6519, ``6600`` and ``6511 AB`` are 6600..6600 and 6511..6511), kept by the service
+    layer so that HSDS ``postcode`` can filter with an index instead of parsing text."""
+
+    __tablename__ = "socialmap_postcode_range"
+    __table_args__ = (Index("ix_socialmap_postcode_range_low_high", "low", "high"),)
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("socialmap_service.id", ondelete="CASCADE"), primary_key=True)
+    low: Mapped[int] = mapped_column(Integer, primary_key=True)
+    high: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<PostcodeRange {self.service_id} {self.low}-{self.high}>"
+
+
+class PendingImport(db.Model):
+    """A checked spreadsheet upload waiting for the editor's confirmation. Nothing of it is in
+    the entries until the confirm POST; then it is applied and marked confirmed. ``payload``
+    is the parsed rows as JSON (never the file itself)."""
+
+    __tablename__ = "socialmap_pending_import"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200))
+    #: csv or xlsx
+    file_format: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[str] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: pending, confirmed or cancelled
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<PendingImport {self.id} {self.status}>"

@@ -75,6 +75,8 @@ class SearchQuery:
     region_id: int | None = None
     organisation_id: int | None = None
     statuses: tuple[ServiceStatus, ...] = (ServiceStatus.active,)
+    #: further SQL conditions on ``Service`` (the HSDS API's filters), AND-ed with the rest
+    conditions: tuple = ()
 
 
 @dataclass
@@ -141,6 +143,7 @@ def _filters(query: SearchQuery) -> list:
         conditions.append(Organisation.region_id == query.region_id)
     if query.organisation_id is not None:
         conditions.append(Service.organisation_id == query.organisation_id)
+    conditions.extend(query.conditions)
     return conditions
 
 

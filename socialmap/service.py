@@ -30,6 +30,7 @@ from socialmap.models import (
     Category,
     Contact,
     OrganisationProfile,
+    PostcodeRange,
     Service,
     ServiceChange,
     ServiceLocation,
@@ -218,6 +219,10 @@ def _apply(session: Session, service: Service, data: dict[str, Any], history: _H
                 history.add("service", service.uuid, action, name, old_codes, new_codes)
                 service.tags = [t for t in service.tags if t.vocabulary != vocabulary] + [
                     ServiceTag(vocabulary=vocabulary, code=code) for code in sorted(new_codes)]
+    if "area_postcodes" in data:
+        wanted = postcode_ranges(service.area_postcodes)
+        if sorted((r.low, r.high) for r in service.postcode_ranges) != wanted:
+            service.postcode_ranges = [PostcodeRange(low=low, high=high) for low, high in wanted]
     if "contacts" in data:
         _apply_children(service.contacts, data["contacts"] or [], Contact, CONTACT_FIELDS, "contact", history,
                         extra=("phone_uuid",))
@@ -253,6 +258,18 @@ def _apply_children(current: list, wanted: list[dict[str, Any]], model, fields: 
             for name in fields:
                 history.add(kind, row.id, "delete", name, getattr(row, name), None)
     current[:] = keep
+
+
+def postcode_ranges(area: str | None) -> list[tuple[int, int]]:
+    """``6511-6519, 6600, 6511 AB`` → ``[(6511, 6519), (6600, 6600)]`` (4-digit areas; the
+    letters are dropped, so a street-level entry covers its whole 4-digit area)."""
+    ranges = set()
+    for token in (area or "").replace(";", ",").split(","):
+        digits = [int(part.strip()[:4]) for part in token.split("-") if part.strip()[:4].isdigit()]
+        if digits:
+            low, high = digits[0], digits[-1]
+            ranges.add((min(low, high), max(low, high)))
+    return sorted(ranges)
 
 
 def refresh_keywords(service: Service, organisation: Organisation | None = None) -> None:

@@ -310,3 +310,7 @@ def export_csv():
                         mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart.csv"'
     return response
+
+
+# the import, export, employer-matching and HSDS download pages add routes to ``bp``
+from socialmap import bulk_views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from network.db import db
 from network.directory import (ROLE_ORGANISATION_TYPES, add_membership, create_account, create_organisation,
+                               find_similar_organisations,
                                deactivate_account, get_account, get_organisation, list_accounts,
                                list_organisations, list_regions, membership_problems, reactivate_account, update_organisation)
 from network.directory_schemas import (ORGANISATION_TYPE_LABELS, ROLE_LABELS, AccountArgs, MembershipArgs,
@@ -77,6 +78,13 @@ def organisation_new():
             try:
                 if region is None:
                     raise ValidationFailed(errors={"region_id": [_("Kies een regio uit de lijst.")]})
+                # a probable duplicate (same KvK/BRIN, very similar name) is offered for merge first
+                candidates = [] if request.form.get("toch_nieuw") else find_similar_organisations(
+                    db.session, region_id=region.id, name=data["name"], kvk=data.get("kvk"), brin=data.get("brin"))
+                exact = any(c.name.strip().lower() == data["name"].strip().lower() for c, _reason in candidates)
+                if candidates and not exact:  # the exact same name stays a field error (below)
+                    return render_template("admin/organisation_duplicates.html", values=values,
+                                           candidates=candidates, region=region)
                 organisation = create_organisation(db.session, current_principal(), region=region, **data)
             except ValidationFailed as exc:
                 db.session.rollback()

@@ -1,0 +1,193 @@
+"""More pages of the sociale kaart (same blueprint as :mod:`socialmap.views`): the spreadsheet
+import (upload, preview with per-row problems, confirm or cancel), the XLSX export, the
+employer matcher, the full HSDS download for coordinators, and the ``schakel socialmap
+export-hsds`` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import uuid
+
+import click
+from flask import Response, render_template, request, send_file, stream_with_context
+from flask_babel import gettext as _
+
+from network.audit import AuditAction, record
+from network.db import db
+from network.errors import NotFound
+from network.models import Region
+from network.permissions import Permission
+from network.web import commit_and_redirect, current_principal, require
+from socialmap.imports import cancel_import, can_create_organisations, confirm_import, get_pending, preview, stage_import
+from socialmap.matching import SupportNeeds, match_employers
+from socialmap.search import search_services
+from socialmap.spreadsheet import REQUIRED_COLUMNS, SpreadsheetError, xlsx_file
+from socialmap.views import PER_PAGE, VOCABULARIES, _search_query, bp
+
+# -- spreadsheet import ----------------------------------------------------------------------
+
+
+@bp.route("/sociale-kaart/import", methods=["GET", "POST"])
+@require(Permission.socialmap_import)
+def import_upload():
+    principal = current_principal()
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("bestand")
+        if upload is None or not upload.filename:
+            error = _("Kies een bestand (.csv of .xlsx).")
+        else:
+            region = db.session.get(Region, principal.region_id)
+            try:
+                pending = stage_import(db.session, principal, region, upload.filename, upload.read())
+            except SpreadsheetError as exc:
+                db.session.rollback()
+                error = exc.message
+            else:
+                return commit_and_redirect("socialmap.import_preview", None, import_id=pending.id)
+    return render_template("socialmap/import.html", error=error, columns=REQUIRED_COLUMNS), 400 if error else 200
+
+
+@bp.get("/sociale-kaart/import/<uuid:import_id>")
+@require(Permission.socialmap_import)
+def import_preview(import_id: uuid.UUID):
+    principal = current_principal()
+    pending = get_pending(db.session, principal, import_id)
+    return render_template("socialmap/import_preview.html", pending=pending, data=preview(pending),
+                           can_create=can_create_organisations(principal))
+
+
+@bp.post("/sociale-kaart/import/<uuid:import_id>/bevestigen")
+@require(Permission.socialmap_import)
+def import_confirm(import_id: uuid.UUID):
+    principal = current_principal()
+    pending = get_pending(db.session, principal, import_id)
+    choices = {key[len("org-"):]: value for key, value in request.form.items() if key.startswith("org-")}
+    names = {str(i): key for i, key in enumerate(preview(pending)["organisations"])}
+    result = confirm_import(db.session, principal, pending, {names[k]: v for k, v in choices.items() if k in names})
+    return commit_and_redirect("socialmap.index", _(
+        "Import verwerkt: %(created)d nieuw, %(updated)d bijgewerkt, %(skipped)d overgeslagen.",
+        created=result.created, updated=result.updated, skipped=result.skipped))
+
+
+@bp.post("/sociale-kaart/import/<uuid:import_id>/annuleren")
+@require(Permission.socialmap_import)
+def import_cancel(import_id: uuid.UUID):
+    principal = current_principal()
+    pending = get_pending(db.session, principal, import_id)
+    if pending.status != "pending":
+        raise NotFound(_("Deze import is al afgehandeld."))
+    cancel_import(db.session, principal, pending)
+    return commit_and_redirect("socialmap.import_upload", _("De import is geannuleerd; er is niets opgeslagen."))
+
+
+# -- XLSX export -----------------------------------------------------------------------------
+
+
+@bp.get("/sociale-kaart/export.xlsx")
+@require(Permission.socialmap_export)
+def export_xlsx():
+    """The entries matching the current filters as an Excel workbook (an audited export)."""
+    principal = current_principal()
+    query = _search_query(request.args, True)
+    record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
+           object_type="socialmap_service", detail={"format": "xlsx"})
+    db.session.commit()
+
+    def services():
+        page = 1
+        while True:
+            result = search_services(db.session, query, page=page, per_page=100)
+            yield from result.page.items
+            if page >= result.page.pages:
+                return
+            page += 1
+
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        xlsx_file(services(), path, include_personal=True)
+        with open(path, "rb") as workbook:
+            content = io.BytesIO(workbook.read())  # compressed: a few MB for the whole country
+    finally:
+        os.remove(path)
+    return send_file(content, as_attachment=True, download_name="sociale-kaart.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# -- employers for a support need ------------------------------------------------------------
+
+
+@bp.get("/sociale-kaart/werkgevers")
+def employers():
+    """Which employers meet a student's support needs (typed in by staff; no student data)."""
+    from socialmap.vocab import OFFERS, TARGET_GROUPS
+
+    args = request.args
+    needs = SupportNeeds(
+        offers=tuple(c for c in args.getlist("aanbod") if c in OFFERS),
+        target_groups=tuple(c for c in args.getlist("doelgroep") if c in TARGET_GROUPS),
+        sector=(args.get("sector") or "").strip()[:120] or None,
+        gemeente=(args.get("gemeente") or "").strip()[:120] or None,
+        sbb_only=args.get("sbb") == "1")
+    page = args.get("pagina", 1, type=int) or 1
+    result, matches = (None, [])
+    if not needs.empty:
+        result, matches = match_employers(db.session, needs, page=page, per_page=PER_PAGE)
+    values = {"aanbod": list(needs.offers), "doelgroep": list(needs.target_groups), "sector": needs.sector or "",
+              "gemeente": needs.gemeente or "", "sbb": needs.sbb_only}
+    return render_template("socialmap/employers.html", needs=needs, result=result, matches=matches, values=values,
+                           offer_options=[(c, _(label)) for c, label in OFFERS.items()],
+                           group_options=[(c, _(label)) for c, label in TARGET_GROUPS.items()], **VOCABULARIES)
+
+
+# -- HSDS full export ------------------------------------------------------------------------
+
+
+@bp.get("/sociale-kaart/export-hsds.json")
+@require(Permission.socialmap_import)
+def export_hsds():
+    """The whole map as one HSDS package, with contact persons (coordinators and hub admin;
+    an audited export), streamed in flat memory."""
+    from socialmap.exchange import stream_package
+
+    principal = current_principal()
+    record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
+           object_type="socialmap_service", detail={"format": "hsds"})
+    db.session.commit()
+    response = Response(stream_with_context(stream_package(db.session, include_personal=True)),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart-hsds.json"'
+    return response
+
+
+@bp.cli.command("export-hsds")
+@click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Het bestand om de HSDS-export in te schrijven (- voor stdout).")
+@click.option("--personal/--no-personal", default=False,
+              help="Contactpersonen meenemen (standaard niet: open data).")
+@click.option("--active-only/--all", default=False, help="Alleen actieve diensten (standaard alle).")
+def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
+    """Write the whole sociale kaart as one HSDS 3.0 package (JSON), streamed in flat memory."""
+    from network.permissions import system_principal
+    from socialmap.exchange import stream_package
+
+    record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
+           action=AuditAction.export, event_type="socialmap:service:export", object_type="socialmap_service",
+           detail={"format": "hsds", "personal": personal})
+    db.session.commit()
+    count = 0
+    pieces = stream_package(db.session, include_personal=personal, active_only=active_only)
+    if output == "-":
+        for piece in pieces:
+            click.echo(piece, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as stream:
+            for piece in pieces:
+                stream.write(piece)
+                count += len(piece)
+    db.session.rollback()
+    if output != "-":
+        click.echo(f"HSDS-export geschreven naar {output} ({count} tekens)", err=True)
