@@ -122,12 +122,17 @@ MATRIX: dict[str, object] = {
     "consent_staff.ask": Perm(Permission.consent_record, school_walls),
     "consent_staff.representative": Perm(Permission.consent_record, school_walls),
     "consent_staff.withdraw": Perm(Permission.consent_record, school_walls),
+    "consent_staff.end_representative": Perm(Permission.consent_record, school_walls),
+    "consent_staff.cancel_ask": Perm(Permission.consent_record, school_walls),
+    "consent_staff.receipts": Perm(Permission.consent_view, school_walls),
     # consent: partner staff (the page shows only what decide allows; none here: no consent)
     "consent_partner.shared": Perm(Permission.consent_shared_view),
     "consent_partner.student": Perm(Permission.consent_shared_view, region_walls),
     # consent: the hub admin's catalogues
     "consent_admin.catalogue": Perm(Permission.consent_catalogue),
     "consent_admin.purpose_edit": Perm(Permission.consent_catalogue),
+    "consent_admin.purpose_new": Perm(Permission.consent_catalogue),
+    "consent_admin.legal_task_new": Perm(Permission.consent_catalogue),
     "consent_admin.category_edit": Perm(Permission.consent_catalogue),
     "consent_admin.legal_task_edit": Perm(Permission.consent_catalogue),
     # sociale kaart (socialmap/): reading active entries is public; editing is walled
@@ -142,6 +147,14 @@ MATRIX: dict[str, object] = {
     "socialmap.dashboard": Perm(Permission.socialmap_freshness_view),
     "socialmap.categories": Perm(Permission.socialmap_category_manage),
     "socialmap.export_csv": Perm(Permission.socialmap_export),
+    "socialmap.export_xlsx": Perm(Permission.socialmap_export),
+    "socialmap.employers": PUBLIC,
+    "socialmap.export_hsds": Perm(Permission.socialmap_import),
+    "socialmap.import_upload": Perm(Permission.socialmap_import),
+    # a made-up pending import: nobody's own (real ones: tests/socialmap/test_spreadsheet.py)
+    "socialmap.import_preview": Perm(Permission.socialmap_import, lambda role, tenant: False),
+    "socialmap.import_confirm": Perm(Permission.socialmap_import, lambda role, tenant: False),
+    "socialmap.import_cancel": Perm(Permission.socialmap_import, lambda role, tenant: False),
     # the HSDS 3.0 read API (public; made-up ids are 404)
     "hsds.meta": PUBLIC,
     "hsds.services": PUBLIC,
@@ -218,6 +231,8 @@ def world(session):
         "account_id": {t: make_member(Role.mentor, s).id for t, s in schools.items()},
         "consent_id": {t: c.id for t, c in consents.items()},
         "receipt_id": {t: c.receipts[0].id for t, c in consents.items()},
+        "representation_id": _representations(session, consents),
+        "request_id": _requests(session, consents),
         "purpose_id": dict.fromkeys(TENANTS, consents["own"].purpose_id),
         "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
         "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
@@ -259,6 +274,36 @@ def _consents(session, students):
     return consents
 
 
+def _representations(session, consents):
+    """A parent account representing each tenant's student."""
+    from consent.models import Relation, Representation
+    from tests.factories import AccountFactory
+
+    found = {}
+    for tenant, consent in consents.items():
+        representation = Representation(account_id=AccountFactory().id, student_id=consent.student_id,
+                                        relation=Relation.parent, recorded_by_name="Mentor")
+        session.add(representation)
+        found[tenant] = representation
+    session.commit()
+    return {t: r.id for t, r in found.items()}
+
+
+def _requests(session, consents):
+    """An open request for consent for each tenant's student."""
+    from consent.models import ConsentRequest
+
+    found = {}
+    for tenant, consent in consents.items():
+        request = ConsentRequest(student_id=consent.student_id, recipient_id=consent.recipient_id,
+                                 purpose_id=consent.purpose_id, categories="contactgegevens",
+                                 requested_by_name="Mentor")
+        session.add(request)
+        found[tenant] = request
+    session.commit()
+    return {t: r.id for t, r in found.items()}
+
+
 def _socialmap_entry(organisation):
     from network.db import db
     from network.permissions import system_principal
@@ -270,7 +315,8 @@ def _socialmap_entry(organisation):
 
 
 _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
-          "hsds_id": "00000000-0000-4000-8000-000000000000"}
+          "hsds_id": "00000000-0000-4000-8000-000000000000",
+          "import_id": "00000000-0000-4000-8000-000000000001"}
 
 
 def build_url(rule, world, tenant: str) -> str:
