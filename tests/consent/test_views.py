@@ -277,3 +277,29 @@ def test_hub_admin_edits_a_legal_task_but_never_with_special_categories(client, 
     assert response.status_code == 302
     decision = decide(session, actors["rmc_staff"], world["student"], "rmc-nazorg", [Category.contact, Category.education])
     assert decision.allowed == {Category.contact}  # the data, not code, decides
+
+
+def test_staff_page_ids_are_unique(client, session):
+    """Two forms on one page (record and ask) must not share field ids (labels would point at
+    the wrong field for screen readers; WCAG 4.1.1/1.3.1)."""
+    import re
+    from collections import Counter
+
+    from network.models import Role
+    from tests.factories import (
+        OrganisationFactory,
+        RegionFactory,
+        StudentFactory,
+        login,
+        make_member,
+    )
+
+    region = RegionFactory()
+    school = OrganisationFactory(region=region, school=True)
+    OrganisationFactory(region=region, type="gemeente", name="Gemeente Test")
+    student = StudentFactory(school=school)
+    login(client, make_member(Role.mentor, school))
+    html = client.get(f"/leerlingen/{student.id}/toestemmingen").get_data(as_text=True)
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert 'id="f-ask-recipient_id"' in html and 'id="f-recipient_id"' in html
