@@ -20,11 +20,17 @@ from network.errors import NotFound
 from network.models import Region
 from network.permissions import Permission
 from network.web import commit_and_redirect, current_principal, require
-from socialmap.imports import cancel_import, can_create_organisations, confirm_import, get_pending, preview, stage_import
+from socialmap.imports import (
+    can_create_organisations,
+    cancel_import,
+    confirm_import,
+    get_pending,
+    preview,
+    stage_import,
+)
 from socialmap.matching import SupportNeeds, match_employers
-from socialmap.search import search_services
 from socialmap.spreadsheet import REQUIRED_COLUMNS, SpreadsheetError, xlsx_file
-from socialmap.views import PER_PAGE, VOCABULARIES, _search_query, bp
+from socialmap.views import PER_PAGE, VOCABULARIES, audited_export, bp
 
 # -- spreadsheet import ----------------------------------------------------------------------
 
@@ -90,25 +96,12 @@ def import_cancel(import_id: uuid.UUID):
 @require(Permission.socialmap_export)
 def export_xlsx():
     """The entries matching the current filters as an Excel workbook (an audited export)."""
-    principal = current_principal()
-    query = _search_query(request.args, True)
-    record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
-           object_type="socialmap_service", detail={"format": "xlsx"})
-    db.session.commit()
-
-    def services():
-        page = 1
-        while True:
-            result = search_services(db.session, query, page=page, per_page=100)
-            yield from result.page.items
-            if page >= result.page.pages:
-                return
-            page += 1
+    services = audited_export("xlsx")
 
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
-        xlsx_file(services(), path, include_personal=True)
+        xlsx_file(services, path, include_personal=True)
         with open(path, "rb") as workbook:
             content = io.BytesIO(workbook.read())  # compressed: a few MB for the whole country
     finally:

@@ -282,19 +282,14 @@ def categories():
                            errors=errors), 400 if errors else 200
 
 
-@bp.get("/sociale-kaart/export.csv")
-@require(Permission.socialmap_export)
-def export_csv():
-    """The entries matching the current filters as a CSV for Dutch Excel (an audited export)."""
-    from flask import Response, stream_with_context
-
+def audited_export(fmt: str):
+    """Audit an export of the entries matching the current filters (one unit of work), then
+    yield them page by page, so a large export streams with flat memory."""
     from network.audit import AuditAction, record
-    from socialmap.spreadsheet import csv_lines
 
-    principal = current_principal()
     query = _search_query(request.args, True)
-    record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
-           object_type="socialmap_service", detail={"format": "csv"})
+    record(db.session, current_principal(), action=AuditAction.export, event_type="socialmap:service:export",
+           object_type="socialmap_service", detail={"format": fmt})
     db.session.commit()
 
     def services():
@@ -306,7 +301,19 @@ def export_csv():
                 return
             page += 1
 
-    response = Response(stream_with_context(csv_lines(services(), include_personal=True)),
+    return services()
+
+
+@bp.get("/sociale-kaart/export.csv")
+@require(Permission.socialmap_export)
+def export_csv():
+    """The entries matching the current filters as a CSV for Dutch Excel (an audited export)."""
+    from flask import Response, stream_with_context
+
+    from socialmap.spreadsheet import csv_lines
+
+    services = audited_export("csv")
+    response = Response(stream_with_context(csv_lines(services, include_personal=True)),
                         mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart.csv"'
     return response
