@@ -36,7 +36,6 @@ from socialmap.models import (
 from socialmap.service import (
     create_service,
     ensure_profile,
-    service_history,
     update_service,
 )
 from socialmap.vocab import FEATURES, OFFERS, TARGET_GROUPS, taxonomy_id, term_id
@@ -64,17 +63,22 @@ def iter_services(session: Session, *, active_only: bool, batch: int = 500) -> I
 
 def export_package(session: Session, *, include_personal: bool, active_only: bool = False) -> dict[str, list]:
     """The whole map as HSDS: ``services``, ``organizations``, ``service_at_locations``,
-    ``taxonomies`` and ``taxonomy_terms``. (For very large maps stream :func:`iter_services`.)"""
+    ``taxonomies`` and ``taxonomy_terms``, in one pass over the services (each batch loaded with
+    its organisation, categories, tags, contacts, locations and history). (For very large maps
+    use :func:`stream_package`.)"""
     from socialmap.service import list_categories
 
     profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile))}
     services, by_org, locations = [], {}, []
-    for service in iter_services(session, active_only=active_only):
-        history = service_history(session, service, include_personal=include_personal)
-        services.append(hsds.service_full(service, profiles, include_personal=include_personal, history=history))
-        by_org.setdefault(service.organisation_id, (service.organisation, []))[1].append(service)
-        list_item = hsds.service_list_item(service, profiles)
-        locations += [hsds.service_at_location(loc, service, nested_service=list_item) for loc in service.locations]
+    for rows in _service_batches(session, active_only=active_only, batch=500, expunge=False):
+        history = _batch_history(session, rows, include_personal=include_personal)
+        for service in rows:
+            services.append(hsds.service_full(service, profiles, include_personal=include_personal,
+                                              history=history.get(service.id, [])))
+            by_org.setdefault(service.organisation_id, (service.organisation, []))[1].append(service)
+            list_item = hsds.service_list_item(service, profiles)
+            locations += [hsds.service_at_location(loc, service, nested_service=list_item)
+                          for loc in service.locations]
     organizations = [hsds.organization_full(org, profiles, rows, full_service=False)
                      for org, rows in by_org.values()]
     return {"services": services, "organizations": organizations, "service_at_locations": locations,
@@ -82,7 +86,8 @@ def export_package(session: Session, *, include_personal: bool, active_only: boo
             "taxonomy_terms": hsds.all_terms(list_categories(session, active_only=False))}
 
 
-def _service_batches(session: Session, *, active_only: bool, batch: int) -> Iterator[list[Service]]:
+def _service_batches(session: Session, *, active_only: bool, batch: int,
+                     expunge: bool = True) -> Iterator[list[Service]]:
     last = 0
     while True:
         query = select(Service).where(Service.id > last).order_by(Service.id).limit(batch).options(
@@ -95,16 +100,33 @@ def _service_batches(session: Session, *, active_only: bool, batch: int) -> Iter
             return
         last = rows[-1].id
         yield rows
-        session.expunge_all()  # flat memory: the batch is written, let it go
+        if expunge:
+            session.expunge_all()  # flat memory: the batch is written, let it go
+
+
+def _batch_history(session: Session, rows: list[Service], *,
+                   include_personal: bool) -> dict[int, list[ServiceChange]]:
+    """The changes of a batch of services, per service, newest first (as :func:`service_history`)."""
+    history: dict[int, list[ServiceChange]] = {}
+    query = select(ServiceChange).where(ServiceChange.service_id.in_([s.id for s in rows]))
+    if not include_personal:
+        query = query.where(ServiceChange.resource_type != "contact")
+    for change in session.scalars(query.order_by(ServiceChange.changed_at.desc(), ServiceChange.field)):
+        history.setdefault(change.service_id, []).append(change)
+    return history
 
 
 def stream_package(session: Session, *, include_personal: bool, active_only: bool = False,
                    batch: int = 500) -> Iterator[str]:
-    """The same document as :func:`export_package`, as JSON text in pieces, in flat memory:
-    services and their service-at-locations in batches (history read per batch), then the
-    organisations that have services, then the taxonomies. Write the pieces to a file or a
-    streamed response. The session is emptied between batches: use one of its own."""
+    """The same document as :func:`export_package`, as JSON text in pieces, in flat memory.
+
+    One pass over the services, in batches (each loaded with its relations and history): the
+    services are written at once, their service-at-locations go to a temporary file on disk
+    and follow the services; then the organisations that have services, then the taxonomies.
+    Write the pieces to a file or a streamed response. The session is emptied between
+    batches: use one of its own."""
     import json
+    import tempfile
 
     from socialmap.service import list_categories
 
@@ -113,37 +135,31 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
 
     terms = hsds.all_terms(list_categories(session, active_only=False))
     org_ids: set[int] = set()
-    yield '{"services":['
-    first = True
-    for rows in _service_batches(session, active_only=active_only, batch=batch):
-        profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile).where(
-            OrganisationProfile.organisation_id.in_({s.organisation_id for s in rows})))}
-        history: dict[int, list[ServiceChange]] = {}
-        query = select(ServiceChange).where(ServiceChange.service_id.in_([s.id for s in rows]))
-        if not include_personal:
-            query = query.where(ServiceChange.resource_type != "contact")
-        for change in session.scalars(query.order_by(ServiceChange.changed_at.desc(), ServiceChange.field)):
-            history.setdefault(change.service_id, []).append(change)
-        parts = []
-        for service in rows:
-            org_ids.add(service.organisation_id)
-            parts.append(dump(hsds.service_full(service, profiles, include_personal=include_personal,
-                                                history=history.get(service.id, []))))
-        yield ("" if first else ",") + ",".join(parts)
-        first = False
-    yield '],"service_at_locations":['
-    first = True
-    for rows in _service_batches(session, active_only=active_only, batch=batch):
-        profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile).where(
-            OrganisationProfile.organisation_id.in_({s.organisation_id for s in rows})))}
-        parts = []
-        for service in rows:
-            list_item = hsds.service_list_item(service, profiles)
-            parts += [dump(hsds.service_at_location(loc, service, nested_service=list_item))
-                      for loc in service.locations]
-        if parts:
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+        yield '{"services":['
+        first, first_location = True, True
+        for rows in _service_batches(session, active_only=active_only, batch=batch):
+            profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile).where(
+                OrganisationProfile.organisation_id.in_({s.organisation_id for s in rows})))}
+            history = _batch_history(session, rows, include_personal=include_personal)
+            parts, locations = [], []
+            for service in rows:
+                org_ids.add(service.organisation_id)
+                parts.append(dump(hsds.service_full(service, profiles, include_personal=include_personal,
+                                                    history=history.get(service.id, []))))
+                if service.locations:
+                    list_item = hsds.service_list_item(service, profiles)
+                    locations += [dump(hsds.service_at_location(loc, service, nested_service=list_item))
+                                  for loc in service.locations]
             yield ("" if first else ",") + ",".join(parts)
             first = False
+            if locations:
+                spool.write(("" if first_location else ",") + ",".join(locations))
+                first_location = False
+        yield '],"service_at_locations":['
+        spool.seek(0)
+        while chunk := spool.read(1 << 18):
+            yield chunk
     yield '],"organizations":['
     first = True
     ordered = sorted(org_ids)

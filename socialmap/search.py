@@ -12,9 +12,12 @@ The full-text part is engine-specific and index-backed (never ``LIKE '%x%'``):
 
 Typo tolerance: when the strict query finds nothing, one *loose* query runs: words OR-ed and
 shortened to a prefix (``jobcaoch`` → ``jobc*``), and on PostgreSQL with pg_trgm also trigram
-word similarity on the name and keywords (GIN trigram indexes). A search page is at most three
-SQL statements: the strict query (with the total as a window count), the loose one if needed,
-and the categories of the page's entries.
+word similarity on the name and keywords: ``needle <% lower(column)``, one select per GIN
+trigram index, united, so each is answered from its index. A search page is at most three SQL
+statements: the strict query (with the total as a window count), the loose one if needed, and
+the categories of the page's entries (plus, once per process on PostgreSQL, the look-up of the
+trigram index). Each query picks its page on narrow rows (id, tier, rank, total) and reads only
+the page's entries whole.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    union,
 )
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
@@ -166,9 +170,15 @@ def _text_clause(session: Session, words: list[str], loose: bool):
         rank = func.ts_rank(vector, tsquery)
         if loose and _has_trigram(session):
             needle = bindparam("needle", " ".join(words)[:100], type_=String)
-            # lower(...) as in the trigram indexes, so that `<%` can use them
+            # lower(...) as in the GIN trigram indexes, and `needle <% column` (word similarity
+            # above pg_trgm.word_similarity_threshold): the form those indexes answer. The
+            # candidates come from one select per index, united: with the three OR-ed in one
+            # condition the planner scans the whole table and computes the word similarity of
+            # every entry; tier and rank are then computed for the candidates only
             name, keywords = func.lower(Service.name), func.lower(Service.keywords)
-            match = or_(match, needle.op("<%")(name), needle.op("<%")(keywords))
+            candidates = union(select(Service.id).where(match), select(Service.id).where(needle.op("<%")(name)),
+                               select(Service.id).where(needle.op("<%")(keywords))).subquery("candidates")
+            match = Service.id.in_(select(candidates.c.id))
             rank = rank + func.greatest(func.word_similarity(needle, name),
                                         func.coalesce(func.word_similarity(needle, keywords), 0) * 0.5).cast(Float)
         return None, match, tier, rank, False
@@ -189,21 +199,26 @@ def _text_clause(session: Session, words: list[str], loose: bool):
 
 
 def _run(session: Session, query: SearchQuery, words: list[str], *, loose: bool, page: int, per_page: int):
+    """One statement: the page is chosen on narrow rows (id, tier, rank, the total as a window
+    count) and only the page's entries are then read whole, with their organisations."""
     total = func.count().over().label("total")
-    statement = select(Service, total).join(Service.organisation)
-    order = []
+    chosen = select(Service.id.label("id"), total).join(Service.organisation)
+    order, outer_order = [], []
     if words:
         join, match, tier, rank, ascending = _text_clause(session, words, loose)
         if join is not None:
-            statement = statement.join(join, join.c.rowid == Service.id)
+            chosen = chosen.join(join, join.c.rowid == Service.id)
         if match is not None:
-            statement = statement.where(match)
-        statement = statement.add_columns(rank.label("rank"))
+            chosen = chosen.where(match)
+        chosen = chosen.add_columns(tier.label("tier"), rank.label("rank"))
         order += [tier.asc(), rank.asc() if ascending else rank.desc()]
-    statement = (statement.where(and_(*_filters(query)))
+    chosen = (chosen.where(and_(*_filters(query))).order_by(*order, Service.name, Service.id)
+              .limit(per_page).offset((page - 1) * per_page).subquery("chosen"))
+    if words:
+        outer_order += [chosen.c.tier.asc(), chosen.c.rank.asc() if ascending else chosen.c.rank.desc()]
+    statement = (select(Service, chosen.c.total).join(chosen, chosen.c.id == Service.id).join(Service.organisation)
                  .options(contains_eager(Service.organisation), selectinload(Service.categories))
-                 .order_by(*order, Service.name, Service.id)
-                 .limit(per_page).offset((page - 1) * per_page))
+                 .order_by(*outer_order, Service.name, Service.id))
     rows = session.execute(statement).all()
     return [row[0] for row in rows], (rows[0].total if rows else 0)
 
