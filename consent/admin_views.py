@@ -27,11 +27,11 @@ from consent.schemas import (
 from network.access import Category
 from network.db import db
 from network.directory_schemas import ORGANISATION_TYPE_LABELS
-from network.errors import NotFound, ValidationFailed
+from network.errors import NotFound
 from network.models import OrganisationType
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, require
+from network.web import commit_and_redirect, current_principal, require, submit
 
 bp = Blueprint("consent_admin", __name__)
 
@@ -60,15 +60,9 @@ def purpose_edit(purpose_id):
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        data, errors = load_form(PurposeEditArgs, values)
-        if data is not None:
-            try:
-                update_purpose(db.session, current_principal(), purpose, data)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
+        _done, errors = submit(PurposeEditArgs, values, lambda data: update_purpose(db.session, current_principal(), purpose, data))
+        if not errors:
+            return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
     return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -81,15 +75,9 @@ def purpose_new():
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        data, errors = load_form(PurposeCreateArgs, values)
-        if data is not None:
-            try:
-                create_purpose(db.session, current_principal(), data)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                return commit_and_redirect("consent_admin.catalogue", _("Het doel is toegevoegd."))
+        _done, errors = submit(PurposeCreateArgs, values, lambda data: create_purpose(db.session, current_principal(), data))
+        if not errors:
+            return commit_and_redirect("consent_admin.catalogue", _("Het doel is toegevoegd."))
     return render_template("consent/admin_purpose.html", purpose=None, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -129,15 +117,9 @@ def legal_task_edit(task_id):
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        data, errors = load_form(LegalTaskEditArgs, values)
-        if data is not None:
-            try:
-                update_legal_task(db.session, current_principal(), task, data)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
+        _done, errors = submit(LegalTaskEditArgs, values, lambda data: update_legal_task(db.session, current_principal(), task, data))
+        if not errors:
+            return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
     return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -156,15 +138,9 @@ def legal_task_new():
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        data, errors = load_form(LegalTaskCreateArgs, values)
-        if data is not None:
-            try:
-                create_legal_task(db.session, current_principal(), data)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
+        _done, errors = submit(LegalTaskCreateArgs, values, lambda data: create_legal_task(db.session, current_principal(), data))
+        if not errors:
+            return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
     return render_template("consent/admin_task.html", task=None, categories=categories, values=values,
                            errors=errors, purpose_options=[(p.id, p.label) for p in purposes],
                            type_options=[(t.value, ORGANISATION_TYPE_LABELS[t]) for t in TASK_ORGANISATION_TYPES]), \

@@ -45,9 +45,8 @@ from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, can_manage_student
-from network.schemas import load_form
 from network.students import get_student
-from network.web import commit_and_redirect, current_principal, keyring, require
+from network.web import commit_and_redirect, current_principal, keyring, require, submit
 
 bp = Blueprint("consent_staff", __name__)
 
@@ -143,18 +142,15 @@ def _policy_url() -> str:
 def record(student_id):
     principal, student = _student(student_id)
     raw = form_dict(request.form)
-    data, errors = load_form(GrantArgs, raw)
-    if data is not None and not data.get("channel"):
-        data, errors = None, {"channel": [_("Kies hoe de toestemming is gegeven.")]}
-    if data is not None:
-        try:
-            grant_consent(db.session, principal, keyring(), student, data, policy_url=_policy_url())
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            return commit_and_redirect("consent_staff.overview", _("De toestemming is vastgelegd."),
-                                       student_id=student.id)
+    def record_consent(data):
+        if not data.get("channel"):  # staff record what was given elsewhere: say how
+            raise ValidationFailed(errors={"channel": [_("Kies hoe de toestemming is gegeven.")]})
+        return grant_consent(db.session, principal, keyring(), student, data, policy_url=_policy_url())
+
+    _done, errors = submit(GrantArgs, raw, record_consent)
+    if not errors:
+        return commit_and_redirect("consent_staff.overview", _("De toestemming is vastgelegd."),
+                                   student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="record", status=400)
 
@@ -164,18 +160,12 @@ def record(student_id):
 def ask(student_id):
     principal, student = _student(student_id)
     raw = form_dict(request.form)
-    data, errors = load_form(RequestArgs, raw)
-    if data is not None:
-        try:
-            base = current_app.config.get("BASE_URL", "").rstrip("/")
-            request_consent(db.session, principal, keyring(), student, data,
-                            portal_url=f"{base}/mijn-gegevens/toestemmingen")
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
-                                       student_id=student.id)
+    portal_url = current_app.config["BASE_URL"].rstrip("/") + "/mijn-gegevens/toestemmingen"
+    _done, errors = submit(RequestArgs, raw, lambda data: request_consent(db.session, principal, keyring(), student, data,
+                                                                      portal_url=portal_url))
+    if not errors:
+        return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
+                                   student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="ask", status=400)
 
@@ -185,16 +175,11 @@ def ask(student_id):
 def representative(student_id):
     principal, student = _student(student_id)
     raw = request.form.to_dict()
-    data, errors = load_form(RepresentationArgs, request.form)
-    if data is not None:
-        try:
-            add_representation(db.session, principal, student, email=data["email"], relation=data["relation"])
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
-                                       student_id=student.id)
+    _done, errors = submit(RepresentationArgs, request.form, lambda data: add_representation(
+        db.session, principal, student, email=data["email"], relation=data["relation"]))
+    if not errors:
+        return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
+                                   student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="representative", status=400)
 

@@ -50,14 +50,14 @@ from consent.service import (
 from network.access import Category, decide
 from network.audit import AuditEvent
 from network.db import db
-from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.errors import Conflict, Forbidden, NotFound
 from network.models import Organisation, OrganisationType
-from network.schemas import load_form
 from network.web import (
     commit_and_redirect,
     current_principal,
     keyring,
     login_required_view,
+    submit,
 )
 
 bp = Blueprint("consent", __name__)
@@ -171,18 +171,15 @@ def grant():
     if student is None:
         return _empty(), 404
     raw = form_dict(request.form)
-    data, errors = load_form(GrantArgs, raw)
-    if data is not None:
+    def give(data):
         data["channel"] = None  # the portal: the student (or guardian) gives it themself
         data.pop("representative_name", None)
         data.pop("representative_relation", None)
-        try:
-            grant_consent(db.session, actor, keyring(), student, data, policy_url=_policy_url())
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            return commit_and_redirect("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
+        return grant_consent(db.session, actor, keyring(), student, data, policy_url=_policy_url())
+
+    _done, errors = submit(GrantArgs, raw, give)
+    if not errors:
+        return commit_and_redirect("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
                                                            "weer intrekken."), leerling=student.id)
     _read(actor, student, "consent:portal")
     return _portal_page(actor, student, role, choices, values=raw, errors=errors, status=400)

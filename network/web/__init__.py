@@ -16,10 +16,11 @@ from sqlalchemy.orm import selectinload
 
 from network.crypto import Keyring
 from network.db import db
-from network.errors import Forbidden
+from network.errors import Forbidden, ValidationFailed
 from network.extensions import login_manager
 from network.models import Account, Membership
 from network.permissions import Acting, Permission, Principal, permissions_for
+from network.schemas import load_form
 
 #: endpoints a logged-in account may use before its second factor is set up or given
 MFA_EXEMPT = {"auth.totp_setup", "auth.totp_verify", "auth.logout", "main.set_language", "static",
@@ -91,6 +92,21 @@ def login_required_view(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def submit(schema_cls: type, form: Any, action: Callable[[dict], Any]) -> tuple[Any, dict[str, list[str]]]:
+    """Validate a submitted form and run ``action(data)`` (one service call). Invalid input,
+    or a :class:`~network.errors.ValidationFailed` from the service (a duplicate, a rule only
+    the database can check), rolls the unit of work back and returns the Dutch field errors,
+    so the view re-renders with what was typed. Success returns ``(result, {})``."""
+    data, errors = load_form(schema_cls, form)
+    if data is None:
+        return None, errors
+    try:
+        return action(data), {}
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return None, exc.errors
 
 
 def commit_and_redirect(endpoint: str, message: str | None = None, **values: Any):

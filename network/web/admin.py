@@ -15,17 +15,35 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from network.db import db
-from network.directory import (ROLE_ORGANISATION_TYPES, add_membership, create_account, create_organisation,
-                               find_similar_organisations,
-                               deactivate_account, get_account, get_organisation, list_accounts,
-                               list_organisations, list_regions, membership_problems, reactivate_account, update_organisation)
-from network.directory_schemas import (ORGANISATION_TYPE_LABELS, ROLE_LABELS, AccountArgs, MembershipArgs,
-                                       OrganisationArgs, OrganisationEditArgs)
+from network.directory import (
+    ROLE_ORGANISATION_TYPES,
+    add_membership,
+    create_account,
+    create_organisation,
+    deactivate_account,
+    find_similar_organisations,
+    get_account,
+    get_organisation,
+    list_accounts,
+    list_organisations,
+    list_regions,
+    membership_problems,
+    reactivate_account,
+    update_organisation,
+)
+from network.directory_schemas import (
+    ORGANISATION_TYPE_LABELS,
+    ROLE_LABELS,
+    AccountArgs,
+    MembershipArgs,
+    OrganisationArgs,
+    OrganisationEditArgs,
+)
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Membership, OrganisationType, Region
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, hasher, require
+from network.web import commit_and_redirect, current_principal, hasher, require, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
@@ -206,17 +224,11 @@ def account_membership(account_id: int):
     principal = current_principal()
     target = get_account(db.session, principal, account_id)
     values = request.form.to_dict()
-    data, errors = load_form(MembershipArgs, request.form)
-    if data is not None:
-        try:
-            org = _pick_organisation(data["organisation_id"])
-            add_membership(db.session, principal, account=target, organisation=org, role=data["role"],
-                           title=data["title"])
-        except ValidationFailed as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            return commit_and_redirect("admin.account", _("De rol is toegevoegd."), account_id=target.id)
+    _done, errors = submit(MembershipArgs, request.form, lambda data: add_membership(
+        db.session, principal, account=target, organisation=_pick_organisation(data["organisation_id"]),
+        role=data["role"], title=data["title"]))
+    if not errors:
+        return commit_and_redirect("admin.account", _("De rol is toegevoegd."), account_id=target.id)
     return _account_page(get_account(db.session, principal, account_id), values, errors, 400)
 
 

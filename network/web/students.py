@@ -19,10 +19,21 @@ from network.db import db
 from network.errors import Conflict, Forbidden, ValidationFailed
 from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
-from network.student_schemas import FIELD_LABELS, LEVEL_LABELS, StudentArgs, StudentEditArgs
-from network.students import (PURPOSE_GUIDANCE, STUDENT_FIELDS, get_student, list_students, register_student,
-                              update_student)
-from network.web import commit_and_redirect, current_principal, keyring, require
+from network.student_schemas import (
+    FIELD_LABELS,
+    LEVEL_LABELS,
+    StudentArgs,
+    StudentEditArgs,
+)
+from network.students import (
+    PURPOSE_GUIDANCE,
+    STUDENT_FIELDS,
+    get_student,
+    list_students,
+    register_student,
+    update_student,
+)
+from network.web import commit_and_redirect, current_principal, keyring, require, submit
 
 bp = Blueprint("students", __name__)
 
@@ -74,16 +85,10 @@ def create():
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
         values = request.form.to_dict()
-        data, errors = load_form(StudentArgs, request.form)
-        if data is not None:
-            try:
-                student = register_student(db.session, current_principal(), keyring(), data)
-            except ValidationFailed as exc:
-                db.session.rollback()
-                errors = exc.errors
-            else:
-                return commit_and_redirect("students.detail", _("De leerling is geregistreerd."),
-                                           student_id=student.id)
+        student, errors = submit(StudentArgs, request.form,
+                                 lambda data: register_student(db.session, current_principal(), keyring(), data))
+        if not errors:
+            return commit_and_redirect("students.detail", _("De leerling is geregistreerd."), student_id=student.id)
     return _render_form({"values": values, "errors": errors, "student": None, "bsn_allowed": True},
                         400 if errors else 200)
 
