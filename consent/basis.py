@@ -76,3 +76,47 @@ def _representative_bases(session: Session, principal: Principal, student: Stude
         Representation.ended_at.is_(None)))
     return [Basis("representative", "wettelijk-vertegenwoordiger", frozenset(Category))] if found else []
 
+
+
+def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple[Student, str]],
+                       requested: frozenset[Category]) -> dict[tuple[object, str], list[Basis]]:
+    """:func:`consent_bases` for a list page: at most three statements for any number of pairs
+    (consents, legal tasks, and the schools' regions when a task is for the own region only)."""
+    acting = principal.acting
+    if acting is None:
+        return {(s.id, p): _representative_bases(session, principal, s) for s, p in pairs}
+    today = today_nl()
+    student_ids = {s.id for s, _p in pairs}
+    purposes = {p for _s, p in pairs}
+    result: dict[tuple[object, str], list[Basis]] = {}
+    by_consent: dict[tuple[object, str, int], set[Category]] = {}
+    for student_id, code, consent_id, category in session.execute(
+        select(Consent.student_id, Purpose.code, Consent.id, ConsentItem.category)
+        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(Purpose, Purpose.id == Consent.purpose_id)
+        .where(Consent.student_id.in_(student_ids), Consent.recipient_id == acting.organisation_id,
+               Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
+               Purpose.code.in_(purposes))
+    ):
+        by_consent.setdefault((student_id, code, consent_id), set()).add(Category(category))
+    for (student_id, code, consent_id), cats in sorted(by_consent.items(), key=lambda kv: kv[0][2]):
+        result.setdefault((student_id, code), []).append(Basis("consent", str(consent_id), frozenset(cats)))
+    tasks: dict[tuple[str, str, bool], set[Category]] = {}
+    for purpose_code, code, own_region, category in session.execute(
+        select(Purpose.code, LegalTask.code, LegalTask.own_region_only, LegalTaskCategory.category)
+        .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
+        .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .where(LegalTask.organisation_type == acting.organisation_type, LegalTask.is_active.is_(True),
+               Purpose.code.in_(purposes))
+    ):
+        tasks.setdefault((purpose_code, code, own_region), set()).add(Category(category))
+    regions: dict[int, int] = {}
+    if any(own for _p, _c, own in tasks):
+        school_ids = {s.school_id for s, _p in pairs}
+        regions = dict(session.execute(select(Organisation.id, Organisation.region_id)
+                                       .where(Organisation.id.in_(school_ids))).all())
+    for student, purpose in pairs:
+        for (purpose_code, code, own_region), cats in sorted(tasks.items()):
+            if purpose_code == purpose and (not own_region or regions.get(student.school_id) == acting.region_id):
+                result.setdefault((student.id, purpose), []).append(Basis("legal_task", code, frozenset(cats)))
+    return result

@@ -30,7 +30,7 @@ from network.audit import (
 )
 from network.errors import Forbidden
 from network.models import Student
-from network.permissions import Principal
+from network.permissions import Acting, Principal
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +87,23 @@ class Decision:
 
 
 BasisProvider = Callable[[Session, Principal, Student, str, frozenset[Category]], Iterable[Basis]]
+#: the same for many (student, purpose) pairs at once: answers {(student id, purpose): bases}
+BatchProvider = Callable[[Session, Principal, list[tuple[Student, str]], frozenset[Category]],
+                         dict[tuple[Any, str], list[Basis]]]
 _providers: list[BasisProvider] = []
+_batch_providers: dict[BasisProvider, BatchProvider] = {}
 
 
-def register_basis_provider(provider: BasisProvider) -> BasisProvider:
-    """Add a source of bases (consent/ registers the student's consents). Idempotent."""
+def register_basis_provider(provider: BasisProvider, *, batch: BatchProvider | None = None) -> BasisProvider:
+    """Add a source of bases (consent/ registers the student's consents). Idempotent.
+
+    ``batch`` answers for a whole list page in a fixed number of statements; without it a list
+    asks ``provider`` once per student.
+    """
     if provider not in _providers:
         _providers.append(provider)
+    if batch is not None:
+        _batch_providers[provider] = batch
     return provider
 
 
@@ -163,11 +173,65 @@ def decide_many(session: Session, principal: Principal, students: Iterable[Stude
                 event_type: str = "student:list") -> dict[Any, Decision]:
     """:func:`decide` for every student of a list page, with all audit events written in one
     statement, so a page's statement count does not grow with its size."""
+    decisions = decide_each(session, principal, [(s, purpose) for s in students], categories, action=action,
+                            event_type=event_type)
+    return {student_id: decision for (student_id, _purpose), decision in decisions.items()}
+
+
+def decide_each(session: Session, principal: Principal, pairs: Iterable[tuple[Student, str]],
+                categories: Iterable[Category], *, action: AuditAction = AuditAction.read,
+                event_type: str = "student:list") -> dict[tuple[Any, str], Decision]:
+    """:func:`decide` for many (student, purpose) pairs, e.g. an inbox of referrals made for
+    different purposes. Providers with a batch form answer the whole list at once, so the
+    statement count stays fixed whatever the list's length; one audit statement for all.
+    Fails closed per provider: an error denies what that provider would have allowed."""
     requested = frozenset(Category(c) for c in categories)
+    pairs = list(dict.fromkeys((student, purpose) for student, purpose in pairs))
+    legal = {(s.id, p): _legal_bases(principal, s, p) for s, p in pairs}
+    open_pairs = [(s, p) for s, p in pairs
+                  if not requested <= frozenset().union(*(b.categories for b in legal[(s.id, p)]))]
+    extra: dict[tuple[Any, str], list[Basis]] = {}
+    failed: set[tuple[Any, str]] = set()
+    for provider in _providers:
+        if not open_pairs:
+            break
+        batch = _batch_providers.get(provider)
+        try:
+            if batch is not None:
+                for key, bases in batch(session, principal, open_pairs, requested).items():
+                    extra.setdefault(key, []).extend(bases)
+            else:
+                for student, purpose in open_pairs:
+                    extra.setdefault((student.id, purpose), []).extend(
+                        provider(session, principal, student, purpose, requested))
+        except Exception:
+            log.exception("Access decision failed for a list of %d students; denying", len(open_pairs))
+            failed.update((s.id, p) for s, p in open_pairs)
     decisions, rows = {}, []
-    for student in students:
-        decision, outcome = _decide(session, principal, student, purpose, requested)
-        decisions[student.id] = decision
+    for student, purpose in pairs:
+        key = (student.id, purpose)
+        if key in failed:
+            decision, outcome = Decision(purpose, requested, frozenset(), ()), AuditOutcome.failure
+        else:
+            bases = legal[key] + extra.get(key, [])
+            allowed = frozenset().union(*(b.categories & requested for b in bases)) if bases else frozenset()
+            decision = Decision(purpose, requested, allowed, tuple(b for b in bases if b.categories & requested))
+            outcome = AuditOutcome.success if allowed else AuditOutcome.denied
+        decisions[key] = decision
         rows.append(_audit_values(principal, student, decision, outcome, action, event_type))
     record_many(session, rows)
     return decisions
+
+
+def bases_for_organisation(session: Session, organisation, student: Student, purpose: str,
+                           categories: Iterable[Category]) -> Decision:
+    """What ``organisation``'s staff would be allowed for ``purpose`` (no audit: nothing of the
+    student is read). The referral wizard uses it to offer only categories with a basis for the
+    recipient; the recipient's own reads still go through :func:`decide`."""
+    from network.models import Role
+
+    acting = Acting(membership_id=0, organisation_id=organisation.id, organisation_name=organisation.name,
+                    organisation_type=organisation.type, region_id=organisation.region_id, role=Role.partner_staff)
+    decision, _outcome = _decide(session, Principal(name=organisation.name, acting=acting), student, purpose,
+                                 frozenset(Category(c) for c in categories))
+    return decision

@@ -192,7 +192,10 @@ def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events (from :func:`event_values`) in one executemany, in the caller's
     transaction: one statement however many rows (the ORM inserts row by row on SQLite)."""
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        # render_nulls: the ORM's bulk insert otherwise leaves out None values and splits the
+        # rows into one INSERT per set of present keys (a page with allowed and denied
+        # decisions, basis set or None, became two statements)
+        session.execute(insert(AuditEvent).execution_options(render_nulls=True), rows)
 
 
 # -- sealing -----------------------------------------------------------------------------
