@@ -13,11 +13,14 @@ The full-text part is engine-specific and index-backed (never ``LIKE '%x%'``):
 Typo tolerance: when the strict query finds nothing, one *loose* query runs: words OR-ed and
 shortened to a prefix (``jobcaoch`` → ``jobc*``), and on PostgreSQL with pg_trgm also trigram
 word similarity on the name and keywords: ``needle <% lower(column)``, one select per GIN
-trigram index, united, so each is answered from its index. A search page is at most three SQL
-statements: the strict query (with the total as a window count), the loose one if needed, and
-the categories of the page's entries (plus, once per process on PostgreSQL, the look-up of the
-trigram index). Each query picks its page on narrow rows (id, tier, rank, total) and reads only
-the page's entries whole.
+trigram index, united, so each is answered from its index; a short prefix matches thousands
+of entries, so the costly word similarity is computed for the best of them only (see
+:func:`_pg_typo_page`). A search page is at most three SQL statements: the strict query (with
+the total as a window count), the loose one if needed, and the categories of the page's entries
+(plus, once per process on PostgreSQL, the look-up of the trigram index). Each query picks its
+page on narrow rows (id, tier, rank, total) and reads only the page's entries whole. On
+PostgreSQL the tsqueries and the typo needle are SQL literals, so that a prepared statement's
+generic plan still knows them (see :func:`_pg_tsquery`).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from sqlalchemy import (
     select,
     table,
     text,
-    union,
+    union_all,
 )
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
@@ -56,6 +59,8 @@ from socialmap.models import (
 )
 
 MAX_WORDS = 8
+#: typo matches ranked with their word similarity on PostgreSQL (see _pg_typo_page)
+TYPO_CANDIDATES = 100
 _WORD = re.compile(r"\w+", re.UNICODE)
 #: Dutch endings, longest first (plurals, diminutives, inflections); the stem keeps ≥ 3 letters
 _DUTCH_ENDINGS = ("heden", "tjes", "etje", "ingen", "tje", "jes", "ing", "en", "es", "'s", "s", "e")
@@ -151,6 +156,39 @@ def _filters(query: SearchQuery) -> list:
     return conditions
 
 
+def _pg_terms(words: list[str], loose: bool, weight: str = "") -> list[str]:
+    """tsquery terms: a stemmed prefix or the exact word (an exact match counts twice in
+    ``ts_rank``); loose: the shortened prefix. ``weight`` restricts a term to the lexemes of
+    that weight (``A`` name, ``B`` keywords): ``'jobcoach':*A``."""
+    if loose:
+        return [f"{_shortened(w)}:*{weight}" for w in words]
+    return [f"({w}:*{weight} | {w}{':' + weight if weight else ''})" for w in words]
+
+
+def _pg_tsquery(expression: str):
+    """``to_tsquery('dutch', '...')`` with both arguments written into the SQL as literals.
+
+    As bound parameters they would be constants only in a custom plan: psycopg prepares a
+    statement from its fifth execution on, and PostgreSQL soon switches a prepared statement
+    to its generic plan, which did not know the query (estimated 100 matches for 2,238, went
+    parallel) and parsed it again for every entry it ranked: twice as slow. Literals keep the
+    plan right and are safe here: the words are ``\\w+`` (:func:`query_words`) and the value is
+    quoted by SQLAlchemy's literal rendering; the compiled statement stays cached."""
+    return func.to_tsquery(literal_column("'dutch'::regconfig"),
+                           bindparam(None, expression, type_=String, literal_execute=True))
+
+
+def _pg_text(words: list[str], loose: bool):
+    """(match, tier, ts_rank) on PostgreSQL. The tier tests the name (weight A) and the keywords
+    (weight B) with weight-restricted queries (``'jobcoach':*A``), no filtered copy of the vector."""
+    vector = literal_column("socialmap_service.search_vector")
+    query = _pg_tsquery((" | " if loose else " & ").join(_pg_terms(words, loose)))
+    in_name = _pg_tsquery(" | ".join(_pg_terms(words, loose, "A")))
+    in_keywords = _pg_tsquery(" | ".join(_pg_terms(words, loose, "B")))
+    tier = case((vector.op("@@")(in_name), 0), (vector.op("@@")(in_keywords), 1), else_=2)
+    return vector.op("@@")(query), tier, func.ts_rank(vector, query)
+
+
 def _text_clause(session: Session, words: list[str], loose: bool):
     """(join target or None, match condition, tier, rank, rank ascending?) for the engine.
 
@@ -160,27 +198,7 @@ def _text_clause(session: Session, words: list[str], loose: bool):
     counts twice, so "jobcoach" ranks above "jobcoaching".
     """
     if session.get_bind().dialect.name == "postgresql":
-        vector = literal_column("socialmap_service.search_vector")
-        parts = [f"{_shortened(w)}:*" for w in words] if loose else [f"({w}:* | {w})" for w in words]
-        tsquery = func.to_tsquery("dutch", (" | " if loose else " & ").join(parts))
-        any_word = func.to_tsquery("dutch", " | ".join(parts))
-        match = vector.op("@@")(tsquery)
-        tier = case((func.ts_filter(vector, literal_column("'{a}'::\"char\"[]")).op("@@")(any_word), 0),
-                    (func.ts_filter(vector, literal_column("'{b}'::\"char\"[]")).op("@@")(any_word), 1), else_=2)
-        rank = func.ts_rank(vector, tsquery)
-        if loose and _has_trigram(session):
-            needle = bindparam("needle", " ".join(words)[:100], type_=String)
-            # lower(...) as in the GIN trigram indexes, and `needle <% column` (word similarity
-            # above pg_trgm.word_similarity_threshold): the form those indexes answer. The
-            # candidates come from one select per index, united: with the three OR-ed in one
-            # condition the planner scans the whole table and computes the word similarity of
-            # every entry; tier and rank are then computed for the candidates only
-            name, keywords = func.lower(Service.name), func.lower(Service.keywords)
-            candidates = union(select(Service.id).where(match), select(Service.id).where(needle.op("<%")(name)),
-                               select(Service.id).where(needle.op("<%")(keywords))).subquery("candidates")
-            match = Service.id.in_(select(candidates.c.id))
-            rank = rank + func.greatest(func.word_similarity(needle, name),
-                                        func.coalesce(func.word_similarity(needle, keywords), 0) * 0.5).cast(Float)
+        match, tier, rank = _pg_text(words, loose)
         return None, match, tier, rank, False
     if loose:
         expression = " OR ".join(f'"{_shortened(w)}"*' for w in words)
@@ -198,22 +216,67 @@ def _text_clause(session: Session, words: list[str], loose: bool):
     return hits, None, hits.c.tier, hits.c.rank, True
 
 
+def _pg_typo_page(words: list[str], filters: list, limit: int, offset: int):
+    """The loose query on PostgreSQL with pg_trgm: (id, total, tier, rank) of the page.
+
+    Candidates are the shortened-prefix matches plus the entries whose name or keywords are
+    word-similar to the query (``needle <% lower(column)``, one select per GIN trigram index,
+    so each is answered from its index), filtered, united and counted. The rank adds the word
+    similarity to ``ts_rank``; word similarity costs some microseconds per entry and a short
+    prefix matches thousands of entries ("jobc" 2,238 of 20,000), so it is computed exactly
+    only for the best :data:`TYPO_CANDIDATES` by tier and ``ts_rank`` (plus the similarity the
+    trigram selects already know). An entry outside those can only gain a similarity below
+    ``pg_trgm.word_similarity_threshold`` (else a trigram select found it); on a typo's
+    thousands of loose matches that order is as good as exact.
+    """
+    match, tier, trank = _pg_text(words, loose=True)
+    needle = bindparam("needle", " ".join(words)[:100], type_=String, literal_execute=True)
+    # lower(...) as in the GIN trigram indexes
+    name, keywords = func.lower(Service.name), func.lower(Service.keywords)
+    similarity = func.greatest(func.word_similarity(needle, name),
+                               func.coalesce(func.word_similarity(needle, keywords), 0) * 0.5).cast(Float)
+
+    def candidates(condition, known_similarity):
+        return (select(Service.id, Service.name, tier.label("tier"), trank.label("trank"),
+                       known_similarity.label("similarity"))
+                .join(Service.organisation).where(condition, *filters))
+
+    matches = union_all(candidates(match, literal_column("0").cast(Float)),
+                        candidates(needle.op("<%")(name), similarity),
+                        candidates(needle.op("<%")(keywords), similarity)).subquery("matches")
+    found = (select(matches.c.id, matches.c.name, matches.c.tier, matches.c.trank,
+                    func.max(matches.c.similarity).label("similarity"), func.count().over().label("total"))
+             .group_by(matches.c.id, matches.c.name, matches.c.tier, matches.c.trank).subquery("found"))
+    best = (select(found)
+            .order_by(found.c.tier, (found.c.trank + found.c.similarity).desc(), found.c.name, found.c.id)
+            .limit(max(TYPO_CANDIDATES, 2 * (offset + limit))).subquery("best"))
+    rank = (best.c.trank + similarity).label("rank")
+    return (select(best.c.id, best.c.total, best.c.tier, rank).join(Service, Service.id == best.c.id)
+            .order_by(best.c.tier, rank.desc(), best.c.name, best.c.id)
+            .limit(limit).offset(offset).subquery("chosen"))
+
+
 def _run(session: Session, query: SearchQuery, words: list[str], *, loose: bool, page: int, per_page: int):
     """One statement: the page is chosen on narrow rows (id, tier, rank, the total as a window
     count) and only the page's entries are then read whole, with their organisations."""
-    total = func.count().over().label("total")
-    chosen = select(Service.id.label("id"), total).join(Service.organisation)
-    order, outer_order = [], []
-    if words:
-        join, match, tier, rank, ascending = _text_clause(session, words, loose)
-        if join is not None:
-            chosen = chosen.join(join, join.c.rowid == Service.id)
-        if match is not None:
-            chosen = chosen.where(match)
-        chosen = chosen.add_columns(tier.label("tier"), rank.label("rank"))
-        order += [tier.asc(), rank.asc() if ascending else rank.desc()]
-    chosen = (chosen.where(and_(*_filters(query))).order_by(*order, Service.name, Service.id)
-              .limit(per_page).offset((page - 1) * per_page).subquery("chosen"))
+    offset = (page - 1) * per_page
+    ascending = False
+    if words and loose and session.get_bind().dialect.name == "postgresql" and _has_trigram(session):
+        chosen = _pg_typo_page(words, _filters(query), per_page, offset)
+    else:
+        chosen = select(Service.id.label("id"), func.count().over().label("total")).join(Service.organisation)
+        order = []
+        if words:
+            join, match, tier, rank, ascending = _text_clause(session, words, loose)
+            if join is not None:
+                chosen = chosen.join(join, join.c.rowid == Service.id)
+            if match is not None:
+                chosen = chosen.where(match)
+            chosen = chosen.add_columns(tier.label("tier"), rank.label("rank"))
+            order += [tier.asc(), rank.asc() if ascending else rank.desc()]
+        chosen = (chosen.where(and_(*_filters(query))).order_by(*order, Service.name, Service.id)
+                  .limit(per_page).offset(offset).subquery("chosen"))
+    outer_order = []
     if words:
         outer_order += [chosen.c.tier.asc(), chosen.c.rank.asc() if ascending else chosen.c.rank.desc()]
     statement = (select(Service, chosen.c.total).join(chosen, chosen.c.id == Service.id).join(Service.organisation)

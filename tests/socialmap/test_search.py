@@ -55,6 +55,30 @@ def test_typo_is_tolerated(region_map):
     assert names(result)[0] == "Jobcoach team jongeren"
 
 
+def test_typo_ranks_a_name_match_above_a_description_match_and_keeps_filters(region_map):
+    found = names(search("jobcaoch"))
+    # the UWV mentions a jobcoach in its description only
+    assert found.index("Jobcoach team jongeren") < found.index("Arbeidsdeskundig onderzoek")
+    assert names(search("jobcaoch", category="begeleiding")) == ["Jobcoach team jongeren"]
+    assert names(search("jobcaoch", category="stageplaatsen")) == []
+
+
+def test_a_repeated_search_keeps_its_answer(region_map):
+    # psycopg prepares a statement from its fifth execution on, PostgreSQL may then plan it
+    # generically: the answers must not change
+    first = [names(search(text, category="begeleiding")) for text in ("jobcoach", "jobcaoch")]
+    for _ in range(8):
+        db.session.expire_all()
+        assert [names(search(text, category="begeleiding")) for text in ("jobcoach", "jobcaoch")] == first
+
+
+def test_quotes_and_operators_in_the_query_are_only_separators(region_map):
+    # PostgreSQL gets the query words as literals in the SQL (socialmap.search._pg_tsquery)
+    for text in ("jobcoach'; --", "jobcoach:* | !(", "'jobcoach' & ''", "jobcoach\\"):
+        assert names(search(text))[0] == "Jobcoach team jongeren", text
+    assert names(search("% _ \\ \" ' :* ! & |")) == []
+
+
 def test_nonsense_finds_nothing(region_map):
     assert names(search("xqzwv")) == []
 
