@@ -52,6 +52,20 @@ def _deliver_outbox(app: Flask) -> str:
     return str(run_outbox_job(app))
 
 
+def _send_digests(app: Flask) -> str:
+    """``notifications.digest``: one e-mail per digest account with what is new (idempotent:
+    sent notifications are stamped)."""
+    from network.notifications import send_digests
+
+    try:
+        sent = send_digests(db.session, app.extensions["schakel.keyring"], base_url=app.config.get("BASE_URL", ""))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return f"sent {sent} digests"
+
+
 def _housekeeping(app: Flask) -> str:
     from network.sessions import purge_expired_sessions
 
@@ -66,6 +80,7 @@ JOBS: list[Job] = [
     Job("audit.seal", _seal_audit, "AUDIT_SEAL_INTERVAL_SECONDS", "Auditlog verzegelen en ondertekenen"),
     Job("outbox.deliver", _deliver_outbox, "OUTBOX_INTERVAL_SECONDS", "Uitgaande e-mail versturen"),
     Job("housekeeping", _housekeeping, 3600, "Verlopen sessies en oude taakregels opruimen"),
+    Job("notifications.digest", _send_digests, 24 * 3600, "Dagelijks overzicht van meldingen e-mailen"),
 ]
 
 
