@@ -302,5 +302,5 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
                             f"'{consent.purpose.label}' ingetrokken (toestemming nr. {consent.id}). U mag de gegevens "
                             "die u op grond van deze toestemming kreeg niet meer gebruiken; verwijder ze waar de "
                             "wet dat vraagt (AVG art. 17 en 19).\n\nSchakel"))
-    consent_withdrawn.send(consent, session=session, actor=actor)
+    consent_withdrawn.send(consent, session=session, actor=actor, keyring=keyring)
     return receipt

@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.auth import bp as auth_bp
     from network.web.dev import bp as dev_bp
     from network.web.main import bp as main_bp
+    from network.web.notifications import bp as notifications_bp
     from network.web.students import bp as students_bp
     from consent.admin_views import bp as consent_admin_bp
     from consent.partner_views import bp as consent_partner_bp
@@ -119,12 +120,18 @@ def _register_blueprints(app: Flask) -> None:
     from consent.views import bp as consent_bp
     from socialmap.api import bp as hsds_bp
     from socialmap.views import bp as socialmap_bp
+    from referrals.api import bp as referrals_api_bp
+    from referrals.dashboard_views import bp as region_bp
+    from referrals.inbox_views import bp as inbox_bp
+    from referrals.route_views import bp as routes_bp
+    from referrals.views import bp as referrals_bp
 
     init_web(app)
-    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp, consent_bp, consent_staff_bp,
-                      consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp):
+    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp, notifications_bp, consent_bp,
+                      consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
+                      inbox_bp, routes_bp, region_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [])
+    init_api(app, [referrals_api_bp])
 
 
 def _configure_logging(app: Flask) -> None:

@@ -39,6 +39,17 @@ class Permission(enum.StrEnum):
     consent_record = "consent:consent:record"
     consent_catalogue = "consent:catalogue:manage"
     consent_shared_view = "consent:shared:view"
+    # referrals and routes (referrals/): school staff refer and keep the routes of their own
+    # students; partner staff work the inbox of their organisation; the uitstroomcoördinator
+    # watches the region's overdue referrals and outcomes (aggregates, no student data)
+    referral_create = "referrals:referral:create"
+    referral_view = "referrals:referral:view"
+    referral_handle = "referrals:referral:handle"
+    referral_overdue = "referrals:referral:overdue"
+    route_view = "referrals:route:view"
+    route_manage = "referrals:route:manage"
+    checkin_record = "referrals:checkin:record"
+    region_dashboard = "referrals:dashboard:view"
 
 
 _SCHOOL_STAFF = frozenset({
@@ -73,6 +84,16 @@ for _role, _granted in {
     Role.partner_staff: _SOCIALMAP_MEMBER,
     Role.coordinator: _SOCIALMAP_COORDINATOR,
     Role.hub_admin: _SOCIALMAP_COORDINATOR | {Permission.socialmap_category_manage},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+# Referrals and routes (referrals/); object-level checks in referrals.service (can_view_referral, ...).
+for _role, _granted in {
+    **{role: frozenset({Permission.referral_create, Permission.referral_view, Permission.route_view,
+                        Permission.route_manage, Permission.checkin_record}) for role in SCHOOL_STAFF_ROLES},
+    Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record}),
+    Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard}),
+    Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 

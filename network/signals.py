@@ -12,7 +12,7 @@ from blinker import Namespace
 _signals = Namespace()
 
 #: sent by :func:`consent.service.withdraw_consent` right after a consent was withdrawn, with
-#: ``consent`` (the row), ``session`` and ``actor``; referrals close hand-over packets on it
+#: ``consent`` (the row), ``session``, ``actor`` and ``keyring``; referrals wipe hand-over packets on it
 consent_withdrawn = _signals.signal("consent-withdrawn")
 
 #: sent after a consent was granted, with ``consent``, ``session`` and ``actor``

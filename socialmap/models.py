@@ -137,6 +137,8 @@ class Service(db.Model):
     opening_hours: Mapped[str | None] = mapped_column(String(500))
     capacity: Mapped[CapacityStatus | None] = mapped_column(str_enum(CapacityStatus, "socialmap_capacity"))
     capacity_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: working days within which a referral to this service gets an answer (None: the default, 5)
+    response_days: Mapped[int | None] = mapped_column(Integer)
     #: inside the school (stagebureau, jobfinder, team passend onderwijs) rather than external
     is_internal: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[ServiceStatus] = mapped_column(str_enum(ServiceStatus, "socialmap_service_status"),

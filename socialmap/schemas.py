@@ -51,6 +51,7 @@ FIELD_LABELS = {
     "gemeenten": _l("Gemeenten"),
     "area_postcodes": _l("Postcodes"),
     "opening_hours": _l("Openingstijden"),
+    "response_days": _l("Reactietermijn in werkdagen"),
     "capacity": _l("Capaciteit"),
     "is_internal": _l("Interne dienst van de school"),
     "status": _l("Status"),
@@ -134,6 +135,8 @@ class ServiceArgs(FormSchema):
     status = fields.Enum(ServiceStatus, by_value=True, load_default=ServiceStatus.active,
                          error_messages={"unknown": _l("Kies een status uit de lijst.")})
     sector = _text(120)
+    response_days = fields.Integer(load_default=None, validate=validate.Range(
+        min=1, max=60, error=_l("Vul een aantal werkdagen tussen 1 en 60 in.")))
     sbb_recognised = fields.Boolean(load_default=False)
     offers = fields.List(fields.String(validate=validate.OneOf(
         list(OFFERS), error=_l("Kies een aanbod uit de lijst."))), load_default=list)

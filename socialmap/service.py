@@ -50,7 +50,7 @@ from socialmap.vocab import (
 SERVICE_FIELDS = (
     "name", "alternate_name", "description", "department", "url", "email", "phone", "minimum_age",
     "maximum_age", "eligibility_description", "area_postcodes", "opening_hours", "capacity", "is_internal",
-    "status", "sector", "sbb_recognised",
+    "status", "sector", "sbb_recognised", "response_days",
 )
 #: list fields -> tag vocabulary (categories are rows of their own)
 TAG_FIELDS = {"target_groups": TagVocabulary.target_group, "offers": TagVocabulary.offer,

@@ -118,7 +118,7 @@ def _form_values(service: Service) -> dict[str, Any]:
     values: dict[str, Any] = {name: "" if getattr(service, name) is None else getattr(service, name)
                               for name in ("name", "description", "department", "url", "email", "phone",
                                            "minimum_age", "maximum_age", "eligibility_description",
-                                           "area_postcodes", "opening_hours", "sector")}
+                                           "area_postcodes", "opening_hours", "sector", "response_days")}
     values.update(capacity=service.capacity.value if service.capacity else "", status=service.status.value,
                   is_internal=service.is_internal, sbb_recognised=service.sbb_recognised,
                   categories=[c.code for c in service.categories],

@@ -57,6 +57,18 @@ def socialmap_edit_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def referral_walls(role: str, tenant: str) -> bool:
+    """Referrals: the own school's referral went to the matrix's gemeente, so its staff (the
+    sender) and the partner staff (the receiver) see it; the other tenants' went elsewhere."""
+    return tenant == "own"
+
+
+def route_check_in_walls(role: str, tenant: str) -> bool:
+    """Follow-up check-ins: the own school's staff, and the RMC of the school's region (the
+    matrix's partner staff work at a gemeente, so they see none)."""
+    return role in SCHOOL_STAFF and tenant == "own"
+
+
 @dataclass(frozen=True)
 class Perm:
     permission: Permission
@@ -92,6 +104,16 @@ MATRIX: dict[str, object] = {
     "auth.reset_password": NOT_FOUND,  # without a checked reset link in the session
     # development mailbox: 404 in production
     "dev.mailbox": LOGIN,
+    # the own notifications (any account; object level: only its own, tests/referrals/test_notifications.py)
+    "notifications.index": LOGIN,
+    "notifications.read": LOGIN,  # an empty post: 400
+    "notifications.read_all": LOGIN,
+    "notifications.open_notification": LOGIN,  # an empty post: 400
+    "notifications.settings": LOGIN,  # an empty post: 400 with the form again
+    # the region's dashboard and overdue referrals (aggregates; the own region, the hub admin any)
+    "regio.dashboard": Perm(Permission.region_dashboard),
+    "regio.export_csv": Perm(Permission.region_dashboard),
+    "regio.overdue": Perm(Permission.referral_overdue),
     # students
     "students.index": Perm(Permission.student_list),
     "students.create": Perm(Permission.student_create),
@@ -167,6 +189,43 @@ MATRIX: dict[str, object] = {
     "hsds.taxonomy": NOT_FOUND,
     "hsds.taxonomy_terms": PUBLIC,
     "hsds.taxonomy_term": NOT_FOUND,
+    # routes (referrals/route_views.py): the school's own students' routes; a check-in also for
+    # the region's RMC (the matrix's partner is a gemeente: 404), the intake form needs route_manage
+    "routes.index": Perm(Permission.route_view),
+    "routes.new": Perm(Permission.route_manage, school_walls),
+    "routes.detail": Perm(Permission.route_view, school_walls),
+    "routes.update": Perm(Permission.route_manage, school_walls),
+    "routes.exit_school": Perm(Permission.route_manage, school_walls),
+    "routes.intake": Perm(Permission.route_manage, school_walls),
+    "routes.intake_detail": Perm(Permission.route_view, school_walls),
+    "routes.timeline": Perm(Permission.route_view, school_walls),
+    "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
+    "routes.rmc_alert": Perm(Permission.checkin_record, route_check_in_walls),
+    # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school
+    # staff of the sending school; partner staff have their own pages in the inbox (403 here)
+    "referrals.new": Perm(Permission.referral_create),
+    "referrals.drafts": Perm(Permission.referral_create),
+    "referrals.index": Perm(Permission.referral_create),
+    "referrals.edit": Perm(Permission.referral_create, school_walls),
+    "referrals.send": Perm(Permission.referral_create, school_walls),  # sent already: 409
+    "referrals.delete_draft": Perm(Permission.referral_create, school_walls),  # not a draft: 409
+    "referrals.detail": Perm(Permission.referral_create, school_walls),
+    "referrals.cancel": Perm(Permission.referral_create, school_walls),
+    "referrals.entered_in_error": Perm(Permission.referral_create, school_walls),
+    "referrals.handover": Perm(Permission.referral_create, school_walls),
+    "referrals.message": Perm(Permission.referral_create, school_walls),
+    # the partner inbox (referrals/inbox_views.py): the receiving organisation's staff only
+    "inbox.index": Perm(Permission.referral_handle),
+    "inbox.detail": Perm(Permission.referral_handle, referral_walls),
+    "inbox.change_status": Perm(Permission.referral_handle, referral_walls),
+    "inbox.assign_owner": Perm(Permission.referral_handle, referral_walls),
+    "inbox.handover": Perm(Permission.referral_handle, referral_walls),
+    "inbox.confirm": Perm(Permission.referral_handle, referral_walls),
+    "inbox.message": Perm(Permission.referral_handle, referral_walls),
+    # the referral API (referrals/api.py; session cookie for now, anonymous → 401): sender and receiver
+    "referrals_api.list_referrals": Perm(Permission.referral_view),
+    "referrals_api.get_referral_detail": Perm(Permission.referral_view, referral_walls),
+    "referrals_api.transition_referral": Perm(Permission.referral_view, referral_walls),
 }
 
 
@@ -236,6 +295,8 @@ def world(session):
         "purpose_id": dict.fromkeys(TENANTS, consents["own"].purpose_id),
         "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
         "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
+        **_routes(schools),
+        **_referrals(schools, gemeente),
     }
 
 
@@ -304,6 +365,59 @@ def _requests(session, consents):
     return {t: r.id for t, r in found.items()}
 
 
+def _routes(schools):
+    """A route per tenant's school (a student of its own), with an intake and a check-in after
+    the exit: ``route_id``, ``intake_id`` and ``check_in_id`` per tenant."""
+    import datetime as dt
+    import json
+
+    from flask import current_app
+
+    from network.db import db
+    from referrals.models import CheckIn, Intake, Route, RouteStatus
+
+    keyring = current_app.extensions["schakel.keyring"]
+    found = {"route_id": {}, "intake_id": {}, "check_in_id": {}}
+    today = dt.date.today()
+    for tenant, school in schools.items():
+        route = Route(student=StudentFactory(school=school), school_id=school.id,
+                      start_date=today - dt.timedelta(days=400), expected_exit_date=today - dt.timedelta(days=35),
+                      exit_date=today - dt.timedelta(days=35), status=RouteStatus.followup)
+        route.check_ins = [CheckIn(months=3, due_date=today + dt.timedelta(days=55))]
+        db.session.add(route)
+        db.session.flush()
+        intake = Intake(route_id=route.id, held_on=today - dt.timedelta(days=300), recorded_by_name="Mentor")
+        intake.content_encrypted = keyring.encrypt(json.dumps({"summary": "Jobcoach"}), intake.content_ref())
+        db.session.add(intake)
+        db.session.flush()
+        found["route_id"][tenant], found["intake_id"][tenant] = route.id, intake.id
+        found["check_in_id"][tenant] = route.check_ins[0].id
+    db.session.commit()
+    return found
+
+
+def _referrals(schools, gemeente):
+    """A requested referral per tenant's school (a student of its own): the own school's to the
+    matrix's gemeente, the others' to a gemeente of their own region: ``referral_id``."""
+    from network.db import db
+    from referrals.models import Referral
+    from referrals.states import ReferralStatus, ReferralType
+
+    found = {}
+    for tenant, school in schools.items():
+        recipient = gemeente if tenant == "own" else OrganisationFactory(region=school.region,
+                                                                         type=OrganisationType.gemeente)
+        referral = Referral(student_id=StudentFactory(school=school).id, from_organisation_id=school.id,
+                            from_name="Mentor", to_organisation_id=recipient.id,
+                            service_id=_socialmap_entry(recipient).id, purpose="jobcoaching",
+                            type=ReferralType.transitieroute, status=ReferralStatus.requested,
+                            categories="contactgegevens")
+        db.session.add(referral)
+        found[tenant] = referral
+    db.session.commit()
+    return {"referral_id": {t: r.id for t, r in found.items()}}
+
+
 def _socialmap_entry(organisation):
     from network.db import db
     from network.permissions import system_principal
@@ -337,6 +451,8 @@ def outcome(response) -> object:
     location = response.headers.get("Location", "")
     if status in (301, 302, 303) and "/inloggen?" in location and "next=" in location:
         return LOGIN_PAGE  # Flask-Login's answer to an anonymous request (logout also ends there)
+    if status == 401:
+        return LOGIN_PAGE  # the JSON API's answer to an anonymous request
     if status in (403, 404):
         return status
     if status >= 500:

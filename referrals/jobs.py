@@ -1,0 +1,39 @@
+"""Scheduled jobs of the referrals package. Each owns its unit of work (one commit, rollback
+on error) and is idempotent. :data:`JOBS` is the package's list: other modules append theirs
+(the referral SLA job of ``referrals.deadlines``) and :func:`register_jobs` registers them all
+with :mod:`network.scheduler` when the package is imported."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from network.db import db
+from network.scheduler import Job, register_job
+
+DAY = 24 * 3600
+
+
+def followup_job(app: Flask) -> str:
+    """``referrals.followup``: remind contacts of due check-ins (once), close finished routes."""
+    from referrals.followup import run_followup
+
+    try:
+        result = run_followup(db.session, app.extensions["schakel.keyring"],
+                              base_url=app.config.get("BASE_URL", ""))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return str(result)
+
+
+JOBS: list[Job] = [
+    Job("referrals.followup", followup_job, DAY, "Nazorg: herinneren aan contacten en afgelopen trajecten sluiten"),
+]
+
+
+def register_jobs() -> None:
+    from referrals.deadlines import DEADLINE_JOBS
+
+    for job in (*JOBS, *DEADLINE_JOBS):
+        register_job(job)

@@ -1,0 +1,159 @@
+"""The timeline of a route: everything that happened on the student's Transitieroute in one
+list, newest first — referrals (made, moved, handed over; other organisations' internal notes
+left out), the student's consents (given, withdrawn, expired), school-naar-werk-gesprekken,
+phases reached, and follow-up check-ins with their RMC alerts.
+
+A read of the student's data: :func:`timeline` decides (and audits) first and shows nothing
+the decision does not allow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from consent.models import Consent
+from network.access import Category, Decision
+from network.crypto import Keyring
+from network.permissions import Principal
+from referrals.events import event_body, visible_events
+from referrals.intake import route_intakes
+from referrals.models import EventKind, Referral, Route
+from referrals.checkins import check_in_note
+from referrals.routes import decide_route
+
+#: what the timeline shows: name (contact), programme and referrals (education), the plan
+TIMELINE_CATEGORIES = (Category.contact, Category.education, Category.plan)
+
+PHASE_LABELS = {
+    "aanmelding": _l("Aanmelding"), "gesprek": _l("School-naar-werk-gesprek"), "plan": _l("School-naar-werk-plan"),
+    "eindstage": _l("(Eind)stage"), "afronding": _l("Afronding opleiding"), "eerste_baan": _l("Eerste baan"),
+    "duurzaam_werk": _l("Duurzaam werk"),
+}
+SITUATION_LABELS = {
+    "werkend": _l("Werkend"), "opleiding": _l("Volgt een opleiding"), "uitkering": _l("Heeft een uitkering"),
+    "dagbesteding": _l("Dagbesteding"), "onbekend": _l("Onbekend"), "uitgevallen": _l("Uitgevallen"),
+}
+STATUS_LABELS = {
+    "draft": _l("concept"), "requested": _l("verstuurd"), "accepted": _l("geaccepteerd"),
+    "rejected": _l("afgewezen"), "in-progress": _l("in behandeling"), "on-hold": _l("gepauzeerd"),
+    "completed": _l("afgerond"), "failed": _l("mislukt"), "cancelled": _l("geannuleerd"),
+    "entered-in-error": _l("ten onrechte aangemaakt"),
+}
+EVENT_LABELS = {
+    EventKind.update: _l("Bericht bij de verwijzing"), EventKind.note: _l("Interne notitie"),
+    EventKind.handover: _l("Warme overdracht gehouden"), EventKind.handover_confirmed: _l("Warme overdracht bevestigd"),
+    EventKind.assigned: _l("Verwijzing toegewezen aan een medewerker"), EventKind.reminder: _l("Herinnering verstuurd"),
+    EventKind.escalation: _l("Geëscaleerd naar de uitstroomcoördinator"),
+    EventKind.nudge: _l("Herinnering: nog bezig?"),
+    EventKind.packet_withdrawn: _l("Gedeelde gegevens ingetrokken"),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: dt.datetime
+    kind: str
+    title: Any
+    detail: Any = None
+    by: str | None = None
+    #: only a day is known (a phase reached, a conversation held)
+    date_only: bool = False
+    #: (endpoint, values) of a page with more, for the view to build
+    link: tuple[str, dict] | None = None
+
+
+@dataclass(frozen=True)
+class Timeline:
+    route: Route
+    decision: Decision
+    entries: list[Entry]
+
+
+def _day(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, dt.UTC)
+
+
+def _referral_entries(session: Session, keyring: Keyring, actor: Principal, route: Route) -> list[Entry]:
+    entries = []
+    referrals = session.scalars(select(Referral).where(Referral.student_id == route.student_id,
+                                                       Referral.from_organisation_id == route.school_id)
+                                .options(selectinload(Referral.events), selectinload(Referral.to_organisation)))
+    for referral in referrals:
+        to = referral.to_organisation.name
+        for event in visible_events(referral, actor.organisation_id):
+            if event.kind is EventKind.created:
+                title = _l("Verwijzing gemaakt naar %(org)s", org=to)
+            elif event.kind is EventKind.transition:
+                title = _l("Verwijzing naar %(org)s: %(status)s", org=to,
+                           status=STATUS_LABELS.get(str(event.to_status), str(event.to_status)))
+            else:
+                title = f"{EVENT_LABELS.get(event.kind, event.kind)} ({to})"
+            detail = event.reason
+            if event.kind in (EventKind.update, EventKind.note):
+                detail = event_body(keyring, event) or detail
+            by = event.actor_name + (f", {event.actor_organisation_name}" if event.actor_organisation_name else "")
+            entries.append(Entry(event.at, f"referral:{event.kind.value}", title, detail, by))
+    return entries
+
+
+def _consent_entries(session: Session, route: Route) -> list[Entry]:
+    entries = []
+    for consent in session.scalars(select(Consent).where(Consent.student_id == route.student_id)
+                                   .options(selectinload(Consent.recipient), selectinload(Consent.purpose))):
+        what = {"org": consent.recipient.name, "purpose": consent.purpose.label}
+        entries.append(Entry(consent.given_at, "consent:grant",
+                             _l("Toestemming gegeven aan %(org)s voor %(purpose)s", **what),
+                             by=consent.recorded_by_name))
+        if consent.withdrawn_at:
+            entries.append(Entry(consent.withdrawn_at, "consent:withdraw",
+                                 _l("Toestemming ingetrokken: %(org)s, %(purpose)s", **what),
+                                 by=consent.withdrawn_by_name))
+        if consent.expired_at:
+            entries.append(Entry(consent.expired_at, "consent:expire",
+                                 _l("Toestemming verlopen: %(org)s, %(purpose)s", **what)))
+    return entries
+
+
+def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Entry]:
+    entries = [Entry(route.created_at, "route:create", _l("Traject geopend"))]
+    for intake in route_intakes(session, route):
+        entries.append(Entry(_day(intake.held_on), "intake", _l("School-naar-werk-gesprek gehouden"),
+                             by=intake.recorded_by_name, date_only=True,
+                             link=("routes.intake_detail", {"route_id": route.id, "intake_id": intake.id})))
+    for phase in route.phases:
+        if phase.reached_date:
+            entries.append(Entry(_day(phase.reached_date), "phase",
+                                 _l("Fase bereikt: %(phase)s", phase=PHASE_LABELS[phase.phase.value]),
+                                 date_only=True))
+    if route.exit_date:
+        entries.append(Entry(_day(route.exit_date), "exit", _l("Uitgestroomd: de nazorg begint"), date_only=True))
+    for check_in in route.check_ins:
+        if check_in.recorded_at:
+            entries.append(Entry(check_in.recorded_at, "checkin",
+                                 _l("Nazorg na %(months)s maanden: %(situation)s", months=check_in.months,
+                                    situation=SITUATION_LABELS[check_in.situation.value]),
+                                 check_in_note(keyring, check_in), check_in.recorded_by_name))
+        if check_in.rmc_alerted_at:
+            entries.append(Entry(check_in.rmc_alerted_at, "checkin:rmc-alert", _l("Het RMC is gewaarschuwd")))
+    if route.closed_at:
+        entries.append(Entry(route.closed_at, "route:close", _l("Traject afgesloten: de nazorg is voorbij")))
+    return entries
+
+
+def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route) -> Timeline:
+    """Everything on the route, newest first (school staff of the route's school).
+
+    Decides and audits the read (``route:timeline``); referrals and consents are shown when the
+    decision allows the student's education data, the route's own entries always."""
+    decision = decide_route(session, actor, route, event_type="route:timeline", categories=TIMELINE_CATEGORIES)
+    entries = _route_entries(session, keyring, route)
+    if decision.permits(Category.education):
+        entries += _referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return Timeline(route, decision, entries)
