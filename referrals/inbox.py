@@ -161,4 +161,3 @@ def services_in_inbox(session: Session, actor: Principal) -> list[tuple[int, str
         Service.organisation_id == actor.organisation_id).order_by(Service.name)).all()]
 
 
-__all__ = ["InboxFilters", "InboxPage", "InboxRow", "list_inbox", "list_sent", "services_in_inbox", "Student"]

@@ -27,7 +27,7 @@ from network.models import Role
 from network.permissions import Principal, system_principal
 from referrals.events import add_event
 from referrals.models import EventKind, HandoverPacket, Referral
-from referrals.service import NOT_FOUND, RECEIVER, SENDER, side_of
+from referrals.service import NOT_FOUND, RECEIVER, side_of
 
 
 @dataclass
@@ -127,4 +127,3 @@ def connect_signals() -> None:
     consent_expired.connect(_on_expired)
 
 
-__all__ = ["PacketView", "read_packet", "wipe_packets", "connect_signals", "SENDER"]

@@ -71,3 +71,21 @@ def assert_accessible(axe, page, what: str) -> None:
     """No WCAG 2.1 A/AA violation that axe-core can find on the page as it is now."""
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
     assert results.violations_count == 0, f"{what} ({page.url}):\n{results.generate_report()}"
+
+
+@pytest.fixture
+def demo_region(app):
+    """The demo region (Regio Waalrand) with all its seeders: consents, sociale kaart, routes, referrals."""
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+
+
+def log_in(page, email: str, password: str | None = None) -> None:
+    """Log in through the login form (the demo password unless another is given)."""
+    from network.demo import DEMO_PASSWORD
+
+    page.goto("/inloggen")
+    page.get_by_label("E-mailadres").fill(email)
+    page.get_by_label("Wachtwoord", exact=True).fill(password or DEMO_PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()

@@ -10,26 +10,12 @@ import re
 import pytest
 
 from network.demo import DEMO_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, log_in
 
 pytestmark = pytest.mark.e2e
 
 ZORGCOORDINATOR = "f.elamrani@rocwaalrand.example"
 SCREENSHOT = "/tmp/schakel-e2e-dashboard.png"
-
-
-@pytest.fixture
-def demo_region(app):
-    result = app.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-
-
-def _log_in(page, email: str, password: str) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord", exact=True).fill(password)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
 
 
 def test_school_staff_journey_is_accessible(page, axe, demo_region):
@@ -39,12 +25,12 @@ def test_school_staff_journey_is_accessible(page, axe, demo_region):
 
     page.goto("/inloggen")
     assert_accessible(axe, page, "login page")
-    _log_in(page, ZORGCOORDINATOR, "een-verkeerd-wachtwoord")
+    log_in(page, ZORGCOORDINATOR, "een-verkeerd-wachtwoord")
     assert "/inloggen" in page.url
     assert page.get_by_text("E-mailadres of wachtwoord klopt niet").is_visible()
     assert_accessible(axe, page, "login page with a failed login")
 
-    _log_in(page, ZORGCOORDINATOR, DEMO_PASSWORD)
+    log_in(page, ZORGCOORDINATOR, DEMO_PASSWORD)
     assert page.url.endswith("/dashboard"), page.url
     assert page.locator("h1").inner_text() == "Overzicht"
     assert page.get_by_text("Welkom, Fatima El Amrani.").is_visible()
@@ -101,7 +87,7 @@ def test_school_staff_journey_is_accessible(page, axe, demo_region):
 
 def test_hub_admin_sets_up_two_step_verification_and_gets_the_admin_dashboard(app, page, axe, demo_region):
     admin = "t.bos@schakel-waalrand.example"
-    _log_in(page, admin, DEMO_PASSWORD)
+    log_in(page, admin, DEMO_PASSWORD)
     assert "/account/tweestapsverificatie" in page.url, page.url
     assert_accessible(axe, page, "TOTP set-up page")
 
@@ -129,7 +115,7 @@ def test_hub_admin_sets_up_two_step_verification_and_gets_the_admin_dashboard(ap
 
 
 def test_partner_staff_dashboard_offers_only_what_they_may_open(page, axe, demo_region):
-    _log_in(page, "l.verhoeven@waalstede.example", DEMO_PASSWORD)
+    log_in(page, "l.verhoeven@waalstede.example", DEMO_PASSWORD)
     assert page.url.endswith("/dashboard"), page.url
     main = page.locator("main")
     assert main.get_by_role("link", name="Organisaties in de regio").is_visible()

@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from network.demo import DEMO_PASSWORD
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -19,27 +18,13 @@ JOBCOACH = "l.verhoeven@waalstede.example"
 STUDENT = "daan.willems@student.rocwaalrand.example"
 
 
-@pytest.fixture
-def demo(app):
-    result = app.test_cli_runner().invoke(args=["demo", "seed"])
-    assert result.exit_code == 0, result.output
-
-
-def _log_in(page, email: str) -> None:
-    page.goto("/inloggen")
-    page.get_by_label("E-mailadres").fill(email)
-    page.get_by_label("Wachtwoord", exact=True).fill(DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
-
-
 def _next(page) -> None:
     page.get_by_role("button", name="Opslaan en verder").click()
     page.wait_for_load_state()
 
 
-def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, page, browser, live_server, axe, demo):
-    _log_in(page, MENTOR)
+def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, page, browser, live_server, axe, demo_region):
+    log_in(page, MENTOR)
     page.goto("/leerlingen?q=Willems")
     page.get_by_role("link", name="Willems, Daan").first.click()
     page.wait_for_load_state()
@@ -82,7 +67,7 @@ def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, pa
 
     coach_context = browser.new_context(base_url=live_server, locale="nl-NL")
     coach = coach_context.new_page()
-    _log_in(coach, JOBCOACH)
+    log_in(coach, JOBCOACH)
     coach.goto("/inbox")
     assert_accessible(axe, coach, "inbox")
     coach.goto(f"/inbox/{referral_id}")
@@ -109,7 +94,7 @@ def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, pa
     assert page.problems == []
 
 
-def test_student_withdraws_and_the_jobcoach_sees_no_data(app, page, browser, live_server, axe, demo):
+def test_student_withdraws_and_the_jobcoach_sees_no_data(app, page, browser, live_server, axe, demo_region):
     from sqlalchemy import select
 
     from network.db import db
@@ -125,11 +110,11 @@ def test_student_withdraws_and_the_jobcoach_sees_no_data(app, page, browser, liv
 
     coach_context = browser.new_context(base_url=live_server, locale="nl-NL")
     coach = coach_context.new_page()
-    _log_in(coach, JOBCOACH)
+    log_in(coach, JOBCOACH)
     coach.goto(f"/inbox/{referral_id}")
     assert coach.get_by_text("Willems").first.is_visible()
 
-    _log_in(page, STUDENT)
+    log_in(page, STUDENT)
     page.goto("/mijn-gegevens/toestemmingen")
     page.locator("article", has_text="Gemeente Waalstede").get_by_role("button", name="Intrekken").click()
     page.wait_for_load_state()

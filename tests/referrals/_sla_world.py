@@ -11,21 +11,13 @@ import pytest
 
 from network.db import db
 from network.models import OrganisationType, Role
-from network.permissions import system_principal
 from referrals.models import Referral
 from referrals.states import ReferralStatus, ReferralType
-from socialmap.service import create_service
+from tests.socialmap.conftest import add_service
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member
 
 UTC = dt.UTC
 STUDENT_NAMES = ("Sanne", "Jobzoeker", "Noor", "Vergeetmeniet")
-
-
-def add_service(organisation, name: str, **data):
-    service = create_service(db.session, system_principal(channel="cli", name="test"), organisation,
-                             {"name": name, **data})
-    db.session.commit()
-    return service
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from consent.catalogue import seed_catalogues
 from consent.service import grant_consent, today_nl
 from network.db import db
 from network.models import OrganisationType, Role
-from network.permissions import system_principal
 from socialmap.models import ServiceStatus
-from socialmap.service import create_service, ensure_default_categories
+from socialmap.service import ensure_default_categories
+from tests.socialmap.conftest import add_service
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
 
 
@@ -24,13 +24,6 @@ def born_years_ago(years: int) -> dt.date:
     day = today_nl() - dt.timedelta(days=10)
     return day.replace(year=day.year - years) if not (day.month == 2 and day.day == 29) else day.replace(
         year=day.year - years, day=28)
-
-
-def add_service(organisation, name: str, **data):
-    service = create_service(db.session, system_principal(channel="cli", name="test"), organisation,
-                             {"name": name, **data})
-    db.session.commit()
-    return service
 
 
 @pytest.fixture
