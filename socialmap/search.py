@@ -292,7 +292,8 @@ def search_services(session: Session, query: SearchQuery, *, page: int = 1, per_
     words = query_words(query.text)
     items, total = _run(session, query, words, loose=False, page=page, per_page=per_page)
     loose = False
-    if not items and words and page == 1:
+    if not total and words:
+        # nothing at all for the exact words: every page of this search is a typo-tolerant one
         items, total = _run(session, query, words, loose=True, page=page, per_page=per_page)
         loose = bool(items)
     return SearchResult(page=Page(items=items, total=total, page=page, per_page=per_page), loose=loose, words=words)

@@ -55,6 +55,13 @@ def test_typo_is_tolerated(region_map):
     assert names(result)[0] == "Jobcoach team jongeren"
 
 
+def test_a_typo_search_has_its_next_pages_too(region_map):
+    first = search_services(db.session, SearchQuery(text="jobcaoch"), page=1, per_page=1)
+    second = search_services(db.session, SearchQuery(text="jobcaoch"), page=2, per_page=1)
+    assert first.loose and second.loose and first.page.total == second.page.total >= 2
+    assert names(second) and names(second) != names(first)
+
+
 def test_typo_ranks_a_name_match_above_a_description_match_and_keeps_filters(region_map):
     found = names(search("jobcaoch"))
     # the UWV mentions a jobcoach in its description only
