@@ -126,3 +126,43 @@ def test_student_withdraws_and_the_jobcoach_sees_no_data(app, page, browser, liv
     assert_accessible(axe, coach, "referral after the withdrawal")
     coach_context.close()
     assert page.problems == []
+
+
+def test_route_dashboard_and_notification_pages_are_accessible(app, page, browser, live_server, axe, demo_region):
+    """axe over the pages the journeys above do not pass: routes (list, route, intake form, timeline,
+    a due check-in), the school's lists, notifications, and the coordinator's dashboard."""
+    from sqlalchemy import select
+
+    from network.db import db
+    from referrals.models import CheckIn, Route
+
+    with app.app_context():
+        route_id = db.session.scalar(select(Route.id).order_by(Route.id))
+        check_in_id = db.session.scalar(select(CheckIn.id).where(CheckIn.recorded_at.is_(None)).order_by(CheckIn.due_date))
+    log_in(page, MENTOR)
+    for path, what in (("/trajecten", "routes"), (f"/trajecten/{route_id}", "route"),
+                       (f"/trajecten/{route_id}/gesprek", "intake form"), (f"/trajecten/{route_id}/tijdlijn", "timeline"),
+                       (f"/trajecten/nazorg/{check_in_id}", "check-in"), ("/verwijzingen", "sent referrals"),
+                       ("/verwijzingen/concepten", "drafts"), ("/meldingen/", "notifications")):
+        response = page.goto(path)
+        assert response.status == 200, (path, response.status)
+        assert_accessible(axe, page, what)
+
+    coordinator = "e.mulder@schakel-waalrand.example"
+    coordinator_context = browser.new_context(base_url=live_server, locale="nl-NL")
+    other = coordinator_context.new_page()
+    log_in(other, coordinator)
+    result = app.test_cli_runner().invoke(args=["demo", "totp", coordinator])
+    assert result.exit_code == 0, result.output
+    other.get_by_label(re.compile("Code")).fill(result.output.strip().splitlines()[0])
+    other.get_by_role("button", name="Tweestapsverificatie aanzetten").click()
+    other.wait_for_load_state()
+    response = other.goto("/regio/")
+    assert response.status == 200
+    assert other.locator("main svg[role=img]").count() >= 1  # the charts, with the tables as text
+    assert_accessible(axe, other, "region dashboard")
+    response = other.goto("/regio/achterstallig")
+    assert response.status == 200
+    assert_accessible(axe, other, "overdue referrals")
+    coordinator_context.close()
+    assert page.problems == []
