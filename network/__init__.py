@@ -115,6 +115,10 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.notifications import bp as notifications_bp
     from network.web.students import bp as students_bp
     from consent.admin_views import bp as consent_admin_bp
+    from consent.agreements.api import bp as agreements_api_bp
+    from consent.agreements.sign_views import bp as agreement_signing_bp
+    from consent.agreements.verify_views import bp as agreement_verify_bp
+    from consent.agreements.views import bp as agreements_bp
     from consent.partner_views import bp as consent_partner_bp
     from consent.staff_views import bp as consent_staff_bp
     from consent.views import bp as consent_bp
@@ -129,9 +133,9 @@ def _register_blueprints(app: Flask) -> None:
     init_web(app)
     for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp, notifications_bp, consent_bp,
                       consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
-                      inbox_bp, routes_bp, region_bp):
+                      inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [referrals_api_bp])
+    init_api(app, [referrals_api_bp, agreements_api_bp])
 
 
 def _configure_logging(app: Flask) -> None:

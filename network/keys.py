@@ -17,13 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network.audit import AuditAction, record
 from network.crypto import FieldRef, Keyring
-from network.models import Account, OutboxMessage, Student
+from network.db import utcnow
+from network.errors import Forbidden, ValidationFailed
+from network.models import Account, Organisation, OrganisationKey, OutboxMessage, Role, Student
+from network.permissions import Principal
 
 
 @dataclass(frozen=True)
@@ -109,3 +114,60 @@ def retire_field_key(secrets_: dict[str, Any], session: Session, kid: str) -> di
     updated = copy.deepcopy(secrets_)
     del updated["field_keys"][kid]
     return updated
+
+
+# -- published keys ----------------------------------------------------------------------------
+
+def published_jwks(session: Session, keyring: Keyring) -> dict[str, list[dict[str, str]]]:
+    """What ``/.well-known/jwks.json`` publishes: the hub's signing keys (current first) and
+    every organisation key ever registered (revoked ones too: what they signed before the
+    revocation must stay verifiable)."""
+    keys = keyring.jwks()["keys"]
+    keys += [key.jwk() for key in session.scalars(select(OrganisationKey).order_by(OrganisationKey.id))]
+    return {"keys": keys}
+
+
+def _raw_public_key(text: str) -> bytes:
+    """An Ed25519 public key given as PEM, or as the raw 32 bytes in base64url (a JWK ``x``)."""
+    text = (text or "").strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 key")
+        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    Ed25519PublicKey.from_public_bytes(raw)  # raises ValueError unless 32 valid bytes
+    return raw
+
+
+def register_organisation_key(session: Session, actor: Principal, organisation: Organisation, *, public_key: str,
+                              label: str = "") -> OrganisationKey:
+    """Register an organisation's Ed25519 public key (hub admins do, for a partner system)."""
+    if actor.role is not Role.hub_admin:
+        raise Forbidden("Alleen de hub-beheerder registreert sleutels.")
+    try:
+        raw = _raw_public_key(public_key)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValidationFailed(errors={"public_key": [
+            "Dit is geen Ed25519-sleutel. Plak de publieke sleutel als PEM of als base64url (32 bytes)."]}) from None
+    encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    if session.scalar(select(OrganisationKey.id).where(OrganisationKey.public_key == encoded)) is not None:
+        raise ValidationFailed(errors={"public_key": ["Deze sleutel is al geregistreerd."]})
+    key = OrganisationKey(organisation_id=organisation.id, kid=f"org{organisation.id}-{secrets.token_hex(4)}",
+                          public_key=encoded, label=(label or "")[:120])
+    session.add(key)
+    session.flush()  # the key id for the audit event
+    record(session, actor, action=AuditAction.create, event_type="organisation:key-register",
+           object_type="organisation_key", object_id=key.kid, detail={"organisation_id": organisation.id})
+    return key
+
+
+def revoke_organisation_key(session: Session, actor: Principal, key: OrganisationKey) -> OrganisationKey:
+    """Stop accepting new signatures made with ``key``; it stays published for old ones."""
+    if actor.role is not Role.hub_admin:
+        raise Forbidden("Alleen de hub-beheerder trekt sleutels in.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        record(session, actor, action=AuditAction.update, event_type="organisation:key-revoke",
+               object_type="organisation_key", object_id=key.kid, detail={"organisation_id": key.organisation_id})
+    return key

@@ -333,3 +333,30 @@ class JobRun(db.Model):
 
     def __repr__(self) -> str:
         return f"<JobRun {self.job_id} {self.slot.isoformat()}>"
+
+
+class OrganisationKey(db.Model):
+    """The public half of an organisation's own Ed25519 key, registered by a hub admin, with
+    which its partner system signs (agreements) through the API. Published in the JWKS next to
+    the hub's keys, so signatures made with it verify with ``/.well-known/jwks.json`` alone.
+    A revoked key stays published: signatures made before the revocation remain checkable."""
+
+    __tablename__ = "organisation_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    #: ``org<organisation id>-<random>``: unique among the hub's and every organisation's keys
+    kid: Mapped[str] = mapped_column(String(80), unique=True)
+    #: the raw 32-byte Ed25519 public key, base64url (the JWK ``x``)
+    public_key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped[Organisation] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<OrganisationKey {self.kid}>"
+
+    def jwk(self) -> dict[str, str]:
+        return {"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": self.kid, "x": self.public_key}

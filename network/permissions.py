@@ -50,6 +50,12 @@ class Permission(enum.StrEnum):
     route_manage = "referrals:route:manage"
     checkin_record = "referrals:checkin:record"
     region_dashboard = "referrals:dashboard:view"
+    # signed agreements (consent/agreements/): the school drafts and offers the plan and the
+    # privacy agreement of its own students; every party (student, school, partner) reads and
+    # signs its own; object-level walls in consent.agreements.service.find_agreement
+    agreement_view = "consent:agreement:view"
+    agreement_manage = "consent:agreement:manage"
+    organisation_key_manage = "network:organisation-key:manage"
 
 
 _SCHOOL_STAFF = frozenset({
@@ -84,6 +90,17 @@ for _role, _granted in {
     Role.partner_staff: _SOCIALMAP_MEMBER,
     Role.coordinator: _SOCIALMAP_COORDINATOR,
     Role.hub_admin: _SOCIALMAP_COORDINATOR | {Permission.socialmap_category_manage},
+}.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
+
+# Signed agreements (consent/agreements/). A guardian has no membership and so no role: the
+# pages a guardian needs (read and sign a plan of a student under 16) are login-only views
+# with the agreement's own walls.
+for _role, _granted in {
+    **{role: frozenset({Permission.agreement_view, Permission.agreement_manage}) for role in SCHOOL_STAFF_ROLES},
+    Role.partner_staff: frozenset({Permission.agreement_view}),
+    Role.student: frozenset({Permission.agreement_view}),
+    Role.hub_admin: frozenset({Permission.organisation_key_manage}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 

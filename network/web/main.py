@@ -73,7 +73,9 @@ def readyz():
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """The public halves of the hub's Ed25519 signing keys, with key ids (RFC 7517)."""
-    response = jsonify(keyring().jwks())
+    from network.keys import published_jwks
+
+    response = jsonify(published_jwks(db.session, keyring()))
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

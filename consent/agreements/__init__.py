@@ -1,0 +1,18 @@
+"""Signed multi-party agreements per student: the school-naar-werk-plan and the AVG privacy
+agreement, versioned, signed with Ed25519 over RFC 8785 canonical JSON, and verifiable by
+anyone with the published keys (DESIGN.md rule 4).
+
+- :mod:`.models`: agreements, versions, parties, signatures, events, review moments;
+- :mod:`.content`: the sections of the plan and of the privacy agreement, as data;
+- :mod:`.service`: walls, reads (through ``consent.decide``), editing, offering, ending;
+- :mod:`.signatures`: signing (fresh login, or an organisation's key), declining, verifying;
+- :mod:`.signing`: canonical documents, hashes, statements and bundle verification;
+- :mod:`.sharing`: the consistency check against consents and legal tasks;
+- :mod:`.reminders` and :mod:`.jobs`: signature reminders and review moments.
+
+Importing the package registers its jobs.
+"""
+
+from consent.agreements.jobs import register_jobs
+
+register_jobs()

@@ -1,0 +1,118 @@
+"""Does what an agreement promises have a basis? The consistency check of the privacy
+agreement (and of a plan's partner parties) against the consents and legal tasks in consent/.
+
+A privacy agreement's data flows say "organisation X gets categories C for purpose P, on basis
+B"; a plan's partner parties read the plan for their purpose. For each, :func:`sharing_warnings`
+asks :func:`network.access.bases_for_organisation` (no student data is read, so nothing is
+audited) which of the categories X would be allowed today. What no basis covers becomes a
+:class:`SharingWarning` with a one-step fix: ask the student (or parent) for exactly that
+consent (:func:`request_missing_consent`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent.agreements.models import Agreement, AgreementKind, AgreementVersion, PartyKind
+from consent.agreements.service import DEFAULT_PARTNER_PURPOSE, Access, require_editor
+from consent.models import ConsentRequest, Purpose, RequestStatus
+from network.access import Category, bases_for_organisation
+from network.crypto import Keyring
+from network.errors import ValidationFailed
+from network.models import Organisation
+from network.permissions import Principal
+
+
+@dataclass(frozen=True)
+class SharingWarning:
+    #: where it comes from: ``flow-<n>`` (privacy agreement row n) or ``party-<key>`` (plan party)
+    where: str
+    organisation_id: int
+    organisation_name: str
+    purpose: str
+    purpose_label: str
+    missing: tuple[str, ...]
+    #: the basis the agreement names (``toestemming``, ``wettelijke-taak``, ...), if any
+    claimed: str | None
+    #: a consent request for exactly this is already open
+    requested: bool
+
+    @property
+    def fix_categories(self) -> str:
+        return " ".join(self.missing)
+
+
+def _wanted(agreement: Agreement, version: AgreementVersion, content: dict[str, Any]) -> list[tuple[str, Any, str, set[str], str | None]]:
+    """(where, party, purpose, categories, claimed basis) for every promised sharing."""
+    parties = {p.key: p for p in version.parties}
+    wanted = []
+    if agreement.kind is AgreementKind.privacy:
+        for index, flow in enumerate((content.get("flows") or {}).get("flows") or []):
+            party = parties.get(flow.get("recipient"))
+            if party is None or party.kind is not PartyKind.organisation or party.organisation_id == agreement.school_id:
+                continue
+            wanted.append((f"flow-{index}", party, flow.get("purpose") or party.purpose or DEFAULT_PARTNER_PURPOSE,
+                           set(flow.get("categories") or []), flow.get("basis")))
+        readers = (content.get("plan_access") or {}).get("plan_readers") or []
+        for key in readers:
+            party = parties.get(key)
+            if party is not None and party.kind is PartyKind.organisation and party.organisation_id != agreement.school_id:
+                wanted.append((f"reader-{key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE,
+                               {Category.plan.value}, None))
+    else:
+        for party in version.parties:
+            if party.kind is PartyKind.organisation and party.organisation_id != agreement.school_id:
+                wanted.append((f"party-{party.key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE,
+                               {Category.plan.value}, None))
+    return wanted
+
+
+def sharing_warnings(session: Session, agreement: Agreement, version: AgreementVersion,
+                     content: dict[str, Any]) -> list[SharingWarning]:
+    """Every promised sharing that no consent or legal task covers today."""
+    wanted = _wanted(agreement, version, content)
+    if not wanted:
+        return []
+    purposes = {p.code: p for p in session.scalars(select(Purpose))}
+    organisations = {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_({party.organisation_id for _w, party, *_rest in wanted})))}
+    open_requests = set(session.execute(
+        select(ConsentRequest.recipient_id, Purpose.code, ConsentRequest.categories)
+        .join(Purpose, Purpose.id == ConsentRequest.purpose_id)
+        .where(ConsentRequest.student_id == agreement.student_id, ConsentRequest.status == RequestStatus.open)).all())
+    warnings = []
+    for where, party, purpose_code, categories, claimed in wanted:
+        organisation = organisations.get(party.organisation_id)
+        purpose = purposes.get(purpose_code)
+        valid = {c for c in categories if c in Category._value2member_map_}
+        if organisation is None or purpose is None or not valid:
+            continue
+        decision = bases_for_organisation(session, organisation, agreement.student, purpose_code, valid)
+        missing = tuple(sorted(set(valid) - {c.value for c in decision.allowed}))
+        if missing:
+            warnings.append(SharingWarning(
+                where=where, organisation_id=organisation.id, organisation_name=organisation.name,
+                purpose=purpose_code, purpose_label=purpose.label, missing=missing, claimed=claimed,
+                requested=(organisation.id, purpose_code, " ".join(missing)) in open_requests))
+    return warnings
+
+
+def request_missing_consent(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement,
+                            access: Access, *, organisation_id: int, purpose: str, categories: list[str],
+                            portal_url: str = "/mijn-gegevens/toestemmingen") -> Any:
+    """The one-step fix: ask the student (under 16: the parent) for the consent a warning
+    names. Only categories the purpose needs can be asked for (``check_scope``)."""
+    from consent.lifecycle import request_consent
+
+    require_editor(access, agreement)
+    purpose_row = session.scalar(select(Purpose).where(Purpose.code == purpose))
+    if purpose_row is None:
+        raise ValidationFailed(errors={"purpose_code": [str(_l("Kies een doel."))]})
+    return request_consent(session, actor, keyring, agreement.student,
+                           {"recipient_id": organisation_id, "purpose_code": purpose, "categories": categories},
+                           portal_url=portal_url)

@@ -1,0 +1,229 @@
+"""Canonical documents, hashes, signatures and their verification (DESIGN.md rule 4).
+
+- The **version document** is ``{format, agreement: {id, kind, title}, version, signing_order,
+  content, parties}``; its hash is SHA-256 over the RFC 8785 canonical JSON, in lowercase hex.
+- A **signature** is Ed25519 over the canonical JSON of the **statement** ``{agreement,
+  version, version_hash, party, role, signer: {name, organisation, on_behalf_of}, time,
+  method}`` (``time`` in UTC, whole seconds, ``YYYY-MM-DDTHH:MM:SSZ``), made by the key named
+  ``kid``: the hub's own key after the signer logged in again, or an organisation's registered
+  key when its system signs through the API.
+- A **bundle** holds the version document, its hash and the signatures with their
+  statements. :func:`verify_bundle` checks one with nothing but the JWK Set published at
+  ``/.well-known/jwks.json``; it uses only ``cryptography`` and ``rfc8785``, as the README's
+  procedure does, so a third party can do the same.
+
+The hub never trusts a stored statement: :func:`statement_for` rebuilds it from the signature
+row and the decrypted content, so a change made directly in the database to the content, the
+hash, the signer, the time or the signature itself fails verification.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+BUNDLE_FORMAT = "schakel-agreement-bundle/1"
+DOCUMENT_FORMAT = "schakel-agreement/1"
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def format_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def party_document(party: Any) -> dict[str, Any]:
+    """A party as the version document holds it (from a row or a dict)."""
+    get = party.get if isinstance(party, dict) else (lambda key: getattr(party, key))
+    return {
+        "key": get("key"),
+        "kind": str(get("kind")),
+        "organisation_id": get("organisation_id"),
+        "name": get("name"),
+        "role": get("role"),
+        "purpose": get("purpose"),
+        "contact": get("contact"),
+        "commitment": get("commitment") or "",
+        "signs": bool(get("signs")),
+        "position": int(get("position")),
+    }
+
+
+def version_document(*, agreement_id: Any, kind: str, title: str, number: int, signing_order: str,
+                     content: dict[str, Any], parties: list[Any]) -> dict[str, Any]:
+    return {
+        "format": DOCUMENT_FORMAT,
+        "agreement": {"id": str(agreement_id), "kind": str(kind), "title": title},
+        "version": number,
+        "signing_order": str(signing_order),
+        "content": content,
+        "parties": [party_document(p) for p in parties],
+    }
+
+
+def document_hash(document: dict[str, Any]) -> str:
+    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def statement(*, agreement_id: Any, number: int, version_hash: str, party: str, role: str, signer_name: str,
+              signer_organisation: str | None, on_behalf_of: str | None, signed_at: dt.datetime,
+              method: str) -> dict[str, Any]:
+    return {
+        "agreement": str(agreement_id),
+        "version": number,
+        "version_hash": version_hash,
+        "party": party,
+        "role": role,
+        "signer": {"name": signer_name, "organisation": signer_organisation, "on_behalf_of": on_behalf_of},
+        "time": format_time(signed_at),
+        "method": str(method),
+    }
+
+
+def statement_for(signature_row: Any, agreement_id: Any, number: int, version_hash: str) -> dict[str, Any]:
+    """The statement a stored signature claims to sign, rebuilt from its columns and the hash of
+    the version as it is now (so any change to either breaks the signature)."""
+    return statement(agreement_id=agreement_id, number=number, version_hash=version_hash,
+                     party=signature_row.party_key, role=signature_row.role, signer_name=signature_row.signer_name,
+                     signer_organisation=signature_row.signer_organisation, on_behalf_of=signature_row.on_behalf_of,
+                     signed_at=signature_row.signed_at, method=signature_row.method)
+
+
+def signing_input(stmt: dict[str, Any]) -> bytes:
+    return rfc8785.dumps(stmt)
+
+
+def public_key(jwks: dict[str, Any], kid: str) -> Ed25519PublicKey | None:
+    for jwk in jwks.get("keys", []):
+        if jwk.get("kid") == kid and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
+            try:
+                return Ed25519PublicKey.from_public_bytes(_unb64url(jwk["x"]))
+            except (KeyError, ValueError):
+                return None
+    return None
+
+
+def check_signature(jwks: dict[str, Any], kid: str | None, stmt: dict[str, Any], signature: str | None) -> str | None:
+    """None when ``signature`` is ``kid``'s valid Ed25519 signature of ``stmt``, else why not."""
+    if not kid or not signature:
+        return "geen handtekening"
+    key = public_key(jwks, kid)
+    if key is None:
+        return f"onbekende sleutel {kid!r}"
+    try:
+        key.verify(_unb64url(signature), signing_input(stmt))
+    except (InvalidSignature, ValueError):
+        return "de handtekening past niet bij de inhoud"
+    return None
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+@dataclass
+class SignatureCheck:
+    party: str
+    role: str
+    signer: str
+    organisation: str | None
+    on_behalf_of: str | None
+    time: str
+    kid: str | None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+@dataclass
+class VersionReport:
+    """Verification of one version: the content hash and every signature on it."""
+
+    number: int
+    hash: str | None
+    problems: list[str] = field(default_factory=list)
+    signatures: list[SignatureCheck] = field(default_factory=list)
+    #: required parties without a valid signature
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.signatures)
+
+    @property
+    def complete(self) -> bool:
+        return self.ok and not self.missing
+
+
+def _check(report: VersionReport, jwks: dict[str, Any], document: dict[str, Any], expected_hash: str | None,
+           signatures: list[tuple[dict[str, Any], str | None, str | None]]) -> VersionReport:
+    actual = document_hash(document)
+    report.hash = actual
+    if expected_hash is not None and actual != expected_hash:
+        report.problems.append("de inhoud is gewijzigd na het aanbieden ter ondertekening (hash klopt niet)")
+    signed = set()
+    for stmt, kid, sig in signatures:
+        problem = None
+        if stmt.get("version_hash") != actual:
+            problem = "ondertekend over een andere inhoud (hash klopt niet)"
+        elif stmt.get("agreement") != document["agreement"]["id"] or stmt.get("version") != document["version"]:
+            problem = "hoort bij een andere overeenkomst of versie"
+        else:
+            problem = check_signature(jwks, kid, stmt, sig)
+        signer = stmt.get("signer") or {}
+        report.signatures.append(SignatureCheck(
+            party=str(stmt.get("party")), role=str(stmt.get("role")), signer=str(signer.get("name")),
+            organisation=signer.get("organisation"), on_behalf_of=signer.get("on_behalf_of"),
+            time=str(stmt.get("time")), kid=kid, problem=problem))
+        if problem is None:
+            signed.add(stmt.get("party"))
+    report.missing = [p["key"] for p in document["parties"] if p["signs"] and p["key"] not in signed]
+    return report
+
+
+def verify_document(jwks: dict[str, Any], document: dict[str, Any], expected_hash: str | None,
+                    signatures: list[tuple[dict[str, Any], str | None, str | None]]) -> VersionReport:
+    """Verify a version document and its (statement, kid, signature) triples against ``jwks``."""
+    return _check(VersionReport(number=document.get("version", 0), hash=None), jwks, document, expected_hash,
+                  signatures)
+
+
+class MalformedBundle(ValueError):
+    """A bundle that is not a Schakel agreement bundle (wrong shape or types)."""
+
+
+def verify_bundle(bundle: Any, jwks: dict[str, Any]) -> VersionReport:
+    """Check a downloaded bundle with only the published JWK Set. Raises
+    :class:`MalformedBundle` for something that is not a bundle at all."""
+    try:
+        if bundle.get("format") != BUNDLE_FORMAT:
+            raise MalformedBundle("onbekend formaat: verwacht " + BUNDLE_FORMAT)
+        document = bundle["document"]
+        expected = bundle["hash"]
+        entries = bundle["signatures"]
+        if not isinstance(document, dict) or not isinstance(entries, list) or not isinstance(expected, str):
+            raise MalformedBundle("document, hash of signatures heeft een verkeerd type")
+        if not isinstance(document.get("parties"), list) or not isinstance(document.get("agreement"), dict):
+            raise MalformedBundle("het document mist partijen of de overeenkomst")
+        signatures = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("statement"), dict):
+                raise MalformedBundle("een handtekening mist haar verklaring (statement)")
+            signatures.append((entry["statement"], entry.get("kid"), entry.get("signature")))
+        for party in document["parties"]:
+            if not isinstance(party, dict) or "key" not in party or "signs" not in party:
+                raise MalformedBundle("een partij mist key of signs")
+        return verify_document(jwks, document, expected, signatures)
+    except MalformedBundle:
+        raise
+    except (AttributeError, KeyError, TypeError) as exc:
+        raise MalformedBundle(f"geen geldige bundel ({exc.__class__.__name__})") from exc
