@@ -8,7 +8,12 @@ authlib's 401 headers; :class:`ProblemApi` routes every error through ``network.
 
 from __future__ import annotations
 
-from flask import Flask
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, g
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
@@ -16,7 +21,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from network.db import db
-from network.errors import handle_http_exception
+from network.errors import Forbidden, NotAuthenticated, handle_http_exception
 from network.extensions import csrf
 from network.models import Organisation, OrganisationType, Region
 
@@ -39,6 +44,43 @@ class Blueprint(SmorestBlueprint):
     """The API blueprint every feature uses (400 on invalid input)."""
 
     ARGUMENTS_PARSER = _Parser()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error of the API (one schema for every feature's API)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    requestId = fields.String()
+    errors = fields.List(fields.Dict(), metadata={"description": "Per veld: `{field, message}` (400)."})
+    allowed = fields.List(fields.String(), metadata={"description": "De statussen die nu wel kunnen (409)."})
+
+
+def api_require(permission: Any, message: str = "U heeft hier geen toegang toe.") -> Callable:
+    """Like :func:`network.web.require`, for the API: 401 (not a login page) when anonymous,
+    403 with ``message`` without the permission. Marks the principal's channel as ``api`` for
+    the audit log."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            from network.web import current_principal
+
+            principal = current_principal()
+            if not principal.is_authenticated:
+                raise NotAuthenticated("Log in om de API te gebruiken.")
+            if not principal.has(permission):
+                raise Forbidden(message)
+            g.principal = dataclasses.replace(principal, channel="api")
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # read by the authorization-matrix test
+        return wrapped
+
+    return decorator
 
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Regio's en organisaties (openbaar)")

@@ -276,6 +276,40 @@ def group_secret(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
+# -- fresh authentication ----------------------------------------------------------------
+
+def reauthenticate(session: Session, principal: Principal, hasher: PasswordHasher, keyring: Keyring,
+                   account: Account, *, password: str | None = None, code: str | None = None,
+                   policy: LoginPolicy, now: dt.datetime) -> str | None:
+    """Prove again, while logged in, that it is the account's owner (before signing): the TOTP
+    code for an account with a second factor, else the password. Returns the method that
+    succeeded (``"password"`` or ``"totp"``), or None.
+
+    A wrong password or code counts towards the lockout exactly like a failed login (so a
+    left-open browser cannot be used to guess), and every attempt is audited
+    (``auth:reauthenticate``); a locked or deactivated account is refused without checking."""
+    if _locked(account, now) or not account.is_active:
+        _audit_login(session, principal, account, AuditOutcome.denied,
+                     "locked" if account.is_active else "inactive", event_type="auth:reauthenticate")
+        return None
+    if account.totp_enabled:
+        secret = totp_secret(keyring, account)
+        step = _matching_step(secret, clean_code(code), now, account.totp_last_step) if secret else None
+        ok, method, reason = step is not None and _claim_totp_step(session, account, step), "totp", "bad_code"
+    else:
+        ok = verify_password(hasher, account.password_hash, password or "")
+        method, reason = "password", "bad_password"
+    if not ok:
+        _register_failure(session, account, policy, now)
+        _audit_login(session, principal, account, AuditOutcome.failure, reason, event_type="auth:reauthenticate")
+        return None
+    session.execute(update(Account).where(Account.id == account.id).values(failed_logins=0)
+                    .execution_options(synchronize_session=False))
+    session.expire(account, ["failed_logins"])
+    _audit_login(session, principal, account, AuditOutcome.success, method, event_type="auth:reauthenticate")
+    return method
+
+
 # -- passwords ---------------------------------------------------------------------------
 
 def _set_password(account: Account, hasher: PasswordHasher, password: str, now: dt.datetime) -> None:

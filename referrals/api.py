@@ -11,20 +11,18 @@ needs a CORS preflight this API never grants. Every error is RFC 9457 problem+js
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, request
 from marshmallow import ValidationError
 from sqlalchemy import select
 
 from network.api import Blueprint
+from network.api import api_require as network_api_require
 from network.db import db
 from network.errors import (
     Forbidden,
-    NotAuthenticated,
     PreconditionFailed,
     PreconditionRequired,
     ValidationFailed,
@@ -53,24 +51,8 @@ _PROBLEM = "application/problem+json"
 
 
 def api_require(permission: Permission) -> Callable:
-    """Like :func:`network.web.require`, for the API: 401 (not a login page) when anonymous,
-    403 without the permission. Marks the principal's channel as ``api`` for the audit log."""
-
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
-            principal = current_principal()
-            if not principal.is_authenticated:
-                raise NotAuthenticated("Log in om de API te gebruiken.")
-            if not principal.has(permission):
-                raise Forbidden("U heeft geen toegang tot verwijzingen.")
-            g.principal = dataclasses.replace(principal, channel="api")
-            return view(*args, **kwargs)
-
-        wrapped.required_permission = permission  # read by the authorization-matrix test
-        return wrapped
-
-    return decorator
+    """:func:`network.api.api_require` with the referral API's 403 message."""
+    return network_api_require(permission, "U heeft geen toegang tot verwijzingen.")
 
 
 def _etag(referral: Referral) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from network.api import ProblemSchema  # noqa: F401  (re-exported for the referral API)
 from network.schemas import BaseSchema
 from referrals.states import Outcome, ReferralStatus
 
@@ -102,15 +103,3 @@ class EventSchema(Schema):
 class ReferralDetailSchema(ReferralSchema):
     packet = fields.Nested(PacketSchema)
     events = fields.List(fields.Nested(EventSchema))
-
-
-class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error of the API."""
-
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    instance = fields.String()
-    errors = fields.List(fields.Dict(), metadata={"description": "Per veld: `{field, message}` (400)."})
-    allowed = fields.List(fields.String(), metadata={"description": "De statussen die nu wel kunnen (409)."})

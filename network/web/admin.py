@@ -40,7 +40,8 @@ from network.directory_schemas import (
     OrganisationEditArgs,
 )
 from network.errors import Conflict, NotFound, ValidationFailed
-from network.models import Membership, OrganisationType, Region
+from network.keys import register_organisation_key, revoke_organisation_key
+from network.models import Membership, OrganisationKey, OrganisationType, Region
 from network.permissions import Permission
 from network.schemas import load_form
 from network.web import commit_and_redirect, current_principal, hasher, require, submit
@@ -117,14 +118,61 @@ def organisation_new():
 @bp.get("/organisaties/<int:organisation_id>")
 @require(Permission.organisation_view)
 def organisation(organisation_id: int):
+    return _organisation_page(get_organisation(db.session, current_principal(), organisation_id))
+
+
+def _organisation_page(org, *, key_values=None, key_errors=None, status=200):
     principal = current_principal()
-    org = get_organisation(db.session, principal, organisation_id)
     members = []
     if principal.has(Permission.account_view):
         members = db.session.scalars(
             select(Membership).where(Membership.organisation_id == org.id)
             .options(selectinload(Membership.account)).order_by(Membership.id)).all()
-    return render_template("admin/organisation.html", organisation=org, members=members, **_options())
+    keys = []
+    if principal.has(Permission.organisation_key_manage):
+        keys = db.session.scalars(select(OrganisationKey).where(OrganisationKey.organisation_id == org.id)
+                                  .order_by(OrganisationKey.id)).all()
+    return render_template("admin/organisation.html", organisation=org, members=members, keys=keys,
+                           key_values=key_values or {}, key_errors=key_errors or {}, **_options()), status
+
+
+# -- organisation keys: a partner system signs agreements with its own Ed25519 key -----------
+
+@bp.post("/organisaties/<int:organisation_id>/sleutels")
+@require(Permission.organisation_key_manage)
+def organisation_key_register(organisation_id: int):
+    principal = current_principal()
+    org = get_organisation(db.session, principal, organisation_id)
+    values = {"public_key": request.form.get("public_key", ""), "label": request.form.get("label", "")}
+    errors: dict[str, list[str]] = {}
+    if not values["public_key"].strip():
+        errors["public_key"] = [_("Plak de publieke sleutel (PEM of base64url).")]
+    if len(values["label"]) > 120:
+        errors["label"] = [_("Houd de omschrijving korter dan 120 tekens.")]
+    if not errors:
+        try:
+            key = register_organisation_key(db.session, principal, org, public_key=values["public_key"],
+                                            label=values["label"].strip())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            return commit_and_redirect("admin.organisation", _("De sleutel is geregistreerd met sleutel-id %(kid)s.",
+                                                               kid=key.kid), organisation_id=org.id)
+    return _organisation_page(get_organisation(db.session, principal, organisation_id), key_values=values,
+                              key_errors=errors, status=400)
+
+
+@bp.post("/organisaties/<int:organisation_id>/sleutels/<int:key_id>/intrekken")
+@require(Permission.organisation_key_manage)
+def organisation_key_revoke(organisation_id: int, key_id: int):
+    org = get_organisation(db.session, current_principal(), organisation_id)
+    key = db.session.get(OrganisationKey, key_id)
+    if key is None or key.organisation_id != org.id:
+        raise NotFound(_("Deze sleutel bestaat niet."))
+    revoke_organisation_key(db.session, current_principal(), key)
+    return commit_and_redirect("admin.organisation", _("De sleutel %(kid)s is ingetrokken. Wat ermee ondertekend is, "
+                                                       "blijft controleerbaar.", kid=key.kid), organisation_id=org.id)
 
 
 @bp.route("/organisaties/<int:organisation_id>/bewerken", methods=["GET", "POST"])
