@@ -13,6 +13,9 @@ anyone with the published keys (DESIGN.md rule 4).
 Importing the package registers its jobs.
 """
 
+from consent.agreements.demo import seed_demo_agreements
 from consent.agreements.jobs import register_jobs
+from network.demo import register_demo_seeder
 
 register_jobs()
+register_demo_seeder("overeenkomsten", seed_demo_agreements)

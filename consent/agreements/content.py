@@ -251,7 +251,8 @@ def form_to_raw(section: Section, form: Any) -> dict[str, Any]:
                 key = f"{rows.code}-{index}-{col.code}"
                 row[col.code] = getlist(key) if col.kind == CHECKS else form.get(key)
             if any(value for value in row.values()):
-                found.append(row)
+                # the row's number in the form, for its errors (the schema drops the key)
+                found.append({**row, "_index": index})
         raw[rows.code] = found
     return raw
 
@@ -294,10 +295,13 @@ def _flatten_errors(messages: dict[str, Any], raw: dict[str, Any]) -> dict[str, 
     errors: dict[str, list[str]] = {}
     for key, value in messages.items():
         if isinstance(value, dict):
+            rows = raw.get(key) if isinstance(raw.get(key), list) else []
             for index, row_errors in value.items():
                 if isinstance(row_errors, dict):
+                    # empty rows were skipped: name the input the way the form did
+                    position = rows[index]["_index"] if isinstance(index, int) and index < len(rows) else index
                     for column, msgs in row_errors.items():
-                        errors[f"{key}-{index}-{column}"] = [str(m) for m in _as_list(msgs)]
+                        errors[f"{key}-{position}-{column}"] = [str(m) for m in _as_list(msgs)]
                 else:
                     errors[key] = [str(m) for m in _as_list(row_errors)]
         else:

@@ -48,6 +48,9 @@ def remind_pending_signatures(session: Session, keyring: Keyring, *, base_url: s
         waiting = [p for p in version.parties if p.signs and p.key not in done]
         if version.signing_order is SigningOrder.sequential:
             waiting = waiting[:1]
+            # the party was asked when its turn came (the previous signature), not at the offer
+            if version.signatures and max(s.signed_at for s in version.signatures) > due:
+                continue
         for party in waiting:
             if party.reminded_at is not None and party.reminded_at > due:
                 continue

@@ -24,7 +24,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from consent.agreements.content import missing_for_offer, review_moments
 from consent.agreements.models import (
@@ -144,7 +145,7 @@ def find_agreement(session: Session, actor: Principal, agreement_id: Any) -> tup
     agreement = session.scalar(select(Agreement).where(Agreement.id == key).options(
         selectinload(Agreement.versions).selectinload(AgreementVersion.parties),
         selectinload(Agreement.versions).selectinload(AgreementVersion.signatures),
-        selectinload(Agreement.student).selectinload(Student.school)))
+        joinedload(Agreement.student).joinedload(Student.school)))  # in the same statement
     access = access_of(session, actor, agreement) if agreement is not None else None
     if access is None:
         raise NotFound(NOT_FOUND)
@@ -185,6 +186,17 @@ def require_editor(access: Access, agreement: Agreement) -> None:
 def check_row_version(agreement: Agreement, row_version: Any) -> None:
     if row_version is not None and str(row_version) != str(agreement.row_version):
         raise Conflict(str(STALE), current=agreement.row_version)
+
+
+def touch(session: Session, agreement: Agreement, now: dt.datetime) -> None:
+    """Stamp the agreement and flush at once: the row-version check runs here, so of two
+    concurrent changes (two edits, or the last two signatures) one wins and the other gets a
+    conflict instead of both writing on what they read."""
+    agreement.updated_at = now
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(str(STALE)) from exc
 
 
 def list_agreements(session: Session, actor: Principal, *, student: Student | None = None,
@@ -323,7 +335,7 @@ def save_section(session: Session, actor: Principal, keyring: Keyring, agreement
     else:
         content.pop(section_code, None)
     _store(keyring, version, content)
-    agreement.updated_at = now
+    touch(session, agreement, now)
     add_event(session, agreement, version, "edited", actor, {"sections": [section_code]}, now=now)
     _audit(session, actor, agreement, "agreement:update", AuditAction.update, {"section": section_code,
                                                                               "version": version.number})
@@ -407,7 +419,7 @@ def save_parties(session: Session, actor: Principal, keyring: Keyring, agreement
     session.flush()  # the old rows go before new ones take their (version, key)
     for row in rebuilt:
         version.parties.append(AgreementParty(**{**row, "kind": PartyKind(row["kind"])}))
-    agreement.updated_at = now
+    touch(session, agreement, now)
     add_event(session, agreement, version, "edited", actor, {"sections": ["parties"]}, now=now)
     _audit(session, actor, agreement, "agreement:update", AuditAction.update, {"section": "parties",
                                                                               "version": version.number})
@@ -425,9 +437,12 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
     parties sign (for a plan, the student always among them)."""
     require_editor(access, agreement)
     check_row_version(agreement, row_version)
+    now = now or utcnow()
     version = agreement.latest
-    if version.status is not VersionStatus.draft:
+    if version.status not in (VersionStatus.draft, VersionStatus.declined):
         raise Conflict(_l("Deze versie is al aangeboden. Wijzig het plan om een nieuwe versie te maken."))
+    # a declined version is checked as it is (its copy holds the same), then copied: nothing is
+    # made when the offer is refused
     content = content_of(keyring, version)
     errors: dict[str, list[str]] = {}
     for section, item in missing_for_offer(agreement.kind, content):
@@ -447,7 +462,9 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
                     str(_l("%(name)s heeft nog geen eigen toezegging.", name=party.name)))
     if errors:
         raise ValidationFailed(_l("Het plan kan nog niet ter ondertekening worden aangeboden."), errors=errors)
-    now = now or utcnow()
+    if version.status is VersionStatus.declined:
+        # offered again as it is (after talking it through): a new version, the refusal stays on the old
+        version = editable_version(session, actor, keyring, agreement, now=now)
     for party in version.parties:
         party.signs = party.key in chosen
         party.position = chosen.index(party.key) + 1 if party.signs else len(chosen) + 1 + party.position
@@ -458,7 +475,7 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
     version.offered_at = now
     if agreement.status is AgreementStatus.draft:
         agreement.status = AgreementStatus.awaiting
-    agreement.updated_at = now
+    touch(session, agreement, now)
     add_event(session, agreement, version, "offered", actor, {"signers": chosen, "order": order.value}, now=now)
     _audit(session, actor, agreement, "agreement:offer", AuditAction.update, {"version": version.number,
                                                                              "hash": version.content_hash})
@@ -535,7 +552,7 @@ def end_agreement(session: Session, actor: Principal, agreement: Agreement, acce
     agreement.status = AgreementStatus.ended
     agreement.ended_at = now
     agreement.end_reason = reason[:500]
-    agreement.updated_at = now
+    touch(session, agreement, now)
     for moment in session.scalars(select(ReviewMoment).where(ReviewMoment.agreement_id == agreement.id,
                                                              ReviewMoment.reminded_at.is_(None))):
         session.delete(moment)

@@ -81,11 +81,7 @@ def sharing_warnings(session: Session, agreement: Agreement, version: AgreementV
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
     organisations = {o.id: o for o in session.scalars(select(Organisation).where(
         Organisation.id.in_({party.organisation_id for _w, party, *_rest in wanted})))}
-    open_requests = set(session.execute(
-        select(ConsentRequest.recipient_id, Purpose.code, ConsentRequest.categories)
-        .join(Purpose, Purpose.id == ConsentRequest.purpose_id)
-        .where(ConsentRequest.student_id == agreement.student_id, ConsentRequest.status == RequestStatus.open)).all())
-    warnings = []
+    found = []
     for where, party, purpose_code, categories, claimed in wanted:
         organisation = organisations.get(party.organisation_id)
         purpose = purposes.get(purpose_code)
@@ -95,11 +91,17 @@ def sharing_warnings(session: Session, agreement: Agreement, version: AgreementV
         decision = bases_for_organisation(session, organisation, agreement.student, purpose_code, valid)
         missing = tuple(sorted(set(valid) - {c.value for c in decision.allowed}))
         if missing:
-            warnings.append(SharingWarning(
-                where=where, organisation_id=organisation.id, organisation_name=organisation.name,
-                purpose=purpose_code, purpose_label=purpose.label, missing=missing, claimed=claimed,
-                requested=(organisation.id, purpose_code, " ".join(missing)) in open_requests))
-    return warnings
+            found.append((where, organisation, purpose, missing, claimed))
+    if not found:
+        return []  # the usual case: no need to look for open requests (the plan page's statement count)
+    open_requests = set(session.execute(
+        select(ConsentRequest.recipient_id, Purpose.code, ConsentRequest.categories)
+        .join(Purpose, Purpose.id == ConsentRequest.purpose_id)
+        .where(ConsentRequest.student_id == agreement.student_id, ConsentRequest.status == RequestStatus.open)).all())
+    return [SharingWarning(where=where, organisation_id=organisation.id, organisation_name=organisation.name,
+                           purpose=purpose.code, purpose_label=purpose.label, missing=missing, claimed=claimed,
+                           requested=(organisation.id, purpose.code, " ".join(missing)) in open_requests)
+            for where, organisation, purpose, missing, claimed in found]
 
 
 def request_missing_consent(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement,

@@ -36,6 +36,7 @@ from consent.agreements.service import (
     notify_signers,
     read_agreement,
     sync_review_moments,
+    touch,
     utcnow,
 )
 from consent.agreements.signing import (
@@ -51,7 +52,7 @@ from consent.agreements.signing import (
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
 from network.audit import AuditAction
 from network.crypto import DecryptionError, Keyring
-from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from network.keys import published_jwks
 from network.models import OrganisationKey
 from network.notifications import notify
@@ -153,6 +154,21 @@ def _check_signable(session: Session, keyring: Keyring, agreement: Agreement, ve
     return content
 
 
+def signing_refusal(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement,
+                    version: AgreementVersion, party_key: str) -> DomainError | None:
+    """Why ``actor`` cannot sign ``version`` for ``party_key`` now (the error :func:`sign_version`
+    would raise, apart from the fresh login), or None: lets the signing page say so before the
+    signer types a password."""
+    try:
+        party = _party(version, party_key)
+        if signing_capacity(session, actor, agreement, party) is None:
+            raise Forbidden(_l("U kunt niet ondertekenen namens %(name)s.", name=party.name))
+        _check_signable(session, keyring, agreement, version, party)
+    except DomainError as exc:
+        return exc
+    return None
+
+
 def sign_version(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, access: Access,
                  number: Any, party_key: str, *, authenticated_at: dt.datetime | None, method: SignatureMethod,
                  base_url: str = "", now: dt.datetime | None = None) -> AgreementSignature:
@@ -169,6 +185,7 @@ def sign_version(session: Session, actor: Principal, keyring: Keyring, agreement
         raise Forbidden(_l("Bevestig eerst opnieuw wie u bent (wachtwoord of code) om te ondertekenen."))
     content = _check_signable(session, keyring, agreement, version, party)
     read_agreement(session, actor, agreement, access, event_type="agreement:sign", action=AuditAction.update)
+    touch(session, agreement, now)
     organisation, on_behalf_of = capacity
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
                              signer_account_id=actor.account_id, signer_name=actor.name,
@@ -210,6 +227,7 @@ def sign_with_organisation_key(session: Session, actor: Principal, keyring: Keyr
         raise ValidationFailed(errors={"signature": [str(_l("De handtekening past niet bij de verklaring van deze "
                                                             "versie."))]})
     read_agreement(session, actor, agreement, access, event_type="agreement:sign", action=AuditAction.update)
+    touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
                              signer_account_id=actor.account_id, signer_name=signer_name,
                              signer_organisation=capacity[0], on_behalf_of=None,
@@ -241,7 +259,6 @@ def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: A
     version.status = VersionStatus.active
     version.activated_at = now
     agreement.status = AgreementStatus.active
-    agreement.updated_at = now
     add_event(session, agreement, version, "activated", actor, now=now)
     if agreement.kind is AgreementKind.plan:
         sync_review_moments(session, agreement, content)
@@ -270,6 +287,7 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
                                                          max=MAX_REASON))]})
     _check_signable(session, keyring, agreement, version, party)
     read_agreement(session, actor, agreement, access, event_type="agreement:decline", action=AuditAction.update)
+    touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=True,
                              decline_reason=reason, signer_account_id=actor.account_id, signer_name=actor.name,
                              signer_organisation=capacity[0], on_behalf_of=capacity[1],
@@ -277,7 +295,6 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
     session.add(row)
     version.status = VersionStatus.declined
     version.closed_at = now
-    agreement.updated_at = now
     add_event(session, agreement, version, "declined", actor, {"party": party.key, "reason": reason}, now=now)
     from consent.agreements.service import signer_accounts
 
@@ -309,13 +326,22 @@ def verify_version(keyring: Keyring, jwks: dict[str, Any], agreement: Agreement,
         report.problems.append("de inhoud is buiten Schakel gewijzigd of beschadigd (ontsleutelen mislukt)")
         return report
     entries = signature_entries(agreement, version)
-    return verify_document(jwks, document_of(agreement, version, content), version.content_hash,
-                           [(e["statement"], e["kid"], e["signature"]) for e in entries])
+    report = verify_document(jwks, document_of(agreement, version, content), version.content_hash,
+                             [(e["statement"], e["kid"], e["signature"]) for e in entries])
+    if report.missing and version.status in (VersionStatus.active, VersionStatus.ended):
+        # stored as signed by everyone, yet a signature is gone (deleted, or turned into a refusal)
+        report.problems.append("de versie staat als ondertekend, maar de handtekening ontbreekt van: "
+                               + ", ".join(report.missing))
+    return report
 
 
 def verify_agreement(session: Session, keyring: Keyring, agreement: Agreement) -> list[VersionReport]:
-    """Every version that was offered for signature, newest first, checked."""
-    jwks = published_jwks(session, keyring)
+    """Every version that was offered for signature, newest first, checked. The organisations'
+    keys are read only when a signature names a key that is not the hub's own."""
+    jwks = keyring.jwks()
+    hub_kids = {key["kid"] for key in jwks["keys"]}
+    if any(s.kid not in hub_kids for v in agreement.versions for s in v.signatures if s.kid):
+        jwks = published_jwks(session, keyring)
     return [verify_version(keyring, jwks, agreement, v) for v in reversed(agreement.versions)
             if v.content_hash is not None]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,6 +165,23 @@ class VersionReport:
         return self.ok and not self.missing
 
 
+#: an organisation's registered key: ``org<organisation id>-<random>`` (network.models.OrganisationKey)
+ORGANISATION_KID = re.compile(r"org(\d+)-")
+
+
+def _key_problem(document: dict[str, Any], stmt: dict[str, Any], kid: str) -> str | None:
+    """An organisation's own key signs only for that organisation's party, as ``organisation-key``:
+    a partner system must not be able to sign in the name of the student, the school or another
+    partner (the hub's keys sign for whoever logged in again, after the hub checked who they are)."""
+    match = ORGANISATION_KID.match(kid)
+    if match is None:
+        return None
+    party = next((p for p in document["parties"] if p.get("key") == stmt.get("party")), None)
+    if party is None or party.get("organisation_id") != int(match.group(1)) or stmt.get("method") != "organisation-key":
+        return "ondertekend met de sleutel van een andere organisatie"
+    return None
+
+
 def _check(report: VersionReport, jwks: dict[str, Any], document: dict[str, Any], expected_hash: str | None,
            signatures: list[tuple[dict[str, Any], str | None, str | None]]) -> VersionReport:
     actual = document_hash(document)
@@ -178,7 +196,7 @@ def _check(report: VersionReport, jwks: dict[str, Any], document: dict[str, Any]
         elif stmt.get("agreement") != document["agreement"]["id"] or stmt.get("version") != document["version"]:
             problem = "hoort bij een andere overeenkomst of versie"
         else:
-            problem = check_signature(jwks, kid, stmt, sig)
+            problem = check_signature(jwks, kid, stmt, sig) or _key_problem(document, stmt, kid)
         signer = stmt.get("signer") or {}
         report.signatures.append(SignatureCheck(
             party=str(stmt.get("party")), role=str(stmt.get("role")), signer=str(signer.get("name")),
@@ -225,5 +243,5 @@ def verify_bundle(bundle: Any, jwks: dict[str, Any]) -> VersionReport:
         return verify_document(jwks, document, expected, signatures)
     except MalformedBundle:
         raise
-    except (AttributeError, KeyError, TypeError) as exc:
+    except (AttributeError, KeyError, TypeError, rfc8785.CanonicalizationError) as exc:
         raise MalformedBundle(f"geen geldige bundel ({exc.__class__.__name__})") from exc

@@ -8,6 +8,8 @@ entry fails :func:`test_every_route_is_classified`. Kinds of entry:
 - ``LOGIN``: any logged-in account; anonymous users are sent to the login page;
 - ``Perm(permission, walls)``: anonymous → login page; a role without the permission → 403;
   with it, an object outside the caller's walls → 404, inside → served;
+- ``Walled(walls)``: any logged-in account within the object's own walls (no permission: a
+  guardian has none): anonymous → login page; outside → 404; inside → served;
 - ``SUBJECT``: the student portal's own objects: anonymous → login page; the data subject (the
   ``student`` actor, for its ``own`` objects) → served; every other account → 404.
 
@@ -69,10 +71,24 @@ def route_check_in_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def agreement_walls(role: str, tenant: str) -> bool:
+    """Agreements (plans, privacy agreements): the own school's is the matrix student's own plan,
+    so the school's staff and that student see it; the matrix's gemeente is no party of it (404)."""
+    return role in (*SCHOOL_STAFF, "student") and tenant == "own"
+
+
 @dataclass(frozen=True)
 class Perm:
     permission: Permission
     walls: Callable[[str, str], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Walled:
+    """Any logged-in account (no permission: a guardian has no role), inside the object's own
+    walls: anonymous → login page; outside the walls → 404; inside → served."""
+
+    walls: Callable[[str, str], bool]
 
 
 PUBLIC, LOGIN, SUBJECT = "public", "login-required", "data-subject"
@@ -226,6 +242,39 @@ MATRIX: dict[str, object] = {
     "referrals_api.list_referrals": Perm(Permission.referral_view),
     "referrals_api.get_referral_detail": Perm(Permission.referral_view, referral_walls),
     "referrals_api.transition_referral": Perm(Permission.referral_view, referral_walls),
+    # signed agreements, the school's pages (consent/agreements/views.py): the list for any
+    # account (a guardian's: the plans of a child under 16); the overview, a version and the diff
+    # inside the agreement's own walls; writing for the school's staff
+    "agreements.index": LOGIN,
+    "agreements.new": Perm(Permission.agreement_manage, school_walls),
+    "agreements.detail": Walled(agreement_walls),
+    "agreements.version": Walled(agreement_walls),
+    "agreements.diff": Walled(agreement_walls),
+    "agreements.section": Perm(Permission.agreement_manage, agreement_walls),
+    "agreements.parties": Perm(Permission.agreement_manage, agreement_walls),
+    "agreements.offer": Perm(Permission.agreement_manage, agreement_walls),
+    "agreements.end": Perm(Permission.agreement_manage, agreement_walls),
+    "agreements.request_consent": Perm(Permission.agreement_manage, agreement_walls),  # an empty post: back with a message
+    # signed agreements: signing, print, PDF and bundle (consent/agreements/sign_views.py): any
+    # logged-in party inside the agreement's own walls (a guardian has no role). The matrix's plans
+    # are drafts: the signing page refuses with 409, a bundle is 409, print and PDF are served
+    "agreement_signing.sign": Walled(agreement_walls),
+    "agreement_signing.decline": Walled(agreement_walls),  # an empty post: the page again, 400
+    "agreement_signing.print_view": Walled(agreement_walls),
+    "agreement_signing.pdf": Walled(agreement_walls),
+    "agreement_signing.bundle": Walled(agreement_walls),
+    # verification by anyone (consent/agreements/verify_views.py): no login, no student data
+    "agreement_verify.lookup": PUBLIC,  # an empty post: 400 with the form
+    "agreement_verify.public": PUBLIC,
+    # the agreements API (consent/agreements/api.py; session cookie for now, anonymous → 401)
+    "agreements_api.get_agreement": Perm(Permission.agreement_view, agreement_walls),
+    "agreements_api.get_bundle": Perm(Permission.agreement_view, agreement_walls),  # a draft: 409
+    "agreements_api.sign_version_with_key": Perm(Permission.agreement_view, agreement_walls),  # no JSON: 415
+    "agreements_api.get_verification": PUBLIC,
+    "agreements_api.verify_bundle_upload": PUBLIC,  # no JSON: 415
+    # organisations' signing keys on the organisation page (network/web/admin.py): the hub admin
+    "admin.organisation_key_register": Perm(Permission.organisation_key_manage, region_walls),  # empty: 400
+    "admin.organisation_key_revoke": Perm(Permission.organisation_key_manage, region_walls),
 }
 
 
@@ -255,6 +304,8 @@ def expected(spec, role: str, tenant: str):
         return OK
     if spec == SUBJECT:
         return OK if (role, tenant) == ("student", "own") else NOT_FOUND
+    if isinstance(spec, Walled):
+        return OK if spec.walls(role, tenant) else NOT_FOUND
     from network.permissions import ROLE_PERMISSIONS
 
     if spec.permission not in ROLE_PERMISSIONS[Role(role)]:
@@ -297,6 +348,8 @@ def world(session):
         "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
         **_routes(schools),
         **_referrals(schools, gemeente),
+        **_agreements(session, schools, me),
+        **_agreement_codes_and_keys(session, schools),
     }
 
 
@@ -418,6 +471,48 @@ def _referrals(schools, gemeente):
     return {"referral_id": {t: r.id for t, r in found.items()}}
 
 
+def _agreements(session, schools, me):
+    """A draft plan per tenant's school: the own school's is of the matrix's student (``me``),
+    the others' of a student of their own: ``agreement_id``."""
+    from flask import current_app
+
+    from consent.agreements.models import AgreementKind
+    from consent.agreements.service import create_agreement
+    from tests.factories import principal_for
+
+    keyring = current_app.extensions["schakel.keyring"]
+    found = {}
+    for tenant, school in schools.items():
+        student = me if tenant == "own" else StudentFactory(school=school)
+        made = create_agreement(session, principal_for(make_member(Role.mentor, school)), keyring, student,
+                                AgreementKind.plan)
+        found[tenant] = made.id
+    session.commit()
+    return {"agreement_id": found}
+
+
+def _agreement_codes_and_keys(session, schools):
+    """The verification code of each tenant's plan (made by :func:`_agreements`) and a signing
+    key registered for each tenant's school: ``code`` and ``key_id``."""
+    import base64
+    import secrets
+
+    from sqlalchemy import select
+
+    from consent.agreements.models import Agreement
+    from network.models import OrganisationKey
+
+    codes, keys = {}, {}
+    for tenant, school in schools.items():
+        codes[tenant] = session.scalar(select(Agreement.verify_code).where(Agreement.school_id == school.id))
+        key = OrganisationKey(organisation_id=school.id, kid=f"org{school.id}-matrix", label="Matrix",
+                              public_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode())
+        session.add(key)
+        keys[tenant] = key
+    session.commit()
+    return {"code": codes, "key_id": {t: k.id for t, k in keys.items()}}
+
+
 def _socialmap_entry(organisation):
     from network.db import db
     from network.permissions import system_principal
@@ -430,7 +525,8 @@ def _socialmap_entry(organisation):
 
 _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
           "hsds_id": "00000000-0000-4000-8000-000000000000",
-          "import_id": "00000000-0000-4000-8000-000000000001"}
+          "import_id": "00000000-0000-4000-8000-000000000001",
+          "section": "future", "number": 1}  # an agreement's section and version
 
 
 def build_url(rule, world, tenant: str) -> str:
