@@ -1,7 +1,8 @@
 """The timeline of a route: everything that happened on the student's Transitieroute in one
 list, newest first — referrals (made, moved, handed over; other organisations' internal notes
 left out), the student's consents (given, withdrawn, expired), school-naar-werk-gesprekken,
-phases reached, and follow-up check-ins with their RMC alerts.
+versions of the school-naar-werk-plan and the privacy agreement (offered, signed by all,
+declined, ended), phases reached, and follow-up check-ins with their RMC alerts.
 
 A read of the student's data: :func:`timeline` decides (and audits) first and shows nothing
 the decision does not allow.
@@ -17,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from consent.agreements.models import AgreementEvent, AgreementKind
 from consent.models import Consent
 from network.access import Category, Decision
 from network.crypto import Keyring
@@ -120,6 +122,30 @@ def _consent_entries(session: Session, route: Route) -> list[Entry]:
     return entries
 
 
+AGREEMENT_EVENTS = {
+    "offered": _l("%(kind)s versie %(n)s ter ondertekening aangeboden"),
+    "activated": _l("%(kind)s versie %(n)s door alle partijen ondertekend"),
+    "declined": _l("%(kind)s versie %(n)s niet ondertekend door een partij"),
+    "ended": _l("%(kind)s beëindigd"),
+}
+AGREEMENT_KINDS = {AgreementKind.plan: _l("School-naar-werk-plan"), AgreementKind.privacy: _l("Privacyafspraken")}
+
+
+def _agreement_entries(session: Session, route: Route) -> list[Entry]:
+    """The milestones of the student's plan and privacy agreement (the school's own)."""
+    from consent.agreements.models import Agreement
+
+    rows = session.execute(
+        select(AgreementEvent, Agreement.kind).join(Agreement, Agreement.id == AgreementEvent.agreement_id)
+        .where(Agreement.student_id == route.student_id, Agreement.school_id == route.school_id,
+               AgreementEvent.kind.in_(list(AGREEMENT_EVENTS)))).all()
+    return [Entry(event.occurred_at, f"agreement:{event.kind}",
+                  AGREEMENT_EVENTS[event.kind] % {"kind": AGREEMENT_KINDS[kind], "n": event.version_number},
+                  event.detail.get("reason"), event.actor_name,
+                  link=("agreements.detail", {"agreement_id": event.agreement_id}))
+            for event, kind in rows]
+
+
 def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Entry]:
     entries = [Entry(route.created_at, "route:create", _l("Traject geopend"))]
     for intake in route_intakes(session, route):
@@ -155,5 +181,7 @@ def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route)
     entries = _route_entries(session, keyring, route)
     if decision.permits(Category.education):
         entries += _referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
+    if decision.permits(Category.plan):
+        entries += _agreement_entries(session, route)
     entries.sort(key=lambda e: e.at, reverse=True)
     return Timeline(route, decision, entries)
