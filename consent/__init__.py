@@ -5,7 +5,7 @@ Importing the package registers its basis provider with :func:`network.access.de
 is also ``consent.decide``) and its scheduled jobs; ``create_app`` imports it through the views.
 """
 
-from consent.basis import consent_bases, consent_bases_many
+from consent.basis import consent_bases, consent_bases_for_organisations, consent_bases_many
 from consent.demo import seed_demo_consents
 from consent.jobs import register_jobs
 from network.access import (
@@ -15,7 +15,7 @@ from network.access import (
 
 from network.demo import register_demo_seeder
 
-register_basis_provider(consent_bases, batch=consent_bases_many)
+register_basis_provider(consent_bases, batch=consent_bases_many, organisations=consent_bases_for_organisations)
 register_jobs()
 register_demo_seeder("toestemmingen", seed_demo_consents)
 

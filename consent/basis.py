@@ -27,7 +27,7 @@ from consent.models import (
 from consent.service import ADULT_CONSENT_AGE, age_on, today_nl
 from network.access import Basis, Category
 from network.models import Organisation, Student
-from network.permissions import Principal
+from network.permissions import Acting, Principal
 
 
 def consent_bases(session: Session, principal: Principal, student: Student, purpose: str,
@@ -119,4 +119,45 @@ def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple
         for (purpose_code, code, own_region), cats in sorted(tasks.items()):
             if purpose_code == purpose and (not own_region or regions.get(student.school_id) == acting.region_id):
                 result.setdefault((student.id, purpose), []).append(Basis("legal_task", code, frozenset(cats)))
+    return result
+
+
+def consent_bases_for_organisations(session: Session, student: Student, pairs: list[tuple[Acting, str]],
+                                    requested: frozenset[Category]) -> dict[tuple[int, str], list[Basis]]:
+    """:func:`consent_bases` for one student and several (organisation, purpose) pairs, in two
+    statements: the student's valid consents to any of them, and the legal tasks of their types."""
+    today = today_nl()
+    result: dict[tuple[int, str], list[Basis]] = {}
+    wanted = {(acting.organisation_id, purpose) for acting, purpose in pairs}
+    purposes = {purpose for _acting, purpose in pairs}
+    by_consent: dict[tuple[int, str, int], set[Category]] = {}
+    for recipient_id, code, consent_id, category in session.execute(
+        select(Consent.recipient_id, Purpose.code, Consent.id, ConsentItem.category)
+        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(Purpose, Purpose.id == Consent.purpose_id)
+        .where(Consent.student_id == student.id, Consent.recipient_id.in_({o for o, _p in wanted}),
+               Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
+               Purpose.code.in_(purposes))
+    ):
+        if (recipient_id, code) in wanted:
+            by_consent.setdefault((recipient_id, code, consent_id), set()).add(Category(category))
+    for (recipient_id, code, consent_id), cats in sorted(by_consent.items(), key=lambda kv: kv[0][2]):
+        result.setdefault((recipient_id, code), []).append(Basis("consent", str(consent_id), frozenset(cats)))
+    school_region = student.school.region_id  # loaded with the agreement or student already, usually
+    tasks: dict[tuple[str, str, str, bool], set[Category]] = {}
+    for org_type, purpose_code, code, own_region, category in session.execute(
+        select(LegalTask.organisation_type, Purpose.code, LegalTask.code, LegalTask.own_region_only,
+               LegalTaskCategory.category)
+        .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
+        .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .where(LegalTask.organisation_type.in_({a.organisation_type for a, _p in pairs}),
+               LegalTask.is_active.is_(True), Purpose.code.in_(purposes))
+    ):
+        tasks.setdefault((str(org_type), purpose_code, code, own_region), set()).add(Category(category))
+    for acting, purpose in pairs:
+        for (org_type, purpose_code, code, own_region), cats in sorted(tasks.items()):
+            if (org_type == str(acting.organisation_type) and purpose_code == purpose
+                    and (not own_region or school_region == acting.region_id)):
+                result.setdefault((acting.organisation_id, purpose), []).append(
+                    Basis("legal_task", code, frozenset(cats)))
     return result

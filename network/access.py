@@ -90,20 +90,29 @@ BasisProvider = Callable[[Session, Principal, Student, str, frozenset[Category]]
 #: the same for many (student, purpose) pairs at once: answers {(student id, purpose): bases}
 BatchProvider = Callable[[Session, Principal, list[tuple[Student, str]], frozenset[Category]],
                          dict[tuple[Any, str], list[Basis]]]
+#: the same for one student and several organisations (what would each be allowed, with no
+#: read of the student's data): answers {(organisation id, purpose): bases}
+OrganisationsProvider = Callable[[Session, Student, list[tuple[Acting, str]], frozenset[Category]],
+                                 dict[tuple[int, str], list[Basis]]]
 _providers: list[BasisProvider] = []
 _batch_providers: dict[BasisProvider, BatchProvider] = {}
+_organisation_providers: dict[BasisProvider, OrganisationsProvider] = {}
 
 
-def register_basis_provider(provider: BasisProvider, *, batch: BatchProvider | None = None) -> BasisProvider:
+def register_basis_provider(provider: BasisProvider, *, batch: BatchProvider | None = None,
+                            organisations: OrganisationsProvider | None = None) -> BasisProvider:
     """Add a source of bases (consent/ registers the student's consents). Idempotent.
 
     ``batch`` answers for a whole list page in a fixed number of statements; without it a list
-    asks ``provider`` once per student.
+    asks ``provider`` once per student. ``organisations`` does the same for
+    :func:`bases_for_organisations` (one student, several recipients).
     """
     if provider not in _providers:
         _providers.append(provider)
     if batch is not None:
         _batch_providers[provider] = batch
+    if organisations is not None:
+        _organisation_providers[provider] = organisations
     return provider
 
 
@@ -221,6 +230,47 @@ def decide_each(session: Session, principal: Principal, pairs: Iterable[tuple[St
         rows.append(_audit_values(principal, student, decision, outcome, action, event_type))
     record_many(session, rows)
     return decisions
+
+
+def _acting_for(organisation) -> Acting:
+    from network.models import Role
+
+    return Acting(membership_id=0, organisation_id=organisation.id, organisation_name=organisation.name,
+                  organisation_type=organisation.type, region_id=organisation.region_id, role=Role.partner_staff)
+
+
+def bases_for_organisations(session: Session, student: Student, wanted: Iterable[tuple[Any, str]],
+                            categories: Iterable[Category]) -> dict[tuple[int, str], Decision]:
+    """:func:`bases_for_organisation` for several (organisation, purpose) pairs of one student,
+    in a fixed number of statements (an agreement's consistency check over all its parties).
+    Nothing of the student is read, so nothing is audited. Fails closed per provider."""
+    requested = frozenset(Category(c) for c in categories)
+    pairs = list(dict.fromkeys((_acting_for(org), purpose) for org, purpose in wanted))
+    bases: dict[tuple[int, str], list[Basis]] = {
+        (acting.organisation_id, purpose): _legal_bases(Principal(name=acting.organisation_name, acting=acting),
+                                                        student, purpose)
+        for acting, purpose in pairs}
+    failed = False
+    for provider in _providers:
+        many = _organisation_providers.get(provider)
+        try:
+            if many is not None:
+                for key, found in many(session, student, pairs, requested).items():
+                    bases.setdefault(key, []).extend(found)
+            else:
+                for acting, purpose in pairs:
+                    bases[(acting.organisation_id, purpose)].extend(provider(
+                        session, Principal(name=acting.organisation_name, acting=acting), student, purpose, requested))
+        except Exception:
+            log.exception("Basis look-up for %d organisations failed; denying", len(pairs))
+            failed = True
+    result = {}
+    for acting, purpose in pairs:
+        found = [] if failed else bases[(acting.organisation_id, purpose)]
+        allowed = frozenset().union(*(b.categories & requested for b in found)) if found else frozenset()
+        result[(acting.organisation_id, purpose)] = Decision(purpose, requested, allowed,
+                                                             tuple(b for b in found if b.categories & requested))
+    return result
 
 
 def bases_for_organisation(session: Session, organisation, student: Student, purpose: str,

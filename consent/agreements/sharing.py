@@ -3,7 +3,7 @@ agreement (and of a plan's partner parties) against the consents and legal tasks
 
 A privacy agreement's data flows say "organisation X gets categories C for purpose P, on basis
 B"; a plan's partner parties read the plan for their purpose. For each, :func:`sharing_warnings`
-asks :func:`network.access.bases_for_organisation` (no student data is read, so nothing is
+asks :func:`network.access.bases_for_organisations` (no student data is read, so nothing is
 audited) which of the categories X would be allowed today. What no basis covers becomes a
 :class:`SharingWarning` with a one-step fix: ask the student (or parent) for exactly that
 consent (:func:`request_missing_consent`).
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from consent.agreements.models import Agreement, AgreementKind, AgreementVersion, PartyKind
 from consent.agreements.service import DEFAULT_PARTNER_PURPOSE, Access, require_editor
 from consent.models import ConsentRequest, Purpose, RequestStatus
-from network.access import Category, bases_for_organisation
+from network.access import Category, bases_for_organisations
 from network.crypto import Keyring
 from network.errors import ValidationFailed
 from network.models import Organisation
@@ -81,15 +81,19 @@ def sharing_warnings(session: Session, agreement: Agreement, version: AgreementV
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
     organisations = {o.id: o for o in session.scalars(select(Organisation).where(
         Organisation.id.in_({party.organisation_id for _w, party, *_rest in wanted})))}
-    found = []
+    checks = []
     for where, party, purpose_code, categories, claimed in wanted:
         organisation = organisations.get(party.organisation_id)
         purpose = purposes.get(purpose_code)
         valid = {c for c in categories if c in Category._value2member_map_}
-        if organisation is None or purpose is None or not valid:
-            continue
-        decision = bases_for_organisation(session, organisation, agreement.student, purpose_code, valid)
-        missing = tuple(sorted(set(valid) - {c.value for c in decision.allowed}))
+        if organisation is not None and purpose is not None and valid:
+            checks.append((where, organisation, purpose, valid, claimed))
+    decisions = bases_for_organisations(session, agreement.student, [(org, p.code) for _w, org, p, *_r in checks],
+                                        Category)
+    found = []
+    for where, organisation, purpose, valid, claimed in checks:
+        allowed = decisions[(organisation.id, purpose.code)].allowed
+        missing = tuple(sorted(set(valid) - {c.value for c in allowed}))
         if missing:
             found.append((where, organisation, purpose, missing, claimed))
     if not found:

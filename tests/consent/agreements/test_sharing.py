@@ -152,3 +152,41 @@ def test_a_plan_partner_without_a_basis_for_the_plan_is_a_warning(session, keyri
 def test_the_school_itself_is_never_a_warning(session, keyring, world, actors):
     agreement = ready_plan(session, keyring, world, actors)
     assert _warnings(session, keyring, actors, agreement.id) == []
+
+
+def test_the_check_answers_as_the_single_decision_does_in_fixed_statements(session, keyring, world, actors):
+    """bases_for_organisations (all parties at once) agrees with bases_for_organisation (one
+    recipient at a time), and costs the same number of statements for 1 or 3 recipients."""
+    from sqlalchemy import event
+
+    from network.access import bases_for_organisation, bases_for_organisations
+    from network.db import db
+
+    give_plan_consent(session, keyring, world, actors)
+    session.commit()
+    student = world["student"]
+    wanted = [(world["gemeente"], "jobcoaching"), (world["rmc"], "rmc-nazorg"), (world["far_rmc"], "rmc-nazorg"),
+              (world["gemeente"], "rmc-nazorg")]
+    categories = ["contactgegevens", "opleiding", "school-naar-werk-plan", "ondersteuningsbehoefte"]
+    together = bases_for_organisations(session, student, wanted, categories)
+    for organisation, purpose in wanted:
+        alone = bases_for_organisation(session, organisation, student, purpose, categories)
+        assert together[(organisation.id, purpose)].allowed == alone.allowed, (organisation.name, purpose)
+    assert together[(world["gemeente"].id, "jobcoaching")].allowed  # the consent
+    assert together[(world["rmc"].id, "rmc-nazorg")].allowed  # the legal task, own region
+    assert not together[(world["far_rmc"].id, "rmc-nazorg")].allowed  # another region's RMC
+
+    counted = []
+
+    def count(*_args, **_kwargs):
+        counted.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        bases_for_organisations(session, student, wanted[:1], categories)
+        one = len(counted)
+        counted.clear()
+        bases_for_organisations(session, student, wanted, categories)
+        assert len(counted) == one
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)

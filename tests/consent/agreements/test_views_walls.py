@@ -219,6 +219,21 @@ def test_the_overview_costs_the_same_few_statements_for_one_or_eight_versions(ap
     assert len(view_statements(app, client, f"/plannen/{small.id}")) <= len(one)
 
 
+def test_the_overview_costs_the_same_for_one_or_three_partners(app, client, session, keyring, world, actors):
+    """The consistency check asks for every partner's basis at once, so more partners on the
+    plan cost no more statements."""
+    one_partner = plan_of_another_student(session, keyring, world, actors)
+    three = ready_plan(session, keyring, world, actors, world["gemeente"], world["rmc"],
+                       OrganisationFactory(region=world["region"], name="MEE Voorbeeld"))
+    assert len(three.latest.parties) == 5
+    session.execute(update(Consent).values(status=ConsentStatus.withdrawn))  # both pages show warnings
+    session.commit()
+    login(client, world["mentor"])
+    counted_one = view_statements(app, client, f"/plannen/{one_partner.id}")
+    counted_three = view_statements(app, client, f"/plannen/{three.id}")
+    assert len(counted_three) == len(counted_one) <= 12, (len(counted_one), len(counted_three))
+
+
 def plan_of_another_student(session, keyring, world, actors):
     """:func:`ready_plan` for another 17-year-old of the school, who consents like the first."""
     from consent.agreements.service import save_parties
