@@ -143,7 +143,7 @@ def find_agreement(session: Session, actor: Principal, agreement_id: Any) -> tup
     except ValueError:
         raise NotFound(NOT_FOUND) from None
     agreement = session.scalar(select(Agreement).where(Agreement.id == key).options(
-        selectinload(Agreement.versions).selectinload(AgreementVersion.parties),
+        selectinload(Agreement.versions).selectinload(AgreementVersion.parties).joinedload(AgreementParty.organisation),
         selectinload(Agreement.versions).selectinload(AgreementVersion.signatures),
         joinedload(Agreement.student).joinedload(Student.school)))  # in the same statement
     access = access_of(session, actor, agreement) if agreement is not None else None

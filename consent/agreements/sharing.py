@@ -24,7 +24,6 @@ from consent.models import ConsentRequest, Purpose, RequestStatus
 from network.access import Category, bases_for_organisations
 from network.crypto import Keyring
 from network.errors import ValidationFailed
-from network.models import Organisation
 from network.permissions import Principal
 
 
@@ -78,34 +77,37 @@ def sharing_warnings(session: Session, agreement: Agreement, version: AgreementV
     wanted = _wanted(agreement, version, content)
     if not wanted:
         return []
-    purposes = {p.code: p for p in session.scalars(select(Purpose))}
-    organisations = {o.id: o for o in session.scalars(select(Organisation).where(
-        Organisation.id.in_({party.organisation_id for _w, party, *_rest in wanted})))}
     checks = []
     for where, party, purpose_code, categories, claimed in wanted:
-        organisation = organisations.get(party.organisation_id)
-        purpose = purposes.get(purpose_code)
         valid = {c for c in categories if c in Category._value2member_map_}
-        if organisation is not None and purpose is not None and valid:
-            checks.append((where, organisation, purpose, valid, claimed))
-    decisions = bases_for_organisations(session, agreement.student, [(org, p.code) for _w, org, p, *_r in checks],
+        if party.organisation is not None and purpose_code and valid:
+            checks.append((where, party.organisation, purpose_code, valid, claimed))
+    decisions = bases_for_organisations(session, agreement.student, [(org, p) for _w, org, p, *_r in checks],
                                         Category)
     found = []
     for where, organisation, purpose, valid, claimed in checks:
-        allowed = decisions[(organisation.id, purpose.code)].allowed
+        allowed = decisions[(organisation.id, purpose)].allowed
         missing = tuple(sorted(set(valid) - {c.value for c in allowed}))
         if missing:
             found.append((where, organisation, purpose, missing, claimed))
     if not found:
-        return []  # the usual case: no need to look for open requests (the plan page's statement count)
-    open_requests = set(session.execute(
-        select(ConsentRequest.recipient_id, Purpose.code, ConsentRequest.categories)
-        .join(Purpose, Purpose.id == ConsentRequest.purpose_id)
-        .where(ConsentRequest.student_id == agreement.student_id, ConsentRequest.status == RequestStatus.open)).all())
+        return []  # the usual case: no labels or open requests needed (the plan page's statement count)
+    # the purposes' labels and the open consent requests for them, in one statement
+    labels: dict[str, str] = {}
+    open_requests = set()
+    for code, label, recipient_id, requested in session.execute(
+            select(Purpose.code, Purpose.label, ConsentRequest.recipient_id, ConsentRequest.categories)
+            .outerjoin(ConsentRequest, (ConsentRequest.purpose_id == Purpose.id)
+                       & (ConsentRequest.student_id == agreement.student_id)
+                       & (ConsentRequest.status == RequestStatus.open))
+            .where(Purpose.code.in_({purpose for _w, _o, purpose, *_r in found}))):
+        labels[code] = label
+        if recipient_id is not None:
+            open_requests.add((recipient_id, code, requested))
     return [SharingWarning(where=where, organisation_id=organisation.id, organisation_name=organisation.name,
-                           purpose=purpose.code, purpose_label=purpose.label, missing=missing, claimed=claimed,
-                           requested=(organisation.id, purpose.code, " ".join(missing)) in open_requests)
-            for where, organisation, purpose, missing, claimed in found]
+                           purpose=purpose, purpose_label=labels[purpose], missing=missing, claimed=claimed,
+                           requested=(organisation.id, purpose, " ".join(missing)) in open_requests)
+            for where, organisation, purpose, missing, claimed in found if purpose in labels]
 
 
 def request_missing_consent(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement,
