@@ -13,7 +13,8 @@ agreement is found and read again to re-render it with what was typed.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -115,6 +116,32 @@ def _open(agreement_id: Any, *, edit: bool = False, event_type: str = "agreement
         require_editor(access, agreement)
     _committed(read_agreement, db.session, principal, agreement, access, event_type=event_type, action=action)
     return principal, agreement, access
+
+
+class Refusal(NamedTuple):
+    """A service refused a change: the agreement loaded again (decided and audited anew), the
+    field errors (400) or the conflict message (409)."""
+
+    agreement: Any
+    errors: dict[str, list[str]]
+    conflict: str | None
+    status: int
+
+
+def _attempt(agreement_id: Any, event_type: str, values: dict[str, Any],
+             action: Callable[[], Any]) -> tuple[Any, Refusal | None]:
+    """Run one service call. On :class:`ValidationFailed` or :class:`Conflict` roll the unit of
+    work back and reopen the agreement, so the form re-renders with what was typed (after a
+    conflict with the current ``row_version``, so a second save goes through)."""
+    try:
+        return action(), None
+    except (ValidationFailed, Conflict) as exc:
+        db.session.rollback()
+        _principal, agreement, _access = _open(agreement_id, edit=True, event_type=event_type)
+        if isinstance(exc, Conflict):
+            values["row_version"] = str(agreement.row_version)
+            return None, Refusal(agreement, {}, str(exc.detail), 409)
+        return None, Refusal(agreement, exc.errors, None, 400)
 
 
 def _render(template: str, status: int = 200, **context: Any):
@@ -223,14 +250,12 @@ def section(agreement_id, section):
     part, errors = load_section(found, request.form, choices_for(db.session, agreement).allowed)
     if errors:
         return _section_page(agreement, found, values, errors, status=400)
-    try:
-        save_section(db.session, principal, keyring(), agreement, access, found.code, part,
-                     row_version=request.form.get("row_version"))
-    except Conflict as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:edit-form")
-        values["row_version"] = str(agreement.row_version)
-        return _section_page(agreement, found, values, {}, status=409, conflict=str(exc.detail))
+    _saved, refused = _attempt(agreement_id, "agreement:edit-form", values, lambda: save_section(
+        db.session, principal, keyring(), agreement, access, found.code, part,
+        row_version=request.form.get("row_version")))
+    if refused:
+        return _section_page(refused.agreement, found, values, refused.errors, status=refused.status,
+                             conflict=refused.conflict)
     return commit_and_redirect("agreements.detail", _("'%(title)s' is opgeslagen.", title=found.title),
                                agreement_id=agreement.id)
 
@@ -258,18 +283,11 @@ def parties(agreement_id):
         return _parties_page(agreement, party_values(agreement), {})
     values = request.form.to_dict()
     rows, indices = party_rows(agreement, request.form)
-    try:
-        save_parties(db.session, principal, keyring(), agreement, access, rows,
-                     row_version=request.form.get("row_version"))
-    except ValidationFailed as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:edit-form")
-        return _parties_page(agreement, values, party_errors(exc.errors, indices), status=400)
-    except Conflict as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:edit-form")
-        values["row_version"] = str(agreement.row_version)
-        return _parties_page(agreement, values, {}, status=409, conflict=str(exc.detail))
+    _saved, refused = _attempt(agreement_id, "agreement:edit-form", values, lambda: save_parties(
+        db.session, principal, keyring(), agreement, access, rows, row_version=request.form.get("row_version")))
+    if refused:
+        return _parties_page(refused.agreement, values, party_errors(refused.errors, indices), status=refused.status,
+                             conflict=refused.conflict)
     return commit_and_redirect("agreements.detail", _("De partijen en hun toezeggingen zijn opgeslagen."),
                                agreement_id=agreement.id)
 
@@ -313,18 +331,12 @@ def offer(agreement_id):
     values, order, signers, errors = offer_input(agreement, request.form)
     if errors:
         return _offer_page(agreement, values, errors, status=400)
-    try:
-        version = offer_for_signature(db.session, principal, keyring(), agreement, access, order=order, signers=signers,
-                                      row_version=request.form.get("row_version"), base_url=_base_url())
-    except ValidationFailed as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:offer-form")
-        return _offer_page(agreement, values, exc.errors, status=400)
-    except Conflict as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:offer-form")
-        values["row_version"] = str(agreement.row_version)
-        return _offer_page(agreement, values, {}, status=409, conflict=str(exc.detail))
+    version, refused = _attempt(agreement_id, "agreement:offer-form", values, lambda: offer_for_signature(
+        db.session, principal, keyring(), agreement, access, order=order, signers=signers,
+        row_version=request.form.get("row_version"), base_url=_base_url()))
+    if refused:
+        return _offer_page(refused.agreement, values, refused.errors, status=refused.status,
+                           conflict=refused.conflict)
     return commit_and_redirect("agreements.detail", _("Versie %(n)s is ter ondertekening aangeboden. Wie moet "
                                                       "tekenen, krijgt een bericht.", n=version.number),
                                agreement_id=agreement.id)
@@ -393,20 +405,12 @@ def end(agreement_id):
         return _render("consent/agreements/end.html", agreement=agreement, errors={}, conflict=None,
                        values={"row_version": str(agreement.row_version)})
     values = request.form.to_dict()
-    try:
-        end_agreement(db.session, principal, agreement, access, reason=request.form.get("reason") or "",
-                      row_version=request.form.get("row_version"))
-    except ValidationFailed as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:end-form")
-        return _render("consent/agreements/end.html", 400, agreement=agreement, errors=exc.errors, conflict=None,
-                       values=values)
-    except Conflict as exc:
-        db.session.rollback()
-        principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:end-form")
-        values["row_version"] = str(agreement.row_version)
-        return _render("consent/agreements/end.html", 409, agreement=agreement, errors={}, conflict=str(exc.detail),
-                       values=values)
+    _ended, refused = _attempt(agreement_id, "agreement:end-form", values, lambda: end_agreement(
+        db.session, principal, agreement, access, reason=request.form.get("reason") or "",
+        row_version=request.form.get("row_version")))
+    if refused:
+        return _render("consent/agreements/end.html", refused.status, agreement=refused.agreement,
+                       errors=refused.errors, conflict=refused.conflict, values=values)
     return commit_and_redirect("agreements.detail", _("De overeenkomst is beëindigd. Alle versies blijven leesbaar "
                                                       "en controleerbaar."), agreement_id=agreement.id)
 
