@@ -113,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.dev import bp as dev_bp
     from network.web.main import bp as main_bp
     from network.web.notifications import bp as notifications_bp
+    from network.web.oauth import bp as oauth_bp
+    from network.oauth import init_oauth
     from network.web.students import bp as students_bp
     from consent.admin_views import bp as consent_admin_bp
     from consent.agreements.api import bp as agreements_api_bp
@@ -131,7 +133,8 @@ def _register_blueprints(app: Flask) -> None:
     from referrals.views import bp as referrals_bp
 
     init_web(app)
-    for blueprint in (main_bp, auth_bp, students_bp, admin_bp, dev_bp, notifications_bp, consent_bp,
+    init_oauth(app)
+    for blueprint in (main_bp, auth_bp, oauth_bp, students_bp, admin_bp, dev_bp, notifications_bp, consent_bp,
                       consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
                       inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp):
         app.register_blueprint(blueprint)

@@ -13,7 +13,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, g
+import time
+
+from flask import Flask, current_app, g
+from limits import parse as parse_limit
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
@@ -21,8 +24,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from network.db import db
-from network.errors import Forbidden, NotAuthenticated, handle_http_exception
-from network.extensions import csrf
+from network.errors import Forbidden, NotAuthenticated, TooManyRequests, handle_http_exception
+from network.extensions import csrf, limiter
+from network.oauth import bearer_principal, insufficient_scope, raise_insufficient_scope
 from network.models import Organisation, OrganisationType, Region
 
 
@@ -60,27 +64,57 @@ class ProblemSchema(Schema):
 
 
 def api_require(permission: Any, message: str = "U heeft hier geen toegang toe.") -> Callable:
-    """Like :func:`network.web.require`, for the API: 401 (not a login page) when anonymous,
-    403 with ``message`` without the permission. Marks the principal's channel as ``api`` for
-    the audit log."""
+    """Like :func:`network.web.require`, for the API. A request with ``Authorization: Bearer``
+    acts as that token's API client (network.oauth; an invalid token is 401 with
+    ``WWW-Authenticate``, never a fall-back to the browser session); without one, as the
+    browser session's account. Anonymous is 401, a token without the scope for ``permission``
+    403 ``insufficient_scope``, an actor without the permission 403 with ``message``. Marks the
+    principal's channel as ``api`` for the audit log."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any):
-            from network.web import current_principal
-
-            principal = current_principal()
+            principal = api_principal()
             if not principal.is_authenticated:
-                raise NotAuthenticated("Log in om de API te gebruiken.")
+                raise NotAuthenticated("Log in om de API te gebruiken: stuur een OAuth2-token "
+                                       "(Authorization: Bearer).", headers={"WWW-Authenticate": 'Bearer realm="schakel"'})
             if not principal.has(permission):
+                if insufficient_scope(permission, principal):
+                    raise_insufficient_scope(permission)
                 raise Forbidden(message)
-            g.principal = dataclasses.replace(principal, channel="api")
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission  # read by the authorization-matrix test
         return wrapped
 
     return decorator
+
+
+def api_principal():
+    """The actor of an API request (bearer token, else browser session), channel ``api``;
+    memoised on ``g`` like :func:`network.web.current_principal`."""
+    from network.web import current_principal, request_source
+
+    if g.get("api_principal") is None:
+        principal = bearer_principal(request_source(channel="api"))
+        if principal is None:
+            principal = dataclasses.replace(current_principal(), channel="api")
+        else:
+            _limit_client(principal.client_id)
+        g.principal = g.api_principal = principal
+    return g.api_principal
+
+
+def _limit_client(client_id: int) -> None:
+    """The per-client rate limit (``API_CLIENT_RATE_LIMIT``; in Redis when ``REDIS_URL`` is set,
+    so it holds across workers): 429 with ``Retry-After`` when spent."""
+    if not limiter.enabled:
+        return
+    limit = parse_limit(current_app.config["API_CLIENT_RATE_LIMIT"])
+    if not limiter.limiter.hit(limit, "api-client", str(client_id)):
+        reset = limiter.limiter.get_window_stats(limit, "api-client", str(client_id)).reset_time
+        raise TooManyRequests("Deze client doet te veel verzoeken; probeer het zo weer.",
+                              headers={"Retry-After": str(max(1, int(reset - time.time())))})
 
 
 blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Regio's en organisaties (openbaar)")

@@ -57,6 +57,8 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "LOGIN_LOCKOUT_MINUTES": ("LOGIN_LOCKOUT_MINUTES", int),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
     "VERIFY_RATE_LIMIT": ("VERIFY_RATE_LIMIT", str),
+    "TOKEN_RATE_LIMIT": ("TOKEN_RATE_LIMIT", str),
+    "API_CLIENT_RATE_LIMIT": ("API_CLIENT_RATE_LIMIT", str),
     "PASSWORD_MIN_LENGTH": ("PASSWORD_MIN_LENGTH", int),
     "PROXY_HOPS": ("SCHAKEL_PROXY_HOPS", int),
     "AUDIT_SEAL_INTERVAL_SECONDS": ("AUDIT_SEAL_INTERVAL_SECONDS", int),
@@ -90,6 +92,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "LOGIN_RATE_LIMIT": "20 per minute",
         # the public verification of signed agreements (/controle, its API): codes must not be guessed
         "VERIFY_RATE_LIMIT": "60 per minute",
+        # partner systems: the token endpoint per source address, the API per client
+        "TOKEN_RATE_LIMIT": "30 per minute",
+        "API_CLIENT_RATE_LIMIT": "1200 per minute",
         "PASSWORD_MIN_LENGTH": 12,
         "PASSWORD_RESET_HOURS": 1,
         # argon2id, RFC 9106 second recommended option (t=3, 64 MiB)

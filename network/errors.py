@@ -23,10 +23,12 @@ class DomainError(Exception):
     code = "bad-request"
     title = "Ongeldig verzoek"
 
-    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None, **extra: Any):
+    def __init__(self, detail: str | None = None, *, errors: dict[str, list[str]] | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(detail or self.title)
         self.detail = detail
         self.errors = errors or {}
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -53,6 +55,10 @@ class Conflict(DomainError):
     transitions that are."""
 
     status, code, title = 409, "conflict", "Conflict"
+
+
+class TooManyRequests(DomainError):
+    status, code, title = 429, "too-many-requests", "Te veel verzoeken"
 
 
 class PreconditionFailed(DomainError):
@@ -122,7 +128,7 @@ def handle_domain_error(error: DomainError) -> Response:
     db.session.rollback()
     if wants_problem_json():
         return problem_response(error.status, title=error.title, detail=error.detail, code=error.code,
-                                errors=error.errors, **error.extra)
+                                errors=error.errors, headers=error.headers, **error.extra)
     return _html_error(error.status, error.detail)
 
 
@@ -149,10 +155,24 @@ def handle_http_exception(error: HTTPException) -> Response:
                     errors.setdefault(field_name, []).extend(_flatten(messages))
         elif error.code not in (404, 405):
             detail = error.description if error.code and error.code < 500 else None
-        return problem_response(error.code or 500, errors=errors, detail=detail, headers=headers)
+        extra = _oauth_error(error)
+        if extra:  # authlib's RFC 6750 error (401 invalid_token, 403 insufficient_scope)
+            detail = extra.get("error_description") or detail
+        return problem_response(error.code or 500, errors=errors, detail=detail, headers=headers, **extra)
     if error.code == 429:
         return _html_error(429, _("U heeft het te vaak geprobeerd. Wacht even en probeer het opnieuw."))
     return _html_error(error.code or 500)
+
+
+def _oauth_error(error: HTTPException) -> dict[str, str]:
+    body = getattr(error, "body", None)
+    if not isinstance(body, str) or not body.startswith("{"):
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return {key: str(data[key]) for key in ("error", "error_description") if key in data}
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -290,16 +290,21 @@ class OutboxStatus(enum.StrEnum):
 
 
 class OutboxMessage(db.Model):
-    """A side effect (an e-mail) written in the same transaction as the change that causes it
-    and delivered after commit by the outbox job, with retries. The body is encrypted because
-    it can hold a reset link."""
+    """A side effect written in the same transaction as the change that causes it and delivered
+    after commit by the outbox job, with retries: an e-mail (``kind`` "email") or a webhook
+    call to a partner system (``kind`` "webhook": ``recipient`` is the subscription's URL,
+    ``subject`` the event type, the body the thin event; see network.webhooks). The body is
+    encrypted because it can hold a reset link."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(20), default="email")
-    recipient: Mapped[str] = mapped_column(String(254))
+    recipient: Mapped[str] = mapped_column(String(500))
+    #: the webhook subscription a webhook message goes to (network.webhooks)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscription.id", ondelete="CASCADE"), index=True)
     subject: Mapped[str] = mapped_column(String(300))
     body_encrypted: Mapped[str] = mapped_column(Text)
     status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.pending)

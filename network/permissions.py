@@ -56,6 +56,12 @@ class Permission(enum.StrEnum):
     agreement_view = "consent:agreement:view"
     agreement_manage = "consent:agreement:manage"
     organisation_key_manage = "network:organisation-key:manage"
+    # a partner system signs its organisation's part with its own key (the API)
+    agreement_sign = "consent:agreement:sign"
+    # partner systems (network/oauth.py): the hub admin manages API clients; a client with the
+    # scope webhooks:manage keeps its own webhook subscriptions
+    api_client_manage = "network:api-client:manage"
+    webhook_manage = "network:webhook:manage"
 
 
 _SCHOOL_STAFF = frozenset({
@@ -97,10 +103,11 @@ for _role, _granted in {
 # pages a guardian needs (read and sign a plan of a student under 16) are login-only views
 # with the agreement's own walls.
 for _role, _granted in {
-    **{role: frozenset({Permission.agreement_view, Permission.agreement_manage}) for role in SCHOOL_STAFF_ROLES},
-    Role.partner_staff: frozenset({Permission.agreement_view}),
+    **{role: frozenset({Permission.agreement_view, Permission.agreement_manage, Permission.agreement_sign,
+                        Permission.webhook_manage}) for role in SCHOOL_STAFF_ROLES},
+    Role.partner_staff: frozenset({Permission.agreement_view, Permission.agreement_sign, Permission.webhook_manage}),
     Role.student: frozenset({Permission.agreement_view}),
-    Role.hub_admin: frozenset({Permission.organisation_key_manage}),
+    Role.hub_admin: frozenset({Permission.organisation_key_manage, Permission.api_client_manage}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 
@@ -144,10 +151,13 @@ class Principal:
     #: "web", "api", "cli" or "job"
     channel: str = "web"
     permissions: frozenset[Permission] = field(default_factory=frozenset)
+    #: the API client (network.oauth.ApiClient id) acting for its organisation, and its token's scope
+    client_id: int | None = None
+    scope: str = ""
 
     @property
     def is_authenticated(self) -> bool:
-        return self.account_id is not None
+        return self.account_id is not None or self.client_id is not None
 
     @property
     def role(self) -> Role | None:

@@ -166,3 +166,32 @@ def principal_for(account: Account, membership: Membership | None = None, **sour
     acting = acting_from(membership) if membership is not None else (memberships[0] if memberships else None)
     return Principal(account_id=account.id, name=account.name, acting=acting, memberships=memberships,
                      permissions=permissions_for(acting.role if acting else None), **source)
+
+
+def make_api_client(organisation: Organisation, scopes: list[str], name: str = "Zaaksysteem"):
+    """An API client of ``organisation`` holding ``scopes``; returns ``(client, secret)``."""
+    from network.oauth import ApiClient, digest
+
+    secret = f"geheim-{organisation.id}-{len(scopes)}-{name}"
+    client = ApiClient(client_id=f"test-{organisation.id}-{name.lower().replace(' ', '-')}",
+                       organisation_id=organisation.id, name=name, secret_hash=digest(secret), scope=" ".join(scopes))
+    db.session.add(client)
+    db.session.flush()
+    return client, secret
+
+
+def get_token(test_client, api_client, secret: str, scope: str | None = None) -> str:
+    """An access token for ``api_client`` from ``/oauth/token`` (client credentials, basic auth)."""
+    import base64
+
+    data = {"grant_type": "client_credentials"}
+    if scope is not None:
+        data["scope"] = scope
+    basic = base64.b64encode(f"{api_client.client_id}:{secret}".encode()).decode()
+    response = test_client.post("/oauth/token", data=data, headers={"Authorization": f"Basic {basic}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["access_token"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -43,10 +43,15 @@ def acting_from(membership: Membership) -> Acting:
                   region_id=organisation.region_id, role=membership.role)
 
 
+def request_source(channel: str = "web") -> dict[str, Any]:
+    """Where the request came from (the NEN 7513 source fields of a principal)."""
+    return dict(source_ip=request.remote_addr, user_agent=request.user_agent.string or None,
+                request_id=g.get("request_id"), channel=channel)
+
+
 def build_principal(account: Account | None, channel: str = "web") -> Principal:
     """The request's actor: the account (if any), its acting membership, and the source."""
-    source = dict(source_ip=request.remote_addr, user_agent=request.user_agent.string or None,
-                  request_id=g.get("request_id"), channel=channel)
+    source = request_source(channel)
     if account is None:
         return Principal(**source)
     memberships = tuple(acting_from(m) for m in account.memberships if m.organisation.is_active)
