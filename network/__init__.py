@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from network.api import init_api
     from network.web import init_web
     from network.web.admin import bp as admin_bp
+    from network.web.api_clients import bp as api_clients_bp
     from network.web.auth import bp as auth_bp
     from network.web.dev import bp as dev_bp
     from network.web.main import bp as main_bp
@@ -134,8 +135,8 @@ def _register_blueprints(app: Flask) -> None:
 
     init_web(app)
     init_oauth(app)
-    for blueprint in (main_bp, auth_bp, oauth_bp, students_bp, admin_bp, dev_bp, notifications_bp, consent_bp,
-                      consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
+    for blueprint in (main_bp, auth_bp, oauth_bp, api_clients_bp, students_bp, admin_bp, dev_bp, notifications_bp,
+                      consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
                       inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp):
         app.register_blueprint(blueprint)
     init_api(app, [referrals_api_bp, agreements_api_bp])

@@ -195,11 +195,13 @@ class ApiToken(db.Model, TokenMixin):
 
 # -- managing clients (hub admin) ------------------------------------------------------------
 
-def _check_scopes(scopes: list[str]) -> list[str]:
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown or not scopes:
-        raise ValidationFailed(errors={"scopes": ["Kies een of meer bekende scopes."]})
-    return sorted(set(scopes))
+def _check(name: str, scopes: list[str]) -> dict[str, list[str]]:
+    errors = {}
+    if not name or len(name) > 120:
+        errors["name"] = ["Geef de client een naam van hoogstens 120 tekens."]
+    if not scopes or any(s not in SCOPES for s in scopes):
+        errors["scopes"] = ["Kies een of meer bekende scopes."]
+    return errors
 
 
 def _require_manager(principal: Principal) -> None:
@@ -212,11 +214,12 @@ def create_client(session: Session, principal: Principal, organisation: Organisa
     """A new client for ``organisation``; returns it with its secret (shown once, kept only as digest)."""
     _require_manager(principal)
     name = name.strip()
-    if not name or len(name) > 120:
-        raise ValidationFailed(errors={"name": ["Geef de client een naam van hoogstens 120 tekens."]})
+    errors = _check(name, scopes)
+    if errors:
+        raise ValidationFailed(errors=errors)
     secret = secrets.token_urlsafe(32)
     client = ApiClient(client_id="schakel-" + secrets.token_urlsafe(18), organisation_id=organisation.id,
-                       name=name, secret_hash=digest(secret), scope=" ".join(_check_scopes(scopes)),
+                       name=name, secret_hash=digest(secret), scope=" ".join(sorted(set(scopes))),
                        created_by_id=principal.account_id)
     session.add(client)
     session.flush()

@@ -111,6 +111,22 @@ def test_hub_admin_sets_up_two_step_verification_and_gets_the_admin_dashboard(ap
         assert_accessible(axe, page, f"{name} (admin)")
         page.go_back()
         page.wait_for_load_state()
+
+    # a partner system of the gemeente gets an API client; its secret is shown once
+    main.get_by_role("link", name="Organisaties", exact=True).click()
+    page.get_by_role("link", name="Gemeente Waalstede").click()
+    page.get_by_role("link", name="API-clients van deze organisatie").click()
+    page.wait_for_load_state()
+    assert_accessible(axe, page, "API clients (admin)")
+    page.get_by_role("button", name="Client toevoegen").click()
+    assert page.get_by_text("Kies een of meer bekende scopes.").first.is_visible()
+    assert_accessible(axe, page, "API clients with a field error")
+    page.get_by_label("Naam").fill("Zaaksysteem jongerenloket")
+    page.get_by_label(re.compile("referrals:read")).check()
+    page.get_by_role("button", name="Client toevoegen").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Kopieer het geheim nu").is_visible()
+    assert_accessible(axe, page, "API client secret")
     assert page.problems == [], "\n".join(page.problems)
 
 

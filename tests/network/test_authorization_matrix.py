@@ -28,13 +28,15 @@ import pytest
 
 from network.models import OrganisationType, Role
 from network.permissions import Permission
-from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, login, make_member
+from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, login, make_api_client, make_member
 
 SCHOOL_STAFF = ("zorgcoordinator", "mentor", "bpv_begeleider", "decaan")
 ROLES = ("anonymous", *SCHOOL_STAFF, "partner_staff", "coordinator", "hub_admin", "student")
 TENANTS = ("own", "same_region", "other_region")
 
 OK, LOGIN_PAGE, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
+#: OAuth endpoints for API clients only: 401 for every caller without client credentials
+CLIENT_CREDENTIALS = "client-credentials"
 
 
 # -- walls: which tenants' objects exist for a role (inside the permission check) ----------
@@ -275,6 +277,18 @@ MATRIX: dict[str, object] = {
     # organisations' signing keys on the organisation page (network/web/admin.py): the hub admin
     "admin.organisation_key_register": Perm(Permission.organisation_key_manage, region_walls),  # empty: 400
     "admin.organisation_key_revoke": Perm(Permission.organisation_key_manage, region_walls),
+    # OAuth 2 for partner systems (network/web/oauth.py): the token endpoint answers an empty
+    # post with 400 unsupported_grant_type; revocation and introspection need client
+    # credentials (401 invalid_client for everyone else, a logged-in person included)
+    "oauth.issue_token": PUBLIC,
+    "oauth.revoke_token": CLIENT_CREDENTIALS,
+    "oauth.introspect_token": CLIENT_CREDENTIALS,
+    "oauth.metadata": PUBLIC,
+    # the hub admin manages organisations' API clients (network/web/api_clients.py)
+    "api_clients.clients": Perm(Permission.api_client_manage, region_walls),
+    "api_clients.client_create": Perm(Permission.api_client_manage, region_walls),  # empty: 400
+    "api_clients.client_rotate": Perm(Permission.api_client_manage, region_walls),
+    "api_clients.client_revoke": Perm(Permission.api_client_manage, region_walls),
 }
 
 
@@ -298,6 +312,8 @@ def expected(spec, role: str, tenant: str):
         return OK
     if isinstance(spec, int):
         return spec
+    if spec == CLIENT_CREDENTIALS:
+        return LOGIN_PAGE
     if role == "anonymous":
         return LOGIN_PAGE
     if spec == LOGIN:
@@ -337,6 +353,7 @@ def world(session):
         "actors": actors,
         "student_id": {t: StudentFactory(school=s).id for t, s in schools.items()},
         "organisation_id": {t: s.id for t, s in schools.items()},
+        "client_id": {t: make_api_client(s, ["referrals:read"], name=f"Matrix {t}")[0].id for t, s in schools.items()},
         "service_id": {t: _socialmap_entry(s).uuid for t, s in schools.items()},
         "account_id": {t: make_member(Role.mentor, s).id for t, s in schools.items()},
         "consent_id": {t: c.id for t, c in consents.items()},
