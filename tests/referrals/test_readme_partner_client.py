@@ -1,0 +1,61 @@
+"""The README's example partner client, cut out of README.md and run as a partner would run it:
+against the hub served over real HTTP (a werkzeug server in a thread), with a real OAuth2 client
+(authlib's OAuth2Session on requests). It gets a token, reads the inbox, accepts the referral,
+and checks a webhook signature."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from referrals.models import Referral
+from referrals.states import ReferralStatus
+from tests.factories import make_api_client
+from tests.referrals.test_api import sent
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_client() -> dict:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("**Example partner client**")
+    code = re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "README.md (partner client)", "exec"), namespace)  # noqa: S102 - our own README
+    return namespace
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_the_readme_client_accepts_a_referral_over_http(live_server, session, keyring, rworld, ractors):
+    referral = sent(session, keyring, rworld, ractors)
+    api_client, secret = make_api_client(rworld["gemeente"], ["referrals:read", "referrals:write"])
+    session.commit()
+    example = readme_client()
+    partner = example["connect"](live_server, api_client.client_id, secret)
+    accepted = example["accept_oldest_new_referral"](partner, live_server)
+    assert accepted["id"] == referral.id and accepted["status"] == "accepted"
+    session.expire_all()
+    assert session.get(Referral, referral.id).status is ReferralStatus.accepted
+    assert example["accept_oldest_new_referral"](partner, live_server) is None  # nothing new is waiting
+
+
+def test_the_readme_client_is_refused_with_a_wrong_secret(live_server, session, rworld):
+    from authlib.integrations.base_client.errors import OAuthError
+
+    api_client, _ = make_api_client(rworld["gemeente"], ["referrals:read"])
+    session.commit()
+    with pytest.raises(OAuthError, match="invalid_client"):
+        readme_client()["connect"](live_server, api_client.client_id, "niet-het-geheim")
