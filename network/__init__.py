@@ -79,13 +79,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"],
                                 x_proto=app.config["PROXY_HOPS"], x_host=app.config["PROXY_HOPS"])
 
-    _register_blueprints(app)
-    init_errors(app)
-
-    @app.before_request
+    @app.before_request  # first of the hooks the blueprints add, so their errors carry the id too
     def _request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    _register_blueprints(app)
+    init_errors(app)
 
     @app.after_request
     def _headers(response):
@@ -117,8 +117,12 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.oauth import bp as oauth_bp
     from network.oauth import init_oauth
     from network.web.students import bp as students_bp
+    from network.student_api import bp as students_api_bp
+    from network.web.webhooks import bp as webhooks_admin_bp
+    from network.webhook_api import bp as webhooks_api_bp
     from consent.admin_views import bp as consent_admin_bp
     from consent.agreements.api import bp as agreements_api_bp
+    from consent.api import bp as consents_api_bp
     from consent.agreements.sign_views import bp as agreement_signing_bp
     from consent.agreements.verify_views import bp as agreement_verify_bp
     from consent.agreements.views import bp as agreements_bp
@@ -126,8 +130,10 @@ def _register_blueprints(app: Flask) -> None:
     from consent.staff_views import bp as consent_staff_bp
     from consent.views import bp as consent_bp
     from socialmap.api import bp as hsds_bp
+    from socialmap.service_api import bp as services_api_bp
     from socialmap.views import bp as socialmap_bp
     from referrals.api import bp as referrals_api_bp
+    from referrals.route_api import bp as routes_api_bp
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
     from referrals.route_views import bp as routes_bp
@@ -137,9 +143,11 @@ def _register_blueprints(app: Flask) -> None:
     init_oauth(app)
     for blueprint in (main_bp, auth_bp, oauth_bp, api_clients_bp, students_bp, admin_bp, dev_bp, notifications_bp,
                       consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
-                      inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp):
+                      inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp,
+                      webhooks_admin_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [referrals_api_bp, agreements_api_bp])
+    init_api(app, [referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp, students_api_bp,
+                   consents_api_bp, services_api_bp])
 
 
 def _configure_logging(app: Flask) -> None:

@@ -4,33 +4,64 @@ Design Rules conventions, and RFC 9457 problem+json for every error.
 flask-smorest's own HTTP error handler answers ``{"code", "status"}`` and would swallow
 authlib's 401 headers; :class:`ProblemApi` routes every error through ``network.errors``.
 ``create_app`` passes the list of API blueprints (features' ``api.py``) to :func:`init_api`.
+
+The conventions hold for every feature's endpoints without work in their views:
+:func:`api_require` runs authenticated POSTs through ``Idempotency-Key`` handling
+(:mod:`network.idempotency`); :class:`ConventionsPlugin` documents, per operation, the OAuth2
+scopes, the errors every endpoint can answer (401/403/429 behind a token, 404 with path
+parameters, 400/413 with a body, 409/422 for a reused key), the ``Idempotency-Key`` parameter
+and the ``API-Version`` header; :func:`init_api` adds the request checks (413 before anything
+reads an oversize body, ``Cache-Control: no-store`` on answers to requests with credentials)
+and the docs page with self-hosted Swagger UI (the CSP allows no inline script, so it starts
+from a static file).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import http
+import time
 from collections.abc import Callable
 from typing import Any
 
-import time
-
-from flask import Flask, current_app, g
-from limits import parse as parse_limit
+from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
-from webargs.flaskparser import FlaskParser
-from marshmallow import Schema, fields, validate
+from flask_smorest.utils import prepare_response
+from limits import parse as parse_limit
+from marshmallow import INCLUDE, Schema, fields, validate
 from sqlalchemy import select
+from webargs.flaskparser import FlaskParser, abort as webargs_abort
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from network import idempotency
 from network.db import db
-from network.errors import Forbidden, NotAuthenticated, TooManyRequests, handle_http_exception
+from network.errors import (
+    _HTTP_TITLES,
+    Forbidden,
+    NotAuthenticated,
+    TooManyRequests,
+    ValidationFailed,
+    handle_http_exception,
+)
 from network.extensions import csrf, limiter
-from network.oauth import bearer_principal, insufficient_scope, raise_insufficient_scope
 from network.models import Organisation, OrganisationType, Region
+from network.oauth import SCOPES, bearer_principal, insufficient_scope, raise_insufficient_scope
+
+PROBLEM_JSON = "application/problem+json"
+#: the OpenAPI security scheme of partner systems' tokens
+SECURITY_SCHEME = "oauth2"
 
 
 class ProblemApi(Api):
+    #: no catch-all ``default`` response: every status an operation can answer is documented
+    #: (the generic ones by :class:`ConventionsPlugin`), so a client and schemathesis know them
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
     def handle_http_exception(self, error):  # noqa: D102 - see module docstring
         return handle_http_exception(error)
 
@@ -38,10 +69,39 @@ class ProblemApi(Api):
         # Error handling is app-wide and lives in network.errors.
         pass
 
+    def _register_responses(self):
+        """The reusable error responses (``UNAUTHORIZED``, ...; flask-smorest's ``@arguments``
+        refers to ``BAD_REQUEST``): RFC 9457 problem+json, as network.errors answers them."""
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            response = {"description": _HTTP_TITLES.get(status, status.phrase), "schema": ProblemSchema,
+                        "headers": {"API-Version": "API-Version"}}
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+
+    def _register_swagger_ui_rule(self, blueprint):
+        # flask-smorest's page starts Swagger UI from an inline script, which the CSP forbids
+        blueprint.add_url_rule("/docs", endpoint="openapi_swagger_ui", view_func=self._openapi_swagger_ui)
+
+    def _openapi_swagger_ui(self):
+        """The API documentation (Swagger UI, served from ``static/vendor``)."""
+        return render_template("api/docs.html", title=self.spec.title,
+                               spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"))
+
+    def _openapi_json(self):
+        # public, and readable by any origin's tooling (it holds no data)
+        response = super()._openapi_json()
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
 
 class _Parser(FlaskParser):
     #: NL API Design Rules: invalid input is 400, not webargs' 422
     DEFAULT_VALIDATION_STATUS = 400
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        webargs_abort(400, exc=error, messages={"json": ["Ongeldige JSON: stuur een geldig JSON-document."]})
 
 
 class Blueprint(SmorestBlueprint):
@@ -51,7 +111,11 @@ class Blueprint(SmorestBlueprint):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem details, as every error of the API (one schema for every feature's API)."""
+    """RFC 9457 problem details, as every error of the API (one schema for every feature's API).
+    Problems may carry extension members (``current_version`` on 412, ...): documented as open."""
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String()
     title = fields.String()
@@ -61,6 +125,8 @@ class ProblemSchema(Schema):
     requestId = fields.String()
     errors = fields.List(fields.Dict(), metadata={"description": "Per veld: `{field, message}` (400)."})
     allowed = fields.List(fields.String(), metadata={"description": "De statussen die nu wel kunnen (409)."})
+    error = fields.String(metadata={"description": "OAuth2-foutcode (RFC 6750), bij 401 en 403 van een token."})
+    error_description = fields.String(metadata={"description": "Toelichting bij `error`."})
 
 
 def api_require(permission: Any, message: str = "U heeft hier geen toegang toe.") -> Callable:
@@ -69,7 +135,8 @@ def api_require(permission: Any, message: str = "U heeft hier geen toegang toe."
     ``WWW-Authenticate``, never a fall-back to the browser session); without one, as the
     browser session's account. Anonymous is 401, a token without the scope for ``permission``
     403 ``insufficient_scope``, an actor without the permission 403 with ``message``. Marks the
-    principal's channel as ``api`` for the audit log."""
+    principal's channel as ``api`` for the audit log. A POST runs through the optional
+    ``Idempotency-Key`` (:func:`network.idempotency.run_idempotent`)."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -82,12 +149,88 @@ def api_require(permission: Any, message: str = "U heeft hier geen toegang toe."
                 if insufficient_scope(permission, principal):
                     raise_insufficient_scope(permission)
                 raise Forbidden(message)
+            if request.method == "POST":
+                return idempotency.run_idempotent(principal, view, args, kwargs)
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission  # read by the authorization-matrix test
         return wrapped
 
     return decorator
+
+
+def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang toe.") -> Callable:
+    """:func:`api_require` for a route that school staff and partner staff each reach with their
+    own permission (a school's students under ``student_view``, a partner's under
+    ``student_shared_view``): any one of ``permissions`` will do. A client whose role holds one
+    of them but whose token's scope grants none is 403 ``insufficient_scope``."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            principal = api_principal()
+            if not principal.is_authenticated:
+                raise NotAuthenticated("Log in om de API te gebruiken: stuur een OAuth2-token "
+                                       "(Authorization: Bearer).", headers={"WWW-Authenticate": 'Bearer realm="schakel"'})
+            if not any(principal.has(permission) for permission in permissions):
+                for permission in permissions:
+                    if insufficient_scope(permission, principal):
+                        raise_insufficient_scope(permission)
+                raise Forbidden(message)
+            if request.method == "POST":
+                return idempotency.run_idempotent(principal, view, args, kwargs)
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = tuple(permissions)  # read by the authorization-matrix test
+        return wrapped
+
+    return decorator
+
+
+#: PostgreSQL text cannot hold NUL characters: refuse them as input (400), never fail on them (500)
+NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Tekst mag geen NUL-teken (\\u0000) bevatten.")
+
+
+def _nul_paths(value: Any, path: str = "") -> list[str]:
+    """The dotted paths of the strings (and keys) in a JSON document that hold a NUL."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        items = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    else:
+        return []
+    found = []
+    for key, item in items:
+        inner = f"{path}.{key}" if path else key
+        found += [path or "body"] if "\x00" in key else _nul_paths(item, inner)
+    return found
+
+
+def json_body(schema: Schema) -> dict[str, Any]:
+    """The request's JSON object loaded with ``schema`` (unknown fields refused by the schema).
+
+    415 unless the body is ``application/json``: the API also takes the browser session's
+    cookie and is exempt from the forms' CSRF token, and a cross-site form cannot send JSON.
+    Malformed JSON, or JSON that is not an object, is 400 on ``body``; invalid fields are 400
+    with a message per field."""
+    from marshmallow import ValidationError
+    from werkzeug.exceptions import UnsupportedMediaType
+
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("Stuur de gegevens als JSON (Content-Type: application/json).")
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een geldig JSON-object."]})
+    nul = _nul_paths(raw)
+    if nul:
+        raise ValidationFailed(errors={path: ["Tekst mag geen NUL-teken (\\u0000) bevatten."] for path in nul})
+    try:
+        return schema.load(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={name: messages if isinstance(messages, list) else [messages]
+                                       for name, messages in exc.normalized_messages().items()}) from None
 
 
 def api_principal():
@@ -166,11 +309,139 @@ def list_organisations(args):
     return db.session.execute(query).scalars().all()
 
 
+def scopes_granting(*permissions: Any) -> list[str]:
+    """The OAuth2 scopes whose tokens may hold one of ``permissions``."""
+    return [name for name, scope in SCOPES.items() if any(p in scope.permissions for p in permissions)]
+
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class ConventionsPlugin(BasePlugin):
+    """Documents what every operation shares, from its route and its view: the security
+    requirement (the scopes granting ``api_require``'s permission), the errors it can answer
+    whatever the view does, the ``Idempotency-Key`` parameter on POST and the ``API-Version``
+    header on every response. What an operation documents itself wins."""
+
+    def __init__(self, app: Flask):
+        super().__init__()
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        rule = kwargs.get("rule")
+        view = self.app.view_functions.get(rule.endpoint) if rule is not None else None
+        permissions = getattr(view, "required_permissions", None) or (
+            (view.required_permission,) if hasattr(view, "required_permission") else ())
+        for method, operation in (operations or {}).items():
+            if method not in _METHODS:
+                continue
+            statuses = []
+            if permissions:
+                scopes = scopes_granting(*permissions)
+                operation.setdefault("security", [{SECURITY_SCHEME: [s]} for s in scopes] or [{SECURITY_SCHEME: []}])
+                statuses += [401, 403, 429]
+            if rule is not None and rule.arguments:
+                statuses.append(404)
+            if method in ("post", "put", "patch"):
+                statuses += [400, 413]
+            if method == "post":
+                operation.setdefault("parameters", []).append(idempotency.HEADER)
+                if permissions:
+                    statuses += [409, 422]
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                if status not in responses and str(status) not in responses:
+                    responses[str(status)] = http.HTTPStatus(status).name
+            for status, response in responses.items():
+                if isinstance(response, dict):
+                    headers = response.setdefault("headers", {})
+                    headers.setdefault("API-Version", "API-Version")
+                    if method == "post" and permissions and not str(status).startswith("5"):
+                        headers.setdefault(idempotency.REPLAYED_HEADER, idempotency.REPLAYED_HEADER)
+
+
+def _nullable_enum(self, field, ret=None, **kwargs) -> dict:
+    """apispec (OpenAPI 3.1) makes an ``allow_none`` field's type nullable but leaves ``null``
+    out of its ``enum``: the documented schema would refuse the answers' nulls."""
+    if field.allow_none and "enum" in (ret or {}) and None not in ret["enum"]:
+        return {"enum": [*ret["enum"], None]}
+    return {}
+
+
+def _schema_namer() -> Callable[[Any], str]:
+    """apispec's schema names (the class name without ``Schema``), kept unique across features:
+    a second ``NamedSchema`` from another module becomes ``ConsentNamed`` instead of apispec's
+    warning and ``Named1``. One namer per spec (tests build several apps)."""
+    owners: dict[str, type] = {}
+
+    def name(schema: Any) -> str:
+        cls = resolve_schema_cls(schema)
+        cls = cls[0] if isinstance(cls, list) else cls
+        base = cls.__name__.removesuffix("Schema") or cls.__name__
+        module = cls.__module__.split(".")
+        for candidate in (base, module[0].title() + base, "".join(p.title() for p in module) + base):
+            if owners.setdefault(candidate, cls) is cls:
+                return candidate
+        return f"{base}{id(cls)}"
+
+    return name
+
+
+def _document_conventions(api: Api, app: Flask) -> None:
+    components = api.spec.components
+    components.security_scheme(SECURITY_SCHEME, {
+        "type": "oauth2",
+        "description": "OAuth2 client credentials (RFC 6749 §4.4): een partnersysteem vraagt met zijn "
+                       "client_id en geheim een token (hoogstens een uur geldig) en stuurt dat als "
+                       "`Authorization: Bearer`.",
+        "flows": {"clientCredentials": {"tokenUrl": app.config["BASE_URL"].rstrip("/") + "/oauth/token",
+                                        "scopes": {name: scope.description for name, scope in SCOPES.items()}}}})
+    components.header("API-Version", {"description": "De versie van de API die antwoordt (NL API Design Rules).",
+                                      "required": True, "schema": {"type": "string"}})
+    components.header(idempotency.REPLAYED_HEADER, {
+        "description": "`true` als dit het bewaarde antwoord is op een eerder verzoek met dezelfde "
+                       "Idempotency-Key (er is niets opnieuw gedaan).",
+        "schema": {"type": "string", "enum": ["true"]}})
+    components.parameter(idempotency.HEADER, "header", {
+        "required": False,
+        "description": "Optioneel (draft-ietf-httpapi-idempotency-key-header): een unieke sleutel, bijvoorbeeld "
+                       "een UUID. Hetzelfde verzoek met dezelfde sleutel krijgt binnen "
+                       f"{app.config['IDEMPOTENCY_HOURS']} uur hetzelfde antwoord terug (met "
+                       "`Idempotent-Replayed: true`) en wordt niet nog eens uitgevoerd; dezelfde sleutel met "
+                       "een ander verzoek is 422, terwijl het eerste nog loopt 409. Geldt voor aanroepen met "
+                       "een token of sessie; zonder wordt de header genegeerd.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}})
+    api.ma_plugin.converter.add_attribute_function(_nullable_enum)
+
+
+def _check_body_size() -> None:
+    """413 for an oversize API request body before anything (authentication included) reads it."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.path.startswith("/api/") and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge(f"Het verzoek is groter dan {limit} bytes.")
+
+
+def _api_headers(response):
+    """An answer to a request with credentials can hold personal data: never stored by a cache
+    (the app's own hook does this for a logged-in principal; a token's 4xx counts too)."""
+    if request.path.startswith("/api/") and "Authorization" in request.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
     """One Api per app (tests build several apps); API clients use tokens, not cookies: no CSRF."""
-    api = ProblemApi(app, spec_kwargs={"info": {"description": "Schakel: de regionale hub van school naar werk."}})
+    base_url = app.config["BASE_URL"].rstrip("/")
+    api = ProblemApi(app, spec_kwargs={
+        "info": {"description": "Schakel: de regionale hub van school naar werk."},
+        "servers": [{"url": base_url, "description": "Deze hub"}],
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_namer()),
+        "extra_plugins": [ConventionsPlugin(app)]})
+    _document_conventions(api, app)
     for blueprint in [blp, *blueprints]:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
+    app.before_request(_check_body_size)
+    app.after_request(_api_headers)
     app.extensions["schakel.api"] = api
     return api

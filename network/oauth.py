@@ -55,7 +55,7 @@ class Scope:
 #: inbox, it does not create referrals as a school would)
 SCOPES: dict[str, Scope] = {scope.name: scope for scope in (
     Scope("students:read", "Leerlingen lezen waarvoor de organisatie een grondslag heeft",
-          frozenset({Permission.student_list, Permission.student_view})),
+          frozenset({Permission.student_list, Permission.student_view, Permission.student_shared_view})),
     Scope("consents:read", "Toestemmingen lezen",
           frozenset({Permission.consent_view, Permission.consent_shared_view})),
     Scope("consents:write", "Toestemming vastleggen die persoonlijk is gegeven",

@@ -21,6 +21,9 @@ class Permission(enum.StrEnum):
     student_view = "network:student:view"
     student_create = "network:student:create"
     student_update = "network:student:update"
+    #: partner staff read the students who gave their organisation a basis (the students API;
+    #: the HTML shows them per consent under consent_shared_view)
+    student_shared_view = "network:student:shared-view"
     organisation_view = "network:organisation:view"
     organisation_manage = "network:organisation:manage"
     account_view = "network:account:view"
@@ -73,7 +76,7 @@ _SCHOOL_STAFF = frozenset({
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     **{role: _SCHOOL_STAFF for role in SCHOOL_STAFF_ROLES},
     Role.partner_staff: frozenset({Permission.dashboard_view, Permission.organisation_view,
-                                   Permission.consent_shared_view}),
+                                   Permission.consent_shared_view, Permission.student_shared_view}),
     Role.coordinator: frozenset({Permission.dashboard_view, Permission.organisation_view, Permission.account_view}),
     Role.hub_admin: frozenset({
         Permission.dashboard_view, Permission.organisation_view, Permission.organisation_manage,

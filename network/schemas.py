@@ -18,6 +18,11 @@ DUTCH_MESSAGES = {
 }
 
 
+#: the ids of the hub's rows: PostgreSQL ``integer`` (the ids SQLite hands out fit it too)
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(min=1, max=MAX_ID, error=_l("Dit nummer bestaat niet."))
+
+
 class BaseSchema(Schema):
     """Strips strings, turns empty strings into None (so optional fields may be left blank),
     and speaks Dutch. Public API schemas keep ``unknown = RAISE``; forms exclude extra keys
@@ -28,7 +33,10 @@ class BaseSchema(Schema):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
+        for name, field in self.fields.items():
+            if isinstance(field, fields.Integer) and name.endswith("_id") and not field.dump_only:
+                # an id beyond the database's integer range is "not found", not a server error
+                field.validators = [*field.validators, ID_RANGE]
             for key, message in DUTCH_MESSAGES.items():
                 if key not in field.error_messages or field.error_messages[key] in _ENGLISH_DEFAULTS:
                     field.error_messages[key] = message

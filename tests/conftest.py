@@ -35,6 +35,7 @@ def test_config(tmp_dir: Path, **overrides) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "VERIFY_RATE_LIMIT": "1000 per minute",
+        "TOKEN_RATE_LIMIT": "100000 per minute",
         "SERVER_NAME": None,
         # cheap hashing in tests; production uses argon2-cffi's RFC 9106 low-memory profile
         "ARGON2_TIME_COST": 1,

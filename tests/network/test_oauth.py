@@ -163,3 +163,17 @@ def test_token_check_costs_one_statement(client, session, app):
     assert plain.status_code == 200
     assert sum("api_token" in s for s in statements) == 1
     assert not any(s.lstrip().upper().startswith("UPDATE API_CLIENT") for s in statements)
+
+
+def test_token_endpoint_and_api_are_rate_limited_per_client(app, client, session, monkeypatch):
+    w = _world(session)
+    monkeypatch.setitem(app.config, "TOKEN_RATE_LIMIT", "3 per minute")
+    answers = [client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=_basic(w["api_client"].client_id, w["secret"])).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    monkeypatch.setitem(app.config, "TOKEN_RATE_LIMIT", "1000 per minute")
+    token = get_token(client, w["api_client"], w["secret"])
+    monkeypatch.setitem(app.config, "API_CLIENT_RATE_LIMIT", "2 per minute")
+    statuses = [client.get("/api/v1/referrals", headers=bearer(token)) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[-1].mimetype == PROBLEM and int(statuses[-1].headers["Retry-After"]) >= 1
