@@ -1,6 +1,7 @@
-"""The outbox: e-mail leaves the hub only after the transaction that caused it commits.
+"""The outbox: e-mail and webhooks leave the hub only after the transaction that caused them commits.
 
-Writing: :func:`enqueue_email` adds an :class:`~network.models.OutboxMessage` (body encrypted,
+Writing: :func:`enqueue_email` (and, for webhooks, :func:`enqueue` with ``kind="webhook"``, see
+``network.webhooks``) adds an :class:`~network.models.OutboxMessage` (body encrypted,
 bound to its row) in the caller's transaction; nothing is sent yet. If that transaction rolls
 back, the message never existed.
 
@@ -25,6 +26,12 @@ Who delivers:
 - the scheduler calls :func:`run_outbox_job` every ``OUTBOX_INTERVAL_SECONDS`` for everything
   else (retries, messages enqueued by CLI commands or jobs). It opens its own app context and
   database session and returns a :class:`DeliveryReport`.
+
+Kinds: ``email`` goes through the mail backend; ``webhook`` is POSTed to its subscription's URL,
+signed (``network.webhooks.deliver_webhook`` through a ``network.webhook_delivery`` sender;
+``app.extensions["schakel.webhook_sender"]``, which tests may replace). Both share the claim,
+the backoff, ``OUTBOX_MAX_ATTEMPTS`` and the ``dead`` end; the message id is the webhook's
+``webhook-id``, the same on every attempt.
 
 Backends, chosen by ``MAIL_BACKEND``: ``smtp`` (:class:`SmtpBackend`), ``mailbox`` (development:
 nothing leaves; ``/dev/mailbox`` shows the outbox rows, decrypted), ``null`` (discards),
@@ -51,6 +58,7 @@ from sqlalchemy.orm import Session
 from network.crypto import Keyring
 from network.db import is_sqlite, utcnow
 from network.models import OutboxMessage, OutboxStatus
+from network.webhook_delivery import WebhookError, get_sender, sender_from_config
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +73,32 @@ _COMMITTED = "schakel.outbox.committed"
 
 # -- writing -----------------------------------------------------------------------------
 
+def enqueue(session: Session, keyring: Keyring, *, kind: str, recipient: str, subject: str, body: str,
+            subscription_id: int | None = None, now: dt.datetime | None = None) -> OutboxMessage:
+    """Queue one message of ``kind`` (``email``, ``webhook``) in the caller's transaction; it
+    leaves after commit. The body is stored encrypted, bound to the row."""
+    message = OutboxMessage(id=uuid.uuid4(), kind=kind, recipient=recipient, subject=subject[:300],
+                            subscription_id=subscription_id, status=OutboxStatus.pending, attempts=0,
+                            next_attempt_at=now or utcnow())
+    message.body_encrypted = keyring.encrypt(body, message.body_ref())
+    session.add(message)
+    remember_enqueued(session, message.id)
+    return message
+
+
 def enqueue_email(session: Session, keyring: Keyring, *, to: str, subject: str, body: str,
                   now: dt.datetime | None = None) -> OutboxMessage:
     """Queue one plain-text e-mail in the caller's transaction; it is sent after commit.
 
     :param body: may hold a secret link (password reset); it is stored encrypted.
     """
-    message = OutboxMessage(id=uuid.uuid4(), kind="email", recipient=to.strip(), subject=subject[:300],
-                            status=OutboxStatus.pending, attempts=0, next_attempt_at=now or utcnow())
-    message.body_encrypted = keyring.encrypt(body, message.body_ref())
-    session.add(message)
-    session.info.setdefault(_ENQUEUED, []).append(message.id)
-    return message
+    return enqueue(session, keyring, kind="email", recipient=to.strip(), subject=subject, body=body, now=now)
+
+
+def remember_enqueued(session: Session, message_id: uuid.UUID) -> None:
+    """Hand ``message_id`` to the after-commit delivery once this transaction commits (a new
+    message, or a dead one made pending again)."""
+    session.info.setdefault(_ENQUEUED, []).append(message_id)
 
 
 def take_committed(session: Session) -> list[uuid.UUID]:
@@ -205,8 +227,15 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
 
 
+class Undeliverable(Exception):
+    """The message can never be delivered (its webhook subscription was ended): ``dead`` at
+    once, whatever the number of attempts."""
+
+
 def _short_error(exc: Exception) -> str:
     """What went wrong, briefly, without the message or credentials."""
+    if isinstance(exc, (WebhookError, Undeliverable)):
+        return str(exc)[:200]
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return f"{type(exc).__name__} {exc.smtp_code}: {text}"[:200]
@@ -243,12 +272,19 @@ def _claim(session: Session, now: dt.datetime, ids: list[uuid.UUID] | None) -> O
 
 def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backend: MailBackend,
                 config: dict[str, Any], now: dt.datetime | None = None, *,
-                ids: Iterable[uuid.UUID] | None = None, limit: int = 500) -> DeliveryReport:
+                ids: Iterable[uuid.UUID] | None = None, limit: int = 500,
+                webhook_sender: Any = None) -> DeliveryReport:
     """Send due pending messages (only ``ids`` when given), one transaction per message.
 
     :param session_factory: makes a fresh session for each message (not the request's).
-    :param now: the clock (tests pin it); defaults to the current time.
+    :param now: the clock (tests pin it); defaults to the current time. Unpinned, a webhook's
+        ``webhook-timestamp`` is the moment of its own attempt, not of the start of the batch.
+    :param webhook_sender: POSTs webhooks (``network.webhook_delivery``); by default one built
+        from ``config`` (the URL guard of ``WEBHOOK_ALLOW_HTTP``/``WEBHOOK_ALLOW_PRIVATE``).
     """
+    from network.webhooks import deliver_webhook  # it imports this module
+
+    pinned = now is not None
     now = now or utcnow()
     wanted = list(ids) if ids is not None else None
     max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
@@ -261,14 +297,19 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
                 session.rollback()
                 break
             try:
-                email = Email(to=message.recipient, subject=message.subject,
-                              body=keyring.decrypt(message.body_encrypted, message.body_ref()),
-                              sender=config["MAIL_FROM"], message_id=make_msgid(idstring=message.id.hex))
-                backend.send(email)
+                if message.kind == "webhook":
+                    if webhook_sender is None:
+                        webhook_sender = sender_from_config(config)
+                    deliver_webhook(session, keyring, message, webhook_sender, now if pinned else utcnow())
+                else:
+                    email = Email(to=message.recipient, subject=message.subject,
+                                  body=keyring.decrypt(message.body_encrypted, message.body_ref()),
+                                  sender=config["MAIL_FROM"], message_id=make_msgid(idstring=message.id.hex))
+                    backend.send(email)
             except Exception as exc:  # noqa: BLE001 - any failure is recorded and retried
                 message.attempts += 1
                 message.last_error = _short_error(exc)
-                if message.attempts >= max_attempts:
+                if isinstance(exc, Undeliverable) or message.attempts >= max_attempts:
                     message.status = OutboxStatus.dead
                     report.dead += 1
                     log.error("Outbox message %r is dead after %r attempts: %r",
@@ -300,4 +341,4 @@ def run_outbox_job(app: Any, now: dt.datetime | None = None, *, ids: Iterable[uu
 
     with app.app_context():
         return deliver_due(lambda: Session(db.engine), app.extensions["schakel.keyring"], get_backend(app),
-                           app.config, now, ids=ids)
+                           app.config, now, ids=ids, webhook_sender=get_sender(app))

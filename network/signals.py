@@ -20,3 +20,20 @@ consent_granted = _signals.signal("consent-granted")
 
 #: sent by the expiry job for each consent that reached its end date (``consent``, ``session``)
 consent_expired = _signals.signal("consent-expired")
+
+#: sent when a referral reaches its receiver (a draft is sent), with ``referral``, ``session``
+#: and ``keyring``; webhooks announce ``referral.created`` to both organisations on it
+referral_sent = _signals.signal("referral-sent")
+
+#: sent after a referral changed (a transition, the warm hand-over, an assignment, a message),
+#: with ``referral``, ``session``, ``keyring`` and ``organisation_ids``: the organisations the
+#: change is for (both sides, or only the own one for a draft or an internal note)
+referral_updated = _signals.signal("referral-updated")
+
+#: sent after a version of an agreement was offered for signature, with ``version``,
+#: ``agreement``, ``session`` and ``keyring``
+agreement_offered = _signals.signal("agreement-offered")
+
+#: sent after an entry of the sociale kaart was created or changed (content or capacity), with
+#: ``service`` and ``session``
+socialmap_service_changed = _signals.signal("socialmap-service-changed")

@@ -7,18 +7,52 @@ checked again at that moment. Each event is an :class:`~network.models.OutboxMes
 exponential backoff; a message that keeps failing ends ``dead`` on the admin's dead-letter list,
 from where it can be replayed. The outbox message id is the ``webhook-id``, the same on every
 attempt, so a receiver that saw it before can ignore the repeat.
+
+Events come in through the blinker signals of :mod:`network.signals` (the features send them
+where the change happens; network imports no feature): a referral sent or changed goes to the
+clients of the organisations on it, a withdrawn consent to its recipient's, an offered agreement
+version to the organisations that sign it (all of them at the offer, also in sequential order),
+a sociale kaart change to every subscriber. Only clients that are not revoked, only active
+subscriptions to that event type. Targets are guarded in :mod:`network.webhook_delivery`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from network.crypto import FieldRef
+from network import signals
+from network.audit import AuditAction, record
+from network.crypto import FieldRef, Keyring
 from network.db import UTCDateTime, db, utcnow
+from network.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from network.models import Organisation, OutboxMessage, OutboxStatus
 from network.oauth import ApiClient
+from network.outbox import Undeliverable, enqueue, remember_enqueued
+from network.permissions import Permission, Principal
+from network.webhook_delivery import UrlPolicy, WebhookError, WebhookSender, check_url, new_secret, signed_headers
+
+#: the event types a client can subscribe to, with what they announce (Dutch, for the API docs)
+EVENT_TYPES: dict[str, str] = {
+    "referral.created": "Een verwijzing van of aan uw organisatie is verstuurd.",
+    "referral.updated": "Een verwijzing van of aan uw organisatie is gewijzigd (status, warme overdracht, "
+                        "bericht, toewijzing).",
+    "consent.withdrawn": "Een toestemming met uw organisatie als ontvanger is ingetrokken.",
+    "agreement.awaiting_signature": "Een versie van een plan of privacyafspraak wacht op de handtekening van "
+                                    "uw organisatie.",
+    "socialmap.changed": "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
+}
+#: a rotated-out secret keeps signing this long, so the receiver can switch without a gap
+ROTATION_OVERLAP = dt.timedelta(hours=24)
+#: active subscriptions per client
+MAX_SUBSCRIPTIONS = 20
+NOT_FOUND = "Dit webhook-abonnement bestaat niet."
 
 
 class WebhookSubscription(db.Model):
@@ -53,3 +87,287 @@ class WebhookSubscription(db.Model):
 
     def previous_secret_ref(self) -> FieldRef:
         return FieldRef("webhook_subscription", "previous_secret", str(self.id))
+
+    @property
+    def types(self) -> list[str]:
+        return self.event_types.split()
+
+
+# -- events: a signal in, one outbox message per interested subscription out -----------------
+
+def _keyring(keyring: Keyring | None) -> Keyring:
+    if keyring is not None:
+        return keyring
+    from flask import current_app  # the sociale kaart's services carry no keyring
+
+    return current_app.extensions["schakel.keyring"]
+
+
+def subscriptions_for(session: Session, event_type: str, organisation_ids: set[int] | None) -> list[WebhookSubscription]:
+    """The active subscriptions to ``event_type`` of live clients of ``organisation_ids``
+    (None: of every organisation)."""
+    query = (select(WebhookSubscription).join(WebhookSubscription.client)
+             .where(WebhookSubscription.disabled_at.is_(None), ApiClient.revoked_at.is_(None),
+                    WebhookSubscription.event_types.contains(event_type))
+             .order_by(WebhookSubscription.id))
+    if organisation_ids is not None:
+        query = query.where(ApiClient.organisation_id.in_(organisation_ids))
+    return [s for s in session.scalars(query) if event_type in s.types]
+
+
+def emit(session: Session, keyring: Keyring | None, event_type: str, data: dict[str, Any],
+         organisation_ids: set[int] | None, now: dt.datetime | None = None) -> list[OutboxMessage]:
+    """Queue ``event_type`` with ``data`` (ids only) for every interested subscription, in the
+    caller's transaction. The body is a thin Standard Webhooks event."""
+    subscriptions = subscriptions_for(session, event_type, organisation_ids)
+    if not subscriptions:
+        return []
+    now = now or utcnow()
+    body = json.dumps({"type": event_type, "timestamp": now.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                       "data": data}, separators=(",", ":"))
+    ring = _keyring(keyring)
+    return [enqueue(session, ring, kind="webhook", recipient=s.url, subject=event_type, body=body,
+                    subscription_id=s.id, now=now) for s in subscriptions]
+
+
+@signals.referral_sent.connect
+def _referral_sent(referral: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
+    emit(session, keyring, "referral.created", {"id": referral.id},
+         {referral.from_organisation_id, referral.to_organisation_id})
+
+
+@signals.referral_updated.connect
+def _referral_updated(referral: Any, *, session: Session, organisation_ids: set[int],
+                      keyring: Keyring | None = None, **_: Any) -> None:
+    emit(session, keyring, "referral.updated", {"id": referral.id}, set(organisation_ids))
+
+
+@signals.consent_withdrawn.connect
+def _consent_withdrawn(consent: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
+    emit(session, keyring, "consent.withdrawn", {"id": consent.id, "student_id": str(consent.student_id)},
+         {consent.recipient_id})
+
+
+@signals.agreement_offered.connect
+def _agreement_offered(version: Any, *, agreement: Any, session: Session, keyring: Keyring | None = None,
+                       **_: Any) -> None:
+    signing = {p.organisation_id for p in version.parties if p.signs and p.organisation_id is not None}
+    if signing:
+        emit(session, keyring, "agreement.awaiting_signature", {"id": str(agreement.id), "version": version.number},
+             signing)
+
+
+@signals.socialmap_service_changed.connect
+def _socialmap_changed(service: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
+    emit(session, keyring, "socialmap.changed", {"id": str(service.uuid)}, None)
+
+
+# -- delivery (called by network.outbox.deliver_due for kind "webhook") ------------------------
+
+def deliver_webhook(session: Session, keyring: Keyring, message: OutboxMessage, sender: WebhookSender,
+                    at: dt.datetime) -> None:
+    """POST ``message`` to its subscription's current URL, signed with its current secret (and
+    the previous one during a rotation). Raises on anything but a 2xx answer; a subscription
+    that was ended makes the message :class:`~network.outbox.Undeliverable`."""
+    subscription = session.get(WebhookSubscription, message.subscription_id) if message.subscription_id else None
+    if subscription is None or subscription.disabled_at is not None or subscription.client.revoked_at is not None:
+        raise Undeliverable("Het abonnement is opgeheven.")
+    body = keyring.decrypt(message.body_encrypted, message.body_ref())
+    secrets_ = [keyring.decrypt(subscription.secret_encrypted, subscription.secret_ref())]
+    if subscription.previous_secret_encrypted and subscription.previous_secret_until and subscription.previous_secret_until > at:
+        secrets_.append(keyring.decrypt(subscription.previous_secret_encrypted, subscription.previous_secret_ref()))
+    headers = signed_headers(webhook_id(message), at, body, secrets_)
+    status = sender.send(subscription.url, headers, body.encode())
+    if not 200 <= status < 300:
+        raise WebhookError(f"HTTP {status}")
+
+
+def webhook_id(message: OutboxMessage) -> str:
+    """The ``webhook-id``: the same on every attempt, so the receiver can drop a repeat."""
+    return "msg_" + message.id.hex
+
+
+# -- managing subscriptions (the client itself, through the API) ---------------------------------
+
+def require_client(principal: Principal) -> int:
+    if principal.client_id is None or not principal.has(Permission.webhook_manage):
+        raise Forbidden("Alleen een partnersysteem (API-client met de scope webhooks:manage) beheert "
+                        "webhook-abonnementen.")
+    return principal.client_id
+
+
+def _checked(session: Session, policy: UrlPolicy, data: dict[str, Any]) -> dict[str, Any]:
+    """The subscription fields in ``data`` (url, event_types, description), checked; raises
+    :class:`ValidationFailed` with Dutch field errors."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if "url" in data:
+        problems = check_url(data["url"], policy)
+        if problems:
+            errors["url"] = problems
+        values["url"] = (data["url"] or "").strip()
+    if "event_types" in data:
+        wanted = list(dict.fromkeys(data["event_types"] or []))
+        unknown = [t for t in wanted if t not in EVENT_TYPES]
+        if unknown:
+            errors["event_types"] = [f"Onbekend soort gebeurtenis: {', '.join(unknown)}. Kies uit: "
+                                     f"{', '.join(EVENT_TYPES)}."]
+        elif not wanted:
+            errors["event_types"] = ["Kies minstens één soort gebeurtenis."]
+        values["event_types"] = " ".join(sorted(wanted))
+    if "description" in data:
+        description = (data["description"] or "").strip()
+        if len(description) > 200:
+            errors["description"] = ["Hoogstens 200 tekens."]
+        values["description"] = description
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return values
+
+
+def create_subscription(session: Session, principal: Principal, keyring: Keyring, policy: UrlPolicy, *,
+                        url: str, event_types: list[str], description: str = "") -> tuple[WebhookSubscription, str]:
+    """Subscribe ``url`` of the acting client to ``event_types``; returns the subscription and
+    its signing secret (shown this once; stored encrypted, bound to the row)."""
+    client_id = require_client(principal)
+    values = _checked(session, policy, {"url": url, "event_types": event_types, "description": description})
+    if len(list_subscriptions(session, principal)) >= MAX_SUBSCRIPTIONS:
+        raise ValidationFailed(errors={"url": [f"Een client heeft hoogstens {MAX_SUBSCRIPTIONS} abonnementen."]})
+    subscription = WebhookSubscription(client_id=client_id, secret_encrypted="", **values)
+    session.add(subscription)
+    session.flush()  # for the id the secret's encryption is bound to
+    secret = new_secret()
+    subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
+    session.flush()
+    record(session, principal, action=AuditAction.create, event_type="webhook:subscribe",
+           object_type="webhook_subscription", object_id=subscription.id,
+           detail={"event_types": subscription.types})
+    return subscription, secret
+
+
+def get_subscription(session: Session, principal: Principal, subscription_id: Any) -> WebhookSubscription:
+    """One active subscription of the acting client; any other id is 404."""
+    client_id = require_client(principal)
+    try:
+        wanted = int(subscription_id)
+    except (TypeError, ValueError):
+        wanted = 0
+    # an id beyond a database integer (SQLite: 64-bit, PostgreSQL: 32-bit) does not exist either
+    subscription = session.get(WebhookSubscription, wanted) if 0 < wanted < 2**31 else None
+    if subscription is None or subscription.client_id != client_id or subscription.disabled_at is not None:
+        raise NotFound(NOT_FOUND)
+    return subscription
+
+
+def list_subscriptions(session: Session, principal: Principal) -> list[WebhookSubscription]:
+    """The acting client's active subscriptions, oldest first."""
+    client_id = require_client(principal)
+    return list(session.scalars(select(WebhookSubscription).where(
+        WebhookSubscription.client_id == client_id, WebhookSubscription.disabled_at.is_(None))
+        .order_by(WebhookSubscription.id)))
+
+
+def _check_version(subscription: WebhookSubscription, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != subscription.version:
+        raise PreconditionFailed("Het abonnement is intussen gewijzigd; haal het opnieuw op.",
+                                 current_version=subscription.version)
+
+
+def update_subscription(session: Session, principal: Principal, policy: UrlPolicy, subscription: WebhookSubscription,
+                        data: dict[str, Any], *, expected_version: int | None = None) -> WebhookSubscription:
+    """Change the URL, the event types or the description (keys absent from ``data`` stay)."""
+    require_client(principal)
+    _check_version(subscription, expected_version)
+    values = _checked(session, policy, data)
+    changed = sorted(name for name, value in values.items() if getattr(subscription, name) != value)
+    for name in changed:
+        setattr(subscription, name, values[name])
+    session.flush()  # the new row version is the new ETag
+    if changed:
+        record(session, principal, action=AuditAction.update, event_type="webhook:update",
+               object_type="webhook_subscription", object_id=subscription.id, detail={"fields": changed})
+    return subscription
+
+
+def rotate_secret(session: Session, principal: Principal, keyring: Keyring, subscription: WebhookSubscription, *,
+                  expected_version: int | None = None, now: dt.datetime | None = None) -> str:
+    """A new signing secret; the current one keeps signing too for :data:`ROTATION_OVERLAP`
+    (a previous rotation's old secret stops at once). Returns the new secret (shown once)."""
+    require_client(principal)
+    _check_version(subscription, expected_version)
+    now = now or utcnow()
+    current = keyring.decrypt(subscription.secret_encrypted, subscription.secret_ref())
+    secret = new_secret()
+    subscription.previous_secret_encrypted = keyring.encrypt(current, subscription.previous_secret_ref())
+    subscription.previous_secret_until = now + ROTATION_OVERLAP
+    subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
+    session.flush()
+    record(session, principal, action=AuditAction.update, event_type="webhook:rotate",
+           object_type="webhook_subscription", object_id=subscription.id,
+           detail={"previous_valid_until": subscription.previous_secret_until.isoformat()})
+    return secret
+
+
+def delete_subscription(session: Session, principal: Principal, subscription: WebhookSubscription, *,
+                        expected_version: int | None = None, now: dt.datetime | None = None) -> None:
+    """End a subscription: no new events; messages still queued for it are not sent (dead)."""
+    require_client(principal)
+    _check_version(subscription, expected_version)
+    subscription.disabled_at = now or utcnow()
+    session.flush()
+    record(session, principal, action=AuditAction.delete, event_type="webhook:unsubscribe",
+           object_type="webhook_subscription", object_id=subscription.id)
+
+
+# -- the dead-letter list (hub admin) ----------------------------------------------------------
+
+def _require_outbox_view(principal: Principal) -> None:
+    if not principal.has(Permission.outbox_view):
+        raise Forbidden("Alleen een beheerder van de hub ziet de onbestelbare webhooks.")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message: OutboxMessage
+    subscription: WebhookSubscription
+    client: ApiClient
+    organisation: Organisation
+
+
+def list_dead_letters(session: Session, principal: Principal, *, limit: int = 200) -> list[DeadLetter]:
+    """Dead webhook messages of live subscriptions (what a replay can still deliver), newest first."""
+    _require_outbox_view(principal)
+    rows = session.execute(
+        select(OutboxMessage, WebhookSubscription, ApiClient, Organisation)
+        .join(WebhookSubscription, OutboxMessage.subscription_id == WebhookSubscription.id)
+        .join(ApiClient, WebhookSubscription.client_id == ApiClient.id)
+        .join(Organisation, ApiClient.organisation_id == Organisation.id)
+        .where(OutboxMessage.kind == "webhook", OutboxMessage.status == OutboxStatus.dead,
+               WebhookSubscription.disabled_at.is_(None), ApiClient.revoked_at.is_(None))
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(limit))
+    return [DeadLetter(*row) for row in rows]
+
+
+def replay_dead_letter(session: Session, principal: Principal, message_id: Any, *,
+                       now: dt.datetime | None = None) -> OutboxMessage:
+    """Send a dead webhook message again: pending, attempts back to 0, due now (same
+    ``webhook-id``). Audited."""
+    _require_outbox_view(principal)
+    try:
+        wanted = uuid.UUID(str(message_id))
+    except ValueError:
+        raise NotFound("Dit bericht bestaat niet.") from None
+    message = session.scalars(select(OutboxMessage).where(OutboxMessage.id == wanted, OutboxMessage.kind == "webhook")
+                              ).one_or_none()
+    if message is None:
+        raise NotFound("Dit bericht bestaat niet.")
+    if message.status is not OutboxStatus.dead:
+        raise Conflict("Dit bericht staat niet (meer) op de lijst van onbestelbare berichten.")
+    subscription = session.get(WebhookSubscription, message.subscription_id) if message.subscription_id else None
+    if subscription is None or subscription.disabled_at is not None or subscription.client.revoked_at is not None:
+        raise Conflict("Het abonnement van dit bericht is opgeheven.")
+    message.status, message.attempts, message.next_attempt_at = OutboxStatus.pending, 0, now or utcnow()
+    remember_enqueued(session, message.id)  # the request's after-commit delivery takes it
+    record(session, principal, action=AuditAction.execute, event_type="webhook:replay", object_type="outbox_message",
+           object_id=message.id, detail={"subscription_id": subscription.id, "event_type": message.subject})
+    return message

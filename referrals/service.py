@@ -27,6 +27,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Membership, Organisation, Role, Student
 from network.notifications import notify, notify_organisation
 from network.permissions import Principal, can_manage_student
+from network.signals import referral_sent, referral_updated
 from referrals.events import add_event
 from referrals.models import EventKind, HandoverPacket, Referral, Route
 from referrals.signup import SHAREABLE, empty_details, snapshot
@@ -75,7 +76,7 @@ def get_referral(session: Session, actor: Principal, referral_id: Any) -> Referr
         key = int(referral_id)
     except (TypeError, ValueError):
         raise NotFound(NOT_FOUND) from None
-    referral = session.get(Referral, key)
+    referral = session.get(Referral, key) if 0 < key < 2**31 else None  # PostgreSQL's integer: no error
     if referral is None or not can_view_referral(actor, referral):
         raise NotFound(NOT_FOUND)
     return referral
@@ -115,7 +116,8 @@ def shareable_categories(session: Session, student: Student, recipient: Organisa
 
 def _load_service(session: Session, service_id: Any) -> Service | None:
     try:
-        return session.get(Service, int(service_id)) if service_id not in (None, "") else None
+        key = int(service_id) if service_id not in (None, "") else None
+        return session.get(Service, key) if key is not None and 0 < key < 2**31 else None
     except (TypeError, ValueError):
         return None
 
@@ -287,7 +289,18 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
                         title=f"Nieuwe verwijzing nr. {referral.id} voor '{service.name}' van "
                               f"{referral.from_organisation.name}; reageer vóór {referral.response_due:%d-%m-%Y}",
                         link=f"/inbox/{referral.id}")
+    referral_sent.send(referral, session=session, keyring=keyring)
     return referral
+
+
+def _announce(session: Session, keyring: Keyring, referral: Referral, *, own_only_for: Principal | None = None) -> None:
+    """Tell the organisations on ``referral`` that it changed (webhooks listen): both sides,
+    or only ``own_only_for``'s organisation (a draft, an internal note)."""
+    if own_only_for is not None or referral.status is S.draft and referral.sent_at is None:
+        organisations = {own_only_for.organisation_id if own_only_for else referral.from_organisation_id}
+    else:
+        organisations = {referral.from_organisation_id, referral.to_organisation_id}
+    referral_updated.send(referral, session=session, keyring=keyring, organisation_ids=organisations)
 
 
 # -- the state machine -------------------------------------------------------------------------
@@ -353,6 +366,7 @@ def transition(session: Session, actor: Principal, keyring: Keyring, referral: R
     if previous is not S.draft:  # the receiver never saw a draft: nothing to tell
         _tell_other_side(session, keyring, referral, side, kind=f"referral:{target.value}", base_url=base_url,
                          now=now, title=f"Verwijzing nr. {referral.id}: {_STATUS_WORDS.get(target, target.value)}")
+    _announce(session, keyring, referral, own_only_for=actor if previous is S.draft else None)
     return referral
 
 
@@ -419,6 +433,7 @@ def record_handover(session: Session, actor: Principal, keyring: Keyring, referr
         referral.handover_confirmed_at = referral.handover_confirmed_by_name = None
         _tell_other_side(session, keyring, referral, side, kind="referral:handover", base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: bevestig de warme overdracht")
+    _announce(session, keyring, referral)
     return referral
 
 
@@ -439,6 +454,7 @@ def confirm_handover(session: Session, actor: Principal, keyring: Keyring, refer
     _confirm(session, actor, keyring, referral, now)
     _tell_other_side(session, keyring, referral, side, kind="referral:in-progress", base_url=base_url, now=now,
                      title=f"Verwijzing nr. {referral.id}: warme overdracht bevestigd, begeleiding gestart")
+    _announce(session, keyring, referral)
     return referral
 
 
@@ -490,6 +506,7 @@ def assign(session: Session, actor: Principal, keyring: Keyring, referral: Refer
     if int(account_id) != actor.account_id:
         notify(session, keyring, [int(account_id)], kind="referral:assigned", base_url=base_url, now=now,
                title=f"Verwijzing nr. {referral.id} is aan u toegewezen", link=f"/inbox/{referral.id}")
+    _announce(session, keyring, referral, own_only_for=actor)  # the assignment is internal to the receiver
     return referral
 
 
@@ -514,6 +531,7 @@ def post_message(session: Session, actor: Principal, keyring: Keyring, referral:
     if not internal:
         _tell_other_side(session, keyring, referral, side, kind="referral:update", base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: nieuw bericht van {actor.acting.organisation_name}")
+    _announce(session, keyring, referral, own_only_for=actor if internal else None)
     return event
 
 

@@ -25,6 +25,7 @@ from network.db import utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role
 from network.permissions import Permission, Principal
+from network.signals import socialmap_service_changed
 from socialmap.models import (
     CapacityStatus,
     Category,
@@ -313,6 +314,7 @@ def create_service(session: Session, actor: Principal, organisation: Organisatio
     record(session, actor, action=AuditAction.create, event_type="socialmap:service:create",
            object_type="socialmap_service", object_id=service.uuid,
            detail={"organisation_id": organisation.id, "fields": sorted(set(history.fields))})
+    socialmap_service_changed.send(service, session=session)
     return service
 
 
@@ -342,6 +344,8 @@ def update_service(session: Session, actor: Principal, service: Service, data: d
     session.flush()
     record(session, actor, action=AuditAction.update, event_type="socialmap:service:update",
            object_type="socialmap_service", object_id=service.uuid, detail={"fields": sorted(set(changed))})
+    if changed:
+        socialmap_service_changed.send(service, session=session)
     return changed
 
 
@@ -369,6 +373,7 @@ def set_capacity(session: Session, actor: Principal, service: Service, capacity:
     session.flush()
     record(session, actor, action=AuditAction.update, event_type="socialmap:service:capacity",
            object_type="socialmap_service", object_id=service.uuid, detail={"capacity": capacity.value})
+    socialmap_service_changed.send(service, session=session)
     return service
 
 

@@ -49,6 +49,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role, Student
 from network.notifications import notify, organisation_staff
 from network.permissions import Principal, can_manage_student
+from network.signals import agreement_offered
 
 PURPOSE_SCHOOL = "leerlingbegeleiding"
 PURPOSE_SELF = "inzage"
@@ -117,12 +118,14 @@ def _party_for_organisation(agreement: Agreement, organisation_id: int | None) -
 
 
 def access_of(session: Session, actor: Principal, agreement: Agreement) -> Access | None:
-    if actor.account_id is None:
+    """How ``actor`` relates to ``agreement``, or None (outside its walls). An API client acts
+    as its organisation (no account): it is the school, or a partner that is a party."""
+    if actor.account_id is None and actor.client_id is None:
         return None
     if actor.is_school_staff and actor.organisation_id == agreement.school_id:
         return Access("school", _party_for_organisation(agreement, agreement.school_id))
     student = agreement.student
-    if student.account_id == actor.account_id:
+    if actor.account_id is not None and student.account_id == actor.account_id:
         return Access("self")
     if actor.role is Role.student or actor.acting is None:
         if age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE and active_representation(
@@ -200,9 +203,11 @@ def touch(session: Session, agreement: Agreement, now: dt.datetime) -> None:
 
 
 def list_agreements(session: Session, actor: Principal, *, student: Student | None = None,
-                    limit: int = 200) -> list[Agreement]:
-    """The agreements the actor can see (no content: titles, statuses, students' ids)."""
-    query = select(Agreement).options(selectinload(Agreement.student)).order_by(Agreement.updated_at.desc())
+                    limit: int = 200, offset: int = 0) -> list[Agreement]:
+    """The agreements the actor can see (no content: titles, statuses, students' ids), most
+    recently changed first; ``offset`` skips that many (a page of the API's list)."""
+    query = (select(Agreement).options(selectinload(Agreement.student))
+             .order_by(Agreement.updated_at.desc(), Agreement.id).offset(offset))
     if student is not None:
         query = query.where(Agreement.student_id == student.id)
     if actor.is_school_staff:
@@ -481,6 +486,7 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
                                                                              "hash": version.content_hash})
     first = chosen[:1] if order is SigningOrder.sequential else chosen
     notify_signers(session, keyring, agreement, version, first, base_url=base_url, now=now)
+    agreement_offered.send(version, agreement=agreement, session=session, keyring=keyring)
     return version
 
 

@@ -32,7 +32,8 @@ def mailbox():
     local_developer = current_app.config["SCHAKEL_ENV"] == "development" and request.remote_addr in _LOOPBACK
     if not (current_principal().is_authenticated or local_developer):
         return login_manager.unauthorized()
-    rows = db.session.execute(select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(50)).scalars()
+    rows = db.session.execute(select(OutboxMessage).where(OutboxMessage.kind == "email")  # not webhooks
+                              .order_by(OutboxMessage.created_at.desc()).limit(50)).scalars()
     messages = []
     for row in rows:
         try:

@@ -1,0 +1,245 @@
+"""The webhook API (``/api/v1/webhook-subscriptions``): a partner system keeps its own
+subscriptions (list, create, read, change with ``If-Match``, end) and rotates their signing
+secret. Only an API client with the scope ``webhooks:manage`` does this; another client's
+subscription does not exist for it (404). A change comes as ``Content-Type: application/json``
+(415 otherwise); unknown fields are refused (400). The secret is in the answer of the create
+and of a rotation, and never again. Every error is RFC 9457 problem+json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request, url_for
+from flask.views import MethodView
+from marshmallow import Schema, ValidationError, fields, validate
+
+from network.api import Blueprint, ProblemSchema, api_principal, api_require
+from network.db import db
+from network.errors import PreconditionFailed, PreconditionRequired, ValidationFailed, problem_response
+from network.permissions import Permission, Principal
+from network.schemas import BaseSchema
+from network.web import keyring
+from network.webhook_delivery import UrlPolicy
+from network.webhooks import (
+    EVENT_TYPES,
+    WebhookSubscription,
+    create_subscription,
+    delete_subscription,
+    get_subscription,
+    list_subscriptions,
+    require_client,
+    rotate_secret,
+    update_subscription,
+)
+
+bp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1",
+               description="Webhooks: abonnementen van uw partnersysteem op gebeurtenissen")
+
+_PROBLEM = "application/problem+json"
+_EVENT_LIST = ", ".join(f"`{name}` ({description})" for name, description in EVENT_TYPES.items())
+
+
+class SubscriptionArgs(BaseSchema):
+    """The body of a create (``PATCH``: the same fields, each optional)."""
+
+    url = fields.String(required=True, validate=validate.Length(max=500),
+                        metadata={"description": "Waar de hub de gebeurtenissen heen POST: https, geen intern adres."})
+    event_types = fields.List(fields.String(validate=validate.Length(max=60)), required=True,
+                              metadata={"description": f"Soorten gebeurtenissen: {_EVENT_LIST}."})
+    description = fields.String(allow_none=True, validate=validate.Length(max=200),
+                                metadata={"description": "Eigen omschrijving (hoogstens 200 tekens)."})
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    description = fields.String()
+    created_at = fields.DateTime()
+    version = fields.Integer(metadata={"description": 'De ETag is W/"<version>".'})
+    previous_secret_valid_until = fields.DateTime(
+        allow_none=True, metadata={"description": "Na een rotatie ondertekent het vorige geheim tot dan ook."})
+
+
+class NewSubscriptionSchema(SubscriptionSchema):
+    secret = fields.String(metadata={"description": "Het geheim (`whsec_...`) waarmee de hub ondertekent "
+                                                   "(Standard Webhooks). Alleen nu te zien: bewaar het."})
+
+
+class SubscriptionListSchema(Schema):
+    items = fields.List(fields.Nested(SubscriptionSchema))
+
+
+class SecretSchema(Schema):
+    secret = fields.String(metadata={"description": "Het nieuwe geheim; alleen nu te zien."})
+    previous_secret_valid_until = fields.DateTime(metadata={"description": "Tot dan ondertekent het vorige geheim "
+                                                                           "ook (24 uur)."})
+
+
+def _problems(*statuses: tuple[int, str]):
+    def decorator(view):
+        for status, description in reversed(statuses):
+            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM,
+                                   description=description)(view)
+        return view
+
+    return decorator
+
+
+def _policy() -> UrlPolicy:
+    return UrlPolicy.from_config(current_app.config)
+
+
+def _etag(subscription: WebhookSubscription) -> str:
+    return f'W/"{subscription.version}"'
+
+
+def _dump(subscription: WebhookSubscription, secret: str | None = None) -> dict[str, Any]:
+    body = {"id": subscription.id, "url": subscription.url, "event_types": subscription.types,
+            "description": subscription.description, "created_at": subscription.created_at,
+            "version": subscription.version, "previous_secret_valid_until": subscription.previous_secret_until}
+    if secret is not None:
+        body["secret"] = secret
+    return body
+
+
+def _headers(subscription: WebhookSubscription) -> dict[str, str]:
+    return {"ETag": _etag(subscription), "Location": url_for("webhooks_api.subscription",
+                                                             subscription_id=subscription.id)}
+
+
+def _load(partial: bool = False) -> dict[str, Any] | Any:
+    """The JSON body through :class:`SubscriptionArgs` (415 when not JSON, 400 when invalid)."""
+    if request.mimetype != "application/json":
+        return problem_response(415, detail="Stuur de gegevens als JSON (Content-Type: application/json).")
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een JSON-object."]})
+    try:
+        return SubscriptionArgs().load(raw, partial=partial)
+    except ValidationError as exc:
+        raise ValidationFailed(errors={
+            name: ["Onbekend veld." if str(m) == "Unknown field." else str(m)
+                   for m in (messages if isinstance(messages, list) else [messages])]
+            for name, messages in exc.normalized_messages().items()}) from None
+
+
+def _if_match(subscription: WebhookSubscription, *, required: bool) -> int | None:
+    """The version the caller saw (If-Match), checked: 428 when missing and required, 412 stale."""
+    if "If-Match" not in request.headers:
+        if required:
+            raise PreconditionRequired(f"Stuur If-Match met de ETag van het abonnement ({_etag(subscription)}).")
+        return None
+    if not (request.if_match.star_tag or request.if_match.contains_weak(str(subscription.version))):
+        raise PreconditionFailed("Het abonnement is intussen gewijzigd; haal het opnieuw op.",
+                                 current_version=subscription.version)
+    return subscription.version
+
+
+def _find(subscription_id: int) -> tuple[Principal, WebhookSubscription]:
+    principal = api_principal()
+    return principal, get_subscription(db.session, principal, subscription_id)
+
+
+_IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"},
+             "description": 'De ETag van het abonnement zoals u het las (W/"<versie>").'}
+_ETAG = {"ETag": {"description": 'W/"<versie>" voor If-Match', "schema": {"type": "string"}}}
+
+
+@bp.route("/webhook-subscriptions", endpoint="subscriptions")
+class Subscriptions(MethodView):
+    decorators = [api_require(Permission.webhook_manage)]
+
+    @bp.response(200, SubscriptionListSchema)
+    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"))
+    def get(self):
+        """De actieve webhook-abonnementen van uw client."""
+        return {"items": [_dump(s) for s in list_subscriptions(db.session, api_principal())]}
+
+    @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
+    @bp.response(201, NewSubscriptionSchema, headers={**_ETAG, "Location": {"schema": {"type": "string"}}})
+    @_problems((400, "Ongeldige invoer: een URL die niet mag (geen https, een intern adres), een onbekende soort "
+                     "gebeurtenis, een onbekend veld"),
+               (401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+               (415, "Geen application/json"))
+    def post(self):
+        """Abonneer een URL op gebeurtenissen. Het antwoord bevat het geheim waarmee de hub elke
+        aanroep ondertekent (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
+        `webhook-signature`); het is daarna niet meer op te vragen."""
+        principal = api_principal()
+        require_client(principal)  # before looking at the body: a person gets 403, not 415
+        data = _load()
+        if not isinstance(data, dict):
+            return data
+        subscription, secret = create_subscription(db.session, principal, keyring(), _policy(), url=data["url"],
+                                                   event_types=data["event_types"],
+                                                   description=data.get("description") or "")
+        body, headers = _dump(subscription, secret), _headers(subscription)
+        db.session.commit()
+        return body, headers
+
+
+@bp.route("/webhook-subscriptions/<int:subscription_id>", endpoint="subscription")
+class Subscription(MethodView):
+    decorators = [api_require(Permission.webhook_manage)]
+
+    @bp.response(200, SubscriptionSchema, headers=_ETAG)
+    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+               (404, "Niet gevonden (of van een andere client)"))
+    def get(self, subscription_id):
+        """Eén abonnement van uw client."""
+        _, subscription = _find(subscription_id)
+        return _dump(subscription), {"ETag": _etag(subscription)}
+
+    @bp.doc(parameters=[{**_IF_MATCH, "required": True}],
+            requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
+    @bp.response(200, SubscriptionSchema, headers=_ETAG)
+    @_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+               (403, "Geen API-client met de scope webhooks:manage"), (404, "Niet gevonden"),
+               (412, "If-Match klopt niet (meer)"), (415, "Geen application/json"), (428, "If-Match ontbreekt"))
+    def patch(self, subscription_id):
+        """Wijzig de URL, de soorten gebeurtenissen of de omschrijving. Vereist `If-Match`."""
+        principal, subscription = _find(subscription_id)
+        expected = _if_match(subscription, required=True)
+        data = _load(partial=True)
+        if not isinstance(data, dict):
+            return data
+        update_subscription(db.session, principal, _policy(), subscription, data, expected_version=expected)
+        body, etag = _dump(subscription), _etag(subscription)
+        db.session.commit()
+        return body, {"ETag": etag}
+
+    @bp.doc(parameters=[_IF_MATCH])
+    @bp.response(204)
+    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+               (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
+    def delete(self, subscription_id):
+        """Beëindig een abonnement: er komen geen gebeurtenissen meer, ook niet wat nog in de
+        wachtrij stond. `If-Match` mag (niet verplicht)."""
+        principal, subscription = _find(subscription_id)
+        delete_subscription(db.session, principal, subscription,
+                            expected_version=_if_match(subscription, required=False))
+        db.session.commit()
+
+
+@bp.route("/webhook-subscriptions/<int:subscription_id>/secret-rotations", methods=["POST"])
+@api_require(Permission.webhook_manage)
+@bp.doc(parameters=[_IF_MATCH])
+@bp.response(201, SecretSchema, headers=_ETAG)
+@_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+           (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
+def rotate_subscription_secret(subscription_id):
+    """Een nieuw geheim voor een abonnement. Het vorige ondertekent nog 24 uur mee (twee
+    handtekeningen in `webhook-signature`), zodat u zonder onderbreking kunt overstappen. Het
+    nieuwe geheim staat alleen in dit antwoord."""
+    principal, subscription = _find(subscription_id)
+    secret = rotate_secret(db.session, principal, keyring(), subscription,
+                           expected_version=_if_match(subscription, required=False))
+    body = {"secret": secret, "previous_secret_valid_until": subscription.previous_secret_until}
+    etag = _etag(subscription)
+    db.session.commit()
+    return body, {"ETag": etag}
+
+
+__all__ = ["bp"]
