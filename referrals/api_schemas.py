@@ -9,9 +9,101 @@ from marshmallow import Schema, fields, validate
 
 from network.api import ProblemSchema  # noqa: F401  (re-exported for the referral API)
 from network.schemas import BaseSchema
-from referrals.states import Outcome, ReferralStatus
+from referrals.models import RoutePhase, RouteStatus, Situation
+from referrals.routes import CHECK_IN_MONTHS
+from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
+from referrals.states import Outcome, ReferralStatus, ReferralType
 
 STATUSES = [s.value for s in ReferralStatus]
+
+
+def one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices), error="Kies een van: {choices}.")
+
+
+class ApiArgs(BaseSchema):
+    """A request body of the API: unknown fields are refused (400), in Dutch."""
+
+    error_messages = {"unknown": "Onbekend veld.", "type": "Stuur een JSON-object."}
+
+
+def _text(max_length: int, description: str | None = None) -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Length(max=max_length),
+                         metadata={"description": description} if description else {})
+
+
+class LifeDomainArgs(ApiArgs):
+    problem = fields.Boolean(load_default=False)
+    explanation = _text(2000)
+
+
+class CareWorkerArgs(ApiArgs):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    function = _text(200)
+    organisation = _text(200)
+    contact = _text(200)
+
+
+SchoolSituationArgs = ApiArgs.from_dict({code: _text(2000) for code in SCHOOL_SITUATION}, name="SchoolSituationArgs")
+BackgroundArgs = ApiArgs.from_dict({code: _text(2000) for code in BACKGROUND}, name="BackgroundArgs")
+
+
+class ReferralDetailsArgs(ApiArgs):
+    """The sign-up form (aanmeldformulier) as the wizard's ``details`` document."""
+
+    reason = _text(4000, "De reden van de verwijzing; nodig om te versturen.")
+    remarks = _text(4000)
+    school_situation = fields.Nested(SchoolSituationArgs, allow_none=True)
+    life_domains = fields.Dict(keys=fields.String(validate=one_of(list(LIFE_DOMAINS))),
+                               values=fields.Nested(LifeDomainArgs), allow_none=True,
+                               metadata={"description": "Per leefgebied: is er een probleem, met toelichting."})
+    care_workers = fields.List(fields.Nested(CareWorkerArgs), allow_none=True, validate=validate.Length(max=10))
+    background = fields.Nested(BackgroundArgs, allow_none=True)
+
+
+class CreateReferralArgs(ApiArgs):
+    """The body of ``POST /referrals``: what the wizard's draft takes, then (by default) send."""
+
+    student_id = fields.UUID(required=True, metadata={"description": "Een leerling van uw school."})
+    service_id = fields.Integer(required=True, metadata={"description": "De dienst op de sociale kaart."})
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=60),
+                            metadata={"description": "Het doel (code uit de doelencatalogus, bv. `jobcoaching`)."})
+    type = fields.String(load_default=ReferralType.transitieroute.value,
+                         validate=one_of([t.value for t in ReferralType]))
+    categories = fields.List(fields.String(validate=one_of([c.value for c in SHAREABLE])),
+                             load_default=list, metadata={"description": "De gegevens die meegaan; de ontvanger "
+                                                                         "moet er een grondslag voor hebben."})
+    details = fields.Nested(ReferralDetailsArgs, load_default=None)
+    response_due = fields.Date(allow_none=True, metadata={"description": "Een latere reactietermijn dan die van "
+                                                                         "de dienst (alleen bij versturen)."})
+    send = fields.Boolean(load_default=True, metadata={"description": "false: alleen een concept maken."})
+
+
+class ReferralUpdateArgs(ApiArgs):
+    """The body of ``POST /referrals/{id}/updates``."""
+
+    text = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    internal = fields.Boolean(load_default=False, metadata={
+        "description": "true: een interne notitie, alleen zichtbaar voor uw eigen organisatie."})
+
+
+class ReferralHandoverArgs(ApiArgs):
+    """The body of ``POST /referrals/{id}/handover``."""
+
+    held_on = fields.Date(required=True, metadata={"description": "De dag van het overdrachtsgesprek."})
+    present = fields.String(required=True, validate=validate.Length(max=500),
+                            metadata={"description": "Wie er bij het gesprek waren."})
+
+
+class HandoverConfirmArgs(ApiArgs):
+    """The body of ``POST /referrals/{id}/handover/confirmation``: empty (``{}``)."""
+
+
+class ReferralOwnerArgs(ApiArgs):
+    """The body of ``POST /referrals/{id}/owner``."""
+
+    owner_account_id = fields.Integer(required=True, metadata={
+        "description": "Het account van een medewerker van uw organisatie (partner)."})
 
 
 class ReferralListArgs(BaseSchema):
@@ -19,19 +111,19 @@ class ReferralListArgs(BaseSchema):
                            metadata={"description": "De `next_cursor` van de vorige pagina."})
     limit = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100),
                            metadata={"description": "Aantal verwijzingen per pagina (1-100)."})
-    status = fields.String(validate=validate.OneOf(["open", *STATUSES]),
+    status = fields.String(validate=one_of(["open", *STATUSES]),
                            metadata={"description": "Alleen deze status, of `open` voor alles wat nog loopt."})
 
 
-class TransitionArgs(BaseSchema):
+class TransitionArgs(ApiArgs):
     """The body of ``POST /referrals/{id}/transitions``."""
 
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES),
+    status = fields.String(required=True, validate=one_of(STATUSES),
                            metadata={"description": "De nieuwe status (HL7 Gravity)."})
     reason = fields.String(allow_none=True, validate=validate.Length(max=500),
                            metadata={"description": "Verplicht voor rejected, cancelled, on-hold, failed en "
                                                     "entered-in-error."})
-    outcome = fields.String(allow_none=True, validate=validate.OneOf([o.value for o in Outcome]),
+    outcome = fields.String(allow_none=True, validate=one_of([o.value for o in Outcome]),
                             metadata={"description": "Verplicht voor completed."})
 
 
@@ -103,3 +195,106 @@ class EventSchema(Schema):
 class ReferralDetailSchema(ReferralSchema):
     packet = fields.Nested(PacketSchema)
     events = fields.List(fields.Nested(EventSchema))
+
+
+# -- routes and check-ins (referrals/route_api.py) ----------------------------------------------
+
+ROUTE_STATUSES = [s.value for s in RouteStatus]
+PHASES = [p.value for p in RoutePhase]
+
+
+class RouteListArgs(BaseSchema):
+    status = fields.String(validate=one_of(ROUTE_STATUSES), metadata={"description": "Alleen deze status."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100),
+                              metadata={"description": "Aantal trajecten per pagina (1-100)."})
+
+
+class PhaseDatesArgs(ApiArgs):
+    planned_date = fields.Date(allow_none=True)
+    reached_date = fields.Date(allow_none=True, metadata={"description": "Niet in de toekomst."})
+
+
+class PatchRouteArgs(ApiArgs):
+    """The body of ``PATCH /routes/{id}``: only the fields sent change."""
+
+    phase = fields.String(validate=one_of(PHASES), metadata={
+        "description": "De huidige fase; zonder bereikte datum krijgt die fase vandaag."})
+    responsible_account_id = fields.Integer(metadata={"description": "Een medewerker van de school."})
+    expected_exit_date = fields.Date()
+    phases = fields.Dict(keys=fields.String(validate=one_of(PHASES)), values=fields.Nested(PhaseDatesArgs),
+                         metadata={"description": "Per fase de geplande en bereikte datum (null wist)."})
+
+
+class RouteExitArgs(ApiArgs):
+    exit_date = fields.Date(required=True, metadata={"description": "De dag waarop de leerling de school verliet."})
+
+
+class RecordCheckInArgs(ApiArgs):
+    """The body of ``POST /routes/{id}/check-ins``."""
+
+    months = fields.Integer(required=True, validate=one_of(list(CHECK_IN_MONTHS)),
+                            metadata={"description": "Welk nazorgcontact: na 3, 6, 12 of 24 maanden."})
+    situation = fields.String(required=True, validate=one_of([s.value for s in Situation]))
+    note = _text(2000)
+
+
+class RouteStudentSchema(Schema):
+    id = fields.String()
+    name = fields.String(allow_none=True, metadata={"description": "Alleen met een grondslag voor contactgegevens."})
+
+
+class RouteSchema(Schema):
+    id = fields.Integer()
+    phase = fields.String(metadata={"enum": PHASES})
+    status = fields.String(metadata={"enum": ROUTE_STATUSES})
+    student = fields.Nested(RouteStudentSchema)
+    responsible = fields.Nested(NamedSchema, allow_none=True)
+    start_date = fields.Date()
+    expected_exit_date = fields.Date(allow_none=True)
+    exit_date = fields.Date(allow_none=True)
+    followup_months = fields.Integer()
+    next_check_in_due = fields.Date(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    version = fields.Integer(metadata={"description": "Rijversie; ook de ETag (`W/\"<versie>\"`)."})
+
+
+class RoutePageSchema(Schema):
+    items = fields.List(fields.Nested(RouteSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+    pages = fields.Integer()
+
+
+class PhaseSchema(Schema):
+    phase = fields.String(metadata={"enum": PHASES})
+    planned_date = fields.Date(allow_none=True)
+    reached_date = fields.Date(allow_none=True)
+
+
+class CheckInSchema(Schema):
+    id = fields.Integer()
+    months = fields.Integer()
+    due_date = fields.Date()
+    situation = fields.String(allow_none=True, metadata={"enum": [s.value for s in Situation]})
+    note = fields.String(allow_none=True)
+    recorded_at = fields.DateTime(allow_none=True)
+    recorded_by = fields.String(allow_none=True)
+    rmc_alerted_at = fields.DateTime(allow_none=True)
+
+
+class CheckInListSchema(Schema):
+    items = fields.List(fields.Nested(CheckInSchema))
+
+
+class RouteEducationSchema(Schema):
+    programme = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+
+
+class RouteDetailSchema(RouteSchema):
+    education = fields.Nested(RouteEducationSchema, allow_none=True,
+                              metadata={"description": "Alleen met een grondslag voor opleidingsgegevens."})
+    phases = fields.List(fields.Nested(PhaseSchema))
+    check_ins = fields.List(fields.Nested(CheckInSchema))

@@ -36,7 +36,7 @@ from referrals.routes import (
 
 def find_check_in(session: Session, actor: Principal, check_in_id: Any) -> CheckIn:
     """A check-in within the actor's walls: the school's staff, or the region's RMC."""
-    check_in = session.get(CheckIn, check_in_id) if isinstance(check_in_id, int) else None
+    check_in = session.get(CheckIn, check_in_id) if isinstance(check_in_id, int) and 0 < check_in_id < 2**31 else None
     if check_in is None:
         raise NotFound(_l("Dit nazorgcontact bestaat niet, of u heeft er geen toegang toe."))
     find_route(session, actor, check_in.route_id, rmc=True)

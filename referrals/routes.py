@@ -91,7 +91,7 @@ def is_route_rmc(session: Session, actor: Principal, route: Route) -> bool:
 def find_route(session: Session, actor: Principal, route_id: Any, *, rmc: bool = False) -> Route:
     """The route, or :class:`NotFound` outside the actor's walls (the school's own staff; with
     ``rmc``, also the region's RMC). Loads no student data: decide before showing any."""
-    route = session.get(Route, route_id) if isinstance(route_id, int) else None
+    route = session.get(Route, route_id) if isinstance(route_id, int) and 0 < route_id < 2**31 else None
     if route is None or not (is_route_school_staff(actor, route) or (rmc and is_route_rmc(session, actor, route))):
         raise NotFound(NOT_FOUND)
     return route

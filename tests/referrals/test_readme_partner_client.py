@@ -5,8 +5,10 @@ and checks a webhook signature."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from werkzeug.serving import make_server
 
 from referrals.models import Referral
 from referrals.states import ReferralStatus
-from tests.factories import make_api_client
+from tests.factories import bearer, get_token, make_api_client
+from tests.network.test_webhooks import Receiver
 from tests.referrals.test_api import sent
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -39,17 +42,38 @@ def live_server(app):
     thread.join(timeout=10)
 
 
-def test_the_readme_client_accepts_a_referral_over_http(live_server, session, keyring, rworld, ractors):
+def test_the_readme_client_accepts_a_referral_and_verifies_the_webhook(live_server, client, session, keyring,
+                                                                       rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
-    api_client, secret = make_api_client(rworld["gemeente"], ["referrals:read", "referrals:write"])
+    api_client, secret = make_api_client(rworld["gemeente"], ["referrals:read", "referrals:write", "webhooks:manage"])
     session.commit()
-    example = readme_client()
-    partner = example["connect"](live_server, api_client.client_id, secret)
-    accepted = example["accept_oldest_new_referral"](partner, live_server)
-    assert accepted["id"] == referral.id and accepted["status"] == "accepted"
-    session.expire_all()
-    assert session.get(Referral, referral.id).status is ReferralStatus.accepted
-    assert example["accept_oldest_new_referral"](partner, live_server) is None  # nothing new is waiting
+    receiver = Receiver()
+    try:
+        token = get_token(client, api_client, secret, scope="webhooks:manage")
+        subscribed = client.post("/api/v1/webhook-subscriptions", headers=bearer(token),
+                                 json={"url": receiver.url(), "event_types": ["referral.updated"]})
+        assert subscribed.status_code == 201, subscribed.get_data(as_text=True)
+        webhook_secret = subscribed.get_json()["secret"]
+
+        example = readme_client()
+        partner = example["connect"](live_server, api_client.client_id, secret)
+        accepted = example["accept_oldest_new_referral"](partner, live_server)
+        assert accepted["id"] == referral.id and accepted["status"] == "accepted"
+        session.expire_all()
+        assert session.get(Referral, referral.id).status is ReferralStatus.accepted
+        assert example["accept_oldest_new_referral"](partner, live_server) is None  # nothing new is waiting
+
+        deadline = time.time() + 10  # delivered right after the accepting request committed
+        while not receiver.delivered and time.time() < deadline:
+            time.sleep(0.05)
+        call = receiver.delivered[0]
+        event = json.loads(call.body)
+        assert event["type"] == "referral.updated" and event["data"]["id"] == referral.id
+        assert example["verify_webhook"](webhook_secret, call.headers, call.body)
+        assert not example["verify_webhook"](webhook_secret, call.headers, call.body.replace(b"updated", b"created"))
+        assert not example["verify_webhook"]("whsec_" + "A" * 32, call.headers, call.body)
+    finally:
+        receiver.stop()
 
 
 def test_the_readme_client_is_refused_with_a_wrong_secret(live_server, session, rworld):
