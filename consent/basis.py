@@ -161,3 +161,15 @@ def consent_bases_for_organisations(session: Session, student: Student, pairs: l
                 result.setdefault((acting.organisation_id, purpose), []).append(
                     Basis("legal_task", code, frozenset(cats)))
     return result
+
+
+def consented_subjects(organisation_id: int):
+    """The students with a valid consent to ``organisation_id`` today, and its purposes: the
+    partner's list of students in the API (:func:`network.student_reads.register_subject_finder`).
+    Legal tasks are not in it: they cover whole groups, not a list of students; a partner reads a
+    student under a legal task by naming the purpose."""
+    today = today_nl()
+    return (select(Consent.student_id.label("student_id"), Purpose.code.label("purpose"))
+            .join(Purpose, Purpose.id == Consent.purpose_id)
+            .where(Consent.recipient_id == organisation_id, Consent.status == ConsentStatus.active,
+                   Consent.valid_from <= today, Consent.valid_until >= today))

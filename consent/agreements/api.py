@@ -2,9 +2,11 @@
 bundle of a version, a partner system signing with its organisation's registered Ed25519 key,
 and the public verification (by code, or of a bundle).
 
-Authenticated by the browser session for now, as the referral API (partner OAuth comes with
-its own issue); an anonymous call is 401. The walls are the agreement's own (404), every read
-of its content is decided and audited (403 when denied). A change must come as
+A partner system calls it with an OAuth2 token of its organisation (``agreements:read`` to
+read, ``agreements:sign`` to sign; network.oauth), a person with the browser session; an
+anonymous call is 401. The list holds the agreements the caller's organisation is a party of
+(a school: its own). The walls are the agreement's own (404), every read of its content is
+decided and audited (403 when denied). A change must come as
 ``Content-Type: application/json`` (415 otherwise), so a cross-site form cannot post one. The
 verification endpoints are public and rate-limited like ``/controle``. Every error is RFC 9457
 problem+json.
@@ -18,6 +20,8 @@ from flask import current_app, request
 from marshmallow import ValidationError
 
 from consent.agreements.api_schemas import (
+    AgreementListArgs,
+    AgreementPageSchema,
     AgreementSchema,
     BundleSchema,
     BundleVerificationSchema,
@@ -26,7 +30,8 @@ from consent.agreements.api_schemas import (
     VerificationSchema,
 )
 from consent.agreements.models import Agreement, AgreementSignature, AgreementVersion
-from consent.agreements.service import Access, content_of, find_agreement, read_agreement
+from consent.agreements.overview import agreement_rows
+from consent.agreements.service import Access, content_of, find_agreement, list_agreements, read_agreement
 from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
@@ -92,6 +97,32 @@ def _version(version: AgreementVersion) -> dict[str, Any]:
             "signatures": [_signature(s) for s in version.signatures]}
 
 
+@bp.route("/agreements", methods=["GET"])
+@api_require(Permission.agreement_view, _NO_ACCESS)
+@bp.arguments(AgreementListArgs, location="query")
+@bp.response(200, AgreementPageSchema)
+@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+           (403, "Geen toegang (of een token zonder scope `agreements:read`)"))
+def list_agreements_api(args):
+    """De overeenkomsten (plannen en privacyafspraken) waarvan uw organisatie een partij is, of
+    voor een school die van de eigen leerlingen; laatst gewijzigd eerst, met paginering (`page`,
+    `per_page`; `next_page` is leeg op de laatste pagina). Zonder inhoud; de naam van de leerling
+    alleen met een grondslag (beslist en gelogd)."""
+    principal = current_principal()
+    page, per_page = args["page"], args["per_page"]
+    found = list_agreements(db.session, principal, limit=per_page + 1, offset=(page - 1) * per_page)
+    rows = agreement_rows(db.session, principal, found[:per_page])
+    body = {"items": [{"id": row.agreement.id, "kind": row.agreement.kind.value, "title": row.agreement.title,
+                       "status": row.agreement.status.value, "student_id": row.agreement.student_id,
+                       "student_name": row.student_name, "updated_at": row.agreement.updated_at,
+                       "latest_version": {"number": row.latest.number, "status": row.latest.status.value,
+                                          "hash": row.latest.content_hash},
+                       "awaiting_your_signature": row.to_sign} for row in rows],
+            "page": page, "per_page": per_page, "next_page": page + 1 if len(found) > per_page else None}
+    db.session.commit()  # the audit events of the names' decisions
+    return body
+
+
 @bp.route("/agreements/<uuid:agreement_id>", methods=["GET"])
 @api_require(Permission.agreement_view, _NO_ACCESS)
 @bp.response(200, AgreementSchema)
@@ -145,7 +176,7 @@ def get_bundle(agreement_id, number):
 
 
 @bp.route("/agreements/<uuid:agreement_id>/versions/<int:number>/signatures", methods=["POST"])
-@api_require(Permission.agreement_view, _NO_ACCESS)
+@api_require(Permission.agreement_sign, _NO_ACCESS)
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SignArgs}}})
 @bp.response(201, SignatureSchema)
 @_problems((400, "Ongeldige invoer: onbekende of ingetrokken sleutel (`kid`), een handtekening die niet klopt "

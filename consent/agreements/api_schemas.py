@@ -31,6 +31,40 @@ class SignArgs(BaseSchema):
                                                        "van de verklaring."})
 
 
+class AgreementListArgs(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000),
+                          metadata={"description": "Paginanummer (vanaf 1)."})
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100),
+                              metadata={"description": "Aantal overeenkomsten per pagina (1-100)."})
+
+
+class LatestVersionSchema(Schema):
+    number = fields.Integer()
+    status = fields.String(metadata={"enum": [s.value for s in VersionStatus]})
+    hash = fields.String(allow_none=True)
+
+
+class AgreementItemSchema(Schema):
+    id = fields.UUID()
+    kind = fields.String(metadata={"enum": [k.value for k in AgreementKind]})
+    title = fields.String()
+    status = fields.String(metadata={"enum": [s.value for s in AgreementStatus]})
+    student_id = fields.UUID()
+    student_name = fields.String(allow_none=True, metadata={"description": "Alleen met een grondslag voor "
+                                                                          "contactgegevens."})
+    updated_at = fields.DateTime()
+    latest_version = fields.Nested(LatestVersionSchema)
+    awaiting_your_signature = fields.Boolean(metadata={
+        "description": "Uw organisatie kan nu (een partij van) de nieuwste versie ondertekenen."})
+
+
+class AgreementPageSchema(Schema):
+    items = fields.List(fields.Nested(AgreementItemSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    next_page = fields.Integer(allow_none=True, metadata={"description": "Leeg op de laatste pagina."})
+
+
 class PartySchema(Schema):
     key = fields.String()
     kind = fields.String(metadata={"enum": ["student", "organisation"]})
