@@ -58,12 +58,16 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
     "VERIFY_RATE_LIMIT": ("VERIFY_RATE_LIMIT", str),
     "TOKEN_RATE_LIMIT": ("TOKEN_RATE_LIMIT", str),
+    "DATABASE_CONNECT_TIMEOUT": ("DATABASE_CONNECT_TIMEOUT", int),
     "API_CLIENT_RATE_LIMIT": ("API_CLIENT_RATE_LIMIT", str),
     "PASSWORD_MIN_LENGTH": ("PASSWORD_MIN_LENGTH", int),
     "PROXY_HOPS": ("SCHAKEL_PROXY_HOPS", int),
     "AUDIT_SEAL_INTERVAL_SECONDS": ("AUDIT_SEAL_INTERVAL_SECONDS", int),
     "OUTBOX_INTERVAL_SECONDS": ("OUTBOX_INTERVAL_SECONDS", int),
     "SOCIALMAP_VERIFY_DAYS": ("SOCIALMAP_VERIFY_DAYS", int),
+    "IDEMPOTENCY_HOURS": ("IDEMPOTENCY_HOURS", int),
+    "WEBHOOK_ALLOW_HTTP": ("WEBHOOK_ALLOW_HTTP", _env_bool),
+    "WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", _env_bool),
 }
 
 
@@ -73,6 +77,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "SCHAKEL_ENV": "development",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(instance_path) / 'schakel.db'}",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # seconds to wait for a PostgreSQL connection before the request fails with 503
+        "DATABASE_CONNECT_TIMEOUT": 5,
         "SECRETS_FILE": str(Path(instance_path) / "secrets.json"),
         "BASE_URL": "http://127.0.0.1:5000",
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -95,6 +101,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # partner systems: the token endpoint per source address, the API per client
         "TOKEN_RATE_LIMIT": "30 per minute",
         "API_CLIENT_RATE_LIMIT": "1200 per minute",
+        # how long the answer to a POST with an Idempotency-Key is kept (and replayed)
+        "IDEMPOTENCY_HOURS": 24,
         "PASSWORD_MIN_LENGTH": 12,
         "PASSWORD_RESET_HOURS": 1,
         # argon2id, RFC 9106 second recommended option (t=3, 64 MiB)
@@ -105,6 +113,10 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "AUDIT_SEAL_BATCH": 5000,
         "OUTBOX_INTERVAL_SECONDS": 30,
         "OUTBOX_MAX_ATTEMPTS": 8,
+        # webhook targets: plain http and private, loopback or link-local addresses; None means
+        # "allowed in development and testing only" (set in _validate from SCHAKEL_ENV)
+        "WEBHOOK_ALLOW_HTTP": None,
+        "WEBHOOK_ALLOW_PRIVATE": None,
         # sociale kaart entries not verified for this long are flagged and their contact asked
         "SOCIALMAP_VERIFY_DAYS": 180,
         "SOCIALMAP_LINK_DAYS": 30,
@@ -151,10 +163,13 @@ def _normalise_database_url(config: dict[str, Any]) -> None:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     config["SQLALCHEMY_DATABASE_URI"] = url
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if url.startswith("sqlite"):
-        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {"timeout": 30})
-        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    elif url.startswith("postgresql"):
+        # a database host that does not answer fails the request (503) in seconds, not minutes
+        options.setdefault("connect_args", {"connect_timeout": int(config.get("DATABASE_CONNECT_TIMEOUT", 5))})
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 SECRET_NAMES = ("secret_key", "field_keys", "field_key_current", "blind_index_key",
@@ -224,6 +239,11 @@ def _validate(config: dict[str, Any]) -> None:
             raise ConfigError("SCHAKEL_BASE_URL must be an https:// URL in production")
         if config["MAIL_BACKEND"] == "mailbox":
             raise ConfigError("MAIL_BACKEND=mailbox is for development; use smtp in production")
+    for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE"):
+        if config.get(name) is None:
+            config[name] = not production
+    if production and config["WEBHOOK_ALLOW_PRIVATE"]:
+        log.warning("WEBHOOK_ALLOW_PRIVATE is on: webhooks may reach this host's own network")
     config["DEBUG"] = False if production else config.get("DEBUG", False)
     # Cookies: __Host- prefix and Secure over https; Lax keeps top-level links from e-mail working.
     config["SESSION_COOKIE_NAME"] = "__Host-schakel" if production else "schakel"

@@ -178,6 +178,10 @@ def _oauth_error(error: HTTPException) -> dict[str, str]:
 def handle_unexpected(error: Exception) -> Response:
     from network.db import db
 
+    original = getattr(error, "original_exception", None)
+    if original is not None and database_unavailable(original):
+        # raised where Flask no longer looks for its handler (saving the session, after_request)
+        return handle_database_error(original)
     log.exception("Unhandled error in request %r", getattr(g, "request_id", None))
     db.session.rollback()
     if isinstance(error, HTTPException):
@@ -187,7 +191,84 @@ def handle_unexpected(error: Exception) -> Response:
     return _html_error(500)
 
 
+#: SQLSTATEs of a database that is up but cannot write: read-only transaction, disk full,
+#: out of memory, too many connections, shutting down
+_UNAVAILABLE_SQLSTATES = ("25006", "53100", "53200", "53300", "57P01", "57P02", "57P03")
+
+
+def database_unavailable(error: Exception) -> bool:
+    """True for an error that means the database is unreachable or cannot write now (the
+    request can be tried again later), as opposed to a bug."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+
+    if isinstance(error, DisconnectionError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if code in _UNAVAILABLE_SQLSTATES:
+        return True
+    if isinstance(error, (OperationalError, InterfaceError)):
+        message = str(error.orig).lower() if error.orig is not None else ""
+        # SQLite: a locked, full or read-only file; PostgreSQL: no connection
+        return not any(bug in message for bug in ("no such table", "no such column", "syntax error"))
+    return False
+
+
+def handle_database_error(error: Exception) -> Response:
+    """The database is away or cannot write: roll back (nothing half-written), log it once,
+    and answer 503 with ``Retry-After`` instead of a 500."""
+    from network.db import db
+
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == "22003":
+        # a number beyond the column's range that no schema stopped: invalid input, not a crash
+        db.session.rollback()
+        return handle_domain_error(ValidationFailed("Een getal in het verzoek is te groot."))
+    if not database_unavailable(error):
+        return handle_unexpected(error)
+    log.error("Database unavailable in request %r: %s", getattr(g, "request_id", None), type(error).__name__)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone; the pool replaces it
+        db.session.remove()
+    detail = ("De database is even niet bereikbaar of kan niets opslaan. Er is niets half opgeslagen; probeer het "
+              "zo opnieuw.")
+    if wants_problem_json():
+        return problem_response(503, code="database-unavailable", detail=detail, headers={"Retry-After": "5"})
+    response = _html_error(503, _("De database is even niet bereikbaar of kan niets opslaan. Er is niets half "
+                                  "opgeslagen; probeer het zo opnieuw."))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def handle_stale_data(error: Exception) -> Response:
+    """Two requests changed the same row at once and the other committed first (the row
+    version moved between our read and our write): nothing of ours is kept. With ``If-Match``
+    that is a failed precondition (412), otherwise a conflict (409)."""
+    from network.db import db
+
+    db.session.rollback()
+    log.info("Concurrent edit refused in request %r", getattr(g, "request_id", None))
+    detail = ("Iemand anders heeft dit net gewijzigd. Er is niets van dit verzoek opgeslagen; laad opnieuw en "
+              "probeer het nog eens.")
+    if request.headers.get("If-Match"):
+        error_class: type[DomainError] = PreconditionFailed
+    else:
+        error_class = Conflict
+    return handle_domain_error(error_class(detail))
+
+
 def init_errors(app: Flask) -> None:
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    app.register_error_handler(StaleDataError, handle_stale_data)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(DisconnectionError, handle_database_error)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(InternalServerError, handle_unexpected)

@@ -28,6 +28,11 @@ def born_years_ago(years: int) -> dt.date:
 
 @pytest.fixture
 def rworld(session, keyring):
+    return build_rworld(session, keyring)
+
+
+def build_rworld(session, keyring) -> dict:
+    """The referral world (see the module docstring), committed; usable on any app's session."""
     seed_catalogues(session)
     ensure_default_categories(session)
     session.commit()
