@@ -166,121 +166,13 @@ def seed(app, factor: float, *, seed_value: int = 5) -> Seeded:
         out.gemeente = (receivers[1][0][0], 1, "gemeente")
         out.rmc = (receivers[1][1][0], 1, "rmc")
         step = time.perf_counter()
-        counters = {"referral_event": 0, "referral_packet": 0, "consent": 0, "consent_item": 0}
-        statuses: dict[str, int] = {}
-        # creation moments, oldest first, so ids follow time as in production
-        span = dt.timedelta(days=DAYS_BACK)
-        ages = sorted((rng.random() ** 1.3 * DAYS_BACK for _ in range(n_referrals)), reverse=True)
-        for start in range(0, n_referrals, CHUNK):
-            rows, events, packets, consents, items = [], [], [], [], []
-            for rid in range(start + 1, min(start + CHUNK, n_referrals) + 1):
-                age = ages[rid - 1]
-                created = now - dt.timedelta(days=age)
-                sid, school_id, region = rng.choice(students)
-                to_org, kind, _w = receivers[region][0] if rng.random() < 0.8 else receivers[region][1]
-                purpose = rng.choice(GEMEENTE_PURPOSES) if kind == "gemeente" else "rmc-nazorg"
-                status = _status_for(rng, age)
-                statuses[status] = statuses.get(status, 0) + 1
-                sent = None if status == "draft" else created + dt.timedelta(minutes=rng.randint(5, 600))
-                changed = created if sent is None else sent
-                answered = None
-                if status not in ("draft", "requested"):
-                    answered = sent + dt.timedelta(hours=rng.randint(2, 24 * 9))
-                    changed = answered
-                    if status not in ("accepted", "rejected") or rng.random() < 0.1:
-                        changed = min(now - dt.timedelta(hours=1),
-                                      answered + dt.timedelta(days=rng.uniform(1, max(2.0, age * 0.8))))
-                response_due = (sent.date() + dt.timedelta(days=7)) if sent else None
-                owner = rng.choice(out.staff[to_org]) if answered and rng.random() < 0.9 else None
-                row = {"id": rid, "student_id": sid, "route_id": None, "from_organisation_id": school_id,
-                       "from_account_id": mentors[school_id], "from_name": "Mentor", "to_organisation_id": to_org,
-                       "service_id": rng.choice(service_of[to_org]), "purpose": purpose,
-                       "type": "rmc" if kind == "rmc" else "transitieroute", "status": status,
-                       "status_reason": "Reden" if status in REASONED else None, "status_changed_at": changed,
-                       "outcome": rng.choice(OUTCOMES) if status == "completed" else None,
-                       "categories": CATEGORIES, "details_encrypted": None, "client_token": None,
-                       "owner_account_id": owner, "sent_at": sent, "response_due": response_due,
-                       "answered_at": answered, "closed_at": changed if status in TERMINAL else None,
-                       "reminder_sent_at": None, "escalated_at": None, "nudged_at": None,
-                       "handover_on": None, "handover_present": None, "handover_confirmed_at": None,
-                       "created_at": created, "updated_at": changed, "version": 1}
-                if status == "requested" and response_due < today and rng.random() < 0.9:
-                    # the hourly job reminded it; two working days later it escalated
-                    row["reminder_sent_at"] = dt.datetime.combine(response_due + dt.timedelta(days=1), dt.time(8),
-                                                                  dt.UTC)
-                    if response_due < today - dt.timedelta(days=4) and rng.random() < 0.9:
-                        row["escalated_at"] = row["reminder_sent_at"] + dt.timedelta(days=3)
-                if status in ("in-progress", "on-hold") or (status in TERMINAL and answered and status != "rejected"):
-                    row["handover_on"] = answered.date() + dt.timedelta(days=3)
-                    row["handover_present"] = "Leerling, mentor, jobcoach"
-                    row["handover_confirmed_at"] = answered + dt.timedelta(days=3)
-                last_event = changed
-                if status == "in-progress" and changed < now - dt.timedelta(days=30):
-                    if rng.random() < 0.7:  # an update now and then
-                        last_event = changed + dt.timedelta(days=rng.uniform(0, (now - changed).days))
-                    if rng.random() < 0.95 and last_event < now - dt.timedelta(days=28):
-                        row["nudged_at"] = last_event + dt.timedelta(days=28)
-                rows.append(row)
-
-                def event(kind_: str, at, from_status=None, to_status=None, reason=None):
-                    events.append({"referral_id": rid, "kind": kind_, "at": at, "from_status": from_status,
-                                   "to_status": to_status, "reason": reason, "internal_to": None,
-                                   "actor_account_id": None, "actor_name": "Bench"})
-
-                event("created", created, to_status="draft")
-                if sent:
-                    event("transition", sent, "draft", "requested")
-                if answered:
-                    first = "rejected" if status == "rejected" else "accepted"
-                    event("transition", answered, "requested", first)
-                    if status not in ("accepted", "rejected"):
-                        event("transition", changed, "accepted" if status != "on-hold" else "in-progress", status,
-                              "Reden" if status in REASONED else None)
-                if last_event != changed:
-                    event("update", last_event)
-                if row["nudged_at"]:
-                    event("nudge", row["nudged_at"])
-                if sent:
-                    consent_state = rng.random()
-                    withdrawn = kind == "gemeente" and 0.85 <= consent_state < 0.95
-                    packet = {"referral_id": rid, "student_id": sid, "recipient_id": to_org,
-                              "categories": CATEGORIES, "basis": "", "created_at": sent,
-                              "content_encrypted": None if withdrawn else "bench-placeholder",
-                              "withdrawn_at": sent + dt.timedelta(days=20) if withdrawn else None,
-                              "withdrawn_reason": "withdrawn" if withdrawn else None}
-                    if kind == "gemeente":
-                        counters["consent"] += 1
-                        cid = counters["consent"]
-                        packet["basis"] = f"consent:{cid}"
-                        status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
-                        valid_from = sent.date() - dt.timedelta(days=1)
-                        valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
-                                       else valid_from + dt.timedelta(days=3 * 365 + 30))
-                        consents.append({"id": cid, "student_id": sid, "recipient_id": to_org,
-                                         "purpose_id": purposes[purpose], "status": status_c,
-                                         "valid_from": valid_from, "valid_until": valid_until,
-                                         "given_by": "student", "channel": "portal", "text_version": "v1",
-                                         "text_hash": "0" * 64, "recorded_by_name": "Bench", "given_at": sent,
-                                         "withdrawn_at": packet["withdrawn_at"], "expired_at": None})
-                        for category in CATEGORIES.split():
-                            items.append({"consent_id": cid, "category": category,
-                                          "explicit": category == "ondersteuningsbehoefte"})
-                        if (to_org == out.gemeente[0] and status_c == "active" and status in OPEN_STATUSES
-                                and len(out.detail_ids) < DETAIL_SAMPLE and rng.random() < 0.2):
-                            out.detail_ids.append(rid)
-                            packet["content_encrypted"] = _packet_content(keyring, rid, sid)
-                    else:
-                        packet["basis"] = "legal_task:rmc-nazorg"
-                    packets.append(packet)
-            bulk(conn, "referral", rows)
-            counters["referral_event"] += bulk(conn, "referral_event", events)
-            counters["referral_packet"] += bulk(conn, "referral_packet", packets)
-            bulk(conn, "consent", consents)
-            counters["consent_item"] += bulk(conn, "consent_item", items)
+        made = seed_referrals(conn, rng, keyring, count=n_referrals, students=students, receivers=receivers,
+                              service_of=service_of, mentors=mentors, staff=out.staff, purposes=purposes,
+                              measured_id=out.gemeente[0], now=now, today=today)
+        out.detail_ids, statuses, counters = made.detail_ids, made.statuses, made.counts
         out.seconds["referrals"] = time.perf_counter() - step
-        out.counts.update(referrals=n_referrals, **{f"{k}s" if not k.endswith("s") else k: v
-                                                     for k, v in counters.items()})
-        out.statuses = dict(sorted(statuses.items(), key=lambda kv: -kv[1]))
+        out.counts.update(referrals=n_referrals, **counters)
+        out.statuses = statuses
         if conn.dialect.name == "postgresql":
             for table in ("region", "organisation", "account", "membership", "socialmap_service", "referral",
                           "consent", "referral_packet", "referral_event"):
@@ -298,6 +190,155 @@ def seed(app, factor: float, *, seed_value: int = 5) -> Seeded:
 
 
 OPEN_STATUSES = {"requested", "accepted", "in-progress", "on-hold"}
+
+
+@dataclass
+class ReferralSet:
+    """What :func:`seed_referrals` made: row counts, referrals per status, and the measured
+    receiver's referrals whose packet is really encrypted (open, with an active consent)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    detail_ids: list[int] = field(default_factory=list)
+
+
+def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
+                   students: list[tuple[uuid.UUID, int, int]], receivers: dict[int, list[tuple[int, str, float]]],
+                   service_of: dict[int, list[int]], mentors: dict[int, int], staff: dict[int, list[int]],
+                   purposes: dict[str, int], measured_id: int, now: dt.datetime, today: dt.date,
+                   first_consent_id: int = 1, detail_sample: int = DETAIL_SAMPLE,
+                   detail_chance: float = 0.2) -> ReferralSet:
+    """Bulk-load ``count`` referrals (ids 1..count) into an existing world, in the shape the
+    module text describes, chunk by chunk. Used by :func:`seed` and by the issue-8 harness
+    (tests/bench/harness/seed.py).
+
+    :param students: ``(student id, school id, region id)`` to draw the referred students from
+    :param receivers: per region ``[(gemeente id, "gemeente", w), (rmc id, "rmc", w)]``: the
+        gemeente gets 80 %, the RMC 20 % of the region's referrals
+    :param service_of: per receiver its services (a referral goes to one of them)
+    :param mentors: per school the account that sends its referrals
+    :param staff: per receiver the accounts that own referrals after an answer
+    :param purposes: consent purpose code -> id (a gemeente's referral rests on a consent)
+    :param measured_id: the receiver whose open referrals with an active consent get a really
+        encrypted packet (``detail_ids``): up to ``detail_sample``, each with ``detail_chance``
+    :param first_consent_id: the first free consent id (the consents made here count on from it)
+    """
+    out = ReferralSet()
+    counters = {"referral_events": 0, "referral_packets": 0, "consents": 0, "consent_items": 0}
+    statuses = out.statuses
+    next_consent = first_consent_id
+    # creation moments, oldest first, so ids follow time as in production
+    ages = sorted((rng.random() ** 1.3 * DAYS_BACK for _ in range(count)), reverse=True)
+    for start in range(0, count, CHUNK):
+        rows, events, packets, consents, items = [], [], [], [], []
+        for rid in range(start + 1, min(start + CHUNK, count) + 1):
+            age = ages[rid - 1]
+            created = now - dt.timedelta(days=age)
+            sid, school_id, region = rng.choice(students)
+            to_org, kind, _w = receivers[region][0] if rng.random() < 0.8 else receivers[region][1]
+            purpose = rng.choice(GEMEENTE_PURPOSES) if kind == "gemeente" else "rmc-nazorg"
+            status = _status_for(rng, age)
+            statuses[status] = statuses.get(status, 0) + 1
+            sent = None if status == "draft" else created + dt.timedelta(minutes=rng.randint(5, 600))
+            changed = created if sent is None else sent
+            answered = None
+            if status not in ("draft", "requested"):
+                answered = sent + dt.timedelta(hours=rng.randint(2, 24 * 9))
+                changed = answered
+                if status not in ("accepted", "rejected") or rng.random() < 0.1:
+                    changed = min(now - dt.timedelta(hours=1),
+                                  answered + dt.timedelta(days=rng.uniform(1, max(2.0, age * 0.8))))
+            response_due = (sent.date() + dt.timedelta(days=7)) if sent else None
+            owner = rng.choice(staff[to_org]) if answered and rng.random() < 0.9 else None
+            row = {"id": rid, "student_id": sid, "route_id": None, "from_organisation_id": school_id,
+                   "from_account_id": mentors[school_id], "from_name": "Mentor", "to_organisation_id": to_org,
+                   "service_id": rng.choice(service_of[to_org]), "purpose": purpose,
+                   "type": "rmc" if kind == "rmc" else "transitieroute", "status": status,
+                   "status_reason": "Reden" if status in REASONED else None, "status_changed_at": changed,
+                   "outcome": rng.choice(OUTCOMES) if status == "completed" else None,
+                   "categories": CATEGORIES, "details_encrypted": None, "client_token": None,
+                   "owner_account_id": owner, "sent_at": sent, "response_due": response_due,
+                   "answered_at": answered, "closed_at": changed if status in TERMINAL else None,
+                   "reminder_sent_at": None, "escalated_at": None, "nudged_at": None,
+                   "handover_on": None, "handover_present": None, "handover_confirmed_at": None,
+                   "created_at": created, "updated_at": changed, "version": 1}
+            if status == "requested" and response_due < today and rng.random() < 0.9:
+                # the hourly job reminded it; two working days later it escalated
+                row["reminder_sent_at"] = dt.datetime.combine(response_due + dt.timedelta(days=1), dt.time(8),
+                                                              dt.UTC)
+                if response_due < today - dt.timedelta(days=4) and rng.random() < 0.9:
+                    row["escalated_at"] = row["reminder_sent_at"] + dt.timedelta(days=3)
+            if status in ("in-progress", "on-hold") or (status in TERMINAL and answered and status != "rejected"):
+                row["handover_on"] = answered.date() + dt.timedelta(days=3)
+                row["handover_present"] = "Leerling, mentor, jobcoach"
+                row["handover_confirmed_at"] = answered + dt.timedelta(days=3)
+            last_event = changed
+            if status == "in-progress" and changed < now - dt.timedelta(days=30):
+                if rng.random() < 0.7:  # an update now and then
+                    last_event = changed + dt.timedelta(days=rng.uniform(0, (now - changed).days))
+                if rng.random() < 0.95 and last_event < now - dt.timedelta(days=28):
+                    row["nudged_at"] = last_event + dt.timedelta(days=28)
+            rows.append(row)
+
+            def event(kind_: str, at, from_status=None, to_status=None, reason=None):
+                events.append({"referral_id": rid, "kind": kind_, "at": at, "from_status": from_status,
+                               "to_status": to_status, "reason": reason, "internal_to": None,
+                               "actor_account_id": None, "actor_name": "Bench"})
+
+            event("created", created, to_status="draft")
+            if sent:
+                event("transition", sent, "draft", "requested")
+            if answered:
+                first = "rejected" if status == "rejected" else "accepted"
+                event("transition", answered, "requested", first)
+                if status not in ("accepted", "rejected"):
+                    event("transition", changed, "accepted" if status != "on-hold" else "in-progress", status,
+                          "Reden" if status in REASONED else None)
+            if last_event != changed:
+                event("update", last_event)
+            if row["nudged_at"]:
+                event("nudge", row["nudged_at"])
+            if sent:
+                consent_state = rng.random()
+                withdrawn = kind == "gemeente" and 0.85 <= consent_state < 0.95
+                packet = {"referral_id": rid, "student_id": sid, "recipient_id": to_org,
+                          "categories": CATEGORIES, "basis": "", "created_at": sent,
+                          "content_encrypted": None if withdrawn else "bench-placeholder",
+                          "withdrawn_at": sent + dt.timedelta(days=20) if withdrawn else None,
+                          "withdrawn_reason": "withdrawn" if withdrawn else None}
+                if kind == "gemeente":
+                    cid = next_consent
+                    next_consent += 1
+                    counters["consents"] += 1
+                    packet["basis"] = f"consent:{cid}"
+                    status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
+                    valid_from = sent.date() - dt.timedelta(days=1)
+                    valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
+                                   else valid_from + dt.timedelta(days=3 * 365 + 30))
+                    consents.append({"id": cid, "student_id": sid, "recipient_id": to_org,
+                                     "purpose_id": purposes[purpose], "status": status_c,
+                                     "valid_from": valid_from, "valid_until": valid_until,
+                                     "given_by": "student", "channel": "portal", "text_version": "v1",
+                                     "text_hash": "0" * 64, "recorded_by_name": "Bench", "given_at": sent,
+                                     "withdrawn_at": packet["withdrawn_at"], "expired_at": None})
+                    for category in CATEGORIES.split():
+                        items.append({"consent_id": cid, "category": category,
+                                      "explicit": category == "ondersteuningsbehoefte"})
+                    if (to_org == measured_id and status_c == "active" and status in OPEN_STATUSES
+                            and len(out.detail_ids) < detail_sample and rng.random() < detail_chance):
+                        out.detail_ids.append(rid)
+                        packet["content_encrypted"] = _packet_content(keyring, rid, sid)
+                else:
+                    packet["basis"] = "legal_task:rmc-nazorg"
+                packets.append(packet)
+        bulk(conn, "referral", rows)
+        counters["referral_events"] += bulk(conn, "referral_event", events)
+        counters["referral_packets"] += bulk(conn, "referral_packet", packets)
+        bulk(conn, "consent", consents)
+        counters["consent_items"] += bulk(conn, "consent_item", items)
+    out.counts = counters
+    out.statuses = dict(sorted(statuses.items(), key=lambda kv: -kv[1]))
+    return out
 
 
 def _packet_content(keyring, referral_id: int, student_id: uuid.UUID) -> str:

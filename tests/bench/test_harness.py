@@ -27,9 +27,17 @@ def test_harness_runs_at_a_tiny_factor(tmp_path):
     [report_file] = tmp_path.glob("*.json")
     report = json.loads(report_file.read_text())
     assert report["seed"]["counts"]["students"] == 100
+    assert report["seed"]["counts"]["referrals"] == 500
+    assert report["seed"]["counts"]["signed_agreements"] >= 2
     assert report["audit"]["ok"] is True
-    assert report["sql"]["student_list"]["constant_in_page_size"] is True
+    for name in ("student_list", "inbox_html", "api_referral_inbox", "socialmap_search_api"):
+        assert report["sql"][name]["constant_in_page_size"] is True, name
+    assert {"referral_detail_html", "api_referral_detail", "api_agreement_verify"} <= set(report["sql"])
     if report["endpoints"]:  # wrk present
         assert report["endpoints"]["ceiling"]["rps"] > 0
-        assert report["endpoints"]["student_detail"]["non_2xx_3xx"] == 0
+        for name in ("student_detail", "inbox_html", "referral_detail_html", "api_referral_inbox",
+                     "api_referral_detail", "agreement_verify_html", "api_agreement_verify"):
+            assert report["endpoints"][name]["non_2xx_3xx"] == 0, name
+        if "create_referral" in report["endpoints"]:
+            assert set(report["endpoints"]["create_referral"].get("statuses", {})) <= {"201"}
     assert (tmp_path / report_file.name.replace(".json", ".md")).exists()

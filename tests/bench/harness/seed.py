@@ -1,7 +1,16 @@
 """Synthetic national dataset, scaled by a factor, bulk-loaded.
 
-Factor 1 = 40 regions, 20,000 services, 200,000 students, 2,000,000 consents, 10,000,000 audit
-events (DESIGN.md, issue 8). Referrals are not seeded: that feature does not exist yet.
+Factor 1 = 40 regions, 20,000 services, 200,000 students, 2,000,000 consents, 1,000,000
+referrals, 10,000,000 audit events (DESIGN.md, issue 8).
+
+Referrals come from :func:`tests.bench.referral_seed.seed_referrals` (the service-layer bench's
+seeder): per region the first gemeente receives 80 % and the RMC 20 %, from every school of the
+region, with their events, packets and (for the gemeente) the students' consents. The measured
+receiver is the gemeente of the load school's region; its open referrals with an active consent
+carry a real encrypted packet (``referral_detail_ids``). Partner staff of that gemeente log in
+for the inbox; an OAuth API client of the load school and one of that gemeente (all scopes)
+serve the JSON API. A few signed plans (student and school, made through the agreement
+services, so ``/controle/<code>`` answers "geldig") give the verification codes.
 
 Loading: PostgreSQL gets ``COPY ... FROM STDIN`` through psycopg's ``cursor.copy``; SQLite gets
 SQLAlchemy Core ``insert()`` executemany in chunks. Rows are generated chunk by chunk, so memory
@@ -27,11 +36,20 @@ from sqlalchemy import insert, text
 
 from network.crypto import FieldRef
 from network.db import db, utcnow
+from network.oauth import SCOPES
+from network.oauth import digest as oauth_digest
 
 FULL = {"regions": 40, "services": 20_000, "students": 200_000, "consents": 2_000_000,
         "referrals": 1_000_000, "audit_events": 10_000_000}
 PASSWORD = "bench-wachtwoord-8f3k2"
 LOAD_ACCOUNTS = 8
+#: secret of the load organisations' API clients (``network.oauth.digest`` of it is stored)
+API_SECRET = "bench-api-geheim-3kq9x7"
+#: signed plans at factor 1 (each through the services: create, sections, parties, offer, 2 signatures)
+AGREEMENTS = 200
+#: load-school students given a consent to the measured gemeente, to create referrals for
+CREATE_CANDIDATES = 2000
+REFERRAL_CATEGORIES = ["contactgegevens", "ondersteuningsbehoefte", "opleiding"]
 CHUNK = 20_000
 
 FIRST = ["Sem", "Noah", "Liam", "Daan", "Lucas", "Finn", "Levi", "Emma", "Julia", "Mila", "Tess", "Sophie", "Zoë",
@@ -54,6 +72,19 @@ class Seeded:
     student_ids: list[str] = field(default_factory=list)
     withdraw_consent_ids: list[int] = field(default_factory=list)
     count_consent_ids: list[int] = field(default_factory=list)
+    #: the gemeente whose inbox is measured, its staff's e-mail addresses (password PASSWORD)
+    gemeente_id: int = 0
+    partner_emails: list[str] = field(default_factory=list)
+    #: referrals to that gemeente with a real packet and an active consent (detail pages)
+    referral_detail_ids: list[int] = field(default_factory=list)
+    #: "school" / "gemeente" -> (client_id, secret) of the load organisations' API clients
+    api_clients: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: load-school students with a consent to the gemeente (jobcoaching), and the service to
+    #: refer them to: the body of POST /api/v1/referrals
+    create_student_ids: list[str] = field(default_factory=list)
+    create_service_id: int = 0
+    #: verification codes of signed agreements (/controle/<code>)
+    verify_codes: list[str] = field(default_factory=list)
 
 
 def scaled(factor: float) -> dict[str, int]:
@@ -106,6 +137,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
     """Fill the (freshly migrated, empty) database of ``app``. Returns what the load needs."""
     import time
 
+    from tests.bench import referral_seed
+
     rng = random.Random(seed_value)
     n = scaled(factor)
     out = Seeded()
@@ -129,6 +162,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
             orgs: list[dict[str, Any]] = []
             schools: list[dict[str, Any]] = []
             partners_by_region: dict[int, list[int]] = {}
+            # the referral receivers per region: its first gemeente (80 %) and its RMC (20 %)
+            receivers: dict[int, list[tuple[int, str, float]]] = {}
             for i in range(n_schools):
                 org = {"id": len(orgs) + 1, "region_id": regions[i % len(regions)]["id"], "name": f"School {i + 1}",
                        "type": "school", "brin": f"{i:04d}XB"[:6], "gemeente": "Waalstede", "is_active": True,
@@ -144,6 +179,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                            "version": 1, "email": f"{kind}{j}.r{region['id']}@bench.example"}
                     orgs.append(org)
                     partners_by_region.setdefault(region["id"], []).append(org["id"])
+                    if (kind, j) in (("gemeente", 0), ("rmc", 4)):
+                        receivers.setdefault(region["id"], []).append((org["id"], kind, 0.8 if j == 0 else 0.2))
             provider_ids = []
             for k in range(max(1, n["services"] // 5) if have_socialmap else 0):
                 org = {"id": len(orgs) + 1, "region_id": regions[k % len(regions)]["id"],
@@ -163,14 +200,16 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                 sizes[school["id"]] = sizes.get(school["id"], 0) + 1
             load_school = max(schools, key=lambda s: sizes.get(s["id"], 0))
             out.load_school_id = load_school["id"]
+            out.gemeente_id = receivers[load_school["region_id"]][0][0]
             accounts, memberships = [], []
 
-            def account(email: str, org_id: int, role: str) -> None:
+            def account(email: str, org_id: int, role: str) -> int:
                 accounts.append({"id": len(accounts) + 1, "email": email, "name": email.split("@")[0],
                                  "password_hash": password_hash, "is_active": True, "failed_logins": 0,
                                  "created_at": now, "version": 1})
                 memberships.append({"account_id": len(accounts), "organisation_id": org_id, "role": role,
                                     "created_at": now})
+                return len(accounts)
 
             for k in range(LOAD_ACCOUNTS):
                 out.load_emails.append(f"bench-staff-{k}@bench.example")
@@ -179,12 +218,21 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
             for k in range(login_accounts):
                 out.login_emails.append(f"bench-login-{k}@bench.example")
                 account(out.login_emails[-1], load_school["id"], "mentor")
+            # the measured gemeente's staff: one session each for the inbox load
+            partner_staff: dict[int, list[int]] = {}
+            for k in range(LOAD_ACCOUNTS):
+                out.partner_emails.append(f"bench-partner-{k}@bench.example")
+                partner_staff.setdefault(out.gemeente_id, []).append(
+                    account(out.partner_emails[-1], out.gemeente_id, "partner_staff"))
+            mentors: dict[int, int] = {}
             for school in schools:
                 for k, role in enumerate(("mentor", "mentor", "decaan", "bpv_begeleider", "zorgcoordinator")):
-                    account(f"{role}{k}.s{school['id']}@bench.example", school["id"], role)
+                    made = account(f"{role}{k}.s{school['id']}@bench.example", school["id"], role)
+                    mentors.setdefault(school["id"], made)
             for ids in partners_by_region.values():
                 for org_id in ids:
-                    account(f"partner.o{org_id}@bench.example", org_id, "partner_staff")
+                    partner_staff.setdefault(org_id, []).append(
+                        account(f"partner.o{org_id}@bench.example", org_id, "partner_staff"))
             bulk(conn, "account", accounts)
             bulk(conn, "membership", ({"id": i + 1, **m} for i, m in enumerate(memberships)))
             out.counts["accounts"] = len(accounts)
@@ -275,6 +323,49 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                 out.counts["services"] = _seed_services(conn, rng, n["services"], provider_ids, now)
                 out.seconds["services"] = time.perf_counter() - step
 
+            # -- referrals (tests/bench/referral_seed.py), and consents to create more -------------
+            step = time.perf_counter()
+            service_of = _seed_receiver_services(conn, rng, receivers, out.counts.get("services", 0), now)
+            out.create_service_id = service_of[out.gemeente_id][0]
+            purposes = dict(conn.execute(text("SELECT code, id FROM consent_purpose")).all())
+            region_students = [(sid, school["id"], school["region_id"])
+                               for sid, school in zip(student_ids, student_school)]
+            # enough of the measured gemeente's open referrals get a real packet at any factor
+            qualifying = n["referrals"] / len(regions) * 0.8 * 0.1
+            made = referral_seed.seed_referrals(
+                conn, rng, keyring, count=n["referrals"], students=region_students, receivers=receivers,
+                service_of=service_of, mentors=mentors, staff=partner_staff, purposes=purposes,
+                measured_id=out.gemeente_id, now=now, today=today, first_consent_id=out.counts["consents"] + 1,
+                detail_chance=min(1.0, 4 * referral_seed.DETAIL_SAMPLE / max(qualifying, 1)))
+            out.referral_detail_ids = made.detail_ids
+            out.counts["referrals"] = n["referrals"]
+            out.counts.update({f"referral_{k}" if k.startswith("consent") else k: v for k, v in made.counts.items()})
+            out.counts["referrals_to_measured_gemeente"] = conn.execute(text(
+                "SELECT count(*) FROM referral WHERE to_organisation_id = :o"), {"o": out.gemeente_id}).scalar_one()
+            first = out.counts["consents"] + made.counts["consents"] + 1
+            out.create_student_ids = load_students[:CREATE_CANDIDATES]
+            create_consents = [
+                {"id": first + k, "student_id": uuid.UUID(sid), "recipient_id": out.gemeente_id,
+                 "purpose_id": purposes["jobcoaching"], "status": "active", "valid_from": today - dt.timedelta(days=5),
+                 "valid_until": today + dt.timedelta(days=700), "given_by": "student", "channel": "portal",
+                 "text_version": "v1", "text_hash": text_hash, "recorded_by_name": "Bench",
+                 "given_at": now - dt.timedelta(days=5), "withdrawn_at": None, "expired_at": None}
+                for k, sid in enumerate(out.create_student_ids)]
+            bulk(conn, "consent", create_consents)
+            bulk(conn, "consent_item", ({"consent_id": c["id"], "category": cat, "explicit": cat in special}
+                                        for c in create_consents for cat in REFERRAL_CATEGORIES))
+            out.counts["create_referral_consents"] = len(create_consents)
+            out.seconds["referrals"] = time.perf_counter() - step
+
+            # -- the load organisations' API clients (all scopes) --------------------------------
+            out.api_clients = {"school": ("bench-school", API_SECRET), "gemeente": ("bench-gemeente", API_SECRET)}
+            bulk(conn, "api_client", [
+                {"id": k + 1, "client_id": client_id, "organisation_id": org_id, "name": f"Bench {who}",
+                 "secret_hash": oauth_digest(secret), "scope": " ".join(sorted(SCOPES)), "created_at": now}
+                for k, (who, (client_id, secret), org_id) in enumerate(
+                    (who, out.api_clients[who], org_id)
+                    for who, org_id in (("school", load_school["id"]), ("gemeente", out.gemeente_id)))])
+
             # -- audit events (unsealed; the harness seals and verifies them) ---------------------
             step = time.perf_counter()
             staff = [(a["id"], a["name"], m["organisation_id"], m["role"]) for a, m in zip(accounts, memberships)]
@@ -305,13 +396,17 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
 
             out.counts["audit_events"] = bulk(conn, "audit_event", events())
             out.seconds["audit_events"] = time.perf_counter() - step
-            out.counts["referrals"] = 0  # the referrals feature does not exist yet
-
             if conn.dialect.name == "postgresql":
-                for table in ("region", "organisation", "account", "membership", "consent", "socialmap_service"):
+                for table in ("region", "organisation", "account", "membership", "consent", "socialmap_service",
+                              "referral", "referral_event", "referral_packet", "api_client"):
                     if table in db.metadata.tables:
                         conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                              f"(SELECT coalesce(max(id), 1) FROM {table}))")
+        step = time.perf_counter()
+        out.verify_codes = _seed_agreements(app, keyring, load_school["id"], out.load_emails[0],
+                                            max(3, round(AGREEMENTS * factor)), today, now)
+        out.counts["signed_agreements"] = len(out.verify_codes)
+        out.seconds["agreements"] = time.perf_counter() - step
         step = time.perf_counter()
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
@@ -323,6 +418,93 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
         out.seconds["analyze"] = time.perf_counter() - step
         engine.dispose()
     return out
+
+
+def _seed_receiver_services(conn, rng: random.Random, receivers: dict[int, list[tuple[int, str, float]]],
+                            offset: int, now: dt.datetime) -> dict[int, list[int]]:
+    """Two services of each referral receiver (a referral goes to a service on the sociale
+    kaart), numbered on after the ``offset`` services already there."""
+    rows, service_of = [], {}
+    for found in receivers.values():
+        for org_id, kind, _w in found:
+            service_of[org_id] = []
+            for k in range(2):
+                sid = offset + len(rows) + 1
+                rows.append({"id": sid, "uuid": uuid.UUID(int=rng.getrandbits(128), version=4),
+                             "organisation_id": org_id, "name": f"{kind.title()} dienst {k + 1}",
+                             "description": "Begeleiding naar werk", "status": "active", "keywords": "werk",
+                             "is_internal": False, "sbb_recognised": False, "response_days": 5, "verified_at": now,
+                             "created_at": now, "updated_at": now, "version": 1})
+                service_of[org_id].append(sid)
+    bulk(conn, "socialmap_service", rows)
+    return service_of
+
+
+def _principal(account):
+    from network.permissions import Principal, permissions_for
+    from network.web import acting_from
+
+    memberships = tuple(acting_from(m) for m in account.memberships)
+    return Principal(account_id=account.id, name=account.name, acting=memberships[0], memberships=memberships,
+                     permissions=permissions_for(memberships[0].role), channel="cli")
+
+
+def _seed_agreements(app, keyring, school_id: int, staff_email: str, count: int, today: dt.date,
+                     now: dt.datetime) -> list[str]:
+    """``count`` signed plans of load-school students (17 or older, each given an account),
+    made and signed by the student and the school through the agreement services, so their
+    verification (``/controle/<code>``) checks real content hashes and Ed25519 signatures.
+    Returns their verification codes."""
+    import copy
+
+    from sqlalchemy import select
+
+    from consent.agreements.demo import PLAN
+    from consent.agreements.models import AgreementKind, SignatureMethod, SigningOrder
+    from consent.agreements.service import access_of, create_agreement, offer_for_signature, save_parties, save_section
+    from consent.agreements.signatures import sign_version
+    from network.models import Account, Membership, Role, Student
+
+    session = db.session
+    staff = _principal(session.scalar(select(Account).where(Account.email == staff_email)))
+    born_before = today - dt.timedelta(days=17 * 366)
+    students = session.scalars(select(Student).where(Student.school_id == school_id,
+                                                     Student.date_of_birth <= born_before,
+                                                     Student.account_id.is_(None))
+                               .order_by(Student.id).limit(count)).all()
+    school_key = f"org-{school_id}"
+    codes = []
+    for k, student in enumerate(students):
+        account = Account(email=f"bench-student-{k}@student.bench.example", is_active=True,
+                          name=f"{student.first_name} {student.last_name}")
+        session.add(account)
+        session.flush()
+        session.add(Membership(account_id=account.id, organisation_id=school_id, role=Role.student))
+        student.account_id = account.id
+        session.flush()
+        session.refresh(account)
+        me = _principal(account)
+        plan = create_agreement(session, staff, keyring, student, AgreementKind.plan, now=now)
+        session.flush()
+        access = access_of(session, staff, plan)
+        for code, part in copy.deepcopy(PLAN).items():
+            save_section(session, staff, keyring, plan, access, code, part, now=now)
+        save_parties(session, staff, keyring, plan, access, [
+            {"key": "student", "role": "leerling", "commitment": "Ik kom mijn afspraken na."},
+            {"key": school_key, "role": "school", "commitment": "De mentor begeleidt de eindstage."}], now=now)
+        offer_for_signature(session, staff, keyring, plan, access, order=SigningOrder.parallel,
+                            signers=["student", school_key], now=now)
+        session.flush()
+        for actor, key in ((me, "student"), (staff, school_key)):
+            sign_version(session, actor, keyring, plan, access_of(session, actor, plan), 1, key,
+                         authenticated_at=now, method=SignatureMethod.password, now=now)
+            session.flush()
+        codes.append(plan.verify_code)
+        if k % 50 == 49:
+            session.commit()
+    session.commit()
+    session.remove()
+    return codes
 
 
 def _have_socialmap() -> bool:

@@ -1,11 +1,14 @@
 """SQL statements per request, counted (not estimated): the harness's own app on the seeded
 database, Flask's test client over https, and a ``before_cursor_execute`` listener on the engine.
 Each endpoint is requested once to warm up, then counted; list endpoints at two page sizes
-(10 and 50 rows) to show the count does not grow with the page."""
+(10 and 50 rows) to show the count does not grow with the page. The JSON API is called with a
+token from ``/oauth/token`` (client credentials), as a partner system would."""
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +21,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BASE = "https://127.0.0.1"
 HEADERS = {"Referer": BASE + "/", "X-Forwarded-Proto": "https", "X-Forwarded-For": "127.0.0.1"}
 SEARCH_PATH = "/sociale-kaart?q=werk"
+SEARCH_API_PATH = "/hsds/services?search=werk"
 SMALL, LARGE = 10, 50
 
 
@@ -33,16 +37,35 @@ def _patched(module, name: str, value: Any):
 
 def count_statements(app, seeded, password: str) -> dict[str, Any]:
     import network.web.students as student_views
+    import referrals.inbox_views as inbox_views
 
     statements: list[str] = []
     client = app.test_client()
+    partner = app.test_client()  # the measured gemeente's staff (inbox)
 
-    def call(method: str, path: str, expect: int, **kwargs) -> int:
+    def call(method: str, path: str, expect: int, headers: dict[str, str] | None = None, by=None, **kwargs) -> int:
         statements.clear()
-        response = client.open(path, method=method, base_url=BASE, headers=HEADERS, **kwargs)
+        response = (by or client).open(path, method=method, base_url=BASE, headers={**HEADERS, **(headers or {})},
+                                       **kwargs)
         if response.status_code != expect:
-            raise RuntimeError(f"{method} {path}: {response.status_code}, expected {expect}")
+            raise RuntimeError(f"{method} {path}: {response.status_code}, expected {expect}: "
+                               f"{response.get_data(as_text=True)[:300]}")
         return len(statements)
+
+    def bearer(who: str) -> dict[str, str]:
+        client_id, secret = seeded.api_clients[who]
+        basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+        response = client.post("/oauth/token", data={"grant_type": "client_credentials"}, base_url=BASE,
+                               headers={**HEADERS, "Authorization": f"Basic {basic}"})
+        if response.status_code != 200:
+            raise RuntimeError(f"token for {client_id}: {response.status_code}")
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    def pair(path: str, size_path, **kwargs) -> dict[str, Any]:
+        """Warm up, then count at both page sizes (``size_path(size)``)."""
+        call("GET", path, 200, **kwargs)
+        return {"statements": [call("GET", size_path(size), 200, **kwargs) for size in (SMALL, LARGE)],
+                "page_sizes": [SMALL, LARGE]}
 
     def token(path: str) -> str:
         body = client.get(path, base_url=BASE, headers=HEADERS).get_data(as_text=True)
@@ -70,6 +93,13 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
             for size in (SMALL, LARGE):
                 with _patched(socialmap_views, "PER_PAGE", size):
                     out["socialmap_search_html"]["statements"].append(call("GET", SEARCH_PATH, 200))
+        out["socialmap_search_api"] = pair(SEARCH_API_PATH, lambda size: f"{SEARCH_API_PATH}&per_page={size}")
+        for code_name, path in (("agreement_verify_html", "/controle/{}"),
+                                ("api_agreement_verify", "/api/v1/agreement-verifications/{}")):
+            if len(seeded.verify_codes) >= 2:
+                call("GET", path.format(seeded.verify_codes[0]), 200)
+                out[code_name] = {"statements": [call("GET", path.format(seeded.verify_codes[1]), 200)],
+                                  "note": "one agreement (1 version, 2 signatures)"}
 
         # login (the real form), then the logged-in pages
         csrf = token("/inloggen")
@@ -92,6 +122,37 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
             call("POST", f"/toestemmingen/{a}/intrekken-namens-leerling", 302, data={"csrf_token": csrf})
             out["consent_withdraw"] = {"statements": [call("POST", f"/toestemmingen/{b}/intrekken-namens-leerling",
                                                            302, data={"csrf_token": csrf})]}
+
+        # the measured gemeente: its staff's inbox pages, and its partner system through the API
+        csrf = html.unescape(CSRF.search(partner.get("/inloggen", base_url=BASE, headers=HEADERS)
+                                         .get_data(as_text=True)).group(1))
+        call("POST", "/inloggen", 302, by=partner, data={
+            "email": seeded.partner_emails[0], "password": password, "csrf_token": csrf})
+        call("GET", "/inbox", 200, by=partner)
+        counts = []
+        for size in (SMALL, LARGE):
+            with _patched(inbox_views, "PER_PAGE", size):
+                counts.append(call("GET", "/inbox", 200, by=partner))
+        out["inbox_html"] = {"statements": counts, "page_sizes": [SMALL, LARGE]}
+        gemeente = bearer("gemeente")
+        out["api_referral_inbox"] = pair("/api/v1/referrals", lambda size: f"/api/v1/referrals?limit={size}",
+                                         headers=gemeente)
+        if len(seeded.referral_detail_ids) >= 2:
+            first, second = seeded.referral_detail_ids[:2]
+            call("GET", f"/inbox/{first}", 200, by=partner)
+            out["referral_detail_html"] = {"statements": [call("GET", f"/inbox/{second}", 200, by=partner)],
+                                           "note": "one referral, no page"}
+            call("GET", f"/api/v1/referrals/{first}", 200, headers=gemeente)
+            out["api_referral_detail"] = {"statements": [call("GET", f"/api/v1/referrals/{second}", 200,
+                                                              headers=gemeente)], "note": "one referral, no page"}
+        if create_referral_exists(app) and len(seeded.create_student_ids) >= 2:
+            from tests.bench.harness.run import create_requests
+
+            school = bearer("school")
+            bodies = [json.loads(r["body"]) for r in create_requests(seeded, school)[:2]]
+            call("POST", "/api/v1/referrals", 201, headers=school, json=bodies[0])
+            out["create_referral"] = {"statements": [call("POST", "/api/v1/referrals", 201, headers=school,
+                                                          json=bodies[1])], "note": "one referral, sent"}
     finally:
         event.remove(engine, "before_cursor_execute", listener)
         with app.app_context():
@@ -102,3 +163,9 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
         if len(counts) == 2:
             values["constant_in_page_size"] = counts[0] == counts[1]
     return out
+
+
+def create_referral_exists(app) -> bool:
+    """Whether the API has ``POST /api/v1/referrals`` (issue 7)."""
+    return any(rule.rule == "/api/v1/referrals" and "POST" in (rule.methods or ())
+               for rule in app.url_map.iter_rules())
