@@ -73,6 +73,12 @@ def route_check_in_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def student_api_walls(role: str, tenant: str) -> bool:
+    """Students and consents in the API: the own school's staff see their own students; the
+    matrix's partner (a gemeente) was given no consent by any of them, so every id is 404."""
+    return role in SCHOOL_STAFF and tenant == "own"
+
+
 def agreement_walls(role: str, tenant: str) -> bool:
     """Agreements (plans, privacy agreements): the own school's is the matrix student's own plan,
     so the school's staff and that student see it; the matrix's gemeente is no party of it (404)."""
@@ -93,7 +99,26 @@ class Walled:
     walls: Callable[[str, str], bool]
 
 
+@dataclass(frozen=True)
+class ClientOnly:
+    """An API route for partner systems only (their own webhook subscriptions): anonymous → 401;
+    every logged-in person → 403, holding the permission or not (a person is no API client)."""
+
+    permission: Permission
+
+
+@dataclass(frozen=True)
+class AnyPerm:
+    """Like :class:`Perm` for an API route that school staff and partner staff each reach with
+    their own permission (``api_require_any``): a role holding none of them → 403."""
+
+    permissions: tuple[Permission, ...]
+    walls: Callable[[str, str], bool] | None = None
+
+
 PUBLIC, LOGIN, SUBJECT = "public", "login-required", "data-subject"
+#: a change to a referral through the API: the receiver handles, the sending school changes its own
+_REFERRAL_WRITE = (Permission.referral_handle, Permission.referral_create)
 
 MATRIX: dict[str, object] = {
     # main
@@ -106,6 +131,7 @@ MATRIX: dict[str, object] = {
     "static": PUBLIC,
     # public API (the sociale kaart directory) and its OpenAPI document
     "api-docs.openapi_json": PUBLIC,
+    "api-docs.openapi_swagger_ui": PUBLIC,
     "directory.list_regions": PUBLIC,
     "directory.list_organisations": PUBLIC,
     # login and the own account (network/web/auth.py)
@@ -168,6 +194,18 @@ MATRIX: dict[str, object] = {
     # consent: partner staff (the page shows only what decide allows; none here: no consent)
     "consent_partner.shared": Perm(Permission.consent_shared_view),
     "consent_partner.student": Perm(Permission.consent_shared_view, region_walls),
+    # the students and consents API (network/student_api.py, consent/api.py): school staff their own
+    # school's students, partner staff the students (and consents) given to their organisation;
+    # recording is the school's (an empty post: 415)
+    "students_api.list_students": AnyPerm((Permission.student_list, Permission.student_shared_view)),
+    "students_api.get_student": AnyPerm((Permission.student_view, Permission.student_shared_view),
+                                        student_api_walls),
+    "consents_api.list_student_consents": AnyPerm((Permission.consent_view, Permission.consent_shared_view),
+                                                  student_api_walls),
+    "consents_api.get_consent": AnyPerm((Permission.consent_view, Permission.consent_shared_view),
+                                        student_api_walls),
+    "consents_api.record_consent": Perm(Permission.consent_record, school_walls),
+    "consents_api.withdraw": Perm(Permission.consent_record, school_walls),
     # consent: the hub admin's catalogues
     "consent_admin.catalogue": Perm(Permission.consent_catalogue),
     "consent_admin.purpose_edit": Perm(Permission.consent_catalogue),
@@ -195,6 +233,13 @@ MATRIX: dict[str, object] = {
     "socialmap.import_preview": Perm(Permission.socialmap_import, lambda role, tenant: False),
     "socialmap.import_confirm": Perm(Permission.socialmap_import, lambda role, tenant: False),
     "socialmap.import_cancel": Perm(Permission.socialmap_import, lambda role, tenant: False),
+    # the sociale kaart's write API (socialmap/service_api.py): the own organisation's entries, walled
+    # as the entry form; PATCH and DELETE without If-Match: 428, an empty POST: 415
+    "services_api.list_services": Perm(Permission.socialmap_service_edit),
+    "services_api.create": Perm(Permission.socialmap_service_edit),
+    "services_api.get_one": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    "services_api.patch": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    "services_api.close": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
     # the HSDS 3.0 read API (public; made-up ids are 404)
     "hsds.meta": PUBLIC,
     "hsds.services": PUBLIC,
@@ -243,7 +288,20 @@ MATRIX: dict[str, object] = {
     # the referral API (referrals/api.py; session cookie for now, anonymous → 401): sender and receiver
     "referrals_api.list_referrals": Perm(Permission.referral_view),
     "referrals_api.get_referral_detail": Perm(Permission.referral_view, referral_walls),
-    "referrals_api.transition_referral": Perm(Permission.referral_view, referral_walls),
+    "referrals_api.transition_referral": AnyPerm(_REFERRAL_WRITE, referral_walls),
+    # a change also needs the write permission of the caller's side (every role that reads has it)
+    "referrals_api.create_referral": Perm(Permission.referral_create),  # an empty post: 415
+    "referrals_api.post_update": AnyPerm(_REFERRAL_WRITE, referral_walls),
+    "referrals_api.record_handover_api": AnyPerm(_REFERRAL_WRITE, referral_walls),
+    "referrals_api.confirm_handover_api": AnyPerm(_REFERRAL_WRITE, referral_walls),
+    "referrals_api.assign_owner": AnyPerm(_REFERRAL_WRITE, referral_walls),
+    # the route API (referrals/route_api.py): as the route pages; check-ins also for the region's RMC
+    "routes_api.list_routes": Perm(Permission.route_view),
+    "routes_api.get_route": Perm(Permission.route_view, school_walls),
+    "routes_api.update_route": Perm(Permission.route_manage, school_walls),  # PATCH, empty: 415
+    "routes_api.record_exit": Perm(Permission.route_manage, school_walls),
+    "routes_api.list_check_ins": Perm(Permission.referral_view, route_check_in_walls),
+    "routes_api.record_check_in_api": Perm(Permission.checkin_record, route_check_in_walls),
     # signed agreements, the school's pages (consent/agreements/views.py): the list for any
     # account (a guardian's: the plans of a child under 16); the overview, a version and the diff
     # inside the agreement's own walls; writing for the school's staff
@@ -268,10 +326,12 @@ MATRIX: dict[str, object] = {
     # verification by anyone (consent/agreements/verify_views.py): no login, no student data
     "agreement_verify.lookup": PUBLIC,  # an empty post: 400 with the form
     "agreement_verify.public": PUBLIC,
-    # the agreements API (consent/agreements/api.py; session cookie for now, anonymous → 401)
+    # the agreements API (consent/agreements/api.py; a token or the session, anonymous → 401): the
+    # list of the caller's agreements, reading inside the walls, signing with agreement_sign
+    "agreements_api.list_agreements_api": Perm(Permission.agreement_view),
     "agreements_api.get_agreement": Perm(Permission.agreement_view, agreement_walls),
     "agreements_api.get_bundle": Perm(Permission.agreement_view, agreement_walls),  # a draft: 409
-    "agreements_api.sign_version_with_key": Perm(Permission.agreement_view, agreement_walls),  # no JSON: 415
+    "agreements_api.sign_version_with_key": Perm(Permission.agreement_sign, agreement_walls),  # no JSON: 415
     "agreements_api.get_verification": PUBLIC,
     "agreements_api.verify_bundle_upload": PUBLIC,  # no JSON: 415
     # organisations' signing keys on the organisation page (network/web/admin.py): the hub admin
@@ -289,6 +349,13 @@ MATRIX: dict[str, object] = {
     "api_clients.client_create": Perm(Permission.api_client_manage, region_walls),  # empty: 400
     "api_clients.client_rotate": Perm(Permission.api_client_manage, region_walls),
     "api_clients.client_revoke": Perm(Permission.api_client_manage, region_walls),
+    # webhooks (network/webhook_api.py): an API client keeps its own subscriptions (tokens:
+    # tests/network/test_webhook_api.py); the hub admin's dead-letter list (network/web/webhooks.py)
+    "webhooks_api.subscriptions": ClientOnly(Permission.webhook_manage),
+    "webhooks_api.subscription": ClientOnly(Permission.webhook_manage),
+    "webhooks_api.rotate_subscription_secret": ClientOnly(Permission.webhook_manage),
+    "webhooks_admin.dead_letters": Perm(Permission.outbox_view),
+    "webhooks_admin.replay": Perm(Permission.outbox_view),  # an empty post: 400 with the list
 }
 
 
@@ -302,9 +369,12 @@ def test_every_route_is_classified(app):
 
 def test_permission_declarations_match_the_views(app):
     for endpoint, spec in MATRIX.items():
-        if isinstance(spec, Perm):
+        if isinstance(spec, (Perm, ClientOnly)):
             declared = getattr(app.view_functions[endpoint], "required_permission", None)
             assert declared is spec.permission, f"{endpoint} declares {declared}, matrix says {spec.permission}"
+        if isinstance(spec, AnyPerm):
+            declared = getattr(app.view_functions[endpoint], "required_permissions", None)
+            assert declared == spec.permissions, f"{endpoint} declares {declared}, matrix says {spec.permissions}"
 
 
 def expected(spec, role: str, tenant: str):
@@ -316,6 +386,8 @@ def expected(spec, role: str, tenant: str):
         return LOGIN_PAGE
     if role == "anonymous":
         return LOGIN_PAGE
+    if isinstance(spec, ClientOnly):
+        return FORBIDDEN
     if spec == LOGIN:
         return OK
     if spec == SUBJECT:
@@ -324,7 +396,10 @@ def expected(spec, role: str, tenant: str):
         return OK if spec.walls(role, tenant) else NOT_FOUND
     from network.permissions import ROLE_PERMISSIONS
 
-    if spec.permission not in ROLE_PERMISSIONS[Role(role)]:
+    if isinstance(spec, AnyPerm):
+        if not set(spec.permissions) & ROLE_PERMISSIONS[Role(role)]:
+            return FORBIDDEN
+    elif spec.permission not in ROLE_PERMISSIONS[Role(role)]:
         return FORBIDDEN
     if spec.walls is not None and not spec.walls(role, tenant):
         return NOT_FOUND
@@ -543,7 +618,8 @@ def _socialmap_entry(organisation):
 _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
           "hsds_id": "00000000-0000-4000-8000-000000000000",
           "import_id": "00000000-0000-4000-8000-000000000001",
-          "section": "future", "number": 1}  # an agreement's section and version
+          "section": "future", "number": 1,  # an agreement's section and version
+          "subscription_id": 1}  # a webhook subscription: refused (403) before it is looked up
 
 
 def build_url(rule, world, tenant: str) -> str:
@@ -584,7 +660,8 @@ def test_matrix(app, client, world, monkeypatch, endpoint, role):
         login(client, world["actors"][role])
     mismatches = []
     for rule in rules:
-        method = "GET" if "GET" in rule.methods else "POST"
+        method = "GET" if "GET" in rule.methods else "POST" if "POST" in rule.methods else min(
+            rule.methods - {"HEAD", "OPTIONS"})  # PATCH, DELETE
         tenants = TENANTS if rule.arguments - set(_FIXED) else ("own",)
         for tenant in tenants:
             url = build_url(rule, world, tenant)
