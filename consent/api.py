@@ -22,7 +22,7 @@ from consent.api_schemas import ConsentListSchema, ConsentRecordArgs, ConsentSch
 from consent.models import Consent
 from consent.reads import find_consent, staff_student, student_consents
 from consent.service import CONSENT_TEXT_VERSION, grant_consent, withdraw_consent
-from network.api import Blueprint, ProblemSchema, api_require, api_require_any, json_body
+from network.api import Blueprint, api_require, api_require_any, json_body
 from network.db import db
 from network.errors import NotFound, ValidationFailed
 from network.permissions import Permission, Principal
@@ -31,17 +31,7 @@ from network.web import current_principal, keyring
 
 bp = Blueprint("consents_api", __name__, url_prefix="/api/v1", description="Toestemmingen")
 
-_PROBLEM = "application/problem+json"
 _NO_ACCESS = "U heeft geen toegang tot toestemmingen via de API."
-
-
-def _problems(*statuses: tuple[int, str]):
-    def decorator(view):
-        for status, description in reversed(statuses):
-            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM, description=description)(view)
-        return view
-
-    return decorator
 
 
 def _policy_url() -> str:
@@ -77,7 +67,7 @@ def _committed(read, *args: Any, **kwargs: Any):
 @bp.route("/students/<uuid:student_id>/consents", methods=["GET"])
 @api_require_any(Permission.consent_view, Permission.consent_shared_view, message=_NO_ACCESS)
 @bp.response(200, ConsentListSchema)
-@_problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `consents:read`)"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `consents:read`)"),
            (404, "Niet gevonden (of geen toegang)"))
 def list_student_consents(student_id):
     """De toestemmingen van een leerling, nieuwste eerst: voor de school van de leerling alle,
@@ -93,7 +83,7 @@ def list_student_consents(student_id):
 @bp.route("/consents/<int:consent_id>", methods=["GET"])
 @api_require_any(Permission.consent_view, Permission.consent_shared_view, message=_NO_ACCESS)
 @bp.response(200, ConsentSchema)
-@_problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `consents:read`)"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `consents:read`)"),
            (404, "Niet gevonden (of geen toegang)"))
 def get_consent(consent_id):
     """Eén toestemming (bijvoorbeeld na de webhook "toestemming ingetrokken": `status` is dan
@@ -110,7 +100,7 @@ def get_consent(consent_id):
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ConsentRecordArgs}}})
 @bp.response(201, ConsentSchema, headers={"Location": {"description": "De nieuwe toestemming",
                                                        "schema": {"type": "string"}}})
-@_problems((400, "Ongeldige invoer (per veld), of een andere tekstversie dan de huidige"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer (per veld), of een andere tekstversie dan de huidige"), (401, "Niet ingelogd"),
            (403, "Geen toegang (alleen de school van de leerling legt toestemming vast)"),
            (404, "Niet gevonden (of geen toegang)"), (415, "Geen application/json"))
 def record_consent(student_id):
@@ -136,7 +126,7 @@ def record_consent(student_id):
 @bp.doc(requestBody={"required": True, "description": "Een leeg JSON-object `{}`.",
                      "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False}}}})
 @bp.response(200, ConsentSchema)
-@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
            (403, "Geen toegang (alleen de school van de leerling)"), (404, "Niet gevonden (of geen toegang)"),
            (409, "Deze toestemming is al ingetrokken of verlopen"), (415, "Geen application/json"))
 def withdraw(consent_id):

@@ -109,6 +109,17 @@ class Blueprint(SmorestBlueprint):
 
     ARGUMENTS_PARSER = _Parser()
 
+    def problems(self, *codes: tuple[int, str]) -> Callable:
+        """Document the RFC 9457 problem+json answers ``(status, description)`` of an operation."""
+
+        def decorator(view: Callable) -> Callable:
+            for status, description in reversed(codes):
+                view = self.alt_response(status, schema=ProblemSchema, content_type="application/problem+json",
+                                         description=description)(view)
+            return view
+
+        return decorator
+
 
 class ProblemSchema(Schema):
     """RFC 9457 problem details, as every error of the API (one schema for every feature's API).
@@ -137,26 +148,15 @@ def api_require(permission: Any, message: str = "U heeft hier geen toegang toe."
     403 ``insufficient_scope``, an actor without the permission 403 with ``message``. Marks the
     principal's channel as ``api`` for the audit log. A POST runs through the optional
     ``Idempotency-Key`` (:func:`network.idempotency.run_idempotent`)."""
+    decorator = api_require_any(permission, message=message)
 
-    def decorator(view: Callable) -> Callable:
-        @functools.wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):
-            principal = api_principal()
-            if not principal.is_authenticated:
-                raise NotAuthenticated("Log in om de API te gebruiken: stuur een OAuth2-token "
-                                       "(Authorization: Bearer).", headers={"WWW-Authenticate": 'Bearer realm="schakel"'})
-            if not principal.has(permission):
-                if insufficient_scope(permission, principal):
-                    raise_insufficient_scope(permission)
-                raise Forbidden(message)
-            if request.method == "POST":
-                return idempotency.run_idempotent(principal, view, args, kwargs)
-            return view(*args, **kwargs)
-
+    def declare(view: Callable) -> Callable:
+        wrapped = decorator(view)
         wrapped.required_permission = permission  # read by the authorization-matrix test
+        del wrapped.required_permissions
         return wrapped
 
-    return decorator
+    return declare
 
 
 def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang toe.") -> Callable:

@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from network.access import Category
-from network.api import NO_NUL, Blueprint, ProblemSchema, api_require_any
+from network.api import NO_NUL, Blueprint, api_require_any
 from network.db import db
 from network.errors import NotFound
 from network.models import SchoolLevel
@@ -26,7 +26,6 @@ from network.web import current_principal, keyring
 
 bp = Blueprint("students_api", __name__, url_prefix="/api/v1", description="Leerlingen")
 
-_PROBLEM = "application/problem+json"
 _NO_ACCESS = "U heeft geen toegang tot leerlingen via de API."
 
 #: the fields of a student per data category (the BSN apart: masked)
@@ -146,20 +145,11 @@ def _detail(shown: Shown) -> dict[str, Any]:
     return body
 
 
-def _problems(*statuses: tuple[int, str]):
-    def decorator(view):
-        for status, description in reversed(statuses):
-            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM, description=description)(view)
-        return view
-
-    return decorator
-
-
 @bp.route("/students", methods=["GET"])
 @api_require_any(Permission.student_list, Permission.student_shared_view, message=_NO_ACCESS)
 @bp.arguments(StudentListArgs, location="query")
 @bp.response(200, StudentPageSchema)
-@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope "
+@bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope "
                                                                       "`students:read`)"))
 def list_students(args):
     """Leerlingen: voor een school de eigen leerlingen, voor een partner de leerlingen die zijn
@@ -178,7 +168,7 @@ def list_students(args):
 @api_require_any(Permission.student_view, Permission.student_shared_view, message=_NO_ACCESS)
 @bp.arguments(StudentReadArgs, location="query")
 @bp.response(200, StudentSchema)
-@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
            (403, "Geen toegang (of een token zonder scope `students:read`)"),
            (404, "Niet gevonden, of geen grondslag (meer)"))
 def get_student(args, student_id):

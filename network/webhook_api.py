@@ -14,7 +14,7 @@ from flask import current_app, request, url_for
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate
 
-from network.api import Blueprint, ProblemSchema, api_principal, api_require
+from network.api import Blueprint, api_principal, api_require
 from network.db import db
 from network.errors import PreconditionFailed, PreconditionRequired, ValidationFailed, problem_response
 from network.permissions import Permission, Principal
@@ -36,7 +36,6 @@ from network.webhooks import (
 bp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1",
                description="Webhooks: abonnementen van uw partnersysteem op gebeurtenissen")
 
-_PROBLEM = "application/problem+json"
 _EVENT_LIST = ", ".join(f"`{name}` ({description})" for name, description in EVENT_TYPES.items())
 
 
@@ -75,16 +74,6 @@ class SecretSchema(Schema):
     secret = fields.String(metadata={"description": "Het nieuwe geheim; alleen nu te zien."})
     previous_secret_valid_until = fields.DateTime(metadata={"description": "Tot dan ondertekent het vorige geheim "
                                                                            "ook (24 uur)."})
-
-
-def _problems(*statuses: tuple[int, str]):
-    def decorator(view):
-        for status, description in reversed(statuses):
-            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM,
-                                   description=description)(view)
-        return view
-
-    return decorator
 
 
 def _policy() -> UrlPolicy:
@@ -152,14 +141,14 @@ class Subscriptions(MethodView):
     decorators = [api_require(Permission.webhook_manage)]
 
     @bp.response(200, SubscriptionListSchema)
-    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"))
+    @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"))
     def get(self):
         """De actieve webhook-abonnementen van uw client."""
         return {"items": [_dump(s) for s in list_subscriptions(db.session, api_principal())]}
 
     @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
     @bp.response(201, NewSubscriptionSchema, headers={**_ETAG, "Location": {"schema": {"type": "string"}}})
-    @_problems((400, "Ongeldige invoer: een URL die niet mag (geen https, een intern adres), een onbekende soort "
+    @bp.problems((400, "Ongeldige invoer: een URL die niet mag (geen https, een intern adres), een onbekende soort "
                      "gebeurtenis, een onbekend veld"),
                (401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
                (415, "Geen application/json"))
@@ -185,7 +174,7 @@ class Subscription(MethodView):
     decorators = [api_require(Permission.webhook_manage)]
 
     @bp.response(200, SubscriptionSchema, headers=_ETAG)
-    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+    @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
                (404, "Niet gevonden (of van een andere client)"))
     def get(self, subscription_id):
         """Eén abonnement van uw client."""
@@ -195,7 +184,7 @@ class Subscription(MethodView):
     @bp.doc(parameters=[{**_IF_MATCH, "required": True}],
             requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
     @bp.response(200, SubscriptionSchema, headers=_ETAG)
-    @_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+    @bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
                (403, "Geen API-client met de scope webhooks:manage"), (404, "Niet gevonden"),
                (412, "If-Match klopt niet (meer)"), (415, "Geen application/json"), (428, "If-Match ontbreekt"))
     def patch(self, subscription_id):
@@ -212,7 +201,7 @@ class Subscription(MethodView):
 
     @bp.doc(parameters=[_IF_MATCH])
     @bp.response(204)
-    @_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+    @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
                (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
     def delete(self, subscription_id):
         """Beëindig een abonnement: er komen geen gebeurtenissen meer, ook niet wat nog in de
@@ -227,7 +216,7 @@ class Subscription(MethodView):
 @api_require(Permission.webhook_manage)
 @bp.doc(parameters=[_IF_MATCH])
 @bp.response(201, SecretSchema, headers=_ETAG)
-@_problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
            (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
 def rotate_subscription_secret(subscription_id):
     """Een nieuw geheim voor een abonnement. Het vorige ondertekent nog 24 uur mee (twee

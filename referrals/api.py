@@ -50,7 +50,6 @@ from referrals.api_common import (
     body_doc,
     check_if_match,
     json_body,
-    problems,
     require_json,
 )
 from referrals.api_schemas import (
@@ -164,7 +163,7 @@ def _answer(principal: Principal, referral: Referral, *extra_headers: tuple[str,
 @api_require(Permission.referral_view)
 @bp.arguments(ReferralListArgs, location="query")
 @bp.response(200, ReferralPageSchema)
-@problems(bp, BAD_INPUT, (401, "Niet ingelogd"), NO_SCOPE)
+@bp.problems(BAD_INPUT, (401, "Niet ingelogd"), NO_SCOPE)
 def list_referrals(args):
     """Verwijzingen: voor een partner de inbox van de organisatie, voor een school de eigen
     verstuurde verwijzingen; nieuwste eerst, met cursorpaginering (`next_cursor`). De naam
@@ -190,7 +189,7 @@ def list_referrals(args):
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
 @api_require(Permission.referral_view)
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
-@problems(bp, NOT_FOUND)
+@bp.problems(NOT_FOUND)
 def get_referral_detail(referral_id):
     """Eén verwijzing met het overdrachtspakket (alleen wat u nu mag zien; na intrekken van
     de toestemming: `state` withdrawn en geen gegevens) en de tijdlijn."""
@@ -227,7 +226,7 @@ def _details(given: dict[str, Any] | None) -> dict[str, Any]:
 @bp.doc(requestBody=body_doc(CreateReferralArgs))
 @bp.response(201, ReferralDetailSchema, headers={**ETAG_HEADER, "Location": {
     "description": "De verwijzing", "schema": {"type": "string"}}})
-@problems(bp, BAD_INPUT, NO_SCOPE, (404, "De leerling bestaat niet of is niet van uw school"), NOT_JSON)
+@bp.problems(BAD_INPUT, NO_SCOPE, (404, "De leerling bestaat niet of is niet van uw school"), NOT_JSON)
 def create_referral():
     """Maak een verwijzing van een leerling van uw school naar een dienst op de sociale kaart
     en verstuur haar (school). Dezelfde gegevens als de verwijswizard: doel, soort, de gegevens
@@ -283,7 +282,7 @@ _CHANGE_PROBLEMS = (BAD_INPUT, NO_SCOPE, NOT_FOUND,
 @api_require_write
 @bp.doc(parameters=[IF_MATCH], requestBody=body_doc(TransitionArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def transition_referral(referral_id):
     """Zet een verwijzing in een nieuwe status (accepted, rejected met reden, on-hold,
     completed met uitkomst, ...). Vereist `If-Match` met de ETag; een verboden stap is 409
@@ -307,7 +306,7 @@ def transition_referral(referral_id):
 @api_require_write
 @bp.doc(requestBody=body_doc(ReferralUpdateArgs))
 @bp.response(201, EventSchema)
-@problems(bp, BAD_INPUT, NO_SCOPE, NOT_FOUND, (409, "De verwijzing is als foutief gemarkeerd"), NOT_JSON)
+@bp.problems(BAD_INPUT, NO_SCOPE, NOT_FOUND, (409, "De verwijzing is als foutief gemarkeerd"), NOT_JSON)
 def post_update(referral_id):
     """Zet een bericht op de tijdlijn (de andere kant ziet het en krijgt een melding), of met
     `internal` een notitie alleen voor uw eigen organisatie. Geen If-Match: een bericht voegt
@@ -327,7 +326,7 @@ def post_update(referral_id):
 @api_require_write
 @bp.doc(parameters=[IF_MATCH], requestBody=body_doc(ReferralHandoverArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def record_handover_api(referral_id):
     """Leg de warme overdracht vast (het overdrachtsgesprek: datum en wie erbij waren), na
     acceptatie. Door de ontvanger vastgelegd is die meteen bevestigd en start de begeleiding
@@ -346,7 +345,7 @@ def record_handover_api(referral_id):
 @bp.doc(parameters=[IF_MATCH], requestBody={"required": False, "content": {"application/json": {
     "schema": HandoverConfirmArgs}}})
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def confirm_handover_api(referral_id):
     """De ontvanger bevestigt de warme overdracht die de school vastlegde; de begeleiding
     start (in-progress). Body: leeg of `{}`. Alleen de ontvangende organisatie (403 voor de school)."""
@@ -363,7 +362,7 @@ def confirm_handover_api(referral_id):
 @api_require_write
 @bp.doc(parameters=[IF_MATCH], requestBody=body_doc(ReferralOwnerArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def assign_owner(referral_id):
     """Wijs de verwijzing toe aan een medewerker van de ontvangende organisatie (alleen de
     ontvanger; de toewijzing is een interne gebeurtenis op de tijdlijn)."""

@@ -1,20 +1,16 @@
 """What the referral and route APIs share: JSON-only writes (415 otherwise), bodies loaded
 with unknown fields refused (400 with the messages per field, nested names dotted), ``If-Match``
-(428 missing, 412 stale) and the documented problem+json answers.
+(428 missing, 412 stale) and the problem+json answers an operation documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
-from network.api import ProblemSchema
 from network.errors import DomainError, PreconditionFailed, PreconditionRequired, ValidationFailed
-
-PROBLEM = "application/problem+json"
 
 
 class UnsupportedMediaType(DomainError):
@@ -67,16 +63,6 @@ def json_body(schema: type[Schema]) -> dict[str, Any]:
 
 def base_url() -> str:
     return current_app.config.get("BASE_URL", "")
-
-
-def problems(blueprint, *codes: tuple[int, str]) -> Callable:
-    """Document problem+json answers of an operation of ``blueprint``."""
-    def decorator(view: Callable) -> Callable:
-        for status, description in reversed(codes):
-            view = blueprint.alt_response(status, schema=ProblemSchema, content_type=PROBLEM,
-                                          description=description)(view)
-        return view
-    return decorator
 
 
 BAD_INPUT = (400, "Ongeldige invoer (JSON, onbekende of ontbrekende velden); `errors` per veld")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from network.api import ProblemSchema  # noqa: F401  (re-exported for the referral API)
 from network.schemas import BaseSchema
 from referrals.models import RoutePhase, RouteStatus, Situation
 from referrals.routes import CHECK_IN_MONTHS

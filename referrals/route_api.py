@@ -40,7 +40,6 @@ from referrals.api_common import (
     body_doc,
     check_if_match,
     json_body,
-    problems,
     require_json,
 )
 from referrals.api_schemas import (
@@ -127,7 +126,7 @@ def _answer(route: Route, decision: Decision):
 @api_require(Permission.route_view)
 @bp.arguments(RouteListArgs, location="query")
 @bp.response(200, RoutePageSchema)
-@problems(bp, BAD_INPUT, (401, "Niet ingelogd"), NO_SCOPE)
+@bp.problems(BAD_INPUT, (401, "Niet ingelogd"), NO_SCOPE)
 def list_routes(args):
     """De trajecten van de leerlingen van uw school, nieuwste eerst, per pagina (`page`,
     `per_page`). De naam van de leerling staat er alleen in met een grondslag."""
@@ -143,7 +142,7 @@ def list_routes(args):
 @bp.route("/routes/<int:route_id>", methods=["GET"])
 @api_require(Permission.route_view)
 @bp.response(200, RouteDetailSchema, headers=ETAG_HEADER)
-@problems(bp, _NO_BASIS, NOT_FOUND)
+@bp.problems(_NO_BASIS, NOT_FOUND)
 def get_route(route_id):
     """Eén traject: fase, data per fase, de verantwoordelijke en de nazorgcontacten."""
     principal = api_principal()
@@ -171,7 +170,7 @@ _CHANGE_PROBLEMS = (BAD_INPUT, _NO_BASIS, NOT_FOUND, _CLOSED, STALE, NOT_JSON, N
 @api_require(Permission.route_manage)
 @bp.doc(parameters=[IF_MATCH], requestBody=body_doc(PatchRouteArgs))
 @bp.response(200, RouteDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def update_route(route_id):
     """Wijzig de fase, de verantwoordelijke, de verwachte uitstroom of de data per fase; alleen
     wat u meestuurt verandert. Vereist `If-Match`."""
@@ -189,7 +188,7 @@ def update_route(route_id):
 @api_require(Permission.route_manage)
 @bp.doc(parameters=[IF_MATCH], requestBody=body_doc(RouteExitArgs))
 @bp.response(200, RouteDetailSchema, headers=ETAG_HEADER)
-@problems(bp, *_CHANGE_PROBLEMS)
+@bp.problems(*_CHANGE_PROBLEMS)
 def record_exit(route_id):
     """De leerling verliet de school: het traject gaat in nazorg en de nazorgcontacten (na 3,
     6 en 12 maanden; 24 bij RMC-nazorg) worden gepland. Vereist `If-Match`."""
@@ -206,7 +205,7 @@ def record_exit(route_id):
 @bp.route("/routes/<int:route_id>/check-ins", methods=["GET"])
 @api_require(Permission.referral_view)
 @bp.response(200, CheckInListSchema)
-@problems(bp, _NO_BASIS, NOT_FOUND)
+@bp.problems(_NO_BASIS, NOT_FOUND)
 def list_check_ins(route_id):
     """De nazorgcontacten van een traject (gepland en vastgelegd): voor de school en voor het
     RMC van de regio van de school."""
@@ -222,7 +221,7 @@ def list_check_ins(route_id):
 @api_require(Permission.checkin_record)
 @bp.doc(requestBody=body_doc(RecordCheckInArgs))
 @bp.response(200, CheckInSchema)
-@problems(bp, BAD_INPUT, _NO_BASIS, NOT_FOUND, (409, "Niet in de nazorg, of dit contact is al vastgelegd"),
+@bp.problems(BAD_INPUT, _NO_BASIS, NOT_FOUND, (409, "Niet in de nazorg, of dit contact is al vastgelegd"),
           NOT_JSON)
 def record_check_in_api(route_id):
     """Leg een nazorgcontact vast (`months`: welk contact; `situation`; een notitie). Uitgevallen

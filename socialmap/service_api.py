@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from network.api import Blueprint, ProblemSchema, api_require, json_body
+from network.api import Blueprint, api_require, json_body
 from network.db import db
 from network.errors import NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from network.models import Organisation
@@ -40,22 +40,12 @@ from socialmap.service_api_schemas import (
 
 bp = Blueprint("services_api", __name__, url_prefix="/api/v1", description="Sociale kaart: de eigen diensten")
 
-_PROBLEM = "application/problem+json"
 _NO_ACCESS = "U heeft geen toegang tot de sociale kaart via de API."
 _STALE = "De dienst is intussen gewijzigd; haal hem opnieuw op."
 
 _ETAG = {"ETag": {"description": 'W/"<versie>" voor If-Match', "schema": {"type": "string"}}}
 _IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
              "description": 'De ETag van de dienst zoals u die las (W/"<versie>").'}
-
-
-def _problems(*statuses: tuple[int, str]):
-    def decorator(view):
-        for status, description in reversed(statuses):
-            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM, description=description)(view)
-        return view
-
-    return decorator
 
 
 def _etag(service: Service) -> str:
@@ -119,7 +109,7 @@ def _guarded(change, *args: Any, **kwargs: Any) -> None:
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
 @bp.arguments(ServiceListArgs, location="query")
 @bp.response(200, ServicePageSchema)
-@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
            (403, "Geen toegang (of een token zonder scope `socialmap:write`)"))
 def list_services(args):
     """De diensten van uw eigen organisatie op de sociale kaart, in elke status (of alleen
@@ -142,7 +132,7 @@ def list_services(args):
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ServiceWriteArgs}}})
 @bp.response(201, ServiceSchema, headers={**_ETAG, "Location": {"description": "De nieuwe dienst",
                                                                 "schema": {"type": "string"}}})
-@_problems((400, "Ongeldige invoer (per veld), een onbekend veld, of een naam die de organisatie al heeft"),
+@bp.problems((400, "Ongeldige invoer (per veld), een onbekend veld, of een naam die de organisatie al heeft"),
            (401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
            (415, "Geen application/json"))
 def create():
@@ -161,7 +151,7 @@ def create():
 @bp.route("/services/<uuid:service_id>", methods=["GET"])
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
 @bp.response(200, ServiceSchema, headers=_ETAG)
-@_problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
            (404, "Niet gevonden (of niet van uw organisatie)"))
 def get_one(service_id):
     """Eén dienst van uw organisatie, met contactpersonen en locaties."""
@@ -174,7 +164,7 @@ def get_one(service_id):
 @bp.doc(parameters=[_IF_MATCH],
         requestBody={"required": True, "content": {"application/json": {"schema": ServicePatchArgs}}})
 @bp.response(200, ServiceSchema, headers=_ETAG)
-@_problems((400, "Ongeldige invoer (per veld) of een onbekend veld"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer (per veld) of een onbekend veld"), (401, "Niet ingelogd"),
            (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
            (404, "Niet gevonden (of niet van uw organisatie)"), (412, "If-Match klopt niet (meer)"),
            (415, "Geen application/json"), (428, "If-Match ontbreekt"))
@@ -198,7 +188,7 @@ def patch(service_id):
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
 @bp.doc(parameters=[_IF_MATCH])
 @bp.response(204)
-@_problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
            (404, "Niet gevonden (of niet van uw organisatie)"), (412, "If-Match klopt niet (meer)"),
            (428, "If-Match ontbreekt"))
 def close(service_id):

@@ -36,7 +36,7 @@ from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
-from network.api import Blueprint, ProblemSchema, api_require
+from network.api import Blueprint, api_require
 from network.audit import AuditAction
 from network.crypto import DecryptionError
 from network.db import db
@@ -46,20 +46,7 @@ from network.web import current_principal, keyring
 
 bp = Blueprint("agreements_api", __name__, url_prefix="/api/v1", description="Overeenkomsten (plannen)")
 
-_PROBLEM = "application/problem+json"
 _NO_ACCESS = "U heeft geen toegang tot overeenkomsten via de API."
-
-
-def _problems(*statuses: tuple[int, str]):
-    """Document problem+json answers (every error of this API has that shape)."""
-
-    def decorator(view):
-        for status, description in reversed(statuses):
-            view = bp.alt_response(status, schema=ProblemSchema, content_type=_PROBLEM,
-                                   description=description)(view)
-        return view
-
-    return decorator
 
 
 def _find(agreement_id: Any, number: Any = None) -> tuple[Principal, Agreement, Access, AgreementVersion | None]:
@@ -101,7 +88,7 @@ def _version(version: AgreementVersion) -> dict[str, Any]:
 @api_require(Permission.agreement_view, _NO_ACCESS)
 @bp.arguments(AgreementListArgs, location="query")
 @bp.response(200, AgreementPageSchema)
-@_problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
+@bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
            (403, "Geen toegang (of een token zonder scope `agreements:read`)"))
 def list_agreements_api(args):
     """De overeenkomsten (plannen en privacyafspraken) waarvan uw organisatie een partij is, of
@@ -126,7 +113,7 @@ def list_agreements_api(args):
 @bp.route("/agreements/<uuid:agreement_id>", methods=["GET"])
 @api_require(Permission.agreement_view, _NO_ACCESS)
 @bp.response(200, AgreementSchema)
-@_problems((401, "Niet ingelogd"), (403, "Geen grondslag om de overeenkomst in te zien"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen grondslag om de overeenkomst in te zien"),
            (404, "Niet gevonden (of geen toegang)"))
 def get_agreement(agreement_id):
     """Een overeenkomst (plan of privacyafspraken) met alle versies, hun status, hash, partijen
@@ -153,7 +140,7 @@ def get_agreement(agreement_id):
 @bp.route("/agreements/<uuid:agreement_id>/versions/<int:number>/bundle", methods=["GET"])
 @api_require(Permission.agreement_view, _NO_ACCESS)
 @bp.response(200, BundleSchema)
-@_problems((401, "Niet ingelogd"), (403, "Geen grondslag om de overeenkomst in te zien"),
+@bp.problems((401, "Niet ingelogd"), (403, "Geen grondslag om de overeenkomst in te zien"),
            (404, "Niet gevonden (of geen toegang)"),
            (409, "Deze versie is nog niet aangeboden, of de inhoud is beschadigd"))
 def get_bundle(agreement_id, number):
@@ -179,7 +166,7 @@ def get_bundle(agreement_id, number):
 @api_require(Permission.agreement_sign, _NO_ACCESS)
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SignArgs}}})
 @bp.response(201, SignatureSchema)
-@_problems((400, "Ongeldige invoer: onbekende of ingetrokken sleutel (`kid`), een handtekening die niet klopt "
+@bp.problems((400, "Ongeldige invoer: onbekende of ingetrokken sleutel (`kid`), een handtekening die niet klopt "
                  "(`signature`), een tijdstip te ver van nu (`signed_at`)"),
            (401, "Niet ingelogd"), (403, "U kunt niet namens deze partij ondertekenen"),
            (404, "Overeenkomst, versie of partij niet gevonden"),
@@ -222,7 +209,7 @@ def sign_version_with_key(agreement_id, number):
 @bp.route("/agreement-verifications/<code>", methods=["GET"])
 @verify_limit
 @bp.response(200, VerificationSchema)
-@_problems((404, "Onbekende controlecode"), (429, "Te veel verzoeken"))
+@bp.problems((404, "Onbekende controlecode"), (429, "Te veel verzoeken"))
 def get_verification(code):
     """Openbaar: controleer een overeenkomst met haar controlecode (van de afdruk of QR-code).
     Per aangeboden versie de status, de hash en per handtekening de rol, wie tekende (een
@@ -239,7 +226,7 @@ def get_verification(code):
 @verify_limit
 @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BundleSchema}}})
 @bp.response(200, BundleVerificationSchema)
-@_problems((400, "Geen bundel van Schakel (het antwoord noemt wat er mis is)"), (415, "Geen application/json"),
+@bp.problems((400, "Geen bundel van Schakel (het antwoord noemt wat er mis is)"), (415, "Geen application/json"),
            (429, "Te veel verzoeken"))
 def verify_bundle_upload():
     """Openbaar: controleer een ondertekende bundel met alleen de gepubliceerde sleutels. Het

@@ -72,6 +72,8 @@ def test_the_readme_client_accepts_a_referral_and_verifies_the_webhook(live_serv
         assert example["verify_webhook"](webhook_secret, call.headers, call.body)
         assert not example["verify_webhook"](webhook_secret, call.headers, call.body.replace(b"updated", b"created"))
         assert not example["verify_webhook"]("whsec_" + "A" * 32, call.headers, call.body)
+        replayed = {**call.headers, "webhook-timestamp": str(int(call.headers["webhook-timestamp"]) - 600)}
+        assert not example["verify_webhook"](webhook_secret, replayed, call.body)  # too old: a replay
     finally:
         receiver.stop()
 
