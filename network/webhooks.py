@@ -48,6 +48,15 @@ EVENT_TYPES: dict[str, str] = {
                                     "uw organisatie.",
     "socialmap.changed": "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
 }
+#: the scopes of which a client must hold one to subscribe to an event type: the event only
+#: says an id changed; reading what changed takes these (the sociale kaart is public)
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {
+    "referral.created": ("referrals:read",),
+    "referral.updated": ("referrals:read",),
+    "consent.withdrawn": ("consents:read", "students:read"),
+    "agreement.awaiting_signature": ("agreements:read", "agreements:sign"),
+    "socialmap.changed": (),
+}
 #: a rotated-out secret keeps signing this long, so the receiver can switch without a gap
 ROTATION_OVERLAP = dt.timedelta(hours=24)
 #: active subscriptions per client
@@ -196,9 +205,10 @@ def require_client(principal: Principal) -> int:
     return principal.client_id
 
 
-def _checked(session: Session, policy: UrlPolicy, data: dict[str, Any]) -> dict[str, Any]:
+def _checked(session: Session, policy: UrlPolicy, data: dict[str, Any], client_id: int) -> dict[str, Any]:
     """The subscription fields in ``data`` (url, event_types, description), checked; raises
-    :class:`ValidationFailed` with Dutch field errors."""
+    :class:`ValidationFailed` with Dutch field errors. An event type the client could not act
+    on (it holds none of :data:`EVENT_SCOPES`) is refused."""
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     if "url" in data:
@@ -214,6 +224,12 @@ def _checked(session: Session, policy: UrlPolicy, data: dict[str, Any]) -> dict[
                                      f"{', '.join(EVENT_TYPES)}."]
         elif not wanted:
             errors["event_types"] = ["Kies minstens één soort gebeurtenis."]
+        else:
+            held = set(session.get(ApiClient, client_id).scopes)
+            unreadable = [t for t in wanted if EVENT_SCOPES[t] and not held.intersection(EVENT_SCOPES[t])]
+            if unreadable:
+                errors["event_types"] = [f"{t}: uw client mist de scope {' of '.join(EVENT_SCOPES[t])} om te lezen "
+                                         "wat er veranderde." for t in unreadable]
         values["event_types"] = " ".join(sorted(wanted))
     if "description" in data:
         description = (data["description"] or "").strip()
@@ -230,7 +246,8 @@ def create_subscription(session: Session, principal: Principal, keyring: Keyring
     """Subscribe ``url`` of the acting client to ``event_types``; returns the subscription and
     its signing secret (shown this once; stored encrypted, bound to the row)."""
     client_id = require_client(principal)
-    values = _checked(session, policy, {"url": url, "event_types": event_types, "description": description})
+    values = _checked(session, policy, {"url": url, "event_types": event_types, "description": description},
+                      client_id)
     if len(list_subscriptions(session, principal)) >= MAX_SUBSCRIPTIONS:
         raise ValidationFailed(errors={"url": [f"Een client heeft hoogstens {MAX_SUBSCRIPTIONS} abonnementen."]})
     subscription = WebhookSubscription(client_id=client_id, secret_encrypted="", **values)
@@ -276,9 +293,9 @@ def _check_version(subscription: WebhookSubscription, expected_version: int | No
 def update_subscription(session: Session, principal: Principal, policy: UrlPolicy, subscription: WebhookSubscription,
                         data: dict[str, Any], *, expected_version: int | None = None) -> WebhookSubscription:
     """Change the URL, the event types or the description (keys absent from ``data`` stay)."""
-    require_client(principal)
+    client_id = require_client(principal)
     _check_version(subscription, expected_version)
-    values = _checked(session, policy, data)
+    values = _checked(session, policy, data, client_id)
     changed = sorted(name for name, value in values.items() if getattr(subscription, name) != value)
     for name in changed:
         setattr(subscription, name, values[name])

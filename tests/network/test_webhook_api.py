@@ -25,7 +25,7 @@ def clients(app, client, session, monkeypatch):
     gemeente = OrganisationFactory(region=region, type=OrganisationType.gemeente, name="Gemeente Teststad")
     uwv = OrganisationFactory(region=region, type=OrganisationType.uwv, name="UWV Testrand")
     own, own_secret = make_api_client(gemeente, ["webhooks:manage", "referrals:read"])
-    other, other_secret = make_api_client(uwv, ["webhooks:manage"], name="Ander systeem")
+    other, other_secret = make_api_client(uwv, ["webhooks:manage", "referrals:read"], name="Ander systeem")
     narrow, narrow_secret = make_api_client(gemeente, ["referrals:read"], name="Alleen lezen")
     session.commit()
     return {"gemeente": gemeente,

@@ -32,7 +32,8 @@ ALL_TYPES = ["referral.created", "referral.updated", "consent.withdrawn", "agree
 
 def subscribed(session, keyring, organisation, types=ALL_TYPES, name="Zaaksysteem") -> int:
     """A partner system of ``organisation`` subscribed to ``types``; returns the subscription id."""
-    api_client, _ = make_api_client(organisation, ["webhooks:manage"], name=name)
+    api_client, _ = make_api_client(organisation, ["webhooks:manage", "referrals:read", "consents:read",
+                                                   "agreements:read"], name=name)
     principal = client_principal(api_client, api_client.scope)
     subscription, _ = create_subscription(session, principal, keyring, UrlPolicy(True, True),
                                           url=f"https://hooks.example/{organisation.id}/{name}", event_types=types)

@@ -507,3 +507,14 @@ def test_the_dead_letter_page_refuses_others_and_empty_or_forged_posts(app, clie
     assert row(message.id).status is OutboxStatus.dead
     login(client, make_member(Role.partner_staff, partner["gemeente"]))
     assert client.get("/beheer/webhooks/onbestelbaar").status_code == 403
+
+
+def test_an_event_type_needs_a_scope_to_read_what_changed(session, keyring, partner, receiver):
+    """The partner holds referrals:read but not consents:read or agreements:*: it may follow
+    referrals and the (public) sociale kaart, not withdrawals or agreements it could not fetch."""
+    subscribe(session, keyring, partner["principal"], receiver.url(), types=("referral.updated", "socialmap.changed"))
+    with pytest.raises(ValidationFailed) as refused:
+        subscribe(session, keyring, partner["principal"], receiver.url(),
+                  types=("consent.withdrawn", "agreement.awaiting_signature"))
+    messages = refused.value.errors["event_types"]
+    assert len(messages) == 2 and "consents:read of students:read" in messages[0]
