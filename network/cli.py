@@ -69,6 +69,38 @@ def audit_verify(seal: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
+# -- backup ------------------------------------------------------------------------------
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Write a consistent backup of the database to FILE (online; the hub may keep running).
+    The secrets file is not in it: back that up separately."""
+    from network.backup import BackupError, backup
+
+    try:
+        result = backup(db.engine, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup of the {result.engine} database written to {result.path} ({result.size_bytes} bytes)")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@with_appcontext
+def restore_command(file: Path) -> None:
+    """Restore a backup made with `schakel backup` into the configured database, which must be
+    new and empty. Then run `schakel db upgrade` and `schakel audit verify`."""
+    from network.backup import BackupError, restore
+
+    try:
+        restore(file, db.engine)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {file}; next: `schakel db upgrade`, then `schakel audit verify` (with the same secrets file)")
+
+
 # -- keys --------------------------------------------------------------------------------
 
 keys_cli = click.Group("keys", help="Sleutels: aanmaken, roteren, herversleutelen.")
@@ -160,6 +192,8 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     register_core_commands(app)
 
 
