@@ -39,7 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
 
     app.extensions["schakel.keyring"] = Keyring(app.config["SECRETS"])
-    app.extensions["schakel.hasher"] = make_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"])
+    app.extensions["schakel.hasher"] = make_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
+                                                 max_concurrent=app.config["ARGON2_MAX_CONCURRENT"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True, compare_type=True)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import gzip
+import threading
 from pathlib import Path
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,9 +45,31 @@ def password_problems(password: str, *, min_length: int, email: str = "", name: 
     return problems
 
 
-def make_hasher(time_cost: int, memory_cost: int) -> PasswordHasher:
+class BoundedHasher(PasswordHasher):
+    """An argon2id hasher that computes at most ``max_concurrent`` hashes at once in this
+    process; the other threads wait their turn. Each hash holds ``memory_cost`` KiB while it
+    runs, so without the bound a burst of logins on a gthread worker takes one hash's memory
+    per thread (4 threads x 64 MiB). The CPU is the limit anyway: a waiting login is not
+    slower than one competing for the same cores."""
+
+    def __init__(self, *args: Any, max_concurrent: int = 1, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if max_concurrent < 1:
+            raise ValueError("ARGON2_MAX_CONCURRENT must be at least 1")
+        self.slots = threading.BoundedSemaphore(max_concurrent)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        with self.slots:
+            return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002 - argon2's name
+        with self.slots:
+            return super().verify(hash, password)
+
+
+def make_hasher(time_cost: int, memory_cost: int, *, max_concurrent: int = 1) -> BoundedHasher:
     """argon2id (the argon2-cffi default type) with the configured cost."""
-    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=4)
+    return BoundedHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=4, max_concurrent=max_concurrent)
 
 
 def verify_password(hasher: PasswordHasher, password_hash: str | None, password: str) -> bool:

@@ -12,6 +12,7 @@ audited); :func:`render_pdf` lays it out with fpdf2's core fonts. Those speak la
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import unicodedata
 from dataclasses import dataclass, field
@@ -20,8 +21,6 @@ from typing import Any
 import segno
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from sqlalchemy.orm import Session
 
 from consent.agreements.content import flatten
@@ -140,14 +139,23 @@ def pdf_text(value: Any) -> str:
     return "".join(out)
 
 
-class _Pdf(FPDF):
-    footer_text = ""
+@functools.cache
+def _pdf_class() -> type:
+    """fpdf2 (with fontTools and Pillow, ~40 MB per process) is imported on the first PDF, not
+    when the hub starts: most workers never make one (issue 8, RSS per worker)."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
 
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", size=8)
-        self.cell(0, 5, pdf_text(self.footer_text), align="L")
-        self.cell(0, 5, f"{self.page_no()}/{{nb}}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    class _Pdf(FPDF):
+        footer_text = ""
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 5, pdf_text(self.footer_text), align="L")
+            self.cell(0, 5, f"{self.page_no()}/{{nb}}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    return _Pdf
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -157,7 +165,9 @@ def _when(value: dt.datetime | None) -> str:
 def render_pdf(doc: Printable) -> bytes:
     """The PDF of a printable version: the same information as the print page, with the QR
     code image of the verification page and the hash."""
-    pdf = _Pdf(format="A4")
+    from fpdf.enums import XPos, YPos
+
+    pdf = _pdf_class()(format="A4")
     pdf.footer_text = str(_l("%(title)s, versie %(n)s. Controleer op %(url)s", title=doc.title,
                              n=doc.version.number, url=doc.verify_url))
     pdf.set_title(pdf_text(f"{doc.title} - versie {doc.version.number}"))
