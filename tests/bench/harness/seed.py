@@ -1,7 +1,9 @@
 """Synthetic national dataset, scaled by a factor, bulk-loaded.
 
 Factor 1 = 40 regions, 20,000 services, 200,000 students, 2,000,000 consents, 1,000,000
-referrals, 10,000,000 audit events (DESIGN.md, issue 8).
+referrals, 10,000,000 audit events (DESIGN.md, issue 8). The audit log is seeded as production
+keeps it: chained and signed (as ``network.audit.seal`` does) but for the newest events, which
+the harness seals and times before it verifies the whole chain.
 
 Referrals come from :func:`tests.bench.referral_seed.seed_referrals` (the service-layer bench's
 seeder): per region the first gemeente receives 80 % and the RMC 20 %, from every school of the
@@ -32,8 +34,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 
+from network.audit import GENESIS, AuditChainHead, checkpoint_payload, event_hash
 from network.crypto import FieldRef
 from network.db import db, utcnow
 from network.oauth import SCOPES
@@ -51,6 +54,10 @@ AGREEMENTS = 200
 CREATE_CANDIDATES = 2000
 REFERRAL_CATEGORIES = ["contactgegevens", "ondersteuningsbehoefte", "opleiding"]
 CHUNK = 20_000
+#: audit events left unsealed by the seed (at most; 1 % at small factors): the harness seals them
+PENDING_EVENTS = 100_000
+#: a signed checkpoint every so many sealed events of the seeded history
+CHECKPOINT_EVERY = 1_000_000
 
 FIRST = ["Sem", "Noah", "Liam", "Daan", "Lucas", "Finn", "Levi", "Emma", "Julia", "Mila", "Tess", "Sophie", "Zoë",
          "Yara", "Noor", "Fatima", "Mohammed", "Ayoub", "Sara", "Lotte", "Jesse", "Bram", "Anouk", "Milan"]
@@ -366,8 +373,13 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                     (who, out.api_clients[who], org_id)
                     for who, org_id in (("school", load_school["id"]), ("gemeente", out.gemeente_id)))])
 
-            # -- audit events (unsealed; the harness seals and verifies them) ---------------------
+            # -- audit events: a sealed history, and the newest PENDING_EVENTS not yet sealed ----
+            # (production seals every minute, so its log is sealed but for the last moments;
+            # the harness seals the pending rest and times that, then verifies the whole chain)
             step = time.perf_counter()
+            pending = min(PENDING_EVENTS, max(1, n["audit_events"] // 100))
+            sealed_upto = n["audit_events"] - pending
+            checkpoints: list[tuple[int, str]] = []
             staff = [(a["id"], a["name"], m["organisation_id"], m["role"]) for a, m in zip(accounts, memberships)]
             cum_types = list(itertools.accumulate(w for *_, w in EVENT_TYPES))
             span = dt.timedelta(days=730)
@@ -375,13 +387,14 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
 
             def events() -> Iterator[dict[str, Any]]:
                 start = now - span
+                prev = GENESIS
                 for i in range(total_events):
                     event_type, action, _w = rng.choices(EVENT_TYPES, cum_weights=cum_types)[0]
                     account_id, name, org_id, role = rng.choice(staff)
                     index = rng.choices(range(len(student_ids)), cum_weights=student_weights)[0] \
                         if event_type != "auth:login" and event_type != "socialmap:service:update" else None
                     sid = str(student_ids[index]) if index is not None else None
-                    yield {"occurred_at": start + span * (i / total_events), "action": action,
+                    row = {"occurred_at": start + span * (i / total_events), "action": action,
                            "event_type": event_type, "outcome": "success" if rng.random() < 0.97 else "denied",
                            "account_id": account_id, "account_name": name, "role": role,
                            "organisation_id": org_id, "organisation_name": f"Organisatie {org_id}",
@@ -393,12 +406,31 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                            "detail": json.dumps({"allowed": ["contactgegevens", "opleiding"],
                                                  "requested": ["bsn", "contactgegevens", "opleiding"]},
                                                 sort_keys=True, separators=(",", ":"))}
+                    if i < sealed_upto:  # chained exactly as network.audit.seal does
+                        seq = i + 1
+                        row.update(seq=seq, prev_hash=prev, hash=event_hash(row, seq, prev))
+                        prev = row["hash"]
+                        if seq % CHECKPOINT_EVERY == 0 or seq == sealed_upto:
+                            checkpoints.append((seq, prev))
+                    else:
+                        row.update(seq=None, prev_hash=None, hash=None)
+                    yield row
 
             out.counts["audit_events"] = bulk(conn, "audit_event", events())
+            out.counts["audit_events_sealed_in_seed"] = sealed_upto
+            signed = []
+            for k, (seq, head_hash) in enumerate(checkpoints):
+                kid, signature = keyring.sign(checkpoint_payload(seq, head_hash, now))
+                signed.append({"id": k + 1, "seq": seq, "head_hash": head_hash, "created_at": now, "key_id": kid,
+                               "signature": signature})
+            bulk(conn, "audit_checkpoint", signed)
+            if checkpoints:
+                conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
+                    last_seq=checkpoints[-1][0], last_hash=checkpoints[-1][1], updated_at=now))
             out.seconds["audit_events"] = time.perf_counter() - step
             if conn.dialect.name == "postgresql":
                 for table in ("region", "organisation", "account", "membership", "consent", "socialmap_service",
-                              "referral", "referral_event", "referral_packet", "api_client"):
+                              "referral", "referral_event", "referral_packet", "api_client", "audit_checkpoint"):
                     if table in db.metadata.tables:
                         conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                              f"(SELECT coalesce(max(id), 1) FROM {table}))")
