@@ -36,7 +36,7 @@ from network.permissions import Principal, permissions_for, system_principal
 
 #: One password for every demo account: long enough for the policy and not on the common
 #: lists. It is printed by ``schakel demo seed``; it protects nothing.
-DEMO_PASSWORD = "Waalrand-demo-2026"
+DEMO_PASSWORD = "Waalrand-demo-2026"  # nosec B105 # public demo login; no seeding in production
 
 REGION_NAME = "Regio Waalrand"
 REGION_CODE = "waalrand"
@@ -209,7 +209,7 @@ def demo_bsns(count: int, seed: int = 20261122) -> list[str]:
     """Generated, 11-proef valid BSNs for the demo (deterministic; they belong to nobody we know)."""
     from stdnum.nl import bsn as stdnum_bsn
 
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # reproducible demo data, not a secret
     found: list[str] = []
     while len(found) < count:
         digits = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(7)]

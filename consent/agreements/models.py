@@ -70,7 +70,7 @@ class PartyKind(enum.StrEnum):
 class SignatureMethod(enum.StrEnum):
     """How the signer proved, just before signing, that it is them."""
 
-    password = "password"
+    password = "password"  # nosec B105 # a signing method's name, not a password
     totp = "totp"
     #: a partner system, with its organisation's registered Ed25519 key
     organisation_key = "organisation-key"
