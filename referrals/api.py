@@ -32,7 +32,7 @@ from network.api import api_require as network_api_require
 from network.api import api_require_any as network_api_require_any
 from network.db import db
 from network.errors import Forbidden, ValidationFailed
-from network.models import Organisation, Role
+from network.models import Role
 from network.oauth import insufficient_scope, raise_insufficient_scope
 from network.permissions import Permission, Principal
 from network.students import get_student
@@ -176,10 +176,6 @@ def list_referrals(args):
         page = list_sent(db.session, principal, filters, cursor=args.get("cursor"), per_page=args["limit"])
     else:
         raise Forbidden("U heeft geen toegang tot verwijzingen.")
-    organisations = {r.referral.from_organisation_id for r in page.rows} | {r.referral.to_organisation_id
-                                                                          for r in page.rows}
-    if organisations:  # one query for the page's organisations instead of one each
-        db.session.scalars(select(Organisation).where(Organisation.id.in_(organisations))).all()
     body = {"items": [_item(principal, row.referral, row.student_name) for row in page.rows],
             "next_cursor": page.next_cursor}
     db.session.commit()  # the audit events of the page's access decisions

@@ -2,8 +2,11 @@
 list, with filters and cursor pagination (newest first, keyset on ``(created_at, id)``).
 
 A page costs a fixed number of statements whatever its size: one for the rows (student,
-service and owner joined in), the access decision for the whole page (its batch form: the
-consents and legal tasks of all the page's students at once) and one audit insert.
+service, owner and both organisations joined in), the access decision for the whole page (its
+batch form: the consents and legal tasks of all the page's students at once) and one audit
+insert. Whatever a row shows must be loaded here: a relationship left to load lazily costs a
+statement per distinct object on the page (per sending school, per colleague), so the count
+would grow with the page.
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ def _apply_filters(query, actor: Principal, filters: InboxFilters, today: dt.dat
 _STUDENT_COLUMNS = (Student.id, Student.school_id, Student.account_id, Student.first_name, Student.last_name)
 _SERVICE_COLUMNS = (Service.id, Service.name, Service.organisation_id)
 _OWNER_COLUMNS = (Account.id, Account.name, Account.is_active)
+#: the sending and receiving organisations (the inbox's "Van", the API's ``from_organisation`` and
+#: ``to_organisation``): joined in whole, as they are small rows that other code in the same
+#: request may use (the acting organisation is among them)
+_ORGANISATIONS = (Referral.from_organisation, Referral.to_organisation)
 
 
 def _page(session: Session, actor: Principal, query, *, cursor: str | None, per_page: int, purpose_of) -> InboxPage:
@@ -108,7 +115,8 @@ def _page(session: Session, actor: Principal, query, *, cursor: str | None, per_
         query.join(Referral.student).join(Referral.service)
         .options(contains_eager(Referral.student).load_only(*_STUDENT_COLUMNS),
                  contains_eager(Referral.service).load_only(*_SERVICE_COLUMNS),
-                 joinedload(Referral.owner).load_only(*_OWNER_COLUMNS))
+                 joinedload(Referral.owner).load_only(*_OWNER_COLUMNS),
+                 *(joinedload(relation, innerjoin=True) for relation in _ORGANISATIONS))
         .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(per_page + 1)
     ).unique().all()
     more = len(referrals) > per_page

@@ -107,9 +107,6 @@ def index():
     except ValidationFailed as exc:  # a damaged cursor: show the first page and say so
         errors, status, cursor = exc.errors, 400, None
         page = list_inbox(db.session, principal, filters, per_page=PER_PAGE)
-    schools = {row.referral.from_organisation_id for row in page.rows}
-    if schools:  # one query for the page's senders instead of one per school
-        db.session.scalars(select(Organisation).where(Organisation.id.in_(schools))).all()
     html = render_template("referrals/inbox/index.html", page=page, values=values, errors=errors, cursor=cursor,
                            services=services, status_filters=STATUS_FILTERS, due_filters=DUE_FILTERS,
                            owner_filters=OWNER_FILTERS, status_labels=STATUS_LABELS, today=today_nl(),
