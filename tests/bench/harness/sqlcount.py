@@ -42,6 +42,7 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
     statements: list[str] = []
     client = app.test_client()
     partner = app.test_client()  # the measured gemeente's staff (inbox)
+    api = app.test_client()  # partner systems: a bearer token, no browser cookie
 
     def call(method: str, path: str, expect: int, headers: dict[str, str] | None = None, by=None, **kwargs) -> int:
         statements.clear()
@@ -55,7 +56,7 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
     def bearer(who: str) -> dict[str, str]:
         client_id, secret = seeded.api_clients[who]
         basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-        response = client.post("/oauth/token", data={"grant_type": "client_credentials"}, base_url=BASE,
+        response = api.post("/oauth/token", data={"grant_type": "client_credentials"}, base_url=BASE,
                                headers={**HEADERS, "Authorization": f"Basic {basic}"})
         if response.status_code != 200:
             raise RuntimeError(f"token for {client_id}: {response.status_code}")
@@ -97,8 +98,8 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
         for code_name, path in (("agreement_verify_html", "/controle/{}"),
                                 ("api_agreement_verify", "/api/v1/agreement-verifications/{}")):
             if len(seeded.verify_codes) >= 2:
-                call("GET", path.format(seeded.verify_codes[0]), 200)
-                out[code_name] = {"statements": [call("GET", path.format(seeded.verify_codes[1]), 200)],
+                call("GET", path.format(seeded.verify_codes[0]), 200, by=api)
+                out[code_name] = {"statements": [call("GET", path.format(seeded.verify_codes[1]), 200, by=api)],
                                   "note": "one agreement (1 version, 2 signatures)"}
 
         # login (the real form), then the logged-in pages
@@ -136,23 +137,23 @@ def count_statements(app, seeded, password: str) -> dict[str, Any]:
         out["inbox_html"] = {"statements": counts, "page_sizes": [SMALL, LARGE]}
         gemeente = bearer("gemeente")
         out["api_referral_inbox"] = pair("/api/v1/referrals", lambda size: f"/api/v1/referrals?limit={size}",
-                                         headers=gemeente)
+                                         headers=gemeente, by=api)
         if len(seeded.referral_detail_ids) >= 2:
             first, second = seeded.referral_detail_ids[:2]
             call("GET", f"/inbox/{first}", 200, by=partner)
             out["referral_detail_html"] = {"statements": [call("GET", f"/inbox/{second}", 200, by=partner)],
                                            "note": "one referral, no page"}
-            call("GET", f"/api/v1/referrals/{first}", 200, headers=gemeente)
+            call("GET", f"/api/v1/referrals/{first}", 200, headers=gemeente, by=api)
             out["api_referral_detail"] = {"statements": [call("GET", f"/api/v1/referrals/{second}", 200,
-                                                              headers=gemeente)], "note": "one referral, no page"}
+                                                              headers=gemeente, by=api)], "note": "one referral, no page"}
         if create_referral_exists(app) and len(seeded.create_student_ids) >= 2:
             from tests.bench.harness.run import create_requests
 
             school = bearer("school")
             bodies = [json.loads(r["body"]) for r in create_requests(seeded, school)[:2]]
-            call("POST", "/api/v1/referrals", 201, headers=school, json=bodies[0])
+            call("POST", "/api/v1/referrals", 201, headers=school, json=bodies[0], by=api)
             out["create_referral"] = {"statements": [call("POST", "/api/v1/referrals", 201, headers=school,
-                                                          json=bodies[1])], "note": "one referral, sent"}
+                                                          json=bodies[1], by=api)], "note": "one referral, sent"}
     finally:
         event.remove(engine, "before_cursor_execute", listener)
         with app.app_context():
