@@ -236,6 +236,10 @@ def test_database_json_is_event_hash_input(session, keyring, events):
     for event in sealed:
         assert payloads[event.seq] == _canonical_input(event)
         assert hashlib.sha256(payloads[event.seq]).hexdigest() == event.hash
+    if session.get_bind().dialect.name == "postgresql":  # verify lets PostgreSQL hash them too
+        conn = session.connection()
+        digests = {row[1]: row[4] for row in _read_span(conn, _chain_sql("postgresql", digest=True), first, 2**62)}
+        assert digests == {event.seq: event.hash for event in sealed}
     session.expunge_all()
 
 
