@@ -30,9 +30,11 @@ referral_sent = _signals.signal("referral-sent")
 #: change is for (both sides, or only the own one for a draft or an internal note)
 referral_updated = _signals.signal("referral-updated")
 
-#: sent after a version of an agreement was offered for signature, with ``version``,
-#: ``agreement``, ``session`` and ``keyring``
-agreement_offered = _signals.signal("agreement-offered")
+#: sent when parties of a version of an agreement are asked to sign: all signing parties when
+#: it is offered in parallel; in a sequential signing the first when it is offered and each
+#: next one when the one before has signed. With ``version``, ``agreement``, ``party_keys``
+#: (whose turn it is), ``session`` and ``keyring``
+agreement_awaiting_signature = _signals.signal("agreement-awaiting-signature")
 
 #: sent after an entry of the sociale kaart was created or changed (content or capacity), with
 #: ``service`` and ``session``

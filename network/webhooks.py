@@ -157,10 +157,12 @@ def _consent_withdrawn(consent: Any, *, session: Session, keyring: Keyring | Non
          {consent.recipient_id})
 
 
-@signals.agreement_offered.connect
-def _agreement_offered(version: Any, *, agreement: Any, session: Session, keyring: Keyring | None = None,
-                       **_: Any) -> None:
-    signing = {p.organisation_id for p in version.parties if p.signs and p.organisation_id is not None}
+@signals.agreement_awaiting_signature.connect
+def _agreement_awaiting_signature(version: Any, *, agreement: Any, party_keys: list[str], session: Session,
+                                  keyring: Keyring | None = None, **_: Any) -> None:
+    """To the organisations whose turn it is to sign (in a sequential signing: one at a time)."""
+    signing = {p.organisation_id for p in version.parties
+               if p.signs and p.key in party_keys and p.organisation_id is not None}
     if signing:
         emit(session, keyring, "agreement.awaiting_signature", {"id": str(agreement.id), "version": version.number},
              signing)

@@ -49,7 +49,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role, Student
 from network.notifications import notify, organisation_staff
 from network.permissions import Principal, can_manage_student
-from network.signals import agreement_offered
+from network.signals import agreement_awaiting_signature
 
 PURPOSE_SCHOOL = "leerlingbegeleiding"
 PURPOSE_SELF = "inzage"
@@ -486,7 +486,7 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
                                                                              "hash": version.content_hash})
     first = chosen[:1] if order is SigningOrder.sequential else chosen
     notify_signers(session, keyring, agreement, version, first, base_url=base_url, now=now)
-    agreement_offered.send(version, agreement=agreement, session=session, keyring=keyring)
+    agreement_awaiting_signature.send(version, agreement=agreement, party_keys=first, session=session, keyring=keyring)
     return version
 
 

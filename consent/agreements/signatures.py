@@ -57,6 +57,7 @@ from network.keys import published_jwks
 from network.models import OrganisationKey
 from network.notifications import notify
 from network.permissions import Principal
+from network.signals import agreement_awaiting_signature
 
 #: how long a password or TOTP check counts as "just now" for signing
 FRESH_AUTH = dt.timedelta(minutes=10)
@@ -246,8 +247,10 @@ def _after_signature(session: Session, actor: Principal, keyring: Keyring, agree
     remaining = [p for p in version.parties if p.signs and p.key not in signed]
     if not remaining:
         _activate(session, actor, keyring, agreement, version, content, base_url=base_url, now=now)
-    elif version.signing_order is SigningOrder.sequential:
+    elif version.signing_order is SigningOrder.sequential:  # the next party's turn
         notify_signers(session, keyring, agreement, version, [remaining[0].key], base_url=base_url, now=now)
+        agreement_awaiting_signature.send(version, agreement=agreement, party_keys=[remaining[0].key],
+                                          session=session, keyring=keyring)
 
 
 def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, version: AgreementVersion,

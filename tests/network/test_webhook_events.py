@@ -20,7 +20,7 @@ from network.webhook_delivery import UrlPolicy
 from network.webhooks import create_subscription, delete_subscription
 from referrals import service as rs
 from socialmap.service import create_service, set_capacity, update_service
-from tests.consent.agreements._signed import offer, party_keys
+from tests.consent.agreements._signed import offer, party_keys, sign
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan
 from tests.consent.conftest import actors, world  # noqa: F401 - fixtures
 from tests.factories import OrganisationFactory, make_api_client
@@ -117,6 +117,28 @@ def test_an_offered_agreement_is_announced_to_the_organisations_that_sign(sessio
     found = of_type(events(session, keyring), "agreement.awaiting_signature")
     assert set(found) == {gemeente} and rmc not in found
     assert found[gemeente]["data"] == {"id": str(agreement.id), "version": number}
+
+
+def test_a_sequential_signing_announces_each_organisation_when_it_is_its_turn(session, keyring, world, actors):
+    school = subscribed(session, keyring, world["school"])
+    gemeente = subscribed(session, keyring, world["gemeente"])
+    agreement = ready_plan(session, keyring, world, actors, world["gemeente"])
+    give_plan_consent(session, keyring, world, actors)
+    session.commit()
+    keys = party_keys(world)
+    number = offer(session, keyring, actors["mentor"], agreement.id,
+                   [keys["student"], keys["school"], keys["gemeente"]], SigningOrder.sequential)
+
+    def announced() -> list[int]:
+        return [sub for sub, kind, _ in events(session, keyring) if kind == "agreement.awaiting_signature"]
+
+    assert announced() == []  # the student signs first: no organisation's turn yet
+    sign(session, keyring, actors["student_account"], agreement.id, number, keys["student"])
+    assert announced() == [school]
+    sign(session, keyring, actors["mentor"], agreement.id, number, keys["school"])
+    assert announced() == [school, gemeente]  # each announced once, in turn
+    body = of_type(events(session, keyring), "agreement.awaiting_signature")[gemeente]
+    assert body["data"] == {"id": str(agreement.id), "version": number}
 
 
 def test_a_sociale_kaart_change_is_announced_to_every_subscriber(session, keyring, rworld):
