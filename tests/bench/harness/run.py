@@ -524,6 +524,9 @@ def load(wrk: str, args, env, tmp: Path, seeded, password: str, url: str, not_me
         ceiling.wait("/")
         run_wrk(wrk, ceiling.port, "/", args, duration=2)  # warm-up
         endpoints["ceiling"] = {"kind": "ceiling", "path": "/", **run_wrk(wrk, ceiling.port, "/", args)}
+        run_wrk(wrk, ceiling.port, "/query", args, duration=1)  # warm-up
+        endpoints["ceiling_one_query"] = {"kind": "reference", "path": "/query: the bare app + one SELECT",
+                                          **run_wrk(wrk, ceiling.port, "/query", args)}
         rss["ceiling"] = ceiling.peak_rss_mb()
     finally:
         ceiling.stop()
@@ -735,6 +738,10 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {e.get('kind')} | {e.get('rps', float('nan')):.0f} | {e.get('ratio', '–')} | "
                      f"{e.get('p50_ms', '–')} | {e.get('p95_ms', '–')} | {e.get('p99_ms', '–')} | "
                      f"{e.get('non_2xx_3xx', 0) + e.get('socket_errors', 0)} | {_single(e)} | {sql_text} |")
+    lines.append("")
+    lines.append("ceiling_one_query is the ceiling's bare Flask app doing one SQL round trip (SQLAlchemy pool, "
+                 "SELECT of one row) under the same command: what is left of the ceiling once a request reads the "
+                 "database at all.")
     lines.append("")
     lines.append("Latency percentiles from wrk's own histogram (a done() hook prints p95, which --latency lacks). "
                  f"req/s and the first percentiles are at {report['load']['connections']} connections, the server "
