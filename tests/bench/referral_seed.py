@@ -227,6 +227,8 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
     counters = {"referral_events": 0, "referral_packets": 0, "consents": 0, "consent_items": 0}
     statuses = out.statuses
     next_consent = first_consent_id
+    #: (student, receiver, purpose) -> its active consent
+    active_consent: dict[tuple[Any, int, str], int] = {}
     # creation moments, oldest first, so ids follow time as in production
     ages = sorted((rng.random() ** 1.3 * DAYS_BACK for _ in range(count)), reverse=True)
     for start in range(0, count, CHUNK):
@@ -306,12 +308,19 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
                           "content_encrypted": None if withdrawn else "bench-placeholder",
                           "withdrawn_at": sent + dt.timedelta(days=20) if withdrawn else None,
                           "withdrawn_reason": "withdrawn" if withdrawn else None}
-                if kind == "gemeente":
+                key = (sid, to_org, purpose)
+                if kind == "gemeente" and consent_state < 0.85 and key in active_consent:
+                    # the hub keeps one valid consent per organisation and purpose (consent.service
+                    # refuses a second): a later referral rests on the same one
+                    packet["basis"] = f"consent:{active_consent[key]}"
+                elif kind == "gemeente":
                     cid = next_consent
                     next_consent += 1
                     counters["consents"] += 1
                     packet["basis"] = f"consent:{cid}"
                     status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
+                    if status_c == "active":
+                        active_consent[key] = cid
                     valid_from = sent.date() - dt.timedelta(days=1)
                     valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
                                    else valid_from + dt.timedelta(days=3 * 365 + 30))

@@ -290,11 +290,17 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
 
             def consents() -> Iterator[dict[str, Any]]:
                 chosen = rng.choices(range(len(student_ids)), cum_weights=student_weights, k=n["consents"])
+                active: set[tuple[int, int, int]] = set()
                 for cid, index in enumerate(chosen, 1):
                     school_id = student_school[index]["id"]
                     pid = rng.choice(list(needed))
+                    recipient = rng.choice(partners_by_region[region_of_school[school_id]])
                     roll = rng.random()
                     status = "active" if roll < 0.85 else ("withdrawn" if roll < 0.95 else "expired")
+                    if status == "active" and (index, recipient, pid) in active:
+                        status = "withdrawn"  # one valid consent per organisation and purpose, as the hub keeps
+                    elif status == "active":
+                        active.add((index, recipient, pid))
                     start = today - dt.timedelta(days=rng.randint(0, 700))
                     until = start + dt.timedelta(days=730)
                     if status == "expired":
@@ -308,7 +314,7 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                     if status == "active" and sid in load_index:
                         out.withdraw_consent_ids.append(cid)
                     yield {"id": cid, "student_id": student_ids[index],
-                           "recipient_id": rng.choice(partners_by_region[region_of_school[school_id]]),
+                           "recipient_id": recipient,
                            "purpose_id": pid, "status": status, "valid_from": start, "valid_until": until,
                            "given_by": "student", "channel": "portal", "text_version": "v1", "text_hash": text_hash,
                            "recorded_by_name": "Bench", "given_at": given,
