@@ -27,7 +27,7 @@ WORDS = ["jobcoach", "begeleiding", "jongeren", "werk", "stage", "horeca", "logi
 FILLER = [f"{a}{b}" for a in ("werk", "zorg", "school", "team", "plan", "hulp", "wijk", "regio", "traject", "advies")
           for b in ("punt", "huis", "loket", "route", "groep", "plaats", "centrum", "dienst", "kamer", "lijn",
                     "kring", "net", "markt", "bureau", "zaak", "hoek", "veld", "plein", "lab", "raad")]
-QUERIES = ("jobcoach", "schulden", "stage horeca", "begeleiding jongeren", "jobcaoch", "werkgever logistiek")
+QUERIES = ("werk", "jobcoach", "schulden", "stage horeca", "begeleiding jongeren", "jobcaoch", "werkgever logistiek")
 
 
 def vacuum_analyze() -> None:
