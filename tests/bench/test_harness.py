@@ -34,6 +34,10 @@ def test_harness_runs_at_a_tiny_factor(tmp_path):
     sealed = report["seed"]["counts"]["audit_events_sealed_in_seed"]
     assert 0 < sealed < report["audit"]["checked"]
     assert report["audit"]["checkpoints"] >= 2
+    # the ceiling is measured at the start and at the end, and ratios are to the higher one
+    endpoints = report["endpoints"]
+    top = max(endpoints["ceiling"]["rps"], endpoints["ceiling_end"]["rps"])
+    assert endpoints["healthz"]["ratio"] == round(endpoints["healthz"]["rps"] / top, 3)
     for name in ("ceiling", "api_referral_detail", "inbox_html"):
         profile = report["profile"][name]
         assert profile["ms_per_request"] > 0 and profile["categories_ms"], name
