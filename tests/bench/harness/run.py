@@ -420,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path,
                         help="the JSON report of a run at a smaller factor: p95 growth per endpoint (target ≤ 2x)")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--label", default="",
+                        help="appended to the report's file name, e.g. the machine: 2026-12-05-postgresql-f1-epyc")
     parser.add_argument("--no-profile", dest="profile", action="store_false",
                         help="skip the in-process profile of each endpoint (where the time goes)")
     parser.add_argument("--single-duration", type=float, default=5,
@@ -496,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     report["total_s"] = round(time.perf_counter() - started, 1)
     md = markdown(report)
     args.results.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.date.today().isoformat()}-{args.db}-f{args.factor:g}"
+    stem = f"{dt.date.today().isoformat()}-{args.db}-f{args.factor:g}" + (f"-{args.label}" if args.label else "")
     (args.results / f"{stem}.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     (args.results / f"{stem}.md").write_text(md)
     print(md)
