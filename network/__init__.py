@@ -20,7 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.config import load_config
     from network.crypto import Keyring
     from network.db import db
-    from network.errors import init_errors
+    from network.errors import init_errors, refuse_nul_input
     from flask_talisman import Talisman
 
     from network.extensions import babel, csrf, limiter, migrate
@@ -84,6 +84,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    app.before_request(refuse_nul_input)  # before the blueprints' hooks, which may query with the input
 
     _register_blueprints(app)
     init_errors(app)

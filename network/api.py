@@ -187,25 +187,9 @@ def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang
     return decorator
 
 
-#: PostgreSQL text cannot hold NUL characters: refuse them as input (400), never fail on them (500)
+#: PostgreSQL text cannot hold NUL characters. ``network.errors.refuse_nul_input`` refuses them
+#: in every request (400); this validator says so in the OpenAPI document of a query field.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Tekst mag geen NUL-teken (\\u0000) bevatten.")
-
-
-def _nul_paths(value: Any, path: str = "") -> list[str]:
-    """The dotted paths of the strings (and keys) in a JSON document that hold a NUL."""
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        items = [(str(key), item) for key, item in value.items()]
-    elif isinstance(value, list):
-        items = [(str(index), item) for index, item in enumerate(value)]
-    else:
-        return []
-    found = []
-    for key, item in items:
-        inner = f"{path}.{key}" if path else key
-        found += [path or "body"] if "\x00" in key else _nul_paths(item, inner)
-    return found
 
 
 def json_body(schema: Schema) -> dict[str, Any]:
@@ -223,9 +207,6 @@ def json_body(schema: Schema) -> dict[str, Any]:
     raw = request.get_json(silent=True)
     if not isinstance(raw, dict):
         raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een geldig JSON-object."]})
-    nul = _nul_paths(raw)
-    if nul:
-        raise ValidationFailed(errors={path: ["Tekst mag geen NUL-teken (\\u0000) bevatten."] for path in nul})
     try:
         return schema.load(raw)
     except ValidationError as exc:

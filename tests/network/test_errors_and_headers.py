@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from network.errors import Conflict, PreconditionFailed, PreconditionRequired, ValidationFailed
-from tests.conftest import extra_app, test_config
+from tests.conftest import extra_app, post_form, test_config
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +98,39 @@ def test_html_404_is_dutch(client):
     response = client.get("/bestaat-niet")
     assert response.status_code == 404
     assert "Niet gevonden" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method,url,form,field", [
+    ("POST", "/inloggen", {"email": "a\x00@school.nl", "password": "x"}, "email"),
+    ("POST", "/wachtwoord-vergeten", {"email": "a\x00@school.nl"}, "email"),
+    ("GET", "/sociale-kaart?gemeente=Waal%00stede", None, "gemeente"),
+    ("GET", "/sociale-kaart?q%00=werk", None, "q"),
+    ("GET", "/controle/AB%00CD", None, "path"),
+    ("POST", "/oauth/token", {"grant_type": "client_credentials", "client_id": "x\x00", "client_secret": "y"},
+     "client_id"),
+    ("GET", "/api/v1/agreement-verifications/AB%00CD", None, "path"),
+    ("GET", "/hsds/services?search=werk%00", None, "search"),
+])
+def test_nul_characters_are_400_everywhere_never_500(client, method, url, form, field):
+    """PostgreSQL cannot compare or store U+0000: before any view runs, a NUL in the path, the
+    query string or a form field is 400 naming the field (a Dutch page, or problem+json on the
+    API), not a 500 from deep in a query."""
+    if method == "POST" and url.startswith("/oauth/"):
+        response = client.post(url, data=form)
+    elif method == "POST":
+        response = post_form(client, url, form)
+    else:
+        response = client.get(url)
+    assert response.status_code == 400, response.get_data(as_text=True)[:500]
+    if url.startswith(("/api/", "/oauth/", "/hsds/")):
+        assert response.mimetype == "application/problem+json"
+        errors = response.get_json()["errors"]
+        assert errors == [{"field": field, "message": "Tekst mag geen NUL-teken (\\u0000) bevatten."}]
+    else:
+        assert response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert "Ongeldige invoer" in page or "Ongeldig verzoek" in page
+        assert f"NUL-teken (\\u0000) in: {field}" in page
 
 
 def test_security_headers(client):

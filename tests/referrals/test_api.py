@@ -116,6 +116,24 @@ def test_invalid_body_is_400_with_errors(client, session, keyring, rworld, racto
     assert db.session.get(Referral, referral.id).status is S.requested
 
 
+def test_nul_characters_are_400_on_the_field_and_change_nothing(client, session, keyring, rworld, ractors):
+    """PostgreSQL cannot hold U+0000 in text: the answer is 400 naming the field, never a 500,
+    and the referral is untouched (the version too)."""
+    referral = sent(session, keyring, rworld, ractors)
+    login(client, rworld["jobcoach"])
+    etag = client.get(f"{API}/{referral.id}").headers["ETag"]
+    for body, field in (({"status": "rejected", "reason": "Vol\u0000"}, "reason"),
+                        ({"status": "accepted", "note": ["a", "b\u0000"]}, "note.1"),
+                        ({"status": "accepted", "x\u0000": 1}, "body")):
+        response = post_transition(client, referral.id, body, if_match=etag)
+        assert response.status_code == 400 and response.mimetype == PROBLEM, (body, response.get_json())
+        assert field in {e["field"] for e in response.get_json()["errors"]}, response.get_json()
+        assert "NUL" in response.get_json()["errors"][0]["message"]
+    db.session.expire_all()
+    assert db.session.get(Referral, referral.id).status is S.requested
+    assert client.get(f"{API}/{referral.id}").headers["ETag"] == etag
+
+
 def test_form_posts_are_refused_with_415(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
     login(client, rworld["jobcoach"])

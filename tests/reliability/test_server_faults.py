@@ -12,6 +12,7 @@ in production (tests/reliability/served.py), on a database of its own:
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import threading
@@ -83,7 +84,9 @@ def _accept_all(hub: Hub, token: str, referrals, acknowledged: set, failures: li
             status, _, body = hub.request("POST", f"/api/v1/referrals/{rid}/transitions", body={"status": "accepted"},
                                           headers={"Authorization": f"Bearer {token}", "If-Match": f'W/"{version}"'},
                                           timeout=20)
-        except OSError as exc:  # the server died under this request: not acknowledged
+        except (OSError, http.client.HTTPException) as exc:
+            # the server died under this request (before the answer, or between its headers and
+            # its body, IncompleteRead): not acknowledged, so the client cannot count on it
             failures.append((rid, type(exc).__name__))
             return
         if status == 200 and json.loads(body)["status"] == "accepted":
