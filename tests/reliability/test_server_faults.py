@@ -1,9 +1,11 @@
 """Faults of the running server (issue 8, reliability), against the hub served by gunicorn as
 in production (tests/reliability/served.py), on a database of its own:
 
-- kill -9 of a worker, and then of the whole server, in the middle of a stream of writes (a
-  partner system accepting referrals through the API): after a restart every acknowledged
-  write is there, no write is half there (a status without its event, or the reverse), and
+- kill -9 of a worker, and then of the whole server, in the middle of a stream of writes
+  through the API (a gemeente's system accepting referrals and signing plans with its own key,
+  a school's system recording consent withdrawals): after a restart every acknowledged write
+  is there, no write is half there (a status without its event, a withdrawal without its
+  receipt or audit event, a signature without the version it completes, or the reverse), and
   ``schakel audit verify`` passes;
 - PostgreSQL gone under load (a TCP proxy in front of it is cut, as a restart or a network
   failure does): requests fail cleanly with 503 problem+json while it is gone, none hangs, and
@@ -12,6 +14,7 @@ in production (tests/reliability/served.py), on a database of its own:
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import random
@@ -22,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from consent.agreements.models import VersionStatus
 from network.db import db
 from referrals.models import Referral, ReferralEvent
 from referrals.states import ReferralStatus
@@ -31,9 +35,13 @@ from tests.referrals.conftest import build_rworld, draft_data
 from tests.reliability.served import Hub, environment, own_database, schakel
 
 REFERRALS = 90
+OTHERS = 30  # consents to withdraw, and plans for the gemeente to sign, in the mixed stream
 
 
-def _seed(url: str, tmp, secret_values, count: int) -> dict:
+def _seed(url: str, tmp, secret_values, count: int, others: int = 0) -> dict:
+    """The referral world with ``count`` referrals sent to the gemeente; with ``others``, as many
+    students whose consent the school will withdraw, and as many plans offered to the gemeente
+    for signature with its own organisation key."""
     from referrals import service as rs
 
     with extra_app(test_config(tmp, SQLALCHEMY_DATABASE_URI=url, SECRETS=secret_values)) as app, app.app_context():
@@ -45,29 +53,112 @@ def _seed(url: str, tmp, secret_values, count: int) -> dict:
             referral = rs.save_draft(db.session, mentor, keyring, world["student"], draft_data(world))
             rs.send_referral(db.session, mentor, keyring, referral)
             referrals.append(referral)
-        api_client, secret = make_api_client(world["gemeente"], ["referrals:read", "referrals:write"])
+        api_client, secret = make_api_client(world["gemeente"], ["referrals:read", "referrals:write",
+                                                                 "agreements:read", "agreements:sign"])
+        seeded = {"referrals": [(r.id, r.version) for r in referrals], "client_id": api_client.client_id,
+                  "secret": secret}
+        if others:
+            seeded.update(_seed_consents_and_plans(world, mentor, keyring, others))
         db.session.commit()
-        return {"referrals": [(r.id, r.version) for r in referrals], "client_id": api_client.client_id,
-                "secret": secret}
+        return seeded
+
+
+def _seed_consents_and_plans(world, mentor, keyring, others: int) -> dict:
+    from consent.agreements.models import AgreementKind, SigningOrder
+    from consent.agreements.service import (
+        create_agreement,
+        find_agreement,
+        offer_for_signature,
+        save_parties,
+        save_section,
+    )
+    from consent.service import grant_consent
+    from network.keys import register_organisation_key
+    from network.models import OrganisationType, Role
+    from tests.consent.agreements._pages import OrgKey
+    from tests.consent.agreements._signed import sign
+    from tests.consent.agreements.conftest import CHECKS, party_rows
+    from tests.factories import OrganisationFactory, StudentFactory, make_member
+    from tests.referrals.conftest import born_years_ago
+
+    school, gemeente, session = world["school"], world["gemeente"], db.session
+    consents, plans = [], []
+    for i in range(others):
+        account = make_member(Role.student, school, name=f"Leerling {i}")
+        student = StudentFactory(school=school, date_of_birth=born_years_ago(17), first_name=f"Leerling{i}",
+                                 account_id=account.id)
+        consents.append(grant_consent(session, mentor, keyring, student, {  # the one the school withdraws
+            "recipient_id": gemeente.id, "purpose_code": "stagebegeleiding", "channel": "in_person",
+            "categories": ["contactgegevens", "opleiding"]}))
+        grant_consent(session, mentor, keyring, student, {  # the gemeente reads (and signs) the plan
+            "recipient_id": gemeente.id, "purpose_code": "jobcoaching", "channel": "in_person",
+            "categories": ["contactgegevens", "school-naar-werk-plan"]})
+        agreement = create_agreement(session, mentor, keyring, student, AgreementKind.plan)
+        session.commit()
+        agreement, access = find_agreement(session, mentor, agreement.id)
+        save_section(session, mentor, keyring, agreement, access, "future",
+                     {"goal": "Werken in de logistiek", "occupation": "Magazijnmedewerker"})
+        save_section(session, mentor, keyring, agreement, access, "checks", dict(CHECKS))
+        save_parties(session, mentor, keyring, agreement, access, party_rows(agreement, gemeente))
+        party = f"org-{gemeente.id}"
+        version = offer_for_signature(session, mentor, keyring, agreement, access, signers=["student", party],
+                                      order=SigningOrder.parallel)
+        session.commit()
+        # the student has signed: the gemeente's signature completes the version and activates it
+        sign(session, keyring, principal_for(account), agreement.id, version.number, "student")
+        role = next(p.role for p in version.parties if p.key == party)
+        plans.append({"agreement": str(agreement.id), "version_hash": version.content_hash, "party": party,
+                      "role": role})
+    key = OrgKey()
+    admin = make_member(Role.hub_admin, OrganisationFactory(region=world["region"], type=OrganisationType.hub))
+    kid = register_organisation_key(session, principal_for(admin), gemeente, public_key=key.pem).kid
+    school_client, school_secret = make_api_client(school, ["consents:read", "consents:write"], name="Leerlingsysteem")
+    session.commit()
+    return {"consents": [c.id for c in consents], "plans": plans, "org_key": key, "kid": kid,
+            "organisation": gemeente.name, "school_client_id": school_client.client_id,
+            "school_secret": school_secret}
 
 
 def _state(url: str, tmp, secret_values) -> dict:
+    from consent.agreements.models import AgreementEvent, AgreementSignature, AgreementVersion
+    from consent.models import Consent, ConsentReceipt, ConsentStatus, ReceiptKind
+    from network.audit import AuditEvent
+
     with extra_app(test_config(tmp, SQLALCHEMY_DATABASE_URI=url, SECRETS=secret_values)) as app, app.app_context():
         status = dict(db.session.execute(select(Referral.id, Referral.status)).all())
         accept_events = dict(db.session.execute(
             select(ReferralEvent.referral_id, func.count()).where(ReferralEvent.to_status == ReferralStatus.accepted)
             .group_by(ReferralEvent.referral_id)).all())
         answered = {rid for rid, at in db.session.execute(select(Referral.id, Referral.answered_at)) if at}
-        return {"status": status, "accept_events": accept_events, "answered": answered}
+        withdrawn = {cid for cid, st in db.session.execute(select(Consent.id, Consent.status))
+                     if st is ConsentStatus.withdrawn}
+        withdraw_receipts = dict(db.session.execute(
+            select(ConsentReceipt.consent_id, func.count()).where(ConsentReceipt.kind == ReceiptKind.withdraw)
+            .group_by(ConsentReceipt.consent_id)).all())
+        withdraw_events = dict(db.session.execute(
+            select(AuditEvent.object_id, func.count()).where(AuditEvent.event_type == "consent:withdraw")
+            .group_by(AuditEvent.object_id)).all())
+        versions = {str(aid): st for aid, st in db.session.execute(
+            select(AgreementVersion.agreement_id, AgreementVersion.status))}
+        signatures = {str(aid): n for aid, n in db.session.execute(
+            select(AgreementVersion.agreement_id, func.count()).join(
+                AgreementSignature, AgreementSignature.version_id == AgreementVersion.id)
+            .group_by(AgreementVersion.agreement_id))}
+        activated = {str(aid): n for aid, n in db.session.execute(
+            select(AgreementEvent.agreement_id, func.count()).where(AgreementEvent.kind == "activated")
+            .group_by(AgreementEvent.agreement_id))}
+        return {"activated": activated, "status": status, "accept_events": accept_events, "answered": answered, "withdrawn": withdrawn,
+                "withdraw_receipts": withdraw_receipts,
+                "withdraw_events": {int(k): v for k, v in withdraw_events.items()},
+                "versions": versions, "signatures": signatures}
 
 
-@pytest.fixture
-def served(tmp_path):
+def _served(tmp_path, others: int):
     with own_database(tmp_path) as url:
         env, secret_values = environment(url, tmp_path)
         migrated = schakel(env, "db", "upgrade")
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-        seeded = _seed(url, tmp_path, secret_values, REFERRALS)
+        seeded = _seed(url, tmp_path, secret_values, REFERRALS, others)
         hub = Hub(env, tmp_path / "gunicorn.log")
         try:
             yield {"url": url, "env": env, "secrets": secret_values, "tmp": tmp_path, "hub": hub, **seeded}
@@ -75,41 +166,108 @@ def served(tmp_path):
             hub.stop()
 
 
-def _accept_all(hub: Hub, token: str, referrals, acknowledged: set, failures: list, stop: threading.Event):
-    def accept(item):
-        rid, version = item
-        if stop.is_set():
-            return
-        try:
-            status, _, body = hub.request("POST", f"/api/v1/referrals/{rid}/transitions", body={"status": "accepted"},
-                                          headers={"Authorization": f"Bearer {token}", "If-Match": f'W/"{version}"'},
-                                          timeout=20)
-        except (OSError, http.client.HTTPException) as exc:
-            # the server died under this request (before the answer, or between its headers and
-            # its body, IncompleteRead): not acknowledged, so the client cannot count on it
-            failures.append((rid, type(exc).__name__))
-            return
-        if status == 200 and json.loads(body)["status"] == "accepted":
-            acknowledged.add(rid)
-        else:
-            failures.append((rid, status))
-
-    with ThreadPoolExecutor(6) as pool:
-        list(pool.map(accept, referrals))
+@pytest.fixture
+def served(tmp_path):
+    yield from _served(tmp_path, 0)
 
 
-def test_kill_9_of_a_worker_and_of_the_server_loses_no_acknowledged_write(served):
+@pytest.fixture
+def served_mixed(tmp_path):
+    yield from _served(tmp_path, OTHERS)
+
+
+class Stream:
+    """A partner's and a school's systems writing at once, six requests in flight: the gemeente
+    accepts referrals and signs plans with its own key, the school records consent withdrawals.
+    A write is *acknowledged* only when its whole success answer arrived."""
+
+    def __init__(self, hub: Hub, served: dict):
+        self.hub, self.served = hub, served
+        self.acknowledged: dict[str, set] = {"referral": set(), "consent": set(), "plan": set()}
+        self.failures: list = []
+        self.log_in()
+
+    def log_in(self) -> None:
+        self.gemeente = {"Authorization": f"Bearer {self.hub.token(self.served['client_id'], self.served['secret'])}"}
+        self.school = {"Authorization": "Bearer " + self.hub.token(self.served["school_client_id"],
+                                                                    self.served["school_secret"])}
+
+    def items(self, referrals, consents, plans) -> list[tuple[str, object]]:
+        """The writes interleaved in proportion, so every stretch of the stream has each kind."""
+        kinds = [[("referral", r) for r in referrals], [("consent", c) for c in consents], [("plan", p) for p in plans]]
+        spread = [(i / len(kind), order, entry) for order, kind in enumerate(kinds) for i, entry in enumerate(kind)]
+        return [entry for _, _, entry in sorted(spread, key=lambda s: s[:2])]
+
+    def _request(self, kind: str, item) -> tuple[int, bytes, object]:
+        if kind == "referral":
+            rid, version = item
+            status, _, body = self.hub.request(
+                "POST", f"/api/v1/referrals/{rid}/transitions", body={"status": "accepted"},
+                headers={**self.gemeente, "If-Match": f'W/"{version}"'}, timeout=20)
+            return status, body, rid
+        if kind == "consent":
+            status, _, body = self.hub.request("POST", f"/api/v1/consents/{item}/withdrawal", body={},
+                                               headers=self.school, timeout=20)
+            return status, body, item
+        return self._sign(item)
+
+    def _sign(self, plan: dict) -> tuple[int, bytes, str]:
+        from consent.agreements.models import SignatureMethod
+        from consent.agreements.signing import statement
+
+        signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        stmt = statement(agreement_id=plan["agreement"], number=1, version_hash=plan["version_hash"],
+                         party=plan["party"], role=plan["role"], signer_name="Jobcoach Bakker",
+                         signer_organisation=self.served["organisation"], on_behalf_of=None, signed_at=signed_at,
+                         method=SignatureMethod.organisation_key)
+        body = {"party": plan["party"], "signer_name": "Jobcoach Bakker", "kid": self.served["kid"],
+                "signed_at": signed_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "signature": self.served["org_key"].sign(stmt)}
+        status, _, answer = self.hub.request("POST", f"/api/v1/agreements/{plan['agreement']}/versions/1/signatures",
+                                             body=body, headers=self.gemeente, timeout=20)
+        return status, answer, plan["agreement"]
+
+    def write(self, items, acknowledged: dict[str, set] | None = None) -> None:
+        acknowledged = self.acknowledged if acknowledged is None else acknowledged
+
+        def one(entry):
+            kind, item = entry
+            try:
+                status, body, key = self._request(kind, item)
+            except (OSError, http.client.HTTPException) as exc:
+                # the server died under this request (before the answer, or between its headers
+                # and its body: IncompleteRead): not acknowledged, the client cannot count on it
+                self.failures.append((kind, str(item)[:60], type(exc).__name__))
+                return
+            done = {"referral": lambda b: status == 200 and b["status"] == "accepted",
+                    "consent": lambda b: status == 200 and b["status"] == "withdrawn",
+                    "plan": lambda b: status == 201 and b["method"] == "organisation-key"}[kind]
+            if done(json.loads(body)):
+                acknowledged[kind].add(key)
+            else:
+                self.failures.append((kind, key, status, body[:200]))
+
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(one, items))
+
+
+def _in_background(stream: Stream, items) -> threading.Thread:
+    writer = threading.Thread(target=stream.write, args=(items,))
+    writer.start()
+    return writer
+
+
+def test_kill_9_of_a_worker_and_of_the_server_loses_no_acknowledged_write(served_mixed):
+    """Referral answers, consent withdrawals and plan signatures stream in through the API while
+    first one gunicorn worker and then the whole server is killed with SIGKILL."""
+    served = served_mixed
     hub: Hub = served["hub"].start()
-    token = hub.token(served["client_id"], served["secret"])
-    referrals = served["referrals"]
-    acknowledged: set[int] = set()
-    failures: list = []
-    stop = threading.Event()
-    thirds = [referrals[:30], referrals[30:60], referrals[60:]]
+    stream = Stream(hub, served)
+    referrals, consents, plans = served["referrals"], served["consents"], served["plans"]
+    items = stream.items(referrals, consents, plans)
+    thirds = [items[:len(items) // 3], items[len(items) // 3:2 * len(items) // 3], items[2 * len(items) // 3:]]
 
     # 1. a worker is killed mid-stream; the master starts a new one, the others keep serving
-    writer = threading.Thread(target=_accept_all, args=(hub, token, thirds[0], acknowledged, failures, stop))
-    writer.start()
+    writer = _in_background(stream, thirds[0])
     time.sleep(0.3)
     killed = hub.kill_worker()
     writer.join(120)
@@ -118,11 +276,10 @@ def test_kill_9_of_a_worker_and_of_the_server_loses_no_acknowledged_write(served
     while (killed in hub.workers() or len(hub.workers()) < 2) and time.time() < deadline:
         time.sleep(0.2)
     assert killed not in hub.workers() and len(hub.workers()) == 2, "gunicorn did not replace the killed worker"
-    _accept_all(hub, token, thirds[1], acknowledged, failures, stop)  # and it serves on
+    stream.write(thirds[1])  # and it serves on
 
     # 2. the whole server is killed mid-stream
-    writer = threading.Thread(target=_accept_all, args=(hub, token, thirds[2], acknowledged, failures, stop))
-    writer.start()
+    writer = _in_background(stream, thirds[2])
     time.sleep(random.uniform(0.2, 0.5))
     hub.kill_all()
     writer.join(120)
@@ -131,21 +288,45 @@ def test_kill_9_of_a_worker_and_of_the_server_loses_no_acknowledged_write(served
     # 3. restart: every acknowledged write is there, nothing is half-written, the log verifies
     hub.start()
     state = _state(served["url"], served["tmp"], served["secrets"])
-    assert acknowledged, failures
-    lost = [rid for rid in acknowledged if state["status"][rid] is not ReferralStatus.accepted]
+    acknowledged = stream.acknowledged
+    assert all(acknowledged.values()), (acknowledged, stream.failures)
+    lost = ([rid for rid in acknowledged["referral"] if state["status"][rid] is not ReferralStatus.accepted]
+            + [cid for cid in acknowledged["consent"] if cid not in state["withdrawn"]]
+            + [aid for aid in acknowledged["plan"] if state["versions"][aid] is not VersionStatus.active])
     assert not lost, f"acknowledged but not in the database: {lost}"
     for rid, _ in referrals:
         accepted = state["status"][rid] is ReferralStatus.accepted
         assert state["accept_events"].get(rid, 0) == (1 if accepted else 0), f"referral {rid}: half-written"
         assert (rid in state["answered"]) == accepted, f"referral {rid}: answered_at without the status"
-    assert any(state["status"][rid] is ReferralStatus.requested for rid, _ in thirds[2]) or len(acknowledged) == 90
+    for cid in consents:
+        withdrawn = cid in state["withdrawn"]
+        assert state["withdraw_receipts"].get(cid, 0) == (1 if withdrawn else 0), f"consent {cid}: no receipt"
+        assert state["withdraw_events"].get(cid, 0) == (1 if withdrawn else 0), f"consent {cid}: no audit event"
+    for plan in plans:
+        aid = plan["agreement"]
+        signed = state["versions"][aid] is VersionStatus.active
+        assert state["signatures"].get(aid, 0) == (2 if signed else 1), f"plan {aid}: half-signed"
+        assert state["activated"].get(aid, 0) == (1 if signed else 0), f"plan {aid}: active without its event"
+        assert signed or state["versions"][aid] is VersionStatus.awaiting
+    def done(kind, item) -> bool:
+        if kind == "referral":
+            return state["status"][item[0]] is ReferralStatus.accepted
+        return item in state["withdrawn"] if kind == "consent" else state["versions"][item["agreement"]] is VersionStatus.active
+
+    assert not all(done(kind, item) for kind, item in thirds[2]) or all(done(kind, item) for kind, item in items), \
+        "the server was killed after the last write of the stream: nothing was in flight"
     verify = schakel(served["env"], "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
     # after the restart the stream goes on where it was
-    rest = [(rid, version) for rid, version in referrals if state["status"][rid] is ReferralStatus.requested]
-    more: set[int] = set()
-    _accept_all(hub, hub.token(served["client_id"], served["secret"]), rest, more, failures, stop)
-    assert more == {rid for rid, _ in rest}
+    rest = stream.items([(rid, v) for rid, v in referrals if state["status"][rid] is ReferralStatus.requested],
+                        [cid for cid in consents if cid not in state["withdrawn"]],
+                        [p for p in plans if state["versions"][p["agreement"]] is VersionStatus.awaiting])
+    more: dict[str, set] = {"referral": set(), "consent": set(), "plan": set()}
+    stream.log_in()
+    stream.failures.clear()
+    stream.write(rest, more)
+    assert sum(map(len, more.values())) == len(rest), stream.failures
 
 
 @pytest.mark.skipif(not TEST_DATABASE_URL, reason="SQLite is a file in the process: there is no server to lose")
