@@ -17,7 +17,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from network.access import Category, bases_for_organisation
 from network.audit import AuditAction, record
@@ -70,13 +70,20 @@ def can_view_referral(actor: Principal, referral: Referral) -> bool:
     return side == SENDER or (side == RECEIVER and referral.status is not S.draft)
 
 
+#: not the student: a student row is loaded only after the access decision (and its audit event)
+_DETAIL_LOAD = (joinedload(Referral.packet), joinedload(Referral.service), joinedload(Referral.from_organisation),
+                joinedload(Referral.to_organisation))
+
+
 def get_referral(session: Session, actor: Principal, referral_id: Any) -> Referral:
     """Load a referral inside the actor's walls, else :class:`NotFound` (404 before 403)."""
     try:
         key = int(referral_id)
     except (TypeError, ValueError):
         raise NotFound(NOT_FOUND) from None
-    referral = session.get(Referral, key) if 0 < key < 2**31 else None  # PostgreSQL's integer: no error
+    # one query for the referral and what every caller shows of it (its packet, service and both
+    # organisations) instead of one lazy load each
+    referral = session.get(Referral, key, options=_DETAIL_LOAD) if 0 < key < 2**31 else None  # PG integer range
     if referral is None or not can_view_referral(actor, referral):
         raise NotFound(NOT_FOUND)
     return referral
@@ -271,8 +278,10 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
     details = read_details(keyring, referral)
     referrer = {"name": referral.from_name, "organisation": referral.from_organisation.name,
                 "email": referral.from_account.email if referral.from_account else ""}
-    packet = HandoverPacket(referral_id=referral.id, student_id=student.id, recipient_id=service.organisation_id,
-                            categories=referral.categories, basis=",".join(refs), created_at=now)
+    # through the relationship, so referral.packet (loaded, and None, while a draft) is this one
+    packet = HandoverPacket(referral=referral, referral_id=referral.id, student_id=student.id,
+                            recipient_id=service.organisation_id, categories=referral.categories,
+                            basis=",".join(refs), created_at=now)
     packet.content_encrypted = keyring.encrypt(
         json.dumps(snapshot(student, keyring, details, categories, referrer=referrer), ensure_ascii=False),
         packet.content_ref())

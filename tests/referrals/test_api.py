@@ -82,6 +82,38 @@ def test_transition_with_if_match(client, session, keyring, rworld, ractors):
     assert db.session.get(Referral, referral.id).status is S.accepted
 
 
+def test_detail_takes_the_same_few_statements_however_long_the_timeline(client, session, keyring, rworld, ractors):
+    """The referral, its packet, service and both organisations come in one query
+    (get_referral's eager load); the timeline in one more, whatever its length. The student is
+    loaded on its own, after the access decision."""
+    from sqlalchemy import event
+
+    def statements(referral_id) -> list[str]:
+        seen: list[str] = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(f"{API}/{referral_id}").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return seen
+
+    short, long = sent(session, keyring, rworld, ractors), sent(session, keyring, rworld, ractors)
+    login(client, rworld["jobcoach"])
+    etag = client.get(f"{API}/{long.id}").headers["ETag"]
+    for body in ({"status": "accepted"}, {"status": "on-hold", "reason": "Ziek"}, {"status": "in-progress"}):
+        response = post_transition(client, long.id, body, if_match=etag)
+        assert response.status_code == 200, response.get_json()
+        etag = response.headers["ETag"]
+    assert len(client.get(f"{API}/{long.id}").get_json()["events"]) > len(
+        client.get(f"{API}/{short.id}").get_json()["events"])
+    counted = statements(short.id)
+    assert len(statements(long.id)) == len(counted) <= 10, counted
+    flat = [" ".join(s.split()) for s in counted]
+    first_tables = [s.split(" FROM ", 1)[1].split()[0] for s in flat if s.startswith("SELECT") and " FROM " in s]
+    assert not {"referral_packet", "socialmap_service"} & set(first_tables), f"a lazy load: {first_tables}"
+
+
 def test_missing_if_match_is_428(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
     login(client, rworld["jobcoach"])
