@@ -17,7 +17,7 @@ from consent.models import (
     Representation,
     RequestStatus,
 )
-from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, today_nl
+from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent, today_nl
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import utcnow
@@ -108,7 +108,8 @@ def expire_consents(session: Session, today: dt.date | None = None) -> int:
     count = 0
     for consent in session.scalars(select(Consent).where(Consent.status == ConsentStatus.active,
                                                          Consent.valid_until < today).order_by(Consent.id)).all():
-        consent.status, consent.expired_at = ConsentStatus.expired, now
+        if not end_consent(session, consent, ConsentStatus.expired, expired_at=now):
+            continue  # withdrawn since this query read it
         record(session, actor, action=AuditAction.update, event_type="consent:expire", object_type="consent",
                object_id=consent.id, student_id=consent.student_id, basis=f"consent:{consent.id}",
                detail={"valid_until": consent.valid_until.isoformat()})

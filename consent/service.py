@@ -15,8 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from consent.models import (
     Channel,
@@ -272,6 +273,24 @@ def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> No
 
 # -- withdraw ----------------------------------------------------------------------------------
 
+def end_consent(session: Session, consent: Consent, status: ConsentStatus, **values: Any) -> bool:
+    """Move an active consent to ``status`` (withdrawn, expired) with ``values``, as one
+    compare-and-set: ``UPDATE ... WHERE status = 'active'``. Two requests that both read the
+    consent while it was active (a double click; the student and the mentor at once; the expiry
+    job and a withdrawal) cannot both end it: the second UPDATE waits for the first, then
+    matches no row, and this returns False so that its caller writes no second receipt, audit
+    event or e-mail. The attributes of ``consent`` follow the database either way."""
+    ended = session.execute(update(Consent).where(Consent.id == consent.id, Consent.status == ConsentStatus.active)
+                            .values(status=status, **values).execution_options(synchronize_session=False))
+    if ended.rowcount != 1:
+        session.expire(consent)
+        return False
+    for name, value in {"status": status, **values}.items():
+        set_committed_value(consent, name, value)
+    return True
+
+
+
 def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, consent: Consent, *,
                      today: dt.date | None = None, now: dt.datetime | None = None,
                      policy_url: str = DEFAULT_POLICY_URL) -> ConsentReceipt:
@@ -286,10 +305,9 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
     student = consent.student
     if subject_role(session, actor, student, today) is None and not can_manage_student(actor, student):
         raise NotFound(_l("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
-    if consent.status is not ConsentStatus.active:
+    if consent.status is not ConsentStatus.active or not end_consent(
+            session, consent, ConsentStatus.withdrawn, withdrawn_at=now, withdrawn_by_name=actor.name):
         raise Conflict(_l("Deze toestemming is al ingetrokken of verlopen."))
-    consent.status, consent.withdrawn_at, consent.withdrawn_by_name = ConsentStatus.withdrawn, now, actor.name
-    session.flush()
     labels = category_labels(session)
     receipt = _add_receipt(session, keyring, consent, ReceiptKind.withdraw, now, labels, policy_url)
     record(session, actor, action=AuditAction.update, event_type="consent:withdraw", object_type="consent",

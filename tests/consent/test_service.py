@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
 from consent.lifecycle import (
     add_representation,
@@ -184,6 +184,25 @@ def test_withdrawal_denies_at_once_tells_the_recipient_and_signals(session, worl
         withdraw_consent(session, actors["partner"], keyring, consent)
 
 
+def test_a_withdrawal_that_lost_a_race_is_a_conflict_and_writes_nothing(session, world, actors, keyring):
+    """The student and the mentor withdraw the same consent at the same moment (or the student
+    presses the button twice): both requests read it while it was active. The one that writes
+    second must not withdraw it again: no second receipt, audit event or e-mail."""
+    consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
+    session.commit()
+    assert consent.status is ConsentStatus.active  # this request has read it
+    with db.engine.begin() as conn:  # the other request withdraws it in between
+        conn.execute(update(Consent.__table__).where(Consent.id == consent.id).values(
+            status=ConsentStatus.withdrawn, withdrawn_at=dt.datetime.now(dt.UTC), withdrawn_by_name="Mentor"))
+    with pytest.raises(Conflict):
+        withdraw_consent(session, actors["student_account"], keyring, consent)
+    session.rollback()
+    assert _count(session, ConsentReceipt) == 1  # the grant's only
+    assert not session.scalars(select(AuditEvent).where(AuditEvent.event_type == "consent:withdraw")).all()
+    assert not session.scalars(select(OutboxMessage)).all()
+    assert session.get(Consent, consent.id).withdrawn_by_name == "Mentor"
+
+
 def test_expire_is_idempotent_and_decide_denies_past_the_end_even_before_it(session, world, actors, keyring):
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
     consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=30), today_nl() - dt.timedelta(days=1)
@@ -193,6 +212,30 @@ def test_expire_is_idempotent_and_decide_denies_past_the_end_even_before_it(sess
     assert expire_consents(session) == 0
     session.commit()
     assert consent.status is ConsentStatus.expired and consent.expired_at is not None
+
+
+def test_the_expiry_job_leaves_a_consent_withdrawn_after_it_looked(session, world, actors, keyring):
+    """The job reads the consents past their end; one is withdrawn before the job writes: it
+    stays withdrawn, and the job neither counts it nor records an expiry."""
+    consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
+    consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=30), today_nl() - dt.timedelta(days=1)
+    session.commit()
+
+    def withdrawn_in_between(state):
+        if state.is_update and not withdrawn_in_between.done:
+            withdrawn_in_between.done = True
+            with db.engine.begin() as conn:
+                conn.execute(update(Consent.__table__).where(Consent.id == consent.id).values(
+                    status=ConsentStatus.withdrawn, withdrawn_at=dt.datetime.now(dt.UTC), withdrawn_by_name="Leerling"))
+    withdrawn_in_between.done = False
+    event.listen(session, "do_orm_execute", withdrawn_in_between)
+    try:
+        assert expire_consents(session) == 0
+    finally:
+        event.remove(session, "do_orm_execute", withdrawn_in_between)
+    session.commit()
+    assert withdrawn_in_between.done and consent.status is ConsentStatus.withdrawn and consent.expired_at is None
+    assert not session.scalars(select(AuditEvent).where(AuditEvent.event_type == "consent:expire")).all()
 
 
 def test_reminder_goes_out_once_thirty_days_before_the_end(session, world, actors, keyring):

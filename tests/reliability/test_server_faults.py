@@ -153,12 +153,12 @@ def _state(url: str, tmp, secret_values) -> dict:
                 "versions": versions, "signatures": signatures}
 
 
-def _served(tmp_path, others: int):
+def _served(tmp_path, others: int, referrals: int = REFERRALS):
     with own_database(tmp_path) as url:
         env, secret_values = environment(url, tmp_path)
         migrated = schakel(env, "db", "upgrade")
         assert migrated.returncode == 0, migrated.stdout + migrated.stderr
-        seeded = _seed(url, tmp_path, secret_values, REFERRALS, others)
+        seeded = _seed(url, tmp_path, secret_values, referrals, others)
         hub = Hub(env, tmp_path / "gunicorn.log")
         try:
             yield {"url": url, "env": env, "secrets": secret_values, "tmp": tmp_path, "hub": hub, **seeded}
@@ -174,6 +174,11 @@ def served(tmp_path):
 @pytest.fixture
 def served_mixed(tmp_path):
     yield from _served(tmp_path, OTHERS)
+
+
+@pytest.fixture
+def served_few(tmp_path):
+    yield from _served(tmp_path, 6, referrals=1)
 
 
 class Stream:
@@ -402,3 +407,36 @@ def test_concurrent_answers_to_one_referral_one_wins_the_other_is_told(served):
         winner = ReferralStatus.accepted if statuses[0] == 200 else ReferralStatus.rejected
         assert state["status"][rid] is winner
         assert state["accept_events"].get(rid, 0) == (1 if winner is ReferralStatus.accepted else 0)
+
+
+def test_the_same_withdrawal_or_signature_sent_twice_at_once_is_written_once(served_few):
+    """A double click, or a partner's system that retries too soon: the same consent withdrawal,
+    and the same plan signature, arrive twice at the same moment and both requests read the
+    consent active and the plan unsigned. One is taken, the other is told 409; each withdrawal
+    has exactly one receipt and one audit event, each plan one signature of the gemeente and one
+    activation, and the audit log verifies."""
+    served = served_few
+    hub: Hub = served["hub"].start()
+    stream = Stream(hub, served)
+    outcomes = []
+    for kind, item in [("consent", c) for c in served["consents"]] + [("plan", p) for p in served["plans"]]:
+        barrier = threading.Barrier(2)
+
+        def send(_, kind=kind, item=item, barrier=barrier):
+            barrier.wait()
+            return stream._request(kind, item)[0]
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes.append((kind, item, sorted(pool.map(send, range(2)))))
+    taken = {"consent": 200, "plan": 201}
+    assert all(statuses == [taken[kind], 409] for kind, _, statuses in outcomes), outcomes
+    state = _state(served["url"], served["tmp"], served["secrets"])
+    for cid in served["consents"]:
+        assert cid in state["withdrawn"]
+        assert (state["withdraw_receipts"].get(cid), state["withdraw_events"].get(cid)) == (1, 1), f"consent {cid}"
+    for plan in served["plans"]:
+        aid = plan["agreement"]
+        assert state["versions"][aid] is VersionStatus.active
+        assert (state["signatures"].get(aid), state["activated"].get(aid)) == (2, 1), f"plan {aid}"
+    verify = schakel(served["env"], "audit", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
