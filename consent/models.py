@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -182,6 +183,10 @@ class Consent(db.Model):
         # the access decision's one query: a student's consents for a recipient
         Index("ix_consent_lookup", "student_id", "recipient_id", "status"),
         Index("ix_consent_status_until", "status", "valid_until"),
+        # one active consent per student, recipient and purpose: two grants at once (a double
+        # click) cannot both be recorded, whatever the order of their checks
+        Index("ux_consent_one_active", "student_id", "recipient_id", "purpose_id", unique=True,
+              postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
         CheckConstraint("valid_until >= valid_from", name="valid_range"),
         CheckConstraint("given_by <> 'representative' OR representative_name IS NOT NULL",
                         name="representative_named"),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -154,6 +155,10 @@ def check_scope(session: Session, student: Student, data: dict[str, Any],
 
 # -- grant -------------------------------------------------------------------------------------
 
+ALREADY_ACTIVE = _l("Er is al een geldige toestemming voor deze organisatie en dit doel. Trek die eerst in als u "
+                    "iets wilt veranderen.")
+
+
 def grant_consent(session: Session, actor: Principal, keyring: Keyring, student: Student, data: dict[str, Any], *,
                   today: dt.date | None = None, now: dt.datetime | None = None,
                   policy_url: str = DEFAULT_POLICY_URL) -> Consent:
@@ -219,9 +224,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     if recipient is not None and purpose is not None and session.scalar(select(Consent.id).where(
             Consent.student_id == student.id, Consent.recipient_id == recipient.id,
             Consent.purpose_id == purpose.id, Consent.status == ConsentStatus.active)) is not None:
-        errors.setdefault("purpose_code", []).append(
-            _l("Er is al een geldige toestemming voor deze organisatie en dit doel. Trek die eerst in als u iets "
-               "wilt veranderen."))
+        errors.setdefault("purpose_code", []).append(ALREADY_ACTIVE)
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -238,8 +241,14 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
         recorded_by_name=actor.name, recorded_by_organisation_id=actor.organisation_id if channel is not
         Channel.portal else None, given_at=now,
         items=[ConsentItem(category=c.value, explicit=c in explicit) for c in ordered])
-    session.add(consent)
-    session.flush()  # the consent id goes into the receipt and the audit event
+    try:
+        # in a savepoint: when a grant at the same moment (a double click) was recorded first, the
+        # database's unique index refuses this one, and the session stays usable for the answer
+        with session.begin_nested():
+            session.add(consent)
+            session.flush()  # the consent id goes into the receipt and the audit event
+    except IntegrityError:
+        raise ValidationFailed(errors={"purpose_code": [ALREADY_ACTIVE]}) from None
     receipt = _add_receipt(session, keyring, consent, ReceiptKind.grant, now, labels, policy_url)
     record(session, actor, action=AuditAction.create, event_type="consent:grant", object_type="consent",
            object_id=consent.id, student_id=student.id, purpose=purpose.code, basis=f"consent:{consent.id}",

@@ -207,7 +207,7 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
                    service_of: dict[int, list[int]], mentors: dict[int, int], staff: dict[int, list[int]],
                    purposes: dict[str, int], measured_id: int, now: dt.datetime, today: dt.date,
                    first_consent_id: int = 1, detail_sample: int = DETAIL_SAMPLE,
-                   detail_chance: float = 0.2) -> ReferralSet:
+                   detail_chance: float = 0.2, active: set[tuple[str, int, int]] | None = None) -> ReferralSet:
     """Bulk-load ``count`` referrals (ids 1..count) into an existing world, in the shape the
     module text describes, chunk by chunk. Used by :func:`seed` and by the issue-8 harness
     (tests/bench/harness/seed.py).
@@ -222,8 +222,13 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
     :param measured_id: the receiver whose open referrals with an active consent get a really
         encrypted packet (``detail_ids``): up to ``detail_sample``, each with ``detail_chance``
     :param first_consent_id: the first free consent id (the consents made here count on from it)
+    :param active: ``(str(student id), recipient id, purpose id)`` of the active consents already
+        seeded; a consent made here that would be a second active one is seeded expired instead
+        (the database keeps one active consent per student, recipient and purpose). The active
+        consents made here are added to it.
     """
     out = ReferralSet()
+    active = set() if active is None else active
     counters = {"referral_events": 0, "referral_packets": 0, "consents": 0, "consent_items": 0}
     statuses = out.statuses
     next_consent = first_consent_id
@@ -319,8 +324,11 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
                     counters["consents"] += 1
                     packet["basis"] = f"consent:{cid}"
                     status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
+                    if status_c == "active" and (str(sid), to_org, purposes[purpose]) in active:
+                        status_c = "expired"  # the student already has an active one from the caller's seed
                     if status_c == "active":
                         active_consent[key] = cid
+                        active.add((str(sid), to_org, purposes[purpose]))
                     valid_from = sent.date() - dt.timedelta(days=1)
                     valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
                                    else valid_from + dt.timedelta(days=3 * 365 + 30))

@@ -137,6 +137,7 @@ def _seed(rng: random.Random) -> dict:
     consent_rows, item_rows, audit_rows = [], [], []
     #: (student index, partner) pairs that hold an active consent for a purpose, for the "allowed" decisions
     granted: list[tuple[int, tuple[int, int, OrganisationType], str]] = []
+    active_keys: set[tuple[int, int, int]] = set()
     for cid in range(1, n_consents + 1):
         s_index = rng.randrange(n_students)
         sid, school_id, region_id = students[s_index]
@@ -144,6 +145,11 @@ def _seed(rng: random.Random) -> dict:
         code = rng.choice(purpose_codes)
         purpose_id, needed = purposes[code]
         status = rng.choice(statuses)
+        if status is ConsentStatus.active:
+            key = (s_index, partner[0], purpose_id)
+            if key in active_keys:  # one active consent per student, recipient and purpose, as the hub keeps
+                status = ConsentStatus.withdrawn
+            active_keys.add(key)
         valid_until = (today - dt.timedelta(days=rng.randrange(1, 30)) if status is ConsentStatus.expired
                        else today + dt.timedelta(days=rng.randrange(30, 700)))
         valid_from = min(today, valid_until) - dt.timedelta(days=rng.randrange(1, 400))

@@ -184,6 +184,33 @@ def test_withdrawal_denies_at_once_tells_the_recipient_and_signals(session, worl
         withdraw_consent(session, actors["partner"], keyring, consent)
 
 
+def test_two_grants_at_once_record_one_consent_and_tell_the_other_why(session, world, actors, keyring):
+    """A double click on "Toestemming geven": both requests find no active consent for this
+    recipient and purpose. The one that writes second is refused by the database's unique index
+    and answered like any duplicate grant (a field error), with no second receipt or event."""
+    from sqlalchemy.orm import Session as PlainSession
+
+    def other_request_first(flushing, *_):
+        if not other_request_first.done:  # once, before this request's first write
+            other_request_first.done = True
+            with PlainSession(db.engine) as other:
+                grant_consent(other, actors["student_account"], keyring, other.get(type(world["student"]),
+                              world["student"].id), grant_data(world))
+                other.commit()
+    other_request_first.done = False
+
+    event.listen(session, "before_flush", other_request_first)
+    try:
+        with pytest.raises(ValidationFailed) as refused:
+            grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
+    finally:
+        event.remove(session, "before_flush", other_request_first)
+    assert "al een geldige toestemming" in str(refused.value.errors["purpose_code"][0])
+    session.commit()  # the session is still usable: nothing of the refused grant is left in it
+    assert _count(session, Consent) == 1 and _count(session, ConsentReceipt) == 1
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.event_type == "consent:grant")).all()) == 1
+
+
 def test_a_withdrawal_that_lost_a_race_is_a_conflict_and_writes_nothing(session, world, actors, keyring):
     """The student and the mentor withdraw the same consent at the same moment (or the student
     presses the button twice): both requests read it while it was active. The one that writes

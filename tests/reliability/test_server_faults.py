@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import func, select
 
 from consent.agreements.models import VersionStatus
+from consent.models import ConsentStatus
 from network.db import db
 from referrals.models import Referral, ReferralEvent
 from referrals.states import ReferralStatus
@@ -114,7 +115,8 @@ def _seed_consents_and_plans(world, mentor, keyring, others: int) -> dict:
     kid = register_organisation_key(session, principal_for(admin), gemeente, public_key=key.pem).kid
     school_client, school_secret = make_api_client(school, ["consents:read", "consents:write"], name="Leerlingsysteem")
     session.commit()
-    return {"consents": [c.id for c in consents], "plans": plans, "org_key": key, "kid": kid,
+    return {"consents": [c.id for c in consents], "students": [str(c.student_id) for c in consents],
+            "gemeente_id": gemeente.id, "plans": plans, "org_key": key, "kid": kid,
             "organisation": gemeente.name, "school_client_id": school_client.client_id,
             "school_secret": school_secret}
 
@@ -147,7 +149,10 @@ def _state(url: str, tmp, secret_values) -> dict:
         activated = {str(aid): n for aid, n in db.session.execute(
             select(AgreementEvent.agreement_id, func.count()).where(AgreementEvent.kind == "activated")
             .group_by(AgreementEvent.agreement_id))}
-        return {"activated": activated, "status": status, "accept_events": accept_events, "answered": answered, "withdrawn": withdrawn,
+        consents_of: dict[str, list] = {}
+        for student_id, st in db.session.execute(select(Consent.student_id, Consent.status)):
+            consents_of.setdefault(str(student_id), []).append(st)
+        return {"consents_of": consents_of, "activated": activated, "status": status, "accept_events": accept_events, "answered": answered, "withdrawn": withdrawn,
                 "withdraw_receipts": withdraw_receipts,
                 "withdraw_events": {int(k): v for k, v in withdraw_events.items()},
                 "versions": versions, "signatures": signatures}
@@ -409,27 +414,34 @@ def test_concurrent_answers_to_one_referral_one_wins_the_other_is_told(served):
         assert state["accept_events"].get(rid, 0) == (1 if winner is ReferralStatus.accepted else 0)
 
 
-def test_the_same_withdrawal_or_signature_sent_twice_at_once_is_written_once(served_few):
-    """A double click, or a partner's system that retries too soon: the same consent withdrawal,
-    and the same plan signature, arrive twice at the same moment and both requests read the
-    consent active and the plan unsigned. One is taken, the other is told 409; each withdrawal
+def test_the_same_withdrawal_signature_or_grant_sent_twice_at_once_is_written_once(served_few):
+    """A double click, or a system that retries too soon: the same consent withdrawal, the same
+    plan signature and the same new consent arrive twice at the same moment, and both requests
+    read the consent active, the plan unsigned, no consent for that purpose yet. One is taken;
+    the other is told 409 (400 on its field for the grant, as any second grant); each withdrawal
     has exactly one receipt and one audit event, each plan one signature of the gemeente and one
-    activation, and the audit log verifies."""
+    activation, each student one new consent, and the audit log verifies."""
     served = served_few
     hub: Hub = served["hub"].start()
     stream = Stream(hub, served)
     outcomes = []
-    for kind, item in [("consent", c) for c in served["consents"]] + [("plan", p) for p in served["plans"]]:
+    grant = {"recipient_id": served["gemeente_id"], "purpose_code": "stagebegeleiding", "channel": "in_person",
+             "categories": ["contactgegevens", "opleiding"]}
+    for kind, item in ([("consent", c) for c in served["consents"]] + [("plan", p) for p in served["plans"]]
+                       + [("grant", s) for s in served["students"]]):
         barrier = threading.Barrier(2)
 
         def send(_, kind=kind, item=item, barrier=barrier):
             barrier.wait()
+            if kind == "grant":  # again, now that the first consent for this purpose is withdrawn
+                return hub.request("POST", f"/api/v1/students/{item}/consents", body=grant, headers=stream.school,
+                                   timeout=20)[0]
             return stream._request(kind, item)[0]
 
         with ThreadPoolExecutor(2) as pool:
             outcomes.append((kind, item, sorted(pool.map(send, range(2)))))
-    taken = {"consent": 200, "plan": 201}
-    assert all(statuses == [taken[kind], 409] for kind, _, statuses in outcomes), outcomes
+    expected = {"consent": [200, 409], "plan": [201, 409], "grant": [201, 400]}
+    assert all(statuses == expected[kind] for kind, _, statuses in outcomes), outcomes
     state = _state(served["url"], served["tmp"], served["secrets"])
     for cid in served["consents"]:
         assert cid in state["withdrawn"]
@@ -438,5 +450,8 @@ def test_the_same_withdrawal_or_signature_sent_twice_at_once_is_written_once(ser
         aid = plan["agreement"]
         assert state["versions"][aid] is VersionStatus.active
         assert (state["signatures"].get(aid), state["activated"].get(aid)) == (2, 1), f"plan {aid}"
+    for student in served["students"]:  # jobcoaching, the withdrawn stagebegeleiding, and one new one
+        assert sorted(state["consents_of"][student]) == sorted(
+            [ConsentStatus.active, ConsentStatus.withdrawn, ConsentStatus.active]), student
     verify = schakel(served["env"], "audit", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr

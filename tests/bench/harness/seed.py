@@ -287,20 +287,22 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
             load_index = {sid for sid in load_students}
             text_hash = hashlib.sha256(b"bench consent text v1").hexdigest()
             items: list[dict[str, Any]] = []
+            #: (student, recipient, purpose id) of every active consent, over all three kinds seeded
+            #: here: the database holds at most one (ux_consent_one_active)
+            active: set[tuple[str, int, int]] = set()
 
             def consents() -> Iterator[dict[str, Any]]:
                 chosen = rng.choices(range(len(student_ids)), cum_weights=student_weights, k=n["consents"])
-                active: set[tuple[int, int, int]] = set()
                 for cid, index in enumerate(chosen, 1):
                     school_id = student_school[index]["id"]
                     pid = rng.choice(list(needed))
                     recipient = rng.choice(partners_by_region[region_of_school[school_id]])
                     roll = rng.random()
                     status = "active" if roll < 0.85 else ("withdrawn" if roll < 0.95 else "expired")
-                    if status == "active" and (index, recipient, pid) in active:
-                        status = "withdrawn"  # one valid consent per organisation and purpose, as the hub keeps
+                    if status == "active" and (str(student_ids[index]), recipient, pid) in active:
+                        status = "withdrawn"  # one active consent per organisation and purpose (a unique index)
                     elif status == "active":
-                        active.add((index, recipient, pid))
+                        active.add((str(student_ids[index]), recipient, pid))
                     start = today - dt.timedelta(days=rng.randint(0, 700))
                     until = start + dt.timedelta(days=730)
                     if status == "expired":
@@ -349,6 +351,7 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                 conn, rng, keyring, count=n["referrals"], students=region_students, receivers=receivers,
                 service_of=service_of, mentors=mentors, staff=partner_staff, purposes=purposes,
                 measured_id=out.gemeente_id, now=now, today=today, first_consent_id=out.counts["consents"] + 1,
+                active=active,
                 detail_chance=min(1.0, 4 * referral_seed.DETAIL_SAMPLE / max(qualifying, 1)))
             out.referral_detail_ids = made.detail_ids
             out.counts["referrals"] = n["referrals"]
@@ -356,7 +359,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
             out.counts["referrals_to_measured_gemeente"] = conn.execute(text(
                 "SELECT count(*) FROM referral WHERE to_organisation_id = :o"), {"o": out.gemeente_id}).scalar_one()
             first = out.counts["consents"] + made.counts["consents"] + 1
-            out.create_student_ids = load_students[:CREATE_CANDIDATES]
+            out.create_student_ids = [sid for sid in load_students
+                                      if (sid, out.gemeente_id, purposes["jobcoaching"]) not in active][:CREATE_CANDIDATES]
             create_consents = [
                 {"id": first + k, "student_id": uuid.UUID(sid), "recipient_id": out.gemeente_id,
                  "purpose_id": purposes["jobcoaching"], "status": "active", "valid_from": today - dt.timedelta(days=5),
