@@ -1,19 +1,55 @@
-"""Validation against the official HSDS 3.0 schemas in ../shared/conformance/hsds-3.0 (Open
-Referral, unchanged). Tests that need them skip, loudly, when that folder is absent."""
+"""Validation against the official HSDS 3.0 schemas (Open Referral's repository
+openreferral/specification, branch 3.0, commit 279fd2eb3552c349bf698c07c00cc25f5fc8249b;
+Creative Commons Attribution-ShareAlike 4.0, by the Open Referral project; unchanged).
+
+They are read from ``../shared/conformance/hsds-3.0`` where the team keeps them, else from
+``hsds-3.0.tar.xz`` next to this file (the same folder packed, 82 KB instead of 17 MB), which a
+clean clone such as CI's has; ``SCHAKEL_HSDS_CONFORMANCE`` names another folder. Tests that need
+them skip, loudly, only when neither is there."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
+import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from network import PROJECT_ROOT
 
-CONFORMANCE = Path(os.environ.get("SCHAKEL_HSDS_CONFORMANCE",
-                                  PROJECT_ROOT.parent / "shared" / "conformance" / "hsds-3.0"))
+SHARED = PROJECT_ROOT.parent / "shared" / "conformance" / "hsds-3.0"
+PACKED = Path(__file__).with_name("hsds-3.0.tar.xz")
+
+
+def _unpacked() -> Path:
+    """The packed copy, unpacked once per version of the archive into the temp folder."""
+    digest = hashlib.sha256(PACKED.read_bytes()).hexdigest()[:16]
+    target = Path(tempfile.gettempdir()) / f"schakel-hsds-3.0-{digest}"
+    if not (target / "hsds-3.0" / "openapi.json").exists():
+        staging = Path(tempfile.mkdtemp(prefix="schakel-hsds-"))
+        with tarfile.open(PACKED) as archive:
+            archive.extractall(staging, filter="data")
+        try:
+            staging.rename(target)  # whole or not at all, should two test runs unpack at once
+        except OSError:  # the other one was first
+            shutil.rmtree(staging, ignore_errors=True)
+    return target / "hsds-3.0"
+
+
+def _conformance() -> Path:
+    if os.environ.get("SCHAKEL_HSDS_CONFORMANCE"):
+        return Path(os.environ["SCHAKEL_HSDS_CONFORMANCE"])
+    if (SHARED / "openapi.json").exists() or not PACKED.exists():
+        return SHARED
+    return _unpacked()
+
+
+CONFORMANCE = _conformance()
 _REMOTE = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
 
 
