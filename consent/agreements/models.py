@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.crypto import FieldRef
@@ -78,7 +78,13 @@ class SignatureMethod(enum.StrEnum):
 
 class Agreement(db.Model):
     __tablename__ = "agreement"
-    __table_args__ = (Index("ix_agreement_student_kind", "student_id", "kind"),)
+    __table_args__ = (
+        Index("ix_agreement_student_kind", "student_id", "kind"),
+        # one open agreement of each kind per student: two started at once (a double click)
+        # cannot both be made, whatever the order of their checks
+        Index("ux_agreement_one_open", "student_id", "kind", unique=True,
+              postgresql_where=text("status <> 'ended'"), sqlite_where=text("status <> 'ended'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[AgreementKind] = mapped_column(str_enum(AgreementKind, "agreement_kind"))

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -270,16 +271,28 @@ def create_agreement(session: Session, actor: Principal, keyring: Keyring, stude
     with the student and the school as parties. One open agreement of each kind per student."""
     if not can_manage_student(actor, student):
         raise Forbidden(_l("Alleen de school van de leerling maakt een plan of privacyafspraken."))
-    open_one = session.scalar(select(Agreement.id).where(
-        Agreement.student_id == student.id, Agreement.kind == kind, Agreement.status != AgreementStatus.ended))
-    if open_one is not None:
-        raise Conflict(_l("Deze leerling heeft hier al een overeenkomst van; pas die aan."), agreement=str(open_one))
+    def refuse_beside_the_open_one() -> None:
+        open_one = session.scalar(select(Agreement.id).where(
+            Agreement.student_id == student.id, Agreement.kind == kind, Agreement.status != AgreementStatus.ended))
+        if open_one is not None:
+            raise Conflict(_l("Deze leerling heeft hier al een overeenkomst van; pas die aan."),
+                           agreement=str(open_one))
+
+    refuse_beside_the_open_one()
     now = now or utcnow()
     agreement = Agreement(id=uuid.uuid4(), kind=kind, student=student, school_id=student.school_id,
                           title=(title or TITLES[kind])[:200], status=AgreementStatus.draft,
                           verify_code=new_verify_code(), created_by_account_id=actor.account_id, created_at=now,
                           updated_at=now)
-    session.add(agreement)
+    try:
+        # in a savepoint: when one started at the same moment (a double click) was made first, the
+        # database's unique index refuses this one, and the session stays usable for the answer
+        with session.begin_nested():
+            session.add(agreement)
+            session.flush()
+    except IntegrityError:
+        refuse_beside_the_open_one()
+        raise
     version = AgreementVersion(agreement=agreement, number=1, status=VersionStatus.draft,
                                created_by_account_id=actor.account_id, created_by_name=actor.name, created_at=now,
                                parties=_default_parties(kind, student, student.school))

@@ -133,6 +133,41 @@ def test_parallel_order_lets_anyone_sign_first(session, keyring, world, actors):
     assert verify_agreement(session, keyring, agreement)[0].complete
 
 
+def test_two_plans_started_at_once_make_one_and_lead_the_other_to_it(session, keyring, world, actors):
+    """A double click on "Plan maken", or two mentors at once: both requests find no open plan
+    for the student. The database's unique index refuses the second, which gets the same
+    Conflict as any second plan, naming the one that was made."""
+    from sqlalchemy import event, func
+    from sqlalchemy.orm import Session as PlainSession
+
+    from consent.agreements.models import Agreement, AgreementEvent
+    from network.db import db
+
+    student = StudentFactory(school=world["school"], date_of_birth=born_years_ago(17))
+    made = []
+
+    def other_request_first(*_):
+        if not made:  # once, before this request's first write
+            with PlainSession(db.engine) as other:
+                made.append(create_agreement(other, actors["mentor"], keyring, other.get(type(student), student.id),
+                                             AgreementKind.plan).id)
+                other.commit()
+
+    event.listen(session, "before_flush", other_request_first)
+    try:
+        with pytest.raises(Conflict) as refused:
+            create_agreement(session, actors["mentor"], keyring, student, AgreementKind.plan)
+    finally:
+        event.remove(session, "before_flush", other_request_first)
+    assert refused.value.extra["agreement"] == str(made[0])
+    session.commit()  # nothing of the refused plan is left in the session
+    assert session.scalar(select(func.count()).select_from(Agreement).where(Agreement.student_id == student.id)) == 1
+    assert session.scalar(select(func.count()).select_from(AgreementEvent).where(
+        AgreementEvent.agreement_id == made[0])) == 1
+    create_agreement(session, actors["mentor"], keyring, student, AgreementKind.privacy)  # the other kind: its own
+    session.commit()
+
+
 # -- who signs for whom -------------------------------------------------------------------------------
 
 def _plan_for(session, keyring, world, actors, student):
