@@ -219,6 +219,16 @@ def database_unavailable(error: Exception) -> bool:
     return False
 
 
+def _unique_violation(error: Exception) -> bool:
+    """A unique constraint or index refused a write (PostgreSQL 23505, SQLite's message)."""
+    from sqlalchemy.exc import IntegrityError
+
+    if not isinstance(error, IntegrityError):
+        return False
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
 def handle_database_error(error: Exception) -> Response:
     """The database is away or cannot write: roll back (nothing half-written), log it once,
     and answer 503 with ``Retry-After`` instead of a 500."""
@@ -228,6 +238,14 @@ def handle_database_error(error: Exception) -> Response:
         # a number beyond the column's range that no schema stopped: invalid input, not a crash
         db.session.rollback()
         return handle_domain_error(ValidationFailed("Een getal in het verzoek is te groot."))
+    if _unique_violation(error):
+        # two requests made the same thing at once (a double click) and the other was stored
+        # first: the database's unique index refused ours; a conflict, not a crash
+        db.session.rollback()
+        log.info("Concurrent insert refused by a unique index in request %r", getattr(g, "request_id", None))
+        return handle_domain_error(Conflict(_(
+            "Dit is zojuist al vastgelegd, door een ander verzoek of een dubbele klik. Er is niets van dit verzoek "
+            "opgeslagen; laad opnieuw en kijk of het er staat.")))
     if not database_unavailable(error):
         return handle_unexpected(error)
     log.error("Database unavailable in request %r: %s", getattr(g, "request_id", None), type(error).__name__)
@@ -253,8 +271,8 @@ def handle_stale_data(error: Exception) -> Response:
 
     db.session.rollback()
     log.info("Concurrent edit refused in request %r", getattr(g, "request_id", None))
-    detail = ("Iemand anders heeft dit net gewijzigd. Er is niets van dit verzoek opgeslagen; laad opnieuw en "
-              "probeer het nog eens.")
+    detail = _("Iemand anders heeft dit net gewijzigd. Er is niets van dit verzoek opgeslagen; laad opnieuw en "
+               "probeer het nog eens.")
     if request.headers.get("If-Match"):
         error_class: type[DomainError] = PreconditionFailed
     else:

@@ -8,7 +8,7 @@ a failed form the unit of work was rolled back, so the route is loaded and decid
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -102,8 +102,13 @@ def new(student_id):
     values, errors = {}, {}
     if request.method == "POST":
         values = request.form.to_dict()
-        route, errors = submit(OpenRouteArgs, request.form,
-                               lambda data: open_route(db.session, principal, student, data))
+        try:
+            route, errors = submit(OpenRouteArgs, request.form,
+                                   lambda data: open_route(db.session, principal, student, data))
+        except Conflict as exc:  # opened by a colleague, or by a double click, a moment ago
+            db.session.rollback()
+            flash(str(exc.detail), "info")
+            return redirect(url_for("routes.detail", route_id=exc.extra["route_id"]))
         if not errors:
             return commit_and_redirect("routes.detail", _("Het traject is geopend."), route_id=route.id)
         student = load()

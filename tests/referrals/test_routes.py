@@ -41,6 +41,35 @@ def _exited(session, route, actor, months_ago=4):
 
 # -- open ---------------------------------------------------------------------------------------
 
+def test_two_routes_opened_at_once_make_one_and_lead_the_other_to_it(session, route_world, route_actors):
+    """A double click on "Traject openen": both requests find no route for the student; the
+    unique student_id refuses the second, which gets the same Conflict as any second route,
+    naming the one that was opened, and leaves nothing behind."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session as PlainSession
+
+    from network.db import db
+
+    student, made = route_world["student"], []
+
+    def other_request_first(*_):
+        if not made:  # once, before this request's first write
+            with PlainSession(db.engine) as other:
+                made.append(open_route(other, route_actors["mentor"], other.get(type(student), student.id), {}).id)
+                other.commit()
+
+    event.listen(session, "before_flush", other_request_first)
+    try:
+        with pytest.raises(Conflict) as refused:
+            open_route(session, route_actors["mentor"], student, {})
+    finally:
+        event.remove(session, "before_flush", other_request_first)
+    assert refused.value.extra["route_id"] == made[0]
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Route).where(Route.student_id == student.id)) == 1
+    assert _audit_types(session, student.id).count("route:create") == 1
+
+
 def test_open_route_defaults(session, route_world, route_actors, route):
     student, today = route_world["student"], today_nl()
     assert route.status is RouteStatus.active and route.phase is RoutePhase.aanmelding

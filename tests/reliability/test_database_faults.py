@@ -140,3 +140,33 @@ def test_a_vanished_database_connection_is_503_then_recovers(app, client, sessio
     assert response.status_code == 503 and response.mimetype == PROBLEM
     monkeypatch.setattr(referrals_api, "get_referral", real)
     assert client.get(f"/api/v1/referrals/{referral.id}", headers=bearer(token)).status_code == 200
+
+
+def test_a_write_refused_by_a_unique_index_is_a_409_not_a_crash(app, client, session, keyring, rworld, ractors,
+                                                                 monkeypatch):
+    """Whatever a service did not foresee: when two requests store the same thing at once and
+    the database's unique index refuses the second, that request is told 409 (problem+json on
+    the API), nothing of it is stored, and the next request works."""
+    from sqlalchemy.exc import IntegrityError
+
+    referral = sent(session, keyring, rworld, ractors)
+    api_client, secret = make_api_client(rworld["gemeente"], ["referrals:read"])
+    session.commit()
+    token = get_token(client, api_client, secret)
+    import referrals.api as referrals_api
+
+    real = referrals_api.get_referral
+    for message in ("UNIQUE constraint failed: route.student_id",  # SQLite's words
+                    'duplicate key value violates unique constraint "ux_x"'):  # PostgreSQL's, with its code
+        orig = Exception(message)
+        orig.sqlstate = "23505" if "duplicate" in message else None
+
+        def refused(*args, orig=orig, **kwargs):
+            raise IntegrityError("INSERT INTO route ...", {}, orig)
+
+        monkeypatch.setattr(referrals_api, "get_referral", refused)
+        response = client.get(f"/api/v1/referrals/{referral.id}", headers=bearer(token))
+        assert response.status_code == 409 and response.mimetype == PROBLEM, response.get_data(as_text=True)
+        assert "dubbele klik" in response.get_json()["detail"] and "Traceback" not in response.get_data(as_text=True)
+    monkeypatch.setattr(referrals_api, "get_referral", real)
+    assert client.get(f"/api/v1/referrals/{referral.id}", headers=bearer(token)).status_code == 200
