@@ -15,10 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from consent.models import (
     Channel,
@@ -37,7 +36,7 @@ from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
 from network.crypto import Keyring
-from network.db import utcnow
+from network.db import compare_and_set, utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Student
 from network.outbox import enqueue_email
@@ -283,21 +282,11 @@ def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> No
 # -- withdraw ----------------------------------------------------------------------------------
 
 def end_consent(session: Session, consent: Consent, status: ConsentStatus, **values: Any) -> bool:
-    """Move an active consent to ``status`` (withdrawn, expired) with ``values``, as one
-    compare-and-set: ``UPDATE ... WHERE status = 'active'``. Two requests that both read the
-    consent while it was active (a double click; the student and the mentor at once; the expiry
-    job and a withdrawal) cannot both end it: the second UPDATE waits for the first, then
-    matches no row, and this returns False so that its caller writes no second receipt, audit
-    event or e-mail. The attributes of ``consent`` follow the database either way."""
-    ended = session.execute(update(Consent).where(Consent.id == consent.id, Consent.status == ConsentStatus.active)
-                            .values(status=status, **values).execution_options(synchronize_session=False))
-    if ended.rowcount != 1:
-        session.expire(consent)
-        return False
-    for name, value in {"status": status, **values}.items():
-        set_committed_value(consent, name, value)
-    return True
-
+    """Move an active consent to ``status`` (withdrawn, expired) with ``values``, once: with
+    :func:`~network.db.compare_and_set` on ``status = 'active'``, so two requests that both read
+    it active (a double click; the student and the mentor at once; the expiry job and a
+    withdrawal) cannot both end it. False when another ended it first."""
+    return compare_and_set(session, consent, Consent.status == ConsentStatus.active, status=status, **values)
 
 
 def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, consent: Consent, *,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, inspect, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -85,3 +86,25 @@ class Page:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
+
+
+def compare_and_set(session: Session, instance: Any, condition: Any, **values: Any) -> bool:
+    """Write ``values`` to ``instance``'s row only while ``condition`` still holds there, in one
+    ``UPDATE ... WHERE <primary key> AND <condition>``, and say whether it did.
+
+    For a state change that must happen once (a consent withdrawn, a check-in recorded): two
+    requests that both read the row in its old state cannot both make it. The second UPDATE
+    waits for the first (PostgreSQL's row lock, SQLite's write lock), then matches no row, and
+    its caller writes nothing that follows from the change (no second receipt, audit event or
+    message). The attributes of ``instance`` follow the database either way."""
+    model = type(instance)
+    key = [column == value for column, value in zip(inspect(model).primary_key,
+                                                     inspect(instance).identity, strict=True)]
+    done = session.execute(update(model).where(*key, condition).values(**values)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        session.expire(instance)
+        return False
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
+    return True

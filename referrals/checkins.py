@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
 from network.crypto import Keyring
-from network.db import utcnow
+from network.db import compare_and_set, utcnow
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.notifications import notify_organisation
@@ -78,7 +78,11 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
         situation = Situation(data.get("situation"))
     except ValueError:
         raise ValidationFailed(errors={"situation": [_l("Kies hoe het met de oud-leerling gaat.")]}) from None
-    check_in.situation, check_in.recorded_at, check_in.recorded_by_name = situation, now, actor.name
+    # once: two people recording the same check-in at the same moment cannot both do it (nor
+    # alert the RMC twice)
+    if not compare_and_set(session, check_in, CheckIn.recorded_at.is_(None), situation=situation, recorded_at=now,
+                           recorded_by_name=actor.name):
+        raise Conflict(_l("Dit nazorgcontact is al vastgelegd."))
     note = (data.get("note") or "").strip()
     check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref()) if note else None
     purpose = PURPOSE_SCHOOL if is_route_school_staff(actor, route) else PURPOSE_RMC

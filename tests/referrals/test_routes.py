@@ -201,6 +201,29 @@ def test_dropout_alerts_the_rmc_once_without_the_name(session, route_world, rout
     assert session.scalar(select(func.count(Notification.id)).where(Notification.kind == "checkin:rmc-alert")) == 1
 
 
+def test_a_check_in_recorded_by_two_at_once_is_recorded_once_and_alerts_once(session, route_world, route_actors,
+                                                                              keyring, route):
+    """The mentor and the RMC both record the same check-in at the same moment: both read it
+    unrecorded. The one that writes second is told so and writes nothing: no second audit event,
+    no second alert to the RMC, the first one's situation stays."""
+    from sqlalchemy import update
+
+    from network.db import db
+
+    _exited(session, route, route_actors["mentor"])
+    first = route.check_ins[0]
+    assert first.recorded_at is None  # this request has read it
+    with db.engine.begin() as conn:  # the other request records it in between
+        conn.execute(update(CheckIn.__table__).where(CheckIn.id == first.id).values(
+            situation=Situation.werkend, recorded_at=dt.datetime.now(dt.UTC), recorded_by_name="RMC"))
+    with pytest.raises(Conflict):
+        record_check_in(session, route_actors["mentor"], keyring, first, {"situation": "uitgevallen"})
+    session.rollback()
+    assert first.situation is Situation.werkend and first.recorded_by_name == "RMC"
+    assert not session.scalar(select(func.count(Notification.id)).where(Notification.kind == "checkin:rmc-alert"))
+    assert "checkin:record" not in _audit_types(session, route_world["student"].id)
+
+
 def test_working_alerts_nobody(session, route_actors, keyring, route):
     _exited(session, route, route_actors["mentor"])
     assert record_check_in(session, route_actors["mentor"], keyring, route.check_ins[0], {"situation": "werkend"}) == []
