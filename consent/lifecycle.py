@@ -20,7 +20,7 @@ from consent.models import (
 from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent, today_nl
 from network.audit import AuditAction, record
 from network.crypto import Keyring
-from network.db import utcnow
+from network.db import compare_and_set, utcnow
 from network.errors import Conflict, Forbidden, ValidationFailed
 from network.models import Account, Student
 from network.outbox import enqueue_email
@@ -173,9 +173,9 @@ def end_representation(session: Session, actor: Principal, representation: Repre
     student = representation.student
     if not can_manage_student(actor, student):
         raise Forbidden(_l("Alleen de school van de leerling kan een ouder of voogd beëindigen."))
-    if representation.ended_at is not None:
+    if representation.ended_at is not None or not compare_and_set(
+            session, representation, Representation.ended_at.is_(None), ended_at=now or utcnow()):
         raise Conflict(_l("Deze ouder of voogd was al beëindigd."))
-    representation.ended_at = now or utcnow()
     record(session, actor, action=AuditAction.update, event_type="consent:representative-end",
            object_type="representation", object_id=representation.id, student_id=student.id, purpose="registratie",
            basis="legal_task:onderwijstaak", detail={"account_id": representation.account_id})
@@ -189,9 +189,10 @@ def cancel_request(session: Session, actor: Principal, request: ConsentRequest, 
     student = session.get(Student, request.student_id)
     if student is None or not can_manage_student(actor, student):
         raise Forbidden(_l("Alleen de school van de leerling kan een vraag om toestemming intrekken."))
-    if request.status is not RequestStatus.open:
+    if request.status is not RequestStatus.open or not compare_and_set(
+            session, request, ConsentRequest.status == RequestStatus.open, status=RequestStatus.cancelled,
+            answered_at=now or utcnow()):
         raise Conflict(_l("Deze vraag om toestemming is al beantwoord of ingetrokken."))
-    request.status, request.answered_at = RequestStatus.cancelled, now or utcnow()
     record(session, actor, action=AuditAction.update, event_type="consent:request-cancel",
            object_type="consent_request", object_id=request.id, student_id=student.id,
            purpose=request.purpose.code, basis="legal_task:onderwijstaak",

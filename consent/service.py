@@ -275,8 +275,10 @@ def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> No
 
     for request in session.scalars(select(ConsentRequest).where(
             ConsentRequest.student_id == consent.student_id, ConsentRequest.recipient_id == consent.recipient_id,
-            ConsentRequest.purpose_id == consent.purpose_id, ConsentRequest.status == RequestStatus.open)):
-        request.status, request.answered_at, request.consent_id = RequestStatus.answered, now, consent.id
+            ConsentRequest.purpose_id == consent.purpose_id, ConsentRequest.status == RequestStatus.open)).all():
+        # a request the school cancels at this very moment stays cancelled
+        compare_and_set(session, request, ConsentRequest.status == RequestStatus.open, status=RequestStatus.answered,
+                        answered_at=now, consent_id=consent.id)
 
 
 # -- withdraw ----------------------------------------------------------------------------------

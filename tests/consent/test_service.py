@@ -265,6 +265,34 @@ def test_the_expiry_job_leaves_a_consent_withdrawn_after_it_looked(session, worl
     assert not session.scalars(select(AuditEvent).where(AuditEvent.event_type == "consent:expire")).all()
 
 
+def test_ending_a_representation_or_cancelling_a_request_that_just_changed_writes_nothing(session, world, actors,
+                                                                                         keyring):
+    """Two colleagues end the same guardian, or cancel the same consent request, at the same
+    moment (or the student answers the request just then): both read it open. The second is
+    told it already happened, records no audit event, and the first one's outcome stays."""
+    from consent.lifecycle import cancel_request, end_representation
+    from consent.models import ConsentRequest, Representation
+
+    representation = add_representation(session, actors["mentor"], world["young"], email="ouder@example.org",
+                                        relation="ouder")
+    request = request_consent(session, actors["mentor"], keyring, world["student"], grant_data(world))
+    session.commit()
+    assert representation.ended_at is None and request.status is RequestStatus.open  # read by this request
+    with db.engine.begin() as conn:  # the other requests, in between
+        conn.execute(update(Representation.__table__).where(Representation.id == representation.id)
+                     .values(ended_at=dt.datetime.now(dt.UTC)))
+        conn.execute(update(ConsentRequest.__table__).where(ConsentRequest.id == request.id)
+                     .values(status=RequestStatus.answered, answered_at=dt.datetime.now(dt.UTC)))
+    for change in (lambda: end_representation(session, actors["mentor"], representation),
+                   lambda: cancel_request(session, actors["mentor"], request)):
+        with pytest.raises(Conflict):
+            change()
+        session.rollback()
+    assert request.status is RequestStatus.answered and representation.ended_at is not None
+    assert not session.scalars(select(AuditEvent).where(AuditEvent.event_type.in_(
+        ["consent:representative-end", "consent:request-cancel"]))).all()
+
+
 def test_reminder_goes_out_once_thirty_days_before_the_end(session, world, actors, keyring):
     consent = grant_consent(session, actors["mentor"], keyring, world["student"], grant_data(world, channel="in_person",
                             valid_until=today_nl() + dt.timedelta(days=20)))
