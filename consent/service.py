@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from consent.models import (
@@ -36,7 +35,7 @@ from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
 from network.crypto import Keyring
-from network.db import compare_and_set, utcnow
+from network.db import add_unless_duplicate, compare_and_set, utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Student
 from network.outbox import enqueue_email
@@ -240,14 +239,10 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
         recorded_by_name=actor.name, recorded_by_organisation_id=actor.organisation_id if channel is not
         Channel.portal else None, given_at=now,
         items=[ConsentItem(category=c.value, explicit=c in explicit) for c in ordered])
-    try:
-        # in a savepoint: when a grant at the same moment (a double click) was recorded first, the
-        # database's unique index refuses this one, and the session stays usable for the answer
-        with session.begin_nested():
-            session.add(consent)
-            session.flush()  # the consent id goes into the receipt and the audit event
-    except IntegrityError:
-        raise ValidationFailed(errors={"purpose_code": [ALREADY_ACTIVE]}) from None
+    # flushed: the consent id goes into the receipt and the audit event. Refused when a grant at
+    # the same moment (a double click) was recorded first (ux_consent_one_active)
+    if not add_unless_duplicate(session, consent):
+        raise ValidationFailed(errors={"purpose_code": [ALREADY_ACTIVE]})
     receipt = _add_receipt(session, keyring, consent, ReceiptKind.grant, now, labels, policy_url)
     record(session, actor, action=AuditAction.create, event_type="consent:grant", object_type="consent",
            object_id=consent.id, student_id=student.id, purpose=purpose.code, basis=f"consent:{consent.id}",

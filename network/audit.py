@@ -339,7 +339,8 @@ def _chain_sql(dialect: str, *, digest: bool = False) -> str:
         return ("SELECT id, seq, prev_hash, hash, "  # nosec B608 # constant column names
                 f"CAST(json_object({pairs}) || coalesce(prev_hash, '') AS BLOB) "
                 "FROM audit_event WHERE seq BETWEEN ? AND ? ORDER BY seq")
-    raise NotImplementedError(f"audit verify reads PostgreSQL and SQLite, not {dialect}")
+    # unreachable from the hub: its configuration refuses any other database (network.config)
+    raise ValueError(f"audit verify reads PostgreSQL and SQLite, not {dialect}")
 
 
 def _missing(expected: int, seq: int, event_id: int) -> tuple[str, int, int]:

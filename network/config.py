@@ -176,6 +176,11 @@ def _normalise_database_url(config: dict[str, Any]) -> None:
     elif url.startswith("postgresql"):
         # a database host that does not answer fails the request (503) in seconds, not minutes
         options.setdefault("connect_args", {"connect_timeout": int(config.get("DATABASE_CONNECT_TIMEOUT", 5))})
+    else:
+        # the full-text search, the audit chain's verification and the migrations are written for
+        # these two; another engine would fail later, in the middle of something
+        scheme = url.split(":", 1)[0]
+        raise ConfigError(f"DATABASE_URL must be a PostgreSQL or SQLite URL, not {scheme}:")
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

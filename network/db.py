@@ -9,6 +9,7 @@ from typing import Any
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, inspect, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -107,4 +108,30 @@ def compare_and_set(session: Session, instance: Any, condition: Any, **values: A
         return False
     for name, value in values.items():
         set_committed_value(instance, name, value)
+    return True
+
+
+def is_unique_violation(error: Exception) -> bool:
+    """A unique constraint or index refused a write (PostgreSQL 23505, SQLite's message)."""
+    if not isinstance(error, IntegrityError):
+        return False
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
+
+
+def add_unless_duplicate(session: Session, instance: Any) -> bool:
+    """Add and flush ``instance`` in a savepoint; False, with nothing of it left in the session,
+    when a unique constraint or index refuses it (any other database error is raised).
+
+    The other half of a service's own "is there one already?" check: when two requests make the
+    same thing at once (a double click), both pass that check, and the database decides. The
+    caller answers the loser as it answers any duplicate, with the session still usable."""
+    try:
+        with session.begin_nested():
+            session.add(instance)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return False
     return True

@@ -219,26 +219,17 @@ def database_unavailable(error: Exception) -> bool:
     return False
 
 
-def _unique_violation(error: Exception) -> bool:
-    """A unique constraint or index refused a write (PostgreSQL 23505, SQLite's message)."""
-    from sqlalchemy.exc import IntegrityError
-
-    if not isinstance(error, IntegrityError):
-        return False
-    orig = getattr(error, "orig", None)
-    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
-
-
 def handle_database_error(error: Exception) -> Response:
     """The database is away or cannot write: roll back (nothing half-written), log it once,
-    and answer 503 with ``Retry-After`` instead of a 500."""
-    from network.db import db
+    and answer 503 with ``Retry-After`` instead of a 500. A write a unique index refused (two
+    requests made the same thing at once) is a 409."""
+    from network.db import db, is_unique_violation
 
     if getattr(getattr(error, "orig", None), "sqlstate", None) == "22003":
         # a number beyond the column's range that no schema stopped: invalid input, not a crash
         db.session.rollback()
         return handle_domain_error(ValidationFailed("Een getal in het verzoek is te groot."))
-    if _unique_violation(error):
+    if is_unique_violation(error):
         # two requests made the same thing at once (a double click) and the other was stored
         # first: the database's unique index refused ours; a conflict, not a crash
         db.session.rollback()

@@ -17,14 +17,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from consent.service import today_nl
 from network.access import Category, Decision, decide, decide_many
 from network.audit import AuditAction, record
-from network.db import Page
+from network.db import Page, add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import (
     SCHOOL_STAFF_ROLES,
@@ -203,12 +202,12 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
     today = today or today_nl()
     if not (actor.is_school_staff and actor.organisation_id == student.school_id):
         raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
-    def refuse_beside_the_existing_one() -> None:
-        existing = session.scalar(select(Route.id).where(Route.student_id == student.id))
-        if existing is not None:
-            raise Conflict(_l("Deze leerling heeft al een traject."), route_id=existing)
 
-    refuse_beside_the_existing_one()
+    def existing() -> int | None:
+        return session.scalar(select(Route.id).where(Route.student_id == student.id))
+
+    if (route_id := existing()) is not None:
+        raise Conflict(_l("Deze leerling heeft al een traject."), route_id=route_id)
     errors: dict[str, list[str]] = {}
     exit_date = data.get("expected_exit_date") or student.expected_exit_date
     if exit_date is None:
@@ -231,15 +230,10 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
                                    reached_date=start if phase is RoutePhase.aanmelding else None)
                     for i, phase in enumerate(RoutePhase)]
     route.followup_months = 24 if wants_rmc_followup(session, route, student) else 12
-    try:
-        # in a savepoint: when a route opened at the same moment (a double click) was stored first,
-        # the unique student_id refuses this one, and the session stays usable for the answer
-        with session.begin_nested():
-            session.add(route)
-            session.flush()  # the route id for the audit event
-    except IntegrityError:
-        refuse_beside_the_existing_one()
-        raise
+    # flushed: the route id goes into the audit event. Refused when a route opened at the same
+    # moment (a double click) was stored first (the unique student_id)
+    if not add_unless_duplicate(session, route):
+        raise Conflict(_l("Deze leerling heeft al een traject."), route_id=existing())
     record(session, actor, action=AuditAction.create, event_type="route:create", object_type="route",
            object_id=route.id, student_id=student.id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"expected_exit_date": exit_date.isoformat(), "followup_months": route.followup_months,

@@ -24,7 +24,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -46,6 +45,7 @@ from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, to
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.crypto import Keyring
+from network.db import add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role, Student
 from network.notifications import notify, organisation_staff
@@ -271,28 +271,24 @@ def create_agreement(session: Session, actor: Principal, keyring: Keyring, stude
     with the student and the school as parties. One open agreement of each kind per student."""
     if not can_manage_student(actor, student):
         raise Forbidden(_l("Alleen de school van de leerling maakt een plan of privacyafspraken."))
-    def refuse_beside_the_open_one() -> None:
-        open_one = session.scalar(select(Agreement.id).where(
-            Agreement.student_id == student.id, Agreement.kind == kind, Agreement.status != AgreementStatus.ended))
-        if open_one is not None:
-            raise Conflict(_l("Deze leerling heeft hier al een overeenkomst van; pas die aan."),
-                           agreement=str(open_one))
 
-    refuse_beside_the_open_one()
+    def open_one() -> uuid.UUID | None:
+        return session.scalar(select(Agreement.id).where(
+            Agreement.student_id == student.id, Agreement.kind == kind, Agreement.status != AgreementStatus.ended))
+
+    def already(agreement_id: uuid.UUID | None) -> Conflict:
+        return Conflict(_l("Deze leerling heeft hier al een overeenkomst van; pas die aan."),
+                        agreement=str(agreement_id))
+
+    if (existing := open_one()) is not None:
+        raise already(existing)
     now = now or utcnow()
     agreement = Agreement(id=uuid.uuid4(), kind=kind, student=student, school_id=student.school_id,
                           title=(title or TITLES[kind])[:200], status=AgreementStatus.draft,
                           verify_code=new_verify_code(), created_by_account_id=actor.account_id, created_at=now,
                           updated_at=now)
-    try:
-        # in a savepoint: when one started at the same moment (a double click) was made first, the
-        # database's unique index refuses this one, and the session stays usable for the answer
-        with session.begin_nested():
-            session.add(agreement)
-            session.flush()
-    except IntegrityError:
-        refuse_beside_the_open_one()
-        raise
+    if not add_unless_duplicate(session, agreement):  # one started at the same moment was made first
+        raise already(open_one())
     version = AgreementVersion(agreement=agreement, number=1, status=VersionStatus.draft,
                                created_by_account_id=actor.account_id, created_by_name=actor.name, created_at=now,
                                parties=_default_parties(kind, student, student.school))

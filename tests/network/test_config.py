@@ -83,6 +83,14 @@ def test_environment_overrides_defaults(tmp_path, monkeypatch):
     assert config["MFA_REQUIRED_ROLES"] == ["hub_admin", "coordinator", "zorgcoordinator"]
 
 
+def test_a_database_other_than_postgresql_or_sqlite_is_refused_at_start(tmp_path, monkeypatch):
+    """MariaDB or another engine would fail later, mid-request (search, audit verify): say so
+    at start-up, naming the setting."""
+    monkeypatch.setenv("DATABASE_URL", "mysql+pymysql://root@127.0.0.1/schakel")
+    with pytest.raises(ConfigError, match="DATABASE_URL must be a PostgreSQL or SQLite URL, not mysql"):
+        load_config(str(tmp_path))
+
+
 def test_unknown_environment_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHAKEL_ENV", "staging")
     with pytest.raises(ConfigError, match="SCHAKEL_ENV"):
