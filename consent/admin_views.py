@@ -31,7 +31,7 @@ from network.errors import NotFound
 from network.models import OrganisationType
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, require, submit
+from network.web import redirect_to, current_principal, require, submit
 
 bp = Blueprint("consent_admin", __name__)
 
@@ -62,7 +62,7 @@ def purpose_edit(purpose_id):
         values = form_dict(request.form)
         _done, errors = submit(PurposeEditArgs, values, lambda data: update_purpose(db.session, current_principal(), purpose, data))
         if not errors:
-            return commit_and_redirect("consent_admin.catalogue", _("Het doel is opgeslagen."))
+            return redirect_to("consent_admin.catalogue", _("Het doel is opgeslagen."))
     return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -77,7 +77,7 @@ def purpose_new():
         values = form_dict(request.form)
         _done, errors = submit(PurposeCreateArgs, values, lambda data: create_purpose(db.session, current_principal(), data))
         if not errors:
-            return commit_and_redirect("consent_admin.catalogue", _("Het doel is toegevoegd."))
+            return redirect_to("consent_admin.catalogue", _("Het doel is toegevoegd."))
     return render_template("consent/admin_purpose.html", purpose=None, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -99,7 +99,7 @@ def category_edit(category_code):
         data, errors = load_form(CategoryEditArgs, request.form)
         if data is not None:
             update_category(db.session, current_principal(), category, data)
-            return commit_and_redirect("consent_admin.catalogue", _("De categorie is opgeslagen."))
+            return redirect_to("consent_admin.catalogue", _("De categorie is opgeslagen."))
     return render_template("consent/admin_category.html", category=category, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -119,7 +119,7 @@ def legal_task_edit(task_id):
         values = form_dict(request.form)
         _done, errors = submit(LegalTaskEditArgs, values, lambda data: update_legal_task(db.session, current_principal(), task, data))
         if not errors:
-            return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
+            return redirect_to("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
     return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
                            errors=errors), 400 if errors else 200
 
@@ -140,7 +140,7 @@ def legal_task_new():
         values = form_dict(request.form)
         _done, errors = submit(LegalTaskCreateArgs, values, lambda data: create_legal_task(db.session, current_principal(), data))
         if not errors:
-            return commit_and_redirect("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
+            return redirect_to("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
     return render_template("consent/admin_task.html", task=None, categories=categories, values=values,
                            errors=errors, purpose_options=[(p.id, p.label) for p in purposes],
                            type_options=[(t.value, ORGANISATION_TYPE_LABELS[t]) for t in TASK_ORGANISATION_TYPES]), \

@@ -55,15 +55,6 @@ def _body(principal: Principal, consent: Consent) -> dict[str, Any]:
     return body
 
 
-def _committed(read, *args: Any, **kwargs: Any):
-    """Run a read; when it ends in a 404 after a decision, keep that decision in the audit log."""
-    try:
-        return read(*args, **kwargs)
-    except NotFound:
-        db.session.commit()
-        raise
-
-
 @bp.route("/students/<uuid:student_id>/consents", methods=["GET"])
 @api_require_any(Permission.consent_view, Permission.consent_shared_view, message=_NO_ACCESS)
 @bp.response(200, ConsentListSchema)
@@ -74,9 +65,8 @@ def list_student_consents(student_id):
     voor een partner die aan zijn eigen organisatie (ook ingetrokken en verlopen). Elke inzage
     wordt gelogd."""
     principal = current_principal()
-    consents = _committed(student_consents, db.session, principal, student_id)
+    consents = student_consents(db.session, principal, student_id)
     body = {"items": [_body(principal, c) for c in consents]}
-    db.session.commit()  # the audit events of this read
     return body
 
 
@@ -89,9 +79,8 @@ def get_consent(consent_id):
     """Eén toestemming (bijvoorbeeld na de webhook "toestemming ingetrokken": `status` is dan
     `withdrawn`). Voor de school van de leerling en voor de organisatie die haar kreeg."""
     principal = current_principal()
-    consent = _committed(find_consent, db.session, principal, consent_id)
+    consent = find_consent(db.session, principal, consent_id)
     body = _body(principal, consent)
-    db.session.commit()  # the audit event of this read
     return body
 
 
@@ -109,15 +98,13 @@ def record_consent(student_id):
     versie en de hash van de precieze tekst, het kanaal en wie het vastlegde (deze client); de
     leerling krijgt een ondertekend ontvangstbewijs."""
     principal = current_principal()
-    student = _committed(staff_student, db.session, principal, student_id, event_type="consent:record-form")
-    db.session.commit()  # the read of the student stays in the audit log, whatever follows
+    student = staff_student(db.session, principal, student_id, event_type="consent:record-form")
     data = json_body(ConsentRecordArgs())
     if data.pop("text_version", None) not in (None, CONSENT_TEXT_VERSION):
         raise ValidationFailed(errors={"text_version": [
             f"De huidige tekstversie is {CONSENT_TEXT_VERSION}; toon de leerling die tekst en stuur haar versie."]})
     consent = grant_consent(db.session, principal, keyring(), student, data, policy_url=_policy_url())
     body = _body(principal, consent)
-    db.session.commit()
     return body, 201, {"Location": f"/api/v1/consents/{consent.id}"}
 
 
@@ -134,10 +121,8 @@ def withdraw(consent_id):
     school dat op haar pagina doet. Vanaf het volgende verzoek geldt zij nergens meer; de
     ontvanger krijgt bericht."""
     principal = current_principal()
-    consent = _committed(find_consent, db.session, principal, consent_id, event_type="consent:withdraw-form")
-    db.session.commit()  # the read stays in the audit log, whatever follows
+    consent = find_consent(db.session, principal, consent_id, event_type="consent:withdraw-form")
     json_body(BaseSchema())  # no fields: anything sent is refused
     withdraw_consent(db.session, principal, keyring(), consent, policy_url=_policy_url())
     body = _body(principal, consent)
-    db.session.commit()
     return body

@@ -1,5 +1,5 @@
 """Scheduled jobs of the consent package (registered in :data:`network.scheduler.JOBS` when
-the package is imported). Each owns its unit of work: one commit, rollback on error; both are
+the package is imported). Each run is one unit of work (:meth:`network.scheduler.Job.run`); both are
 idempotent (expired consents are not active any more; a sent reminder leaves a marker)."""
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ def expire_job(app: Flask) -> str:
     """``consent.expire``: consents past their end date become expired."""
     from consent.lifecycle import expire_consents
 
-    try:
-        count = expire_consents(db.session)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    count = expire_consents(db.session)
     return f"expired {count}"
 
 
@@ -30,13 +25,8 @@ def remind_job(app: Flask) -> str:
     from consent.lifecycle import remind_expiring
 
     base = app.config.get("BASE_URL", "").rstrip("/")
-    try:
-        count = remind_expiring(db.session, app.extensions["schakel.keyring"],
-                                portal_url=f"{base}/mijn-gegevens/toestemmingen")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    count = remind_expiring(db.session, app.extensions["schakel.keyring"],
+                            portal_url=f"{base}/mijn-gegevens/toestemmingen")
     return f"reminded {count}"
 
 

@@ -49,5 +49,4 @@ def student(student_id):
     bsn = found.masked_bsn(keyring()) if decision.permits(Category.bsn) else None
     html = render_template("consent/shared_student.html", student=found, decision=decision, purpose=purpose,
                            purposes=purposes, Category=Category, masked_bsn=bsn)
-    db.session.commit()  # the audit event of this decision, allowed or denied
     return html

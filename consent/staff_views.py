@@ -46,7 +46,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, can_manage_student
 from network.students import get_student
-from network.web import commit_and_redirect, current_principal, keyring, require, submit
+from network.web import redirect_to, current_principal, keyring, require, submit
 
 bp = Blueprint("consent_staff", __name__)
 
@@ -58,15 +58,10 @@ CHANNEL_LABELS = {"in_person": _l("mondeling, in een gesprek"), "paper": _l("op 
 def _student(student_id, *, event_type: str = "consent:overview", action: AuditAction = AuditAction.read):
     """The student (404 outside the school's walls), read for referral (audited)."""
     principal = current_principal()
-    try:
-        student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
-                                         categories=[Category.contact, Category.education],
-                                         event_type=event_type, action=action)
-    except Forbidden:
-        db.session.commit()
-        raise
+    student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
+                                     categories=[Category.contact, Category.education],
+                                     event_type=event_type, action=action)
     if not can_manage_student(principal, student):
-        db.session.commit()
         raise Forbidden(_("Alleen de school van de leerling werkt met haar toestemmingen."))
     return principal, student
 
@@ -122,7 +117,6 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
                                   purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
                                   valid_until=default_valid_until(student, today)))
-    session.commit()  # the audit event of this read
     return html, status
 
 
@@ -149,7 +143,7 @@ def record(student_id):
 
     _done, errors = submit(GrantArgs, raw, record_consent)
     if not errors:
-        return commit_and_redirect("consent_staff.overview", _("De toestemming is vastgelegd."),
+        return redirect_to("consent_staff.overview", _("De toestemming is vastgelegd."),
                                    student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="record", status=400)
@@ -164,7 +158,7 @@ def ask(student_id):
     _done, errors = submit(RequestArgs, raw, lambda data: request_consent(db.session, principal, keyring(), student, data,
                                                                       portal_url=portal_url))
     if not errors:
-        return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
+        return redirect_to("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
                                    student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="ask", status=400)
@@ -178,7 +172,7 @@ def representative(student_id):
     _done, errors = submit(RepresentationArgs, request.form, lambda data: add_representation(
         db.session, principal, student, email=data["email"], relation=data["relation"]))
     if not errors:
-        return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
+        return redirect_to("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
                                    student_id=student.id)
     principal, student = _student(student_id)
     return _page(principal, student, values=raw, errors=errors, form="representative", status=400)
@@ -199,7 +193,7 @@ def withdraw(consent_id):
         withdraw_consent(db.session, principal, keyring(), consent, policy_url=_policy_url())
     except Conflict:
         db.session.rollback()
-    return commit_and_redirect("consent_staff.overview", _("De toestemming is ingetrokken."), student_id=student.id)
+    return redirect_to("consent_staff.overview", _("De toestemming is ingetrokken."), student_id=student.id)
 
 
 @bp.post("/vertegenwoordigers/<int:representation_id>/beeindigen")
@@ -214,7 +208,7 @@ def end_representative(representation_id):
         end_representation(db.session, principal, representation)
     except Conflict:
         db.session.rollback()
-    return commit_and_redirect("consent_staff.overview", _("De ouder of voogd is beëindigd. Vanaf nu handelt "
+    return redirect_to("consent_staff.overview", _("De ouder of voogd is beëindigd. Vanaf nu handelt "
                                                            "dit account niet meer namens de leerling."),
                                student_id=student.id)
 
@@ -231,7 +225,7 @@ def cancel_ask(request_id):
         cancel_request(db.session, principal, found)
     except Conflict:
         db.session.rollback()
-    return commit_and_redirect("consent_staff.overview", _("De vraag om toestemming is ingetrokken."),
+    return redirect_to("consent_staff.overview", _("De vraag om toestemming is ingetrokken."),
                                student_id=student.id)
 
 
@@ -247,6 +241,5 @@ def receipts(student_id):
     base = current_app.config.get("BASE_URL", "").rstrip("/")
     body = export_json({"jwks_uri": f"{base}/.well-known/jwks.json",
                         "receipts": [receipt_document(r.payload, r.key_id, r.signature) for r in found]})
-    db.session.commit()  # the audit event of this export
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{today_nl().isoformat()}.json"'})

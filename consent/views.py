@@ -53,7 +53,7 @@ from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
 from network.models import Organisation, OrganisationType
 from network.web import (
-    commit_and_redirect,
+    redirect_to,
     current_principal,
     keyring,
     login_required_view,
@@ -100,7 +100,6 @@ def _subject(student_id: str | None = None):
 def _read(actor, student, event_type: str):
     decision = decide(db.session, actor, student, "inzage", list(Category), event_type=event_type)
     if not decision.allowed:
-        db.session.commit()
         raise Forbidden(_("U heeft geen toegang tot deze gegevens."))
     return decision
 
@@ -150,7 +149,6 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
         recipient_options=[(o.id, o.name) for o in organisations], purpose_options=[(p.code, p.label) for p in purposes], values=values or {}, errors=errors or {},
         default_until=default_valid_until(student, today), text_version=CONSENT_TEXT_VERSION,
         special={str(c.code) for c in categories if c.is_special})
-    db.session.commit()  # the audit event of this read
     return html, status
 
 
@@ -179,7 +177,7 @@ def grant():
 
     _done, errors = submit(GrantArgs, raw, give)
     if not errors:
-        return commit_and_redirect("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
+        return redirect_to("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
                                                            "weer intrekken."), leerling=student.id)
     _read(actor, student, "consent:portal")
     return _portal_page(actor, student, role, choices, values=raw, errors=errors, status=400)
@@ -206,7 +204,7 @@ def withdraw(consent_id):
     except Conflict:
         db.session.rollback()
         return redirect(url_for("consent.portal", leerling=student_id))
-    return commit_and_redirect("consent.portal", _("De toestemming is ingetrokken. Vanaf nu ziet de organisatie "
+    return redirect_to("consent.portal", _("De toestemming is ingetrokken. Vanaf nu ziet de organisatie "
                                                    "deze gegevens niet meer."), leerling=student_id)
 
 
@@ -219,7 +217,6 @@ def receipt(receipt_id):
     actor, consent = _own_consent(found.consent_id)
     _read(actor, consent.student, "consent:receipt")
     body = export_json(receipt_document(found.payload, found.key_id, found.signature))
-    db.session.commit()
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="ontvangstbewijs-{found.id}.json"'})
 
@@ -258,7 +255,6 @@ def access_log():
                            next_cursor=next_cursor, purposes=purposes, basis_label=basis_label,
                            role_label=role_label, action_label=action_label, outcome_label=outcome_label,
                            tz=AMSTERDAM, first_page=cursor is None)
-    db.session.commit()
     return html
 
 
@@ -272,10 +268,8 @@ def download():
     if fmt not in ("json", "csv"):
         _read(actor, student, "consent:download-page")  # the page names the student: a read too
         html = render_template("consent/download.html", student=student, role=role, choices=choices)
-        db.session.commit()
         return html
     data = collect_export(db.session, actor, keyring(), student, role=role)
-    db.session.commit()  # the export's own audit event
     stamp = today_nl().isoformat()
     if fmt == "json":
         return Response(export_json(data), mimetype="application/json", headers={

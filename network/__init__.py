@@ -27,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.i18n import select_locale
     from network.passwords import make_hasher
     from network.sessions import ServerSessionInterface
+    from network.transaction import init_transactions
 
     instance_path = os.environ.get("SCHAKEL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
     app = Flask(
@@ -99,6 +100,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             # Pages of a logged-in user can hold personal data: never cache them.
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    init_transactions(app)  # the last after_request hook registered, so it runs first
 
     from network.cli import register_cli
 

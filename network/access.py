@@ -25,6 +25,7 @@ from network.audit import (
     AuditAction,
     AuditEvent,
     AuditOutcome,
+    add_event,
     event_values,
     record_many,
 )
@@ -173,7 +174,7 @@ def decide(session: Session, principal: Principal, student: Student, purpose: st
     Fails closed: an error in any basis source denies everything (and is logged as a failure).
     """
     decision, outcome = _decide(session, principal, student, purpose, frozenset(Category(c) for c in categories))
-    session.add(AuditEvent(**_audit_values(principal, student, decision, outcome, action, event_type)))
+    add_event(session, _audit_values(principal, student, decision, outcome, action, event_type))
     return decision
 
 

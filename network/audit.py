@@ -30,9 +30,10 @@ from sqlalchemy import BigInteger, Connection, Engine, Index, Integer, String, T
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.crypto import Keyring
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db, keep_on_rollback, utcnow
 from network.models import str_enum
 from network.permissions import Principal
+from network.transaction import commit
 
 GENESIS = "0" * 64
 
@@ -195,20 +196,47 @@ def event_values(
 
 
 def record(session: Session, principal: Principal, **fields: Any) -> AuditEvent:
-    """Append one audit event in the caller's transaction (fields: see :func:`event_values`)."""
-    event = AuditEvent(**event_values(principal, **fields))
+    """Append one audit event in the caller's transaction (fields: see :func:`event_values`).
+
+    An event of a read or export, or of a refused or failed action, outlives a rollback of
+    that transaction (see :func:`survives_rollback`); any other event is part of the change
+    it describes and is rolled back with it."""
+    return add_event(session, event_values(principal, **fields))
+
+
+def add_event(session: Session, values: dict[str, Any]) -> AuditEvent:
+    """Append one event from :func:`event_values` (as :func:`record` does)."""
+    event = AuditEvent(**values)
     session.add(event)
+    _keep_if_it_survives(session, [values])
     return event
 
 
 def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events (from :func:`event_values`) in one executemany, in the caller's
-    transaction: one statement however many rows (the ORM inserts row by row on SQLite)."""
+    transaction: one statement however many rows (the ORM inserts row by row on SQLite).
+    Rows that survive a rollback are kept as :func:`record` keeps them."""
     if rows:
+        _keep_if_it_survives(session, rows)
         # render_nulls: the ORM's bulk insert otherwise leaves out None values and splits the
         # rows into one INSERT per set of present keys (a page with allowed and denied
         # decisions, basis set or None, became two statements)
         session.execute(insert(AuditEvent).execution_options(render_nulls=True), rows)
+
+
+def survives_rollback(values: dict[str, Any]) -> bool:
+    """Whether an event must be written even when its unit of work is rolled back: who read or
+    exported a student's data, and who was refused or failed, stays known whatever happened
+    later in the request (DESIGN.md rule 5). The event of a change claims that the change
+    happened, so it must not outlive it."""
+    return values["action"] in (AuditAction.read, AuditAction.export) or values["outcome"] != AuditOutcome.success
+
+
+def _keep_if_it_survives(session: Session, rows: list[dict[str, Any]]) -> None:
+    kept = [values for values in rows if survives_rollback(values)]
+    if kept:
+        keep_on_rollback(session, lambda again: again.execute(
+            insert(AuditEvent).execution_options(render_nulls=True), kept))
 
 
 # -- sealing -----------------------------------------------------------------------------
@@ -285,7 +313,7 @@ def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000) -> int:
         session = session_factory()
         try:
             result = seal(session, keyring, batch=batch)
-            session.commit()
+            commit(session)
         except Exception:
             session.rollback()
             raise

@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from network.db import db
+from network.transaction import command
 
 
 def _keyring():
@@ -149,13 +150,12 @@ def keys_rotate_signing_key() -> None:
 
 
 @keys_cli.command("reencrypt")
-@with_appcontext
+@command
 def keys_reencrypt() -> None:
     """Re-encrypt every stored value with the current field key."""
     from network.keys import count_by_key, reencrypt
 
     changed = reencrypt(db.session, _keyring())
-    db.session.commit()
     click.echo(f"re-encrypted {changed} values; now by key: {count_by_key(db.session)}")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+
+from network.transaction import command
 
 
 def register_core_commands(app: Flask) -> None:
@@ -41,7 +42,7 @@ def _fail_on(exc) -> click.ClickException:
 @click.option("--email")
 @click.option("--phone")
 @click.option("--website")
-@with_appcontext
+@command
 def org_create(name, type_, region_code, region_name, **details) -> None:
     """Add an organisation to a region (and the region itself with --region-name)."""
     from sqlalchemy import select
@@ -63,9 +64,7 @@ def org_create(name, type_, region_code, region_name, **details) -> None:
             raise click.ClickException(f"unknown type {type_!r}")
         organisation = create_organisation(db.session, actor, region=region, name=name, type=type_, **details)
     except ValidationFailed as exc:
-        db.session.rollback()
         raise _fail_on(exc) from None
-    db.session.commit()
     click.echo(f"organisation {organisation.id} created in region {region.code}")
 
 
@@ -77,7 +76,7 @@ def org_create(name, type_, region_code, region_name, **details) -> None:
 @click.option("--title", help="Functie, bijvoorbeeld 'Jobcoach team jongeren'.")
 @click.option("--password/--no-password", "ask_password", default=False,
               help="Vraag om een wachtwoord (anders kiest de medewerker er zelf een via de herstelmail).")
-@with_appcontext
+@command
 def account_create(email, name, organisation_id, role, title, ask_password) -> None:
     """Add an account with its first role in one step."""
     from network.db import db
@@ -100,7 +99,5 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
                                  min_password_length=config["PASSWORD_MIN_LENGTH"])
         add_membership(db.session, actor, account=account, organisation=organisation, role=role, title=title)
     except ValidationFailed as exc:
-        db.session.rollback()
         raise _fail_on(exc) from None
-    db.session.commit()
     click.echo(f"account {account.id} created")

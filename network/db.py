@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
@@ -109,6 +110,51 @@ def compare_and_set(session: Session, instance: Any, condition: Any, **values: A
     for name, value in values.items():
         set_committed_value(instance, name, value)
     return True
+
+
+# -- writes that outlive a rollback ---------------------------------------------------------
+
+_REDO = "schakel.redo_after_rollback"
+
+
+def keep_on_rollback(session: Session, redo: Callable[[Session], Any]) -> None:
+    """Make a write outlive a rollback of the unit of work it was made in.
+
+    The caller has already made the write in the current transaction; ``redo(session)`` makes
+    it again in the next one if this one is rolled back as a whole, before that one commits
+    (``network.transaction`` commits it even on a request's error path). For what must stay
+    known whatever the request did next: the audit event of a read or a refusal, a failed
+    login counted towards the lockout, a one-time code that was used. A write that claims a
+    change happened must never use this: it lives and dies with the change."""
+    session.info.setdefault(_REDO, []).append([redo, False])
+
+
+def has_writes_to_redo(session: Session) -> bool:
+    """Whether a rollback left writes of :func:`keep_on_rollback` to make again."""
+    return any(pending for _redo, pending in session.info.get(_REDO, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _redo_after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        for item in session.info.get(_REDO, ()):
+            item[1] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _redo_before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for item in session.info.get(_REDO, ()):
+        if item[1]:
+            item[1] = False
+            item[0](session)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_redo(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_REDO, None)
 
 
 def is_unique_violation(error: Exception) -> bool:

@@ -33,6 +33,7 @@ from network.errors import DomainError
 from network.models import (Account, Membership, Organisation, OrganisationType, Region, Role, SchoolLevel,
                             Student)
 from network.permissions import Principal, permissions_for, system_principal
+from network.transaction import command
 
 #: One password for every demo account: long enough for the policy and not on the common
 #: lists. It is printed by ``schakel demo seed``; it protects nothing.
@@ -373,7 +374,7 @@ def register_demo_seeder(label: str, seeder: Callable[[Session, Keyring, dt.date
 
 
 @demo_cli.command("seed")
-@with_appcontext
+@command
 def demo_seed() -> None:
     """Create the demo region (idempotent) and print every demo login."""
 
@@ -385,15 +386,10 @@ def demo_seed() -> None:
                                   min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
         today = dt.date.today()
         extra = {label: seeder(db.session, keyring, today) for label, seeder in DEMO_SEEDERS}
-        db.session.commit()
     except (DomainError, MarshmallowValidationError) as exc:
-        db.session.rollback()
         errors = getattr(exc, "errors", None) or getattr(exc, "messages", None) or {}
         details = "; ".join(f"{field}: {', '.join(map(str, messages))}" for field, messages in errors.items())
         raise click.ClickException(f"De demoregio kon niet worden aangemaakt ({exc}): {details}") from exc
-    except Exception:
-        db.session.rollback()
-        raise
     for label, added in extra.items():
         if added:
             report.created[label] = added

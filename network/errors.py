@@ -176,11 +176,17 @@ def _oauth_error(error: HTTPException) -> dict[str, str]:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    from network.db import db
+    from network.db import db, is_unique_violation
+
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm.exc import StaleDataError
 
     original = getattr(error, "original_exception", None)
-    if original is not None and database_unavailable(original):
-        # raised where Flask no longer looks for its handler (saving the session, after_request)
+    # raised where Flask no longer looks for its handler: the commit point (an after_request
+    # hook) or saving the session
+    if isinstance(original, StaleDataError):
+        return handle_stale_data(original)
+    if isinstance(original, DBAPIError) and (database_unavailable(original) or is_unique_violation(original)):
         return handle_database_error(original)
     log.exception("Unhandled error in request %r", getattr(g, "request_id", None))
     db.session.rollback()

@@ -8,8 +8,9 @@ kept for ``IDEMPOTENCY_HOURS``; the stored response is encrypted (it can hold pe
 The header is optional. :func:`network.api.api_require` runs every authenticated POST through
 :func:`run_idempotent`, so each API view gets this without doing anything. The record is
 claimed, completed and released in transactions of its own (on a connection of its own), never
-in the view's: the view commits its own work as always, and the response is stored only after
-that commit, so a stored answer always describes something that happened. A response of 500 or
+in the request's: the response is stored only after the request's unit of work has committed
+(:func:`network.transaction.after_request_unit`), so a stored answer always describes
+something that happened. A response of 500 or
 more, or an exception, releases the key so a retry runs again.
 """
 
@@ -32,6 +33,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from network.crypto import FieldRef, Keyring
 from network.db import UTCDateTime, db, utcnow
 from network.errors import Conflict, DomainError, ValidationFailed
+from network.transaction import after_request_unit, commit
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +124,7 @@ def claim(engine: Engine, keyring: Keyring, actor: str, key: str, print_: str, *
             record = IdempotencyRecord(actor=actor, key=key, fingerprint=print_, created_at=now)
             session.add(record)
             try:
-                session.commit()
+                commit(session)
                 return record.id
             except IntegrityError:
                 session.rollback()
@@ -133,7 +135,7 @@ def claim(engine: Engine, keyring: Keyring, actor: str, key: str, print_: str, *
             if existing.created_at < now - max_age or (
                     existing.status_code is None and existing.created_at < now - ABANDONED_AFTER):
                 session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == existing.id))
-                session.commit()
+                commit(session)
                 continue
             if existing.fingerprint != print_:
                 raise KeyReused(f"Deze Idempotency-Key is al gebruikt voor een ander verzoek; "
@@ -160,14 +162,14 @@ def complete(engine: Engine, keyring: Keyring, record_id: int, response: StoredR
         payload = json.dumps({"headers": response.headers, "body": base64.b64encode(response.body).decode()})
         record.status_code = response.status
         record.response_encrypted = keyring.encrypt(payload, record.response_ref())
-        session.commit()
+        commit(session)
 
 
 def release(engine: Engine, record_id: int) -> None:
     """Forget a claim whose request failed, so a retry runs again."""
     with Session(engine) as session:
         session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
-        session.commit()
+        commit(session)
 
 
 def purge_expired(session: Session, *, hours: int, now: dt.datetime | None = None) -> int:
@@ -201,22 +203,28 @@ def run_idempotent(principal, view, args: tuple, kwargs: dict[str, Any]):
         if not isinstance(response, Response):
             response = current_app.make_response(response)
     except Exception:
-        # what the view did not commit is rolled back (the error handler would do the same);
-        # on SQLite its pending write would otherwise block the release
-        db.session.rollback()
-        _release_quietly(engine, claimed)
+        # the error handler answers, and the unit of work is rolled back: a retry runs again
+        after_request_unit(lambda committed: _release_quietly(engine, claimed))
         raise
     if response.status_code >= 500 or response.direct_passthrough or response.is_streamed:
-        db.session.rollback()
-        _release_quietly(engine, claimed)
+        after_request_unit(lambda committed: _release_quietly(engine, claimed))
         return response
     stored = StoredResponse(status=response.status_code, body=response.get_data(),
                             headers={name: response.headers[name] for name in STORED_HEADERS if name in response.headers})
-    try:
-        complete(engine, keyring, claimed, stored)
-    except Exception:  # the view's work is committed: answer it, and let a retry run again
-        log.exception("storing the response of idempotency record %r failed", claimed)
-        _release_quietly(engine, claimed)
+
+    def store(committed: bool) -> None:
+        """Once the request's work is committed (or, for a 4xx answer, rolled back: it did
+        nothing), keep the answer for a retry; a failed commit frees the key instead."""
+        if not committed and stored.status < 400:
+            _release_quietly(engine, claimed)
+            return
+        try:
+            complete(engine, keyring, claimed, stored)
+        except Exception:  # the view's work is committed: answer it, and let a retry run again
+            log.exception("storing the response of idempotency record %r failed", claimed)
+            _release_quietly(engine, claimed)
+
+    after_request_unit(store)
     return response
 
 
@@ -229,12 +237,7 @@ def _release_quietly(engine: Engine, record_id: int) -> None:
 
 def purge_job(app) -> str:
     """``idempotency.purge``: drop the stored responses older than ``IDEMPOTENCY_HOURS``."""
-    try:
-        deleted = purge_expired(db.session, hours=app.config["IDEMPOTENCY_HOURS"])
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    deleted = purge_expired(db.session, hours=app.config["IDEMPOTENCY_HOURS"])
     return f"deleted {deleted} idempotency records"
 
 

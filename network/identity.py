@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, AuditOutcome, record
 from network.crypto import Keyring, token_hash
+from network.db import keep_on_rollback
 from network.models import Account, PasswordResetToken
 from network.outbox import enqueue_email
 from network.passwords import password_problems, verify_password
@@ -110,29 +111,45 @@ def _audit_login(session: Session, principal: Principal, account: Account | None
 
 def _register_failure(session: Session, account: Account, policy: LoginPolicy, now: dt.datetime) -> bool:
     """Count one failed attempt atomically (parallel guesses all count); lock at the limit.
-    Returns whether the account is locked now."""
+    Returns whether the account is locked now. The count stands even when the request that
+    made it fails later (its answer is a 4xx, which rolls its unit of work back)."""
+    account_id = account.id
+    keep_on_rollback(session, lambda again: _count_failure(again, account_id, policy, now))
+    locked = _count_failure(session, account_id, policy, now)
+    session.expire(account, ["failed_logins", "locked_until", "version"])
+    return locked
+
+
+def _count_failure(session: Session, account_id: int, policy: LoginPolicy, now: dt.datetime) -> bool:
     failures = session.execute(
-        update(Account).where(Account.id == account.id)
+        update(Account).where(Account.id == account_id)
         .values(failed_logins=Account.failed_logins + 1, version=Account.version + 1)
         .returning(Account.failed_logins).execution_options(synchronize_session=False)).scalar_one()
     locked = failures >= policy.max_failures
     if locked:
-        session.execute(update(Account).where(Account.id == account.id)
+        session.execute(update(Account).where(Account.id == account_id)
                         .values(failed_logins=0, locked_until=now + policy.lockout, version=Account.version + 1)
                         .execution_options(synchronize_session=False))
-    session.expire(account, ["failed_logins", "locked_until", "version"])
     return locked
 
 
 def _claim_totp_step(session: Session, account: Account, step: int) -> bool:
     """Record ``step`` as used unless this or a later step already was (in one statement, so
-    two requests racing with the same code cannot both pass). False means a replay."""
-    claimed = session.execute(
-        update(Account).where(Account.id == account.id,
-                              or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
-        .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+    two requests racing with the same code cannot both pass). False means a replay. A used
+    code stays used even when the request that used it fails later."""
+    account_id = account.id
+
+    def claim(on: Session) -> int:
+        return on.execute(
+            update(Account).where(Account.id == account_id,
+                                  or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+            .values(totp_last_step=step).execution_options(synchronize_session=False)).rowcount
+
+    claimed = claim(session) == 1
+    if claimed:
+        keep_on_rollback(session, claim)
     session.expire(account, ["totp_last_step"])
-    return claimed == 1
+    return claimed
 
 
 def complete_login(session: Session, principal: Principal, account: Account, now: dt.datetime,

@@ -382,11 +382,13 @@ def bearer_principal(source: dict) -> Principal | None:
 
 
 def _touch(client: ApiClient) -> None:
-    """Write the client's last use at most once a minute (one UPDATE then, none otherwise)."""
+    """Write the client's last use at most once a minute (one UPDATE then, none otherwise), in
+    a short transaction of its own: a use is a use whatever the request does next, and the
+    request's own unit of work is not ended while its principal is still being built."""
     now = utcnow()
     if client.last_used_at is None or now - client.last_used_at >= LAST_USED_RESOLUTION:
-        db.session.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
-        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.execute(update(ApiClient).where(ApiClient.id == client.id).values(last_used_at=now))
 
 
 class _InsufficientScope(InsufficientScopeError):

@@ -21,8 +21,8 @@ server); a deliverer that dies mid-send leaves the lease to expire and the messa
 Who delivers:
 
 - the web layer, right after a request commits, delivers the messages that request enqueued
-  (:func:`take_committed` gives their ids; ``network.web.auth`` registers the hook and runs it
-  when the response is closed, so the answer is not held up by the mail server);
+  (:func:`take_committed` gives their ids; the commit point, :mod:`network.transaction`, runs
+  it when the response is closed, so the answer is not held up by the mail server);
 - the scheduler calls :func:`run_outbox_job` every ``OUTBOX_INTERVAL_SECONDS`` for everything
   else (retries, messages enqueued by CLI commands or jobs). It opens its own app context and
   database session and returns a :class:`DeliveryReport`.
@@ -59,6 +59,7 @@ from network.crypto import Keyring
 from network.db import is_sqlite, utcnow
 from network.models import OutboxMessage, OutboxStatus
 from network.webhook_delivery import WebhookError, get_sender, sender_from_config
+from network.transaction import commit
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,7 @@ def _claim(session: Session, now: dt.datetime, ids: list[uuid.UUID] | None) -> O
         leased = session.execute(
             update(OutboxMessage).where(OutboxMessage.id == message.id, *_due(now, None))
             .values(next_attempt_at=now + SQLITE_LEASE).execution_options(synchronize_session=False)).rowcount
-        session.commit()
+        commit(session)
         if leased == 1:
             session.refresh(message)
             return message
@@ -326,7 +327,7 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
                 message.last_error = None
                 report.sent += 1
                 report.ids.append(message.id)
-            session.commit()
+            commit(session)
         except Exception:
             session.rollback()
             raise

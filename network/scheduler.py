@@ -1,7 +1,8 @@
 """Periodic jobs, run by ONE scheduler process (``schakel scheduler run``), never inside the
 web workers (each gunicorn worker would start its own: flask-apscheduler#51).
 
-Jobs are plain functions that take the app and own their unit of work. Each run first claims
+Jobs are plain functions that take the app, flush and never commit: :meth:`Job.run` makes each
+run one unit of work (network.transaction). Each run first claims
 its time slot with a unique :class:`~network.models.JobRun` row in its own transaction, so a
 second scheduler (a failover, an operator starting one by mistake) skips a slot that already
 ran instead of running it twice. APScheduler keeps its jobs in memory: the job-run table is
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from network.db import db, utcnow
 from network.models import JobRun
+from network.transaction import commit, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +32,17 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     id: str
-    run: Callable[[Flask], str | None]
+    #: the work of one run: takes the app, flushes, never commits; returns a line for the log
+    work: Callable[[Flask], str | None]
     #: config key holding the interval in seconds, or a fixed number of seconds
     interval: str | int
     description: str
+
+    def run(self, app: Flask) -> str | None:
+        """One run as one unit of work: committed when the work returns, rolled back (keeping
+        the audit events of reads and refusals) when it raises. Needs an app context."""
+        with unit_of_work():
+            return self.work(app)
 
     def interval_seconds(self, app: Flask) -> int:
         return int(app.config[self.interval]) if isinstance(self.interval, str) else self.interval
@@ -57,12 +66,7 @@ def _send_digests(app: Flask) -> str:
     sent notifications are stamped)."""
     from network.notifications import send_digests
 
-    try:
-        sent = send_digests(db.session, app.extensions["schakel.keyring"], base_url=app.config.get("BASE_URL", ""))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    sent = send_digests(db.session, app.extensions["schakel.keyring"], base_url=app.config.get("BASE_URL", ""))
     return f"sent {sent} digests"
 
 
@@ -71,7 +75,6 @@ def _housekeeping(app: Flask) -> str:
 
     sessions = purge_expired_sessions(db.session)
     old_runs = db.session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - dt.timedelta(days=30))).rowcount
-    db.session.commit()
     return f"purged {sessions} sessions, {old_runs} job runs"
 
 
@@ -113,7 +116,7 @@ def run_job_once(app: Flask, job: Job, now: dt.datetime | None = None) -> bool:
         run = JobRun(job_id=job.id, slot=slot_for(now, job.interval_seconds(app)), started_at=utcnow())
         db.session.add(run)
         try:
-            db.session.commit()
+            commit(db.session)
         except IntegrityError:
             db.session.rollback()
             log.info("job %r slot %s already claimed; skipping", job.id, run.slot.isoformat())
@@ -123,12 +126,11 @@ def run_job_once(app: Flask, job: Job, now: dt.datetime | None = None) -> bool:
             detail = job.run(app)
             outcome = "ok"
         except Exception as exc:  # a job must not take the scheduler down
-            db.session.rollback()
             log.exception("job %r failed", job.id)
             detail, outcome = type(exc).__name__, "failed"
-        finished = db.session.get(JobRun, run_id)
-        finished.finished_at, finished.outcome, finished.detail = utcnow(), outcome, (detail or "")[:500]
-        db.session.commit()
+        with unit_of_work():
+            finished = db.session.get(JobRun, run_id)
+            finished.finished_at, finished.outcome, finished.detail = utcnow(), outcome, (detail or "")[:500]
         db.session.remove()
     return True
 

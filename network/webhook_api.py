@@ -165,7 +165,6 @@ class Subscriptions(MethodView):
                                                    event_types=data["event_types"],
                                                    description=data.get("description") or "")
         body, headers = _dump(subscription, secret), _headers(subscription)
-        db.session.commit()
         return body, headers
 
 
@@ -196,7 +195,6 @@ class Subscription(MethodView):
             return data
         update_subscription(db.session, principal, _policy(), subscription, data, expected_version=expected)
         body, etag = _dump(subscription), _etag(subscription)
-        db.session.commit()
         return body, {"ETag": etag}
 
     @bp.doc(parameters=[_IF_MATCH])
@@ -209,7 +207,6 @@ class Subscription(MethodView):
         principal, subscription = _find(subscription_id)
         delete_subscription(db.session, principal, subscription,
                             expected_version=_if_match(subscription, required=False))
-        db.session.commit()
 
 
 @bp.route("/webhook-subscriptions/<int:subscription_id>/secret-rotations", methods=["POST"])
@@ -227,7 +224,6 @@ def rotate_subscription_secret(subscription_id):
                            expected_version=_if_match(subscription, required=False))
     body = {"secret": secret, "previous_secret_valid_until": subscription.previous_secret_until}
     etag = _etag(subscription)
-    db.session.commit()
     return body, {"ETag": etag}
 
 

@@ -155,7 +155,6 @@ def _answer(principal: Principal, referral: Referral, *extra_headers: tuple[str,
     ``principal`` may see it, committed with the audit events of that read."""
     db.session.flush()  # the new row version is the new ETag
     body, headers = _detail(principal, referral), {"ETag": _etag(referral), **dict(extra_headers)}
-    db.session.commit()
     return body, headers
 
 
@@ -178,7 +177,6 @@ def list_referrals(args):
         raise Forbidden("U heeft geen toegang tot verwijzingen.")
     body = {"items": [_item(principal, row.referral, row.student_name) for row in page.rows],
             "next_cursor": page.next_cursor}
-    db.session.commit()  # the audit events of the page's access decisions
     return body
 
 
@@ -192,7 +190,6 @@ def get_referral_detail(referral_id):
     principal = api_principal()
     referral = get_referral(db.session, principal, referral_id)
     body, etag = _detail(principal, referral), _etag(referral)
-    db.session.commit()  # the audit event of the packet read
     return body, {"ETag": etag}
 
 
@@ -237,13 +234,9 @@ def create_referral():
     active = select(Purpose.id).where(Purpose.code == data["purpose"], Purpose.is_active.is_(True))
     if db.session.scalar(active) is None:
         raise ValidationFailed(errors={"purpose": ["Onbekend doel; kies een code uit de doelencatalogus."]})
-    try:  # the wizard's read of the student: decided and audited, 404 outside the school
-        student, _decision = get_student(db.session, principal, data["student_id"], purpose="verwijzing",
-                                         categories=[Category.contact, Category.education],
-                                         event_type="referral:create")
-    except Forbidden:
-        db.session.commit()  # keep the audit event of the denied decision
-        raise
+    # the wizard's read of the student: decided and audited, 404 outside the school
+    student, _decision = get_student(db.session, principal, data["student_id"], purpose="verwijzing",
+                                     categories=[Category.contact, Category.education], event_type="referral:create")
     ring = keyring()
     referral = save_draft(db.session, principal, ring, student, {
         "service_id": data["service_id"], "purpose": data["purpose"], "type": data["type"],
@@ -314,7 +307,6 @@ def post_update(referral_id):
                          base_url=base_url())
     db.session.flush()  # the event's id for the answer
     body = _event(keyring(), event)
-    db.session.commit()
     return body
 
 

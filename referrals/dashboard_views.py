@@ -66,7 +66,6 @@ def export_csv():
         abort(404)
     record(db.session, principal, action=AuditAction.export, event_type="referral:dashboard_export",
            object_type="region", object_id=region.id, detail={"table": key})
-    db.session.commit()
     return Response(table_csv(table), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="schakel-{region.code}-{key}.csv"'})
 

@@ -242,16 +242,11 @@ def run_deadlines(session: Session, keyring: Keyring, *, today: dt.date, now: dt
 
 
 def deadlines_job(app: Flask) -> str:
-    """``referrals.deadlines``: one pass of :func:`run_deadlines`, one commit."""
+    """``referrals.deadlines``: one pass of :func:`run_deadlines`."""
     from consent.service import today_nl
 
-    try:
-        result = run_deadlines(db.session, app.extensions["schakel.keyring"], today=today_nl(), now=utcnow(),
-                               base_url=app.config.get("BASE_URL", ""))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    result = run_deadlines(db.session, app.extensions["schakel.keyring"], today=today_nl(), now=utcnow(),
+                           base_url=app.config.get("BASE_URL", ""))
     return str(result)
 
 

@@ -23,7 +23,7 @@ from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission
-from network.web import commit_and_redirect, current_principal, keyring, require, submit
+from network.web import redirect_to, current_principal, keyring, require, submit
 from referrals.events import event_body, visible_events
 from referrals.inbox import InboxFilters, list_inbox, services_in_inbox
 from referrals.inbox_schemas import (
@@ -111,7 +111,6 @@ def index():
                            services=services, status_filters=STATUS_FILTERS, due_filters=DUE_FILTERS,
                            owner_filters=OWNER_FILTERS, status_labels=STATUS_LABELS, today=today_nl(),
                            filter_args={k: v for k, v in values.items() if v})
-    db.session.commit()  # the audit events of the page's access decisions
     return html, status
 
 
@@ -166,7 +165,6 @@ def _render(principal, referral, *, form: str | None = None, values=None, errors
         outcome_options=[(o.value, label) for o, label in OUTCOME_LABELS.items()], type_labels=TYPE_LABELS,
         action_labels=ACTION_LABELS, event_labels=EVENT_LABELS, EventKind=EventKind, S=S, today=today,
         form=form, values=values or {}, errors=errors or {})
-    db.session.commit()  # the audit event of the packet read
     return html, status
 
 
@@ -202,7 +200,7 @@ def _act(referral_id: int, schema, form: str, action, message: str):
     except Conflict as exc:
         return _conflict(referral_id, exc)
     if not errors:
-        return commit_and_redirect("inbox.detail", message, referral_id=referral_id)
+        return redirect_to("inbox.detail", message, referral_id=referral_id)
     principal, referral = _load(referral_id)
     return _render(principal, referral, form=form, values=raw, errors=errors, status=400)
 

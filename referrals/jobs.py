@@ -1,5 +1,5 @@
-"""Scheduled jobs of the referrals package. Each owns its unit of work (one commit, rollback
-on error) and is idempotent. :data:`JOBS` is the package's list: other modules append theirs
+"""Scheduled jobs of the referrals package. Each run is one unit of work
+(:meth:`network.scheduler.Job.run`) and is idempotent. :data:`JOBS` is the package's list: other modules append theirs
 (the referral SLA job of ``referrals.deadlines``) and :func:`register_jobs` registers them all
 with :mod:`network.scheduler` when the package is imported."""
 
@@ -17,13 +17,8 @@ def followup_job(app: Flask) -> str:
     """``referrals.followup``: remind contacts of due check-ins (once), close finished routes."""
     from referrals.followup import run_followup
 
-    try:
-        result = run_followup(db.session, app.extensions["schakel.keyring"],
-                              base_url=app.config.get("BASE_URL", ""))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    result = run_followup(db.session, app.extensions["schakel.keyring"],
+                          base_url=app.config.get("BASE_URL", ""))
     return str(result)
 
 

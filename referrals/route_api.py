@@ -68,11 +68,7 @@ def api_require(permission: Permission) -> Callable:
 
 def _decided(principal: Principal, route: Route, **kwargs: Any) -> Decision:
     """:func:`referrals.routes.decide_route`; a denied decision (403) keeps its audit event."""
-    try:
-        return route_service.decide_route(db.session, principal, route, **kwargs)
-    except Forbidden:
-        db.session.commit()
-        raise
+    return route_service.decide_route(db.session, principal, route, **kwargs)
 
 
 def _route(principal: Principal, route_id: int, *, rmc: bool = False) -> Route:
@@ -118,7 +114,6 @@ def _detail(route: Route, decision: Decision) -> dict[str, Any]:
 def _answer(route: Route, decision: Decision):
     db.session.flush()  # the new row version is the new ETag
     body, etag = _detail(route, decision), _etag(route)
-    db.session.commit()
     return body, {"ETag": etag}
 
 
@@ -135,7 +130,6 @@ def list_routes(args):
                                      per_page=args["per_page"])
     body = {"items": [_item(row.route, row.student_name, row.next_due, row.responsible_name) for row in page.items],
             "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages}
-    db.session.commit()  # the audit events of the page's decisions
     return body
 
 
@@ -149,7 +143,6 @@ def get_route(route_id):
     route = _route(principal, route_id)
     decision = _decided(principal, route)
     body, etag = _detail(route, decision), _etag(route)
-    db.session.commit()  # the audit event of this read
     return body, {"ETag": etag}
 
 
@@ -213,7 +206,6 @@ def list_check_ins(route_id):
     route = _route(principal, route_id, rmc=True)
     _decided(principal, route, event_type="checkin:list")
     body = {"items": [_check_in(c) for c in route.check_ins]}
-    db.session.commit()  # the audit event of this read
     return body
 
 
@@ -238,7 +230,6 @@ def record_check_in_api(route_id):
     _decided(principal, route, event_type="checkin:record", action=AuditAction.update)
     record_check_in(db.session, principal, keyring(), check_in, data, base_url=base_url())
     body = _check_in(check_in)
-    db.session.commit()
     return body
 
 

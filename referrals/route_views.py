@@ -19,7 +19,7 @@ from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
-from network.web import commit_and_redirect, current_principal, keyring, require, submit
+from network.web import redirect_to, current_principal, keyring, require, submit
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -52,21 +52,13 @@ def _status_labels():
     return {"active": _("Loopt"), "followup": _("Nazorg"), "closed": _("Afgesloten")}
 
 
-def _committed(func, *args, **kwargs):
-    """Run a loader; a Forbidden (a denied decision) still keeps its audit event."""
-    try:
-        return func(*args, **kwargs)
-    except Forbidden:
-        db.session.commit()
-        raise
-
 
 def _route(route_id: int, *, event_type: str = "route:view", action: AuditAction = AuditAction.read,
            categories=None):
     principal = current_principal()
     route = find_route(db.session, principal, route_id)
     kwargs = {"categories": categories} if categories else {}
-    decision = _committed(decide_route, db.session, principal, route, event_type=event_type, action=action, **kwargs)
+    decision = decide_route(db.session, principal, route, event_type=event_type, action=action, **kwargs)
     return principal, route, decision
 
 
@@ -78,7 +70,6 @@ def index():
     result = list_routes(db.session, current_principal(), status=status, page=page, per_page=PER_PAGE)
     html = render_template("referrals/routes/list.html", result=result, status=status,
                            status_labels=_status_labels(), phase_labels=PHASE_LABELS)
-    db.session.commit()  # the audit events of this read
     return html
 
 
@@ -88,17 +79,16 @@ def new(student_id):
     principal = current_principal()
 
     def load():
-        found, decision = _committed(get_student, db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
+        found, decision = get_student(db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
                                      categories=[Category.contact, Category.education], event_type="route:open-form")
         if not can_manage_student(principal, found):
-            db.session.commit()
             raise Forbidden(_("Alleen de school van de leerling opent een traject."))
         return found
 
     student = load()
     existing = db.session.scalar(select(Route.id).where(Route.student_id == student.id))
     if existing is not None:
-        return commit_and_redirect("routes.detail", _("Deze leerling heeft al een traject."), route_id=existing)
+        return redirect_to("routes.detail", _("Deze leerling heeft al een traject."), route_id=existing)
     values, errors = {}, {}
     if request.method == "POST":
         values = request.form.to_dict()
@@ -110,14 +100,13 @@ def new(student_id):
             flash(str(exc.detail), "info")
             return redirect(url_for("routes.detail", route_id=exc.extra["route_id"]))
         if not errors:
-            return commit_and_redirect("routes.detail", _("Het traject is geopend."), route_id=route.id)
+            return redirect_to("routes.detail", _("Het traject is geopend."), route_id=route.id)
         student = load()
     else:
         values = {"expected_exit_date": student.expected_exit_date.isoformat() if student.expected_exit_date else "",
                   "responsible_account_id": str(principal.account_id)}
     html = render_template("referrals/routes/new.html", student=student, values=values, errors=errors,
                            staff=school_staff_accounts(db.session, student.school_id))
-    db.session.commit()
     return html, 400 if errors else 200
 
 
@@ -140,7 +129,6 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         phase_labels=PHASE_LABELS, situation_labels=SITUATION_LABELS, status_labels=_status_labels(),
         intakes=route_intakes(db.session, route), followup_end=followup_end(route),
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
-    db.session.commit()  # the audit event of this read
     return html, status
 
 
@@ -166,7 +154,7 @@ def update(route_id):
         return _detail_page(principal, route, decision, values=values, form="update", status=409,
                             conflict=str(exc.detail))
     if not errors:
-        return commit_and_redirect("routes.detail", _("Het traject is opgeslagen."), route_id=route_id)
+        return redirect_to("routes.detail", _("Het traject is opgeslagen."), route_id=route_id)
     principal, route, decision = _route(route_id)
     return _detail_page(principal, route, decision, values=values, errors=errors, form="update", status=400)
 
@@ -179,7 +167,7 @@ def exit_school(route_id):
     _done, errors = submit(ExitArgs, request.form,
                            lambda data: record_exit(db.session, principal, route, data.get("exit_date")))
     if not errors:
-        return commit_and_redirect("routes.detail", _("De uitstroom is vastgelegd; de nazorgcontacten zijn gepland."),
+        return redirect_to("routes.detail", _("De uitstroom is vastgelegd; de nazorgcontacten zijn gepland."),
                                    route_id=route_id)
     principal, route, decision = _route(route_id)
     return _detail_page(principal, route, decision, values={**_route_values(route), **values}, errors=errors,
@@ -198,12 +186,11 @@ def intake(route_id):
         made, errors = submit(IntakeArgs, request.form,
                               lambda data: record_intake(db.session, principal, keyring(), route, data))
         if not errors:
-            return commit_and_redirect("routes.intake_detail", _("Het gesprek is vastgelegd."), route_id=route_id,
+            return redirect_to("routes.intake_detail", _("Het gesprek is vastgelegd."), route_id=route_id,
                                        intake_id=made.id)
         principal, route, decision = _route(route_id, event_type="intake:form")
     html = render_template("referrals/routes/intake.html", route=route, student=route.student, values=values,
                            errors=errors, sections=INTAKE_SECTIONS, yesno=list(YESNO_LABELS.items()))
-    db.session.commit()
     return html, 400 if errors else 200
 
 
@@ -215,14 +202,12 @@ def intake_detail(route_id, intake_id):
     found = db.session.get(Intake, intake_id)
     if found is None or found.route_id != route.id:
         raise NotFound()
-    decision = _committed(decide_route, db.session, principal, route, event_type="intake:view",
+    decision = decide_route(db.session, principal, route, event_type="intake:view",
                           categories=(Category.contact, Category.education, Category.life_domains, Category.plan))
     if not decision.permits(Category.plan):
-        db.session.commit()
         raise Forbidden(_("U heeft geen grondslag om dit gesprek in te zien."))
     html = render_template("referrals/routes/intake_detail.html", route=route, student=route.student, intake=found,
                            sections=answered_sections(intake_answers(keyring(), found)))
-    db.session.commit()
     return html
 
 
@@ -231,17 +216,16 @@ def intake_detail(route_id, intake_id):
 def timeline(route_id):
     principal = current_principal()
     route = find_route(db.session, principal, route_id)
-    result = _committed(build_timeline, db.session, principal, keyring(), route)
+    result = build_timeline(db.session, principal, keyring(), route)
     html = render_template("referrals/routes/timeline.html", route=route, student=route.student, timeline=result,
                            Category=Category, tz=AMSTERDAM)
-    db.session.commit()
     return html
 
 
 def _check_in(check_in_id, *, event_type: str, action: AuditAction = AuditAction.read):
     principal = current_principal()
     found = find_check_in(db.session, principal, check_in_id)
-    decision = _committed(decide_route, db.session, principal, found.route, event_type=event_type, action=action)
+    decision = decide_route(db.session, principal, found.route, event_type=event_type, action=action)
     return principal, found, decision
 
 
@@ -263,15 +247,14 @@ def check_in(check_in_id):
             elif values.get("situation") in ALERT_SITUATIONS and not found.rmc_alerted_at:
                 message += " " + _("Er is geen RMC in deze regio gevonden: waarschuw het RMC zelf.")
             if is_route_school_staff(principal, found.route):
-                return commit_and_redirect("routes.detail", message, route_id=found.route_id)
-            return commit_and_redirect("routes.rmc_alert", message, check_in_id=check_in_id)
+                return redirect_to("routes.detail", message, route_id=found.route_id)
+            return redirect_to("routes.rmc_alert", message, check_in_id=check_in_id)
         principal, found, decision = _check_in(check_in_id, event_type="checkin:form")
     html = render_template("referrals/routes/check_in.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category, values=values,
                            errors=errors, situations=[(s.value, SITUATION_LABELS[s.value]) for s in Situation],
                            situation_labels=SITUATION_LABELS,
                            is_school=is_route_school_staff(principal, found.route))
-    db.session.commit()
     return html, 400 if errors else 200
 
 
@@ -284,5 +267,4 @@ def rmc_alert(check_in_id):
     html = render_template("referrals/routes/rmc_alert.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category,
                            situation_labels=SITUATION_LABELS, is_school=is_route_school_staff(principal, found.route))
-    db.session.commit()
     return html

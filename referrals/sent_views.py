@@ -22,7 +22,7 @@ from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, keyring, require
+from network.web import redirect_to, current_principal, keyring, require
 from referrals.events import event_body, visible_events
 from referrals.inbox import InboxFilters, list_sent
 from referrals.models import EventKind
@@ -73,7 +73,6 @@ def index():
                      cursor=request.args.get("cursor") or None, per_page=PER_PAGE)
     html = render_template("referrals/sent/list.html", page=page, status=status, mine=mine,
                            status_labels=STATUS_LABELS, status_filters=STATUS_FILTERS)
-    db.session.commit()  # the audit events of the page's decisions
     return html
 
 
@@ -105,7 +104,6 @@ def _page(principal, referral, *, form: str | None = None, values: dict[str, Any
         form=form, values=values or {}, errors=errors or {}, conflict=conflict, allowed_now=allowed_now,
         v=packet_vocab(labels), shared_labels=[labels.get(c, c) for c in packet.shared],
         unseen_labels=[labels.get(c, c) for c in packet.shared if c not in {a.value for a in packet.allowed}])
-    db.session.commit()  # the audit events of this read
     return html, status
 
 
@@ -135,7 +133,7 @@ def _act(referral_id: int, form: str, schema: type, action, message: str):
         principal, referral = _load(referral_id)
         values["version"] = str(referral.version)
         return _page(principal, referral, form=form, values=values, errors=errors, status=400)
-    return commit_and_redirect("referrals.detail", message, referral_id=referral_id)
+    return redirect_to("referrals.detail", message, referral_id=referral_id)
 
 
 def show_conflict(referral_id: int, exc: Conflict, *, form: str | None = None, values: dict[str, Any] | None = None):

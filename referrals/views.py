@@ -27,7 +27,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
 from network.students import get_student, list_students
-from network.web import commit_and_redirect, current_principal, keyring, require
+from network.web import redirect_to, current_principal, keyring, require
 from referrals import wizard_pages as pages
 from referrals.inbox import InboxFilters, list_sent
 from referrals.schemas import (
@@ -62,14 +62,9 @@ def _base_url() -> str:
 def load_student(student_id: Any, *, event_type: str = "referral:wizard"):
     """The student (404 outside the school's walls), read for referral: decided and audited."""
     principal = current_principal()
-    try:
-        student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
-                                         categories=[Category.contact, Category.education], event_type=event_type)
-    except Forbidden:
-        db.session.commit()  # keep the audit event of the denied decision
-        raise
+    student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
+                                     categories=[Category.contact, Category.education], event_type=event_type)
     if not can_manage_student(principal, student):
-        db.session.commit()
         raise NotFound(NO_STUDENT)
     return student
 
@@ -98,11 +93,10 @@ def _after_save(referral, step: int):
     target = {"verder": step + 1, "terug": step - 1}.get(go, step)
     target = min(max(target, 2), 5)
     message = _("Het concept is opgeslagen.") if target == step else None
-    return commit_and_redirect("referrals.edit", message, referral_id=referral.id, stap=target)
+    return redirect_to("referrals.edit", message, referral_id=referral.id, stap=target)
 
 
 def _finish(html_status):
-    db.session.commit()  # the audit events of the reads on this page
     return html_status
 
 
@@ -157,8 +151,8 @@ def _create_draft():
         student = load_student(student.id)
         return _finish(pages.render_new_service_step(student, values, errors, status=400))
     if referral.status is not ReferralStatus.draft:  # a double submit of a referral already sent
-        return commit_and_redirect("referrals.detail", referral_id=referral.id)
-    return commit_and_redirect("referrals.edit", _("Het concept is opgeslagen."), referral_id=referral.id, stap=3)
+        return redirect_to("referrals.detail", referral_id=referral.id)
+    return redirect_to("referrals.edit", _("Het concept is opgeslagen."), referral_id=referral.id, stap=3)
 
 
 # -- steps 2 to 5 of a draft ------------------------------------------------------------------
@@ -168,7 +162,6 @@ def _create_draft():
 def edit(referral_id: int):
     referral, student = _load_draft(referral_id)
     if referral.status is not ReferralStatus.draft:
-        db.session.commit()
         flash(_("Deze verwijzing is al verstuurd; u ziet hier de stand van zaken."), "info")
         return redirect(url_for("referrals.detail", referral_id=referral.id))
     if request.method == "GET":
@@ -250,7 +243,7 @@ def send(referral_id: int):
     if errors:
         step = min(pages.step_of(name) for name in errors)
         return _again(referral_id, step, values if step == 5 else None, errors, status=400)
-    return commit_and_redirect("referrals.detail", _("De verwijzing is verstuurd naar %(org)s.",
+    return redirect_to("referrals.detail", _("De verwijzing is verstuurd naar %(org)s.",
                                                      org=referral.to_organisation.name), referral_id=referral.id)
 
 
@@ -283,7 +276,7 @@ def delete_draft(referral_id: int):
         db.session.rollback()
         flash(str(exc.detail), "error")
         return redirect(url_for("referrals.drafts"))
-    return commit_and_redirect("referrals.drafts", _("Het concept is verwijderd."))
+    return redirect_to("referrals.drafts", _("Het concept is verwijderd."))
 
 
 from referrals import sent_views  # noqa: E402,F401  (the school-side pages, on this blueprint)

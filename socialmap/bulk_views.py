@@ -19,7 +19,7 @@ from network.db import db
 from network.errors import NotFound
 from network.models import Region
 from network.permissions import Permission
-from network.web import commit_and_redirect, current_principal, require
+from network.web import redirect_to, current_principal, require
 from socialmap.imports import (
     can_create_organisations,
     cancel_import,
@@ -52,7 +52,7 @@ def import_upload():
                 db.session.rollback()
                 error = exc.message
             else:
-                return commit_and_redirect("socialmap.import_preview", None, import_id=pending.id)
+                return redirect_to("socialmap.import_preview", None, import_id=pending.id)
     return render_template("socialmap/import.html", error=error, columns=REQUIRED_COLUMNS), 400 if error else 200
 
 
@@ -73,7 +73,7 @@ def import_confirm(import_id: uuid.UUID):
     choices = {key[len("org-"):]: value for key, value in request.form.items() if key.startswith("org-")}
     names = {str(i): key for i, key in enumerate(preview(pending)["organisations"])}
     result = confirm_import(db.session, principal, pending, {names[k]: v for k, v in choices.items() if k in names})
-    return commit_and_redirect("socialmap.index", _(
+    return redirect_to("socialmap.index", _(
         "Import verwerkt: %(created)d nieuw, %(updated)d bijgewerkt, %(skipped)d overgeslagen.",
         created=result.created, updated=result.updated, skipped=result.skipped))
 
@@ -86,7 +86,7 @@ def import_cancel(import_id: uuid.UUID):
     if pending.status != "pending":
         raise NotFound(_("Deze import is al afgehandeld."))
     cancel_import(db.session, principal, pending)
-    return commit_and_redirect("socialmap.import_upload", _("De import is geannuleerd; er is niets opgeslagen."))
+    return redirect_to("socialmap.import_upload", _("De import is geannuleerd; er is niets opgeslagen."))
 
 
 # -- XLSX export -----------------------------------------------------------------------------
@@ -149,7 +149,6 @@ def export_hsds():
     principal = current_principal()
     record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
            object_type="socialmap_service", detail={"format": "hsds"})
-    db.session.commit()
     response = Response(stream_with_context(stream_package(db.session, include_personal=True)),
                         mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart-hsds.json"'
@@ -170,7 +169,6 @@ def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
     record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
            action=AuditAction.export, event_type="socialmap:service:export", object_type="socialmap_service",
            detail={"format": "hsds", "personal": personal})
-    db.session.commit()
     count = 0
     pieces = stream_package(db.session, include_personal=personal, active_only=active_only)
     if output == "-":

@@ -14,19 +14,12 @@ from socialmap import freshness
 
 
 def run_freshness(app: Flask, now: dt.datetime | None = None) -> str:
-    """One unit of work: queue the e-mails, stamp the entries, commit (the outbox sends them)."""
-    now = now or utcnow()
-    with app.app_context():
-        try:
-            sent = freshness.request_verifications(
-                db.session, app.extensions["schakel.keyring"], secret_key=app.config["SECRET_KEY"],
-                base_url=app.config["BASE_URL"], now=now,
-                verify_days=int(app.config.get("SOCIALMAP_VERIFY_DAYS", freshness.DEFAULT_VERIFY_DAYS)),
-                link_days=int(app.config.get("SOCIALMAP_LINK_DAYS", freshness.DEFAULT_LINK_DAYS)))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+    """Queue the e-mails and stamp the entries (the outbox sends them once the run commits)."""
+    sent = freshness.request_verifications(
+        db.session, app.extensions["schakel.keyring"], secret_key=app.config["SECRET_KEY"],
+        base_url=app.config["BASE_URL"], now=now or utcnow(),
+        verify_days=int(app.config.get("SOCIALMAP_VERIFY_DAYS", freshness.DEFAULT_VERIFY_DAYS)),
+        link_days=int(app.config.get("SOCIALMAP_LINK_DAYS", freshness.DEFAULT_LINK_DAYS)))
     return f"asked {sent}"
 
 

@@ -144,7 +144,6 @@ def create():
     _check_child_ids(None, data)
     service = create_service(db.session, principal, organisation, data)
     body, etag = _body(service), _etag(service)
-    db.session.commit()
     return body, 201, {"ETag": etag, "Location": f"/api/v1/services/{service.uuid}"}
 
 
@@ -180,7 +179,6 @@ def patch(service_id):
     _check_child_ids(service, data)
     _guarded(update_service, db.session, principal, service, data, expected_version=service.version)
     body, etag = _body(service), _etag(service)
-    db.session.commit()
     return body, {"ETag": etag}
 
 
@@ -199,5 +197,4 @@ def close(service_id):
     _check_if_match(service)
     _guarded(update_service, db.session, principal, service, {"status": ServiceStatus.defunct},
              expected_version=service.version, counts_as_verification=False)
-    db.session.commit()
     return "", 204

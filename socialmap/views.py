@@ -16,7 +16,7 @@ from network.db import db, utcnow
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, Role
-from network.web import commit_and_redirect, current_principal, require
+from network.web import redirect_to, current_principal, require
 from socialmap import freshness
 from socialmap.models import (
     CapacityStatus,
@@ -174,7 +174,7 @@ def create():
     except ValidationFailed as exc:
         db.session.rollback()
         return _render_form(None, values, exc.errors, 400)
-    return commit_and_redirect("socialmap.detail", _("De dienst staat op de sociale kaart."), service_id=service.uuid)
+    return redirect_to("socialmap.detail", _("De dienst staat op de sociale kaart."), service_id=service.uuid)
 
 
 @bp.route("/sociale-kaart/diensten/<uuid:service_id>/bewerken", methods=["GET", "POST"])
@@ -200,7 +200,7 @@ def edit(service_id):
             values["version"] = service.version
             return _render_form(service, values, {}, 409, conflict=str(exc.detail))
         return _render_form(service, values, exc.errors, 400)
-    return commit_and_redirect("socialmap.detail", _("De wijzigingen zijn opgeslagen."), service_id=service.uuid)
+    return redirect_to("socialmap.detail", _("De wijzigingen zijn opgeslagen."), service_id=service.uuid)
 
 
 @bp.post("/sociale-kaart/diensten/<uuid:service_id>/capaciteit")
@@ -210,7 +210,7 @@ def capacity(service_id):
     service = get_service(db.session, principal, service_id, for_edit=True)
     set_capacity(db.session, principal, service, request.form.get("capacity", ""))
     label = _(CAPACITY_LABELS[service.capacity])
-    return commit_and_redirect("socialmap.detail", _("Capaciteit bijgewerkt: %(label)s.", label=label),
+    return redirect_to("socialmap.detail", _("Capaciteit bijgewerkt: %(label)s.", label=label),
                                service_id=service.uuid)
 
 
@@ -220,7 +220,7 @@ def verify(service_id):
     principal = current_principal()
     service = get_service(db.session, principal, service_id, for_edit=True)
     verify_service(db.session, principal, service, assurer_email=_assurer_email())
-    return commit_and_redirect("socialmap.detail", _("Bevestigd: de gegevens kloppen nog."), service_id=service.uuid)
+    return redirect_to("socialmap.detail", _("Bevestigd: de gegevens kloppen nog."), service_id=service.uuid)
 
 
 @bp.route("/sociale-kaart/bevestig/<token>", methods=["GET", "POST"])
@@ -236,7 +236,6 @@ def confirm_link(token: str):
         service = check.service
         verify_service(db.session, freshness.link_principal(service), service,
                        assurer_email=freshness.service_recipient(service))
-        db.session.commit()
         return render_template("socialmap/confirm.html", state="confirmed", service=service)
     status = 410 if check.state == "expired" else 200
     return render_template("socialmap/confirm.html", state=check.state, service=check.service, token=token), status
@@ -276,7 +275,7 @@ def categories():
             db.session.rollback()
             errors = exc.errors
         else:
-            return commit_and_redirect("socialmap.categories", _("De categorie is opgeslagen."))
+            return redirect_to("socialmap.categories", _("De categorie is opgeslagen."))
     all_categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
     return render_template("socialmap/categories.html", categories=all_categories, values=values,
                            errors=errors), 400 if errors else 200
@@ -290,7 +289,6 @@ def audited_export(fmt: str):
     query = _search_query(request.args, True)
     record(db.session, current_principal(), action=AuditAction.export, event_type="socialmap:service:export",
            object_type="socialmap_service", detail={"format": fmt})
-    db.session.commit()
 
     def services():
         page = 1

@@ -56,11 +56,7 @@ def _find(agreement_id: Any, number: Any = None) -> tuple[Principal, Agreement, 
 
 
 def _read(principal: Principal, agreement: Agreement, access: Access, **kwargs: Any) -> None:
-    try:
-        read_agreement(db.session, principal, agreement, access, **kwargs)
-    except Forbidden:
-        db.session.commit()  # the denied decision stays in the audit log
-        raise
+    read_agreement(db.session, principal, agreement, access, **kwargs)
 
 
 def _not_json():
@@ -106,7 +102,6 @@ def list_agreements_api(args):
                                           "hash": row.latest.content_hash},
                        "awaiting_your_signature": row.to_sign} for row in rows],
             "page": page, "per_page": per_page, "next_page": page + 1 if len(found) > per_page else None}
-    db.session.commit()  # the audit events of the names' decisions
     return body
 
 
@@ -133,7 +128,6 @@ def get_agreement(agreement_id):
             "verify_url": external_url("agreement_verify.public", code=agreement.verify_code),
             "versions": [_version(v) for v in agreement.versions],
             "content_version": offered.number if offered is not None else None, "content": content}
-    db.session.commit()  # the audit event of this read
     return body
 
 
@@ -149,16 +143,13 @@ def get_bundle(agreement_id, number):
     principal, agreement, access, version = _find(agreement_id, number)
     if version.content_hash is None:  # nothing to export: decided (and audited) as a view
         _read(principal, agreement, access)
-        db.session.commit()
         raise Conflict("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren.")
     _read(principal, agreement, access, event_type="agreement:bundle", action=AuditAction.export)
     try:
         body = build_bundle(keyring(), agreement, version, jwks_url=external_url("main.jwks"),
                             verify_url=external_url("agreement_verify.public", code=agreement.verify_code))
     except (DecryptionError, ValueError):
-        db.session.commit()  # the export was decided and audited
         raise Conflict("De inhoud van deze versie is beschadigd of buiten Schakel gewijzigd.") from None
-    db.session.commit()  # the audit event of this export
     return body
 
 
@@ -181,7 +172,6 @@ def sign_version_with_key(agreement_id, number):
     # whatever the answer, it is about this student's agreement: decided (and audited) first,
     # on its own, so a refusal below keeps it; signing decides again, as the change it is
     _read(principal, agreement, access)
-    db.session.commit()
     if request.mimetype != "application/json":
         return _not_json()
     raw = request.get_json(silent=True)
@@ -194,15 +184,10 @@ def sign_version_with_key(agreement_id, number):
                                        for name, messages in exc.normalized_messages().items()}) from None
     if all(p.key != data["party"] for p in version.parties):
         raise NotFound("Deze partij staat niet in deze versie.")
-    try:
-        row = sign_with_organisation_key(db.session, principal, keyring(), agreement, access, number, data["party"],
-                                         signer_name=data["signer_name"], signed_at=data["signed_at"],
-                                         kid=data["kid"], signature=data["signature"],
-                                         base_url=current_app.config["BASE_URL"])
-    except Forbidden:
-        db.session.commit()  # only the denied decision can be pending: it stays in the audit log
-        raise
-    db.session.commit()
+    row = sign_with_organisation_key(db.session, principal, keyring(), agreement, access, number, data["party"],
+                                     signer_name=data["signer_name"], signed_at=data["signed_at"],
+                                     kid=data["kid"], signature=data["signature"],
+                                     base_url=current_app.config["BASE_URL"])
     return _signature(row)
 
 

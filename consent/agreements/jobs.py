@@ -1,5 +1,5 @@
 """Scheduled jobs of the agreements (registered with the scheduler when the package loads).
-Each owns its unit of work; both are idempotent (stamps on the party and the moment)."""
+Each run is one unit of work (:meth:`network.scheduler.Job.run`); both are idempotent (stamps on the party and the moment)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,7 @@ DAY = 24 * 3600
 
 
 def _run(app: Flask, work) -> int:
-    try:
-        count = work(db.session, app.extensions["schakel.keyring"], app.config.get("BASE_URL", ""))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return count
+    return work(db.session, app.extensions["schakel.keyring"], app.config.get("BASE_URL", ""))
 
 
 def signature_reminder_job(app: Flask) -> str:

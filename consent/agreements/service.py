@@ -169,8 +169,8 @@ def reader(actor: Principal, agreement: Agreement, access: Access) -> tuple[Prin
 
 def read_agreement(session: Session, actor: Principal, agreement: Agreement, access: Access, *,
                    event_type: str = "agreement:view", action: AuditAction = AuditAction.read) -> Decision:
-    """Decide (and audit) the read of an agreement. Denied is :class:`Forbidden`; the caller
-    commits either way, so the denial stays in the audit log."""
+    """Decide (and audit) the read of an agreement. Denied is :class:`Forbidden`; the denial
+    stays in the audit log whatever the request does next (:func:`network.audit.record`)."""
     principal, purpose = reader(actor, agreement, access)
     decision = decide(session, principal, agreement.student, purpose, READ_CATEGORIES, action=action,
                       event_type=event_type)

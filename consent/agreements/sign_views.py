@@ -5,7 +5,7 @@ with the verification code; the signed bundle download.
 These pages are for every party, so they ask for a login, not a role: a guardian signing for a
 student under 16 has no membership. The agreement's own walls (:func:`find_agreement`, 404)
 and the access decision (:func:`read_agreement`, 403, audited) guard them; every page that
-shows the version reads it through that decision first and commits.
+shows the version reads it through that decision first.
 
 A fresh authentication is kept in the server-side session (``reauth_at``, UTC ISO, and
 ``reauth_method``) for :data:`~consent.agreements.signatures.FRESH_AUTH`: signing a second
@@ -71,12 +71,8 @@ def _find(agreement_id, number) -> tuple[Principal, Agreement, Access, Agreement
 
 
 def _read(principal: Principal, agreement: Agreement, access: Access, **kwargs: Any) -> None:
-    """Decide and audit the read; a denial is committed (it stays in the audit log), then raised."""
-    try:
-        read_agreement(db.session, principal, agreement, access, **kwargs)
-    except Forbidden:
-        db.session.commit()
-        raise
+    """Decide and audit the read; a denial is raised (its audit event stays: network.audit)."""
+    read_agreement(db.session, principal, agreement, access, **kwargs)
 
 
 # -- fresh authentication ------------------------------------------------------------------------
@@ -163,7 +159,6 @@ def _page(principal: Principal, agreement: Agreement, access: Access, version: A
         uses_code=current_user.totp_enabled, kind_label=KIND_LABELS[agreement.kind],
         status_label=VERSION_STATUS_LABELS[version.status], order_label=ORDER_LABELS[version.signing_order],
         method_labels=METHOD_LABELS, fresh_minutes=int(FRESH_AUTH.total_seconds() // 60))
-    db.session.commit()  # the audit event of this read
     return html, status
 
 
@@ -196,7 +191,6 @@ def sign(agreement_id, number):
         policy = LoginPolicy.from_config(current_app.config)
         method = identity.reauthenticate(db.session, principal, hasher(), keyring(), account,
                                          password=form.get("password"), code=form.get("code"), policy=policy, now=now)
-        db.session.commit()  # the attempt is audited and a failure counted, whatever happens next
         if method is None:
             if account.locked_until is not None and account.locked_until > now:
                 status = 403
@@ -215,7 +209,6 @@ def sign(agreement_id, number):
     try:
         sign_version(db.session, principal, keyring(), agreement, access, number, wanted,
                      authenticated_at=fresh[0], method=fresh[1], base_url=current_app.config["BASE_URL"])
-        db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         return _page(principal, agreement, access, version, wanted=wanted, values=values, refusal=exc)
@@ -236,7 +229,6 @@ def decline(agreement_id, number):
     try:
         decline_version(db.session, principal, keyring(), agreement, access, number, wanted,
                         reason=values["reason"], base_url=current_app.config["BASE_URL"])
-        db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
         if set(exc.errors) <= {"reason"} and exc.errors:
@@ -270,7 +262,6 @@ def print_view(agreement_id, number):
     agreement, version = _export(agreement_id, number, "agreement:print")
     html = render_template("consent/agreements/print.html", doc=_printable(agreement, version),
                            agreement=agreement, version=version)
-    db.session.commit()  # the audit event of this export
     return html
 
 
@@ -285,7 +276,6 @@ def pdf(agreement_id, number):
     """The same as the print page, as a PDF download."""
     agreement, version = _export(agreement_id, number, "agreement:pdf")
     body = render_pdf(_printable(agreement, version))
-    db.session.commit()  # the audit event of this export
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{_filename(agreement, version, "pdf")}"'})
 
@@ -297,16 +287,13 @@ def bundle(agreement_id, number):
     principal, agreement, access, version = _find(agreement_id, number)
     if version.content_hash is None:  # nothing to export: decided (and audited) as a view
         _read(principal, agreement, access)
-        db.session.commit()
         raise Conflict(_("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren."))
     _read(principal, agreement, access, event_type="agreement:bundle", action=AuditAction.export)
     try:
         body = build_bundle(keyring(), agreement, version, jwks_url=external_url("main.jwks"),
                             verify_url=external_url("agreement_verify.public", code=agreement.verify_code))
     except (DecryptionError, ValueError):
-        db.session.commit()  # the export was decided and audited; the content is unreadable
         raise Conflict(_("De inhoud van deze versie is beschadigd of buiten Schakel gewijzigd; er is geen bundel "
                          "te maken. Neem contact op met de beheerder.")) from None
-    db.session.commit()  # the audit event of this export
     return Response(json.dumps(body, ensure_ascii=False, indent=2), mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="{_filename(agreement, version, "json")}"'})

@@ -77,7 +77,7 @@ from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
-from network.web import commit_and_redirect, current_principal, keyring, login_required_view, require
+from network.web import redirect_to, current_principal, keyring, login_required_view, require
 
 bp = Blueprint("agreements", __name__, url_prefix="/plannen")
 
@@ -97,15 +97,6 @@ def _base_url() -> str:
     return current_app.config.get("BASE_URL", "")
 
 
-def _committed(func, *args, **kwargs):
-    """Run a loader; a Forbidden (a denied decision) still keeps its audit event."""
-    try:
-        return func(*args, **kwargs)
-    except Forbidden:
-        db.session.commit()
-        raise
-
-
 def _open(agreement_id: Any, *, edit: bool = False, event_type: str = "agreement:view",
           action: AuditAction = AuditAction.read):
     """The agreement inside the actor's walls (404), for an editing page one the actor's school
@@ -114,7 +105,7 @@ def _open(agreement_id: Any, *, edit: bool = False, event_type: str = "agreement
     agreement, access = find_agreement(db.session, principal, agreement_id)
     if edit:
         require_editor(access, agreement)
-    _committed(read_agreement, db.session, principal, agreement, access, event_type=event_type, action=action)
+    read_agreement(db.session, principal, agreement, access, event_type=event_type, action=action)
     return principal, agreement, access
 
 
@@ -148,7 +139,6 @@ def _render(template: str, status: int = 200, **context: Any):
     """Render, then commit the audit events of the reads the page made."""
     html = render_template(template, kind_label=kind_label, status_labels=STATUS_LABELS,
                            version_status_labels=VERSION_STATUS_LABELS, **context)
-    db.session.commit()
     return html, status
 
 
@@ -174,16 +164,14 @@ def index():
 @require(Permission.agreement_manage)
 def new(student_id):
     principal = current_principal()
-    student, decision = _committed(get_student, db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
+    student, decision = get_student(db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
                                    categories=[Category.contact], event_type="agreement:new-form")
     if not can_manage_student(principal, student):
-        db.session.commit()
         raise Forbidden(_("Alleen de school van de leerling maakt een plan of privacyafspraken."))
     raw = request.values.get("soort") or ""
     kind = AgreementKind(raw) if raw in {k.value for k in AgreementKind} else None
     existing = open_agreement_id(db.session, student, kind) if kind is not None else None
     if existing is not None:
-        db.session.commit()
         flash(_("Deze leerling heeft al een %(kind)s; u ziet die hieronder.", kind=kind_label(kind).lower()), "info")
         return redirect(url_for("agreements.detail", agreement_id=existing))
     errors: dict[str, list[str]] = {}
@@ -197,7 +185,7 @@ def new(student_id):
                 db.session.rollback()
                 flash(str(exc.detail), "info")
                 return redirect(url_for("agreements.detail", agreement_id=exc.extra["agreement"]))
-            return commit_and_redirect("agreements.detail", _("De %(kind)s is aangemaakt (versie 1, concept). Vul de "
+            return redirect_to("agreements.detail", _("De %(kind)s is aangemaakt (versie 1, concept). Vul de "
                                                               "onderdelen in.", kind=kind_label(kind).lower()),
                                        agreement_id=made.id)
     others = agreement_rows(db.session, principal, list_agreements(db.session, principal, student=student))
@@ -256,7 +244,7 @@ def section(agreement_id, section):
     if refused:
         return _section_page(refused.agreement, found, values, refused.errors, status=refused.status,
                              conflict=refused.conflict)
-    return commit_and_redirect("agreements.detail", _("'%(title)s' is opgeslagen.", title=found.title),
+    return redirect_to("agreements.detail", _("'%(title)s' is opgeslagen.", title=found.title),
                                agreement_id=agreement.id)
 
 
@@ -288,7 +276,7 @@ def parties(agreement_id):
     if refused:
         return _parties_page(refused.agreement, values, party_errors(refused.errors, indices), status=refused.status,
                              conflict=refused.conflict)
-    return commit_and_redirect("agreements.detail", _("De partijen en hun toezeggingen zijn opgeslagen."),
+    return redirect_to("agreements.detail", _("De partijen en hun toezeggingen zijn opgeslagen."),
                                agreement_id=agreement.id)
 
 
@@ -337,7 +325,7 @@ def offer(agreement_id):
     if refused:
         return _offer_page(refused.agreement, values, refused.errors, status=refused.status,
                            conflict=refused.conflict)
-    return commit_and_redirect("agreements.detail", _("Versie %(n)s is ter ondertekening aangeboden. Wie moet "
+    return redirect_to("agreements.detail", _("Versie %(n)s is ter ondertekening aangeboden. Wie moet "
                                                       "tekenen, krijgt een bericht.", n=version.number),
                                agreement_id=agreement.id)
 
@@ -411,7 +399,7 @@ def end(agreement_id):
     if refused:
         return _render("consent/agreements/end.html", refused.status, agreement=refused.agreement,
                        errors=refused.errors, conflict=refused.conflict, values=values)
-    return commit_and_redirect("agreements.detail", _("De overeenkomst is beëindigd. Alle versies blijven leesbaar "
+    return redirect_to("agreements.detail", _("De overeenkomst is beëindigd. Alle versies blijven leesbaar "
                                                       "en controleerbaar."), agreement_id=agreement.id)
 
 
@@ -437,8 +425,7 @@ def request_consent(agreement_id):
             _open(agreement_id, edit=True, event_type="agreement:consent-request")
             problem = " ".join(m for messages in exc.errors.values() for m in messages) or str(exc.detail)
     if problem:
-        db.session.commit()  # the audit event of the read
         flash(problem, "error")
         return redirect(url_for("agreements.detail", agreement_id=agreement_id) + "#delen")
-    return commit_and_redirect("agreements.detail", _("De vraag om toestemming staat klaar bij de leerling (onder 16 "
+    return redirect_to("agreements.detail", _("De vraag om toestemming staat klaar bij de leerling (onder 16 "
                                                       "jaar: de ouder of voogd)."), agreement_id=agreement.id)

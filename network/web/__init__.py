@@ -114,9 +114,9 @@ def submit(schema_cls: type, form: Any, action: Callable[[dict], Any]) -> tuple[
         return None, exc.errors
 
 
-def commit_and_redirect(endpoint: str, message: str | None = None, **values: Any):
-    """End a successful POST: commit the unit of work, say so, and redirect (POST/redirect/GET)."""
-    db.session.commit()
+def redirect_to(endpoint: str, message: str | None = None, **values: Any):
+    """End a successful POST: say so, and redirect (POST/redirect/GET). The redirect's status
+    commits the request's unit of work (network.transaction)."""
     if message:
         flash(message, "success")
     return redirect(url_for(endpoint, **values))

@@ -44,7 +44,7 @@ from network.keys import register_organisation_key, revoke_organisation_key
 from network.models import Membership, OrganisationKey, OrganisationType, Region
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import commit_and_redirect, current_principal, hasher, require, submit
+from network.web import redirect_to, current_principal, hasher, require, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 
@@ -109,7 +109,7 @@ def organisation_new():
                 db.session.rollback()
                 errors = exc.errors
             else:
-                return commit_and_redirect("admin.organisation", _("De organisatie is toegevoegd."),
+                return redirect_to("admin.organisation", _("De organisatie is toegevoegd."),
                                            organisation_id=organisation.id)
     return render_template("admin/organisation_form.html", values=values, errors=errors, organisation=None,
                            **_options()), _status(errors)
@@ -157,7 +157,7 @@ def organisation_key_register(organisation_id: int):
             db.session.rollback()
             errors = exc.errors
         else:
-            return commit_and_redirect("admin.organisation", _("De sleutel is geregistreerd met sleutel-id %(kid)s.",
+            return redirect_to("admin.organisation", _("De sleutel is geregistreerd met sleutel-id %(kid)s.",
                                                                kid=key.kid), organisation_id=org.id)
     return _organisation_page(get_organisation(db.session, principal, organisation_id), key_values=values,
                               key_errors=errors, status=400)
@@ -171,7 +171,7 @@ def organisation_key_revoke(organisation_id: int, key_id: int):
     if key is None or key.organisation_id != org.id:
         raise NotFound(_("Deze sleutel bestaat niet."))
     revoke_organisation_key(db.session, current_principal(), key)
-    return commit_and_redirect("admin.organisation", _("De sleutel %(kid)s is ingetrokken. Wat ermee ondertekend is, "
+    return redirect_to("admin.organisation", _("De sleutel %(kid)s is ingetrokken. Wat ermee ondertekend is, "
                                                        "blijft controleerbaar.", kid=key.kid), organisation_id=org.id)
 
 
@@ -197,7 +197,7 @@ def organisation_edit(organisation_id: int):
                 errors = exc.errors or {"version": [str(exc.detail)]}
                 status = 409 if isinstance(exc, Conflict) else 400
             else:
-                return commit_and_redirect("admin.organisation", _("De wijzigingen zijn opgeslagen."),
+                return redirect_to("admin.organisation", _("De wijzigingen zijn opgeslagen."),
                                            organisation_id=org.id)
         status = status if status != 200 else _status(errors)
     return render_template("admin/organisation_form.html", values=values, errors=errors, organisation=org,
@@ -247,7 +247,7 @@ def account_new():
                 db.session.rollback()
                 errors = exc.errors
             else:
-                return commit_and_redirect("admin.account", _("Het account is aangemaakt."), account_id=account.id)
+                return redirect_to("admin.account", _("Het account is aangemaakt."), account_id=account.id)
     return render_template("admin/account_form.html", values=values, errors=errors,
                            organisation_options=_organisation_options(), **_options()), _status(errors)
 
@@ -276,7 +276,7 @@ def account_membership(account_id: int):
         db.session, principal, account=target, organisation=_pick_organisation(data["organisation_id"]),
         role=data["role"], title=data["title"]))
     if not errors:
-        return commit_and_redirect("admin.account", _("De rol is toegevoegd."), account_id=target.id)
+        return redirect_to("admin.account", _("De rol is toegevoegd."), account_id=target.id)
     return _account_page(get_account(db.session, principal, account_id), values, errors, 400)
 
 
@@ -290,7 +290,7 @@ def account_deactivate(account_id: int):
     except ValidationFailed as exc:
         db.session.rollback()
         return _account_page(get_account(db.session, principal, account_id), None, exc.errors, 400)
-    return commit_and_redirect("admin.account", _("Het account is uitgezet; alle sessies zijn beëindigd."),
+    return redirect_to("admin.account", _("Het account is uitgezet; alle sessies zijn beëindigd."),
                                account_id=target.id)
 
 
@@ -300,4 +300,4 @@ def account_reactivate(account_id: int):
     principal = current_principal()
     target = get_account(db.session, principal, account_id)
     reactivate_account(db.session, principal, target)
-    return commit_and_redirect("admin.account", _("Het account is weer actief."), account_id=target.id)
+    return redirect_to("admin.account", _("Het account is weer actief."), account_id=target.id)

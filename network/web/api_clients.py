@@ -17,7 +17,7 @@ from network.directory import get_organisation
 from network.errors import NotFound, ValidationFailed
 from network.oauth import SCOPES, ApiClient, clients_of, create_client, revoke_client, rotate_secret
 from network.permissions import Permission
-from network.web import commit_and_redirect, current_principal, require
+from network.web import redirect_to, current_principal, require
 
 bp = Blueprint("api_clients", __name__, url_prefix="/beheer")
 
@@ -76,7 +76,6 @@ def client_create(organisation_id: int):
         db.session.rollback()
         return _page(get_organisation(db.session, principal, organisation_id), values=values, errors=exc.errors,
                      status=400)
-    db.session.commit()
     return _secret_page(organisation, client, secret, new=True)
 
 
@@ -92,7 +91,6 @@ def client_rotate(organisation_id: int, client_id: int):
         db.session.rollback()
         return _page(get_organisation(db.session, principal, organisation_id),
                      errors={"client": [exc.detail or ""]}, status=409)
-    db.session.commit()
     return _secret_page(organisation, client, secret, new=False)
 
 
@@ -103,5 +101,5 @@ def client_revoke(organisation_id: int, client_id: int):
     organisation = get_organisation(db.session, principal, organisation_id)
     client = _client(organisation, client_id)
     revoke_client(db.session, principal, client)
-    return commit_and_redirect("api_clients.clients", _("De client %(name)s is ingetrokken; zijn tokens werken niet "
+    return redirect_to("api_clients.clients", _("De client %(name)s is ingetrokken; zijn tokens werken niet "
                                                         "meer.", name=client.name), organisation_id=organisation.id)

@@ -7,9 +7,6 @@ A half-done login (password right, code still to come, or a second factor still 
 ``session["mfa_setup_required"]`` (ten minutes at most) and ``login_user`` only runs once every
 factor is given, always in a new session (new id). So no page can leak to a half-logged-in
 browser, whatever it forgets to check.
-
-This module also registers the after-commit outbox delivery for every request (see
-:func:`_deliver_committed_mail`).
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ from network.db import db, utcnow
 from network.extensions import limiter, login_manager
 from network.identity import LoginPolicy, LoginStatus, ResetTokenState
 from network.models import Account
-from network.outbox import run_outbox_job, take_committed
 from network.passwords import verify_password
 from network.web import current_principal, hasher, keyring, login_required_view
 
@@ -120,7 +116,6 @@ def login():
         return _render("auth/login.html", 400, values={"email": email}, errors=errors, next=next_url)
     result = identity.authenticate(db.session, current_principal(), hasher(), email=email, password=password,
                                    policy=_policy(), now=utcnow())
-    db.session.commit()
     if result.status is LoginStatus.ok:
         _start_session(result.account)
         return redirect(_after_login_target(next_url))
@@ -140,7 +135,6 @@ def logout():
     if principal.is_authenticated:
         record(db.session, principal, action=AuditAction.login, event_type="auth:logout",
                object_type="account", object_id=principal.account_id)
-        db.session.commit()
     logout_user()
     session.destroy()  # the row goes too: the old cookie is worthless from now on
     return redirect(url_for("auth.login", uitgelogd=1))
@@ -157,7 +151,6 @@ def totp_verify():
         return _render("auth/totp_verify.html", errors={})
     result = identity.verify_login_code(db.session, current_principal(), keyring(), account,
                                         request.form.get("code", ""), policy=_policy(), now=utcnow())
-    db.session.commit()
     if result.status is LoginStatus.ok:
         _start_session(account)
         return redirect(_after_login_target(state.get("next")))
@@ -193,7 +186,6 @@ def totp_setup():
         return redirect(url_for("auth.account"))
     if request.method == "GET":
         secret = identity.begin_totp_enrollment(db.session, keyring(), account)
-        db.session.commit()
         return _setup_page(account, secret, forced, {})
     ok = identity.confirm_totp_enrollment(db.session, current_principal(), keyring(), account,
                                           request.form.get("code", ""), now=utcnow())
@@ -207,7 +199,6 @@ def totp_setup():
             status=400)
     if forced:
         identity.complete_login(db.session, current_principal(), account, utcnow(), method="totp_enrollment")
-    db.session.commit()
     if forced:
         _start_session(account)
     flash(_("Tweestapsverificatie staat aan. Bij het inloggen vragen we voortaan ook een code uit uw app."), "success")
@@ -228,7 +219,6 @@ def totp_disable():
         flash(_("Uw wachtwoord klopt niet; tweestapsverificatie staat nog aan."), "error")
         return redirect(url_for("auth.account"))
     if identity.disable_totp(db.session, current_principal(), account, policy=_policy()):
-        db.session.commit()
         flash(_("Tweestapsverificatie staat uit."), "success")
     else:
         flash(_("Voor uw rol is tweestapsverificatie verplicht; u kunt het niet uitzetten."), "error")
@@ -266,7 +256,6 @@ def change_password():
     if errors:
         db.session.rollback()
         return _account_page(errors, 400)
-    db.session.commit()
     _start_session(account)  # every other session is gone; this browser gets a fresh one
     flash(_("Uw wachtwoord is gewijzigd. Op andere apparaten bent u uitgelogd."), "success")
     return redirect(url_for("auth.account"))
@@ -294,7 +283,6 @@ def forgot_password():
     identity.request_password_reset(db.session, current_principal(), keyring(), email=email,
                                     base_url=current_app.config["BASE_URL"], policy=_policy(), now=utcnow(),
                                     compose=_compose_reset_email)
-    db.session.commit()
     return redirect(url_for("auth.forgot_password_sent"))
 
 
@@ -349,32 +337,8 @@ def reset_password():
     if errors:
         db.session.rollback()
         return render_template("auth/reset_password.html", errors=errors, min_length=min_length), 400, _NO_STORE
-    db.session.commit()
     logout_user()
     session.clear()
     session.regenerate()
     flash(_("Uw nieuwe wachtwoord is ingesteld. Log ermee in."), "success")
     return redirect(url_for("auth.login"))
-
-
-# -- outbox: deliver what a request enqueued, once it has committed ----------------------
-
-@bp.after_app_request
-def _deliver_committed_mail(response):
-    """Messages enqueued by this request's committed transactions go out when the response is
-    closed (after it was sent), so the answer neither waits for nor reveals the mail server.
-    Anything that fails here stays pending for the scheduler's outbox job."""
-    if not db.session.registry.has():
-        return response
-    ids = take_committed(db.session())
-    if ids:
-        app = current_app._get_current_object()
-
-        def deliver() -> None:
-            try:
-                run_outbox_job(app, ids=ids)
-            except Exception:  # the scheduler retries; never break the response for this
-                app.logger.exception("Outbox delivery after the request failed; the outbox job retries")
-
-        response.call_on_close(deliver)
-    return response

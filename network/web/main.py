@@ -39,7 +39,6 @@ def set_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             current_user.locale = locale
-            db.session.commit()
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
         target = url_for("main.index")

@@ -21,7 +21,7 @@ from network.notifications import (
     unread_count,
 )
 from network.schemas import FormSchema
-from network.web import commit_and_redirect, current_principal, login_required_view, submit
+from network.web import redirect_to, current_principal, login_required_view, submit
 
 bp = Blueprint("notifications", __name__, url_prefix="/meldingen")
 
@@ -77,7 +77,7 @@ def _notification_id() -> int:
 @login_required_view
 def read():
     mark_read(db.session, current_principal().account_id, [_notification_id()], now=utcnow())
-    return commit_and_redirect("notifications.index", _("De melding is als gelezen gemarkeerd."))
+    return redirect_to("notifications.index", _("De melding is als gelezen gemarkeerd."))
 
 
 @bp.post("/alles-gelezen")
@@ -85,7 +85,7 @@ def read():
 def read_all():
     count = mark_read(db.session, current_principal().account_id, now=utcnow())
     message = _("Alle meldingen zijn als gelezen gemarkeerd.") if count else _("Er waren geen ongelezen meldingen.")
-    return commit_and_redirect("notifications.index", message)
+    return redirect_to("notifications.index", message)
 
 
 @bp.post("/openen")
@@ -99,7 +99,6 @@ def open_notification():
     if item is None:
         abort(404)
     mark_read(db.session, account_id, [item.id], now=utcnow())
-    db.session.commit()
     link = item.link or ""
     if not link.startswith("/") or link.startswith("//"):
         return redirect(url_for("notifications.index"))
@@ -114,7 +113,6 @@ def settings():
                              lambda data: set_mode(db.session, account_id, data["mode"]))
     if errors:
         return _page(values=request.form, errors=errors, status=400)
-    db.session.commit()
     mode = get_mode(db.session, account_id)
     flash(_("U krijgt meldingen nu direct per e-mail.") if mode is NotificationMode.immediate
           else _("U krijgt voortaan één keer per dag een overzicht per e-mail."), "success")

@@ -21,7 +21,6 @@ _token_limit = limiter.limit(lambda: current_app.config["TOKEN_RATE_LIMIT"])
 @_token_limit
 def issue_token():
     response = authorization.create_token_response()
-    db.session.commit()  # the token row and the audit event of its issue
     return response
 
 
@@ -29,7 +28,6 @@ def issue_token():
 @_token_limit
 def revoke_token():
     response = authorization.create_endpoint_response("revocation")
-    db.session.commit()
     return response
 
 

@@ -1,8 +1,8 @@
 """Student pages of school staff: the list, sign-up, detail and edit (``/leerlingen``).
 
 Every page that shows a student is a read that leaves an audit event (through
-:func:`network.access.decide` or the list's own event), so these GET views commit. They render
-before committing so that the objects on the page are not expired and reloaded one by one.
+:func:`network.access.decide` or the list's own event); the request's unit of work commits it
+after the page is rendered (network.transaction), so nothing on the page is reloaded.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from network.students import (
     register_student,
     update_student,
 )
-from network.web import commit_and_redirect, current_principal, keyring, require, submit
+from network.web import redirect_to, current_principal, keyring, require, submit
 
 bp = Blueprint("students", __name__)
 
@@ -42,13 +42,9 @@ DETAIL_CATEGORIES = (Category.contact, Category.education, Category.bsn)
 
 
 def _load(student_id: Any, *, action: AuditAction = AuditAction.read, event_type: str = "student:view"):
-    """The student and the access decision; a denied decision is still committed to the log."""
-    try:
-        return get_student(db.session, current_principal(), student_id, purpose=PURPOSE_GUIDANCE,
-                           categories=DETAIL_CATEGORIES, action=action, event_type=event_type)
-    except Forbidden:
-        db.session.commit()  # keep the audit event of the denied decision
-        raise
+    """The student and the access decision; a denied decision stays in the audit log."""
+    return get_student(db.session, current_principal(), student_id, purpose=PURPOSE_GUIDANCE,
+                       categories=DETAIL_CATEGORIES, action=action, event_type=event_type)
 
 
 def _form_values(student) -> dict[str, str]:
@@ -74,7 +70,6 @@ def index():
     page = request.args.get("pagina", 1, type=int) or 1
     result = list_students(db.session, current_principal(), q=q or None, page=page, per_page=PER_PAGE)
     html = render_template("students/list.html", result=result, q=q, level_labels=LEVEL_LABELS)
-    db.session.commit()  # the audit event of this read
     return html
 
 
@@ -88,7 +83,7 @@ def create():
         student, errors = submit(StudentArgs, request.form,
                                  lambda data: register_student(db.session, current_principal(), keyring(), data))
         if not errors:
-            return commit_and_redirect("students.detail", _("De leerling is geregistreerd."), student_id=student.id)
+            return redirect_to("students.detail", _("De leerling is geregistreerd."), student_id=student.id)
     return _render_form({"values": values, "errors": errors, "student": None, "bsn_allowed": True},
                         400 if errors else 200)
 
@@ -102,7 +97,6 @@ def detail(student_id):
     html = render_template("students/detail.html", student=student, decision=decision, Category=Category,
                            masked_bsn=masked_bsn, labels=FIELD_LABELS, level_labels=LEVEL_LABELS,
                            can_edit=principal.has(Permission.student_update) and can_manage_student(principal, student))
-    db.session.commit()  # the audit event of this read
     return html
 
 
@@ -114,10 +108,8 @@ def edit(student_id):
     student, decision = _load(student_id, event_type="student:edit",
                               action=AuditAction.update if posted else AuditAction.read)
     if not can_manage_student(principal, student):
-        db.session.commit()
         raise Forbidden(_("U kunt alleen leerlingen van uw eigen school bewerken."))
     if not (decision.permits(Category.contact) and decision.permits(Category.education)):
-        db.session.commit()
         raise Forbidden(_("U heeft geen grondslag om deze gegevens van de leerling te bewerken."))
     bsn_allowed = decision.permits(Category.bsn)
     if not posted:
@@ -144,12 +136,11 @@ def edit(student_id):
             return _finish_form(student, values, {}, bsn_allowed, status=409, conflict=str(exc.detail),
                                 changed_labels=changed)
         return _finish_form(student, values, exc.errors, bsn_allowed, status=400)
-    return commit_and_redirect("students.detail", _("De gegevens zijn opgeslagen."), student_id=student.id)
+    return redirect_to("students.detail", _("De gegevens zijn opgeslagen."), student_id=student.id)
 
 
 def _finish_form(student, values, errors, bsn_allowed, status=200, **extra):
     masked = student.masked_bsn(keyring()) if bsn_allowed else None
     response = _render_form({"values": values, "errors": errors, "student": student, "bsn_allowed": bsn_allowed,
                              "masked_bsn": masked, **extra}, status)
-    db.session.commit()  # the audit event of this read
     return response

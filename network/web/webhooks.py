@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from network.db import db
 from network.errors import Conflict
 from network.permissions import Permission
-from network.web import commit_and_redirect, current_principal, require
+from network.web import redirect_to, current_principal, require
 from network.webhooks import list_dead_letters, replay_dead_letter
 
 bp = Blueprint("webhooks_admin", __name__, url_prefix="/beheer")
@@ -43,4 +43,4 @@ def replay():
         db.session.rollback()
         flash(exc.detail or _("Dit bericht kan niet opnieuw worden verstuurd."), "error")
         return redirect(url_for("webhooks_admin.dead_letters"), 303)
-    return commit_and_redirect("webhooks_admin.dead_letters", _("Het bericht wordt opnieuw verstuurd."))
+    return redirect_to("webhooks_admin.dead_letters", _("Het bericht wordt opnieuw verstuurd."))

@@ -11,7 +11,7 @@ import time_machine
 from network.db import db
 from network.models import OrganisationType, OutboxMessage, Role
 from network.scheduler import JOBS
-from socialmap.jobs import run_freshness
+from socialmap.jobs import FRESHNESS_JOB
 from socialmap.models import Service
 from tests.conftest import csrf_from
 from tests.factories import OrganisationFactory, login, make_member
@@ -21,8 +21,8 @@ DAY = dt.timedelta(days=1)
 
 def _run(app, when):
     """The job as the scheduler runs it, on a given day (the link's signature is dated then)."""
-    with time_machine.travel(when, tick=False):
-        return run_freshness(app)
+    with time_machine.travel(when, tick=False), app.app_context():
+        return FRESHNESS_JOB.run(app)
 
 
 def _mails(app):
