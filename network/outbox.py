@@ -28,7 +28,8 @@ Who delivers:
   database session and returns a :class:`DeliveryReport`.
 
 Kinds: ``email`` goes through the mail backend; ``webhook`` is POSTed to its subscription's URL,
-signed (``network.webhooks.deliver_webhook`` through a ``network.webhook_delivery`` sender;
+signed (``network.webhooks.deliver_webhook``, registered with :func:`register_deliverer`,
+through a ``network.webhook_delivery`` sender;
 ``app.extensions["schakel.webhook_sender"]``, which tests may replace). Both share the claim,
 the backoff, ``OUTBOX_MAX_ATTEMPTS`` and the ``dead`` end; the message id is the webhook's
 ``webhook-id``, the same on every attempt.
@@ -52,14 +53,15 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, Protocol
 
+from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from network.crypto import Keyring
 from network.db import is_sqlite, utcnow
 from network.models import OutboxMessage, OutboxStatus
+from network.transaction import after_request_commit, commit
 from network.webhook_delivery import WebhookError, get_sender, sender_from_config
-from network.transaction import commit
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,17 @@ BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_CAP = dt.timedelta(hours=1)
 #: how long a SQLite deliverer holds a claimed message before another may retry it
 SQLITE_LEASE = dt.timedelta(minutes=5)
+
+#: how a kind other than e-mail leaves: ``network.webhooks`` registers ``webhook`` when it is
+#: imported (it imports this module, so this module does not import it)
+_DELIVERERS: dict[str, Callable[..., None]] = {}
+
+
+def register_deliverer(kind: str, deliver: Callable[..., None]) -> None:
+    """``deliver(session, keyring, message, sender, at)`` sends a message of ``kind``, raising
+    on failure (retried with backoff) or :class:`Undeliverable` (dead at once)."""
+    _DELIVERERS[kind] = deliver
+
 
 _ENQUEUED = "schakel.outbox.enqueued"
 _COMMITTED = "schakel.outbox.committed"
@@ -106,6 +119,28 @@ def take_committed(session: Session) -> list[uuid.UUID]:
     """The ids of messages this session enqueued in transactions that have committed since the
     last call (and forgets them). Messages of rolled-back transactions never show up here."""
     return session.info.pop(_COMMITTED, [])
+
+
+def deliver_after_response(session: Session, response: Any) -> None:
+    """Messages enqueued by this request's committed work go out when the response is closed
+    (after it was sent), so the answer neither waits for nor reveals the mail server. Anything
+    that fails here stays pending for the scheduler's outbox job. Registered with the commit
+    point (:func:`network.transaction.after_request_commit`)."""
+    ids = take_committed(session)
+    if not ids:
+        return
+    app = current_app._get_current_object()
+
+    def deliver() -> None:
+        try:
+            run_outbox_job(app, ids=ids)
+        except Exception:  # the scheduler retries; never break the response for this
+            app.logger.exception("Outbox delivery after the request failed; the outbox job retries")
+
+    response.call_on_close(deliver)
+
+
+after_request_commit(deliver_after_response)
 
 
 @event.listens_for(Session, "after_commit")
@@ -284,8 +319,6 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
     :param webhook_sender: POSTs webhooks (``network.webhook_delivery``); by default one built
         from ``config`` (the URL guard of ``WEBHOOK_ALLOW_HTTP``/``WEBHOOK_ALLOW_PRIVATE``).
     """
-    from network.webhooks import deliver_webhook  # it imports this module
-
     pinned = now is not None
     now = now or utcnow()
     wanted = list(ids) if ids is not None else None
@@ -302,7 +335,7 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
                 if message.kind == "webhook":
                     if webhook_sender is None:
                         webhook_sender = sender_from_config(config)
-                    deliver_webhook(session, keyring, message, webhook_sender, now if pinned else utcnow())
+                    _DELIVERERS["webhook"](session, keyring, message, webhook_sender, now if pinned else utcnow())
                 else:
                     email = Email(to=message.recipient, subject=message.subject,
                                   body=keyring.decrypt(message.body_encrypted, message.body_ref()),

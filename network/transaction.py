@@ -11,8 +11,8 @@ marks them), a failed login counted towards the lockout. They are made again aft
 rollback, and the rollback path here commits them on their own. The events of a change live
 and die with the change.
 
-After the end: what the request enqueued in the outbox is delivered once the response is
-sent, and callbacks registered with :func:`after_request_unit` (the Idempotency-Key store)
+After the end: hooks registered with :func:`after_request_commit` run (the outbox delivers
+what the request enqueued once the response is sent), and callbacks registered with :func:`after_request_unit` (the Idempotency-Key store)
 learn whether the work was committed.
 
 A request that leaves changes behind that this module did not commit (a write after the
@@ -138,7 +138,8 @@ def end_request(response: Response) -> Response:
                     rollback(session)
             else:
                 rollback(session)
-            _deliver_outbox(session, response)
+            for hook in _AFTER_COMMIT:
+                hook(session, response)
     except BaseException:
         committed = False
         raise
@@ -148,24 +149,15 @@ def end_request(response: Response) -> Response:
     return response
 
 
-def _deliver_outbox(session: Session, response: Response) -> None:
-    """Messages enqueued by this request's committed work go out when the response is closed
-    (after it was sent), so the answer neither waits for nor reveals the mail server.
-    Anything that fails here stays pending for the scheduler's outbox job."""
-    from network.outbox import run_outbox_job, take_committed
+#: ``hook(session, response)`` after every request's unit of work ended (network.outbox
+#: delivers what the request enqueued); registered by the modules that need it at import
+_AFTER_COMMIT: list[Callable[[Session, Response], None]] = []
 
-    ids = take_committed(session)
-    if not ids:
-        return
-    app = current_app._get_current_object()
 
-    def deliver() -> None:
-        try:
-            run_outbox_job(app, ids=ids)
-        except Exception:  # the scheduler retries; never break the response for this
-            app.logger.exception("Outbox delivery after the request failed; the outbox job retries")
-
-    response.call_on_close(deliver)
+def after_request_commit(hook: Callable[[Session, Response], None]) -> None:
+    """Run ``hook(session, response)`` after each request's unit of work has ended."""
+    if hook not in _AFTER_COMMIT:
+        _AFTER_COMMIT.append(hook)
 
 
 def check_nothing_left(error: BaseException | None = None) -> None:

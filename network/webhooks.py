@@ -34,7 +34,7 @@ from network.db import UTCDateTime, db, utcnow
 from network.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from network.models import Organisation, OutboxMessage, OutboxStatus
 from network.oauth import ApiClient
-from network.outbox import Undeliverable, enqueue, remember_enqueued
+from network.outbox import Undeliverable, enqueue, register_deliverer, remember_enqueued
 from network.permissions import Permission, Principal
 from network.webhook_delivery import UrlPolicy, WebhookError, WebhookSender, check_url, new_secret, signed_headers
 
@@ -191,6 +191,9 @@ def deliver_webhook(session: Session, keyring: Keyring, message: OutboxMessage, 
     status = sender.send(subscription.url, headers, body.encode())
     if not 200 <= status < 300:
         raise WebhookError(f"HTTP {status}")
+
+
+register_deliverer("webhook", deliver_webhook)
 
 
 def webhook_id(message: OutboxMessage) -> str:
