@@ -143,7 +143,8 @@ def _register_blueprints(app: Flask) -> None:
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
     from referrals.route_views import bp as routes_bp
-    from referrals.views import bp as referrals_bp
+    from referrals import sent_views, views  # noqa: F401 - their routes are on referrals.blueprint.bp
+    from referrals.blueprint import bp as referrals_bp
 
     init_web(app)
     init_oauth(app)

@@ -5,7 +5,7 @@ and what the school can do now (record the warm hand-over, post an update, cance
 entered in error). Each change carries the version the user saw (``expected_version``): a
 change by someone else in between is shown, never overwritten.
 
-Registered on the blueprint of :mod:`referrals.views`.
+Registered on :data:`referrals.blueprint.bp`, with :mod:`referrals.views`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from network.schemas import load_form
 from network.web import redirect_to, current_principal, keyring, require
 from referrals.events import event_body, visible_events
 from referrals.inbox import InboxFilters, list_sent
+from referrals.blueprint import bp
 from referrals.models import EventKind
 from referrals.packet import read_packet
 from referrals.schemas import (
@@ -38,7 +39,6 @@ from referrals.schemas import (
 )
 from referrals.service import SENDER, get_referral, post_message, record_handover, side_of, transition
 from referrals.states import ReferralStatus, allowed_for
-from referrals.views import bp
 
 PER_PAGE = 25
 #: the events that show a deadline was missed

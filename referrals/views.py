@@ -10,14 +10,15 @@ continues where it was (``?stap=``).
 
 Every page that shows the student reads it through :func:`network.access.decide` (purpose
 ``verwijzing``: the school's educational task) and commits that audit event. The school-side
-pages of sent referrals are in :mod:`referrals.sent_views` (same blueprint).
+pages of sent referrals are in :mod:`referrals.sent_views` (the same blueprint,
+:mod:`referrals.blueprint`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -29,6 +30,7 @@ from network.schemas import load_form
 from network.students import get_student, list_students
 from network.web import redirect_to, current_principal, keyring, require
 from referrals import wizard_pages as pages
+from referrals.blueprint import bp
 from referrals.inbox import InboxFilters, list_sent
 from referrals.schemas import (
     CategoriesStepArgs,
@@ -47,10 +49,9 @@ from referrals.service import (
     side_of,
     transition,
 )
+from referrals.sent_views import show_conflict
 from referrals.states import ReferralStatus
 from socialmap.models import Service, ServiceStatus
-
-bp = Blueprint("referrals", __name__, url_prefix="/verwijzingen")
 
 NO_STUDENT = _l("Deze leerling bestaat niet, of u heeft er geen toegang toe.")
 
@@ -236,8 +237,6 @@ def send(referral_id: int):
             errors = exc.errors
         except Conflict as exc:
             if referral.status is not ReferralStatus.draft:  # sent or closed meanwhile: show its page
-                from referrals.sent_views import show_conflict
-
                 return show_conflict(referral_id, exc)
             return _again(referral_id, 5, values, {}, status=409, conflict=str(exc.detail))
     if errors:
@@ -278,5 +277,3 @@ def delete_draft(referral_id: int):
         return redirect(url_for("referrals.drafts"))
     return redirect_to("referrals.drafts", _("Het concept is verwijderd."))
 
-
-from referrals import sent_views  # noqa: E402,F401  (the school-side pages, on this blueprint)
