@@ -45,22 +45,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # -- export ----------------------------------------------------------------------------------
 
-def iter_services(session: Session, *, active_only: bool, batch: int = 500) -> Iterator[Service]:
-    """Every service in id order, in batches (flat memory for big exports)."""
-    last = 0
-    while True:
-        query = select(Service).where(Service.id > last).order_by(Service.id).limit(batch).options(
-            selectinload(Service.organisation), selectinload(Service.categories), selectinload(Service.tags),
-            selectinload(Service.contacts), selectinload(Service.locations))
-        if active_only:
-            query = query.where(Service.status == ServiceStatus.active)
-        rows = session.scalars(query).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].id
-
-
 def export_package(session: Session, *, include_personal: bool, active_only: bool = False) -> dict[str, list]:
     """The whole map as HSDS: ``services``, ``organizations``, ``service_at_locations``,
     ``taxonomies`` and ``taxonomy_terms``, in one pass over the services (each batch loaded with
