@@ -80,9 +80,13 @@ def import_hsds_command(file: Path, region_code: str, apply_: bool) -> None:
     if region is None:
         raise click.ClickException(f"onbekende regio {region_code!r}; `schakel org create --region-name` maakt er een")
     actor = system_principal(channel="cli", name="schakel socialmap import-hsds")
-    source = f"{file.name} (sha256 {hashlib.sha256(content).hexdigest()[:16]})"
+    source = f"{file.name} (sha256 {hashlib.sha256(content).hexdigest()})"
     try:
         report = import_document(db.session, actor, region, document, source=source)
+        for line in report_lines(report):
+            click.echo(line)
+        if apply_:
+            db.session.commit()  # the command's one commit point
     except NotHsds as exc:
         db.session.rollback()
         raise click.ClickException(f"{file} is geen HSDS 3.0-bestand dat de import kent: {exc}") from None
@@ -90,10 +94,7 @@ def import_hsds_command(file: Path, region_code: str, apply_: bool) -> None:
         db.session.rollback()
         reason = getattr(exc, "detail", None) or str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise click.ClickException(f"import afgebroken, er is niets opgeslagen: {reason}") from None
-    for line in report_lines(report):
-        click.echo(line)
     if apply_:
-        db.session.commit()
         click.echo(f"Opgeslagen in regio {region.code}.")
     else:
         db.session.rollback()

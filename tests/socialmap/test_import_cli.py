@@ -237,6 +237,26 @@ def test_an_error_halfway_rolls_back_the_whole_file(app, session, region, tmp_pa
     assert _tables(session) == before
 
 
+def test_a_failing_commit_is_reported_and_nothing_is_written(app, session, region, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from network.db import db
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    before = _tables(session)
+    monkeypatch.setattr(db.session, "commit", refuse)
+    result = _run(app, CONFORMANCE / "examples" / "service_full.json", "waalrand", "--apply")
+    monkeypatch.undo()
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: import afgebroken, er is niets opgeslagen: database is locked")
+    session.expire_all()
+    assert _tables(session) == before
+
+
 def test_the_command_checks_against_the_official_schemas():
     """socialmap/data/hsds-3.0 holds the official schema files, byte for byte."""
     from socialmap.hsds_schema import SCHEMAS
