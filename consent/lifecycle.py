@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.models import (
@@ -156,11 +156,6 @@ def open_requests(session: Session, student: Student) -> list[ConsentRequest]:
     return list(session.scalars(select(ConsentRequest).where(
         ConsentRequest.student_id == student.id, ConsentRequest.status == RequestStatus.open)
         .order_by(ConsentRequest.created_at)))
-
-
-def count_active(session: Session, student: Student) -> int:
-    return session.scalar(select(func.count(Consent.id)).where(Consent.student_id == student.id,
-                                                               Consent.status == ConsentStatus.active)) or 0
 
 
 def end_representation(session: Session, actor: Principal, representation: Representation, *,

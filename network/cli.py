@@ -187,14 +187,17 @@ def keys_status() -> None:
 
 
 def register_cli(app: Flask) -> None:
-    """Attach every command group; features add theirs here too."""
+    """Attach every command group; features add theirs here too (imported here, never at
+    module level: network imports no feature)."""
     from network.commands import register_core_commands
+    from socialmap.cli import socialmap_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     register_core_commands(app)
+    app.cli.add_command(socialmap_cli)
 
 
 def _create_app(*args, **kwargs):

@@ -80,9 +80,6 @@ class Keyring:
         except InvalidTag as exc:
             raise DecryptionError("ciphertext does not belong here or was altered") from exc
 
-    def needs_reencryption(self, token: str) -> bool:
-        return not token.startswith(self.field_key_current + ":")
-
     # -- blind index ------------------------------------------------------------------
     def blind_index(self, purpose: str, value: str) -> str:
         """Keyed hash for equality look-ups of an encrypted value (e.g. BSN)."""

@@ -28,9 +28,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import click
 from flask import Flask, Response, current_app, request
 from flask.cli import with_appcontext
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from network.db import db, has_writes_to_redo
@@ -82,7 +84,7 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
     """One job run or command: commit when the block ends normally, roll back (keeping the
     audit events of reads and refusals) when it raises, ``SystemExit`` with a non-zero code
     included."""
-    session = session if session is not None else db.session()
+    session = session if session is not None else db.session
     try:
         yield session
     except SystemExit as exc:
@@ -99,12 +101,18 @@ def unit_of_work(session: Session | None = None) -> Iterator[Session]:
 
 def command(func: Callable) -> Callable:
     """A Click command that runs in the app context as one unit of work (``with_appcontext``
-    plus :func:`unit_of_work`)."""
+    plus :func:`unit_of_work`). A database that refuses the work (a lock, a constraint, a full
+    disk) ends the command with one line saying so, not a traceback."""
 
     @functools.wraps(func)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with unit_of_work():
-            return func(*args, **kwargs)
+        try:
+            with unit_of_work():
+                return func(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            name = click.get_current_context().info_name
+            raise click.ClickException(f"{name} afgebroken, er is niets opgeslagen: {reason}") from None
 
     return with_appcontext(wrapped)
 

@@ -1,7 +1,7 @@
 """More pages of the sociale kaart (same blueprint as :mod:`socialmap.views`): the spreadsheet
 import (upload, preview with per-row problems, confirm or cancel), the XLSX export, the
-employer matcher, the full HSDS download for coordinators, and the ``schakel socialmap
-export-hsds`` command."""
+employer matcher and the full HSDS download for coordinators (the ``schakel socialmap``
+commands are in :mod:`socialmap.cli`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import os
 import tempfile
 import uuid
 
-import click
 from flask import Response, render_template, request, send_file, stream_with_context
 from flask_babel import gettext as _
 
@@ -153,32 +152,3 @@ def export_hsds():
                         mimetype="application/json")
     response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart-hsds.json"'
     return response
-
-
-@bp.cli.command("export-hsds")
-@click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), required=True,
-              help="Het bestand om de HSDS-export in te schrijven (- voor stdout).")
-@click.option("--personal/--no-personal", default=False,
-              help="Contactpersonen meenemen (standaard niet: open data).")
-@click.option("--active-only/--all", default=False, help="Alleen actieve diensten (standaard alle).")
-def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
-    """Write the whole sociale kaart as one HSDS 3.0 package (JSON), streamed in flat memory."""
-    from network.permissions import system_principal
-    from socialmap.exchange import stream_package
-
-    record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
-           action=AuditAction.export, event_type="socialmap:service:export", object_type="socialmap_service",
-           detail={"format": "hsds", "personal": personal})
-    count = 0
-    pieces = stream_package(db.session, include_personal=personal, active_only=active_only)
-    if output == "-":
-        for piece in pieces:
-            click.echo(piece, nl=False)
-    else:
-        with open(output, "w", encoding="utf-8") as stream:
-            for piece in pieces:
-                stream.write(piece)
-                count += len(piece)
-    db.session.rollback()
-    if output != "-":
-        click.echo(f"HSDS-export geschreven naar {output} ({count} tekens)", err=True)

@@ -134,7 +134,9 @@ def _field_problems(errors: dict[str, list[str]]) -> list[str]:
     return [f"{labels.get(key, key)}: {message}" for key, messages in errors.items() for message in messages]
 
 
-def _check_editor(actor: Principal) -> None:
+def check_importer(actor: Principal) -> None:
+    """Imports of the sociale kaart (spreadsheet and HSDS) are for the system (CLI) and editors
+    with the import permission; :class:`Forbidden` otherwise."""
     if not (is_system(actor) or actor.has(Permission.socialmap_import)):
         raise Forbidden(_l("U mag de sociale kaart niet importeren."))
 
@@ -144,7 +146,7 @@ def stage_import(session: Session, actor: Principal, region: Region, filename: s
 
     Raises :class:`socialmap.spreadsheet.SpreadsheetError` when the file as a whole is unusable.
     """
-    _check_editor(actor)
+    check_importer(actor)
     file_format, header, data = read_rows(filename, content)
     columns = {name.lower(): index for index, name in enumerate(header) if name}
     canonical = {c.lower(): c for c in ("Organisatie", "Soort organisatie", "Dienst", "Waarvoor te benaderen",
@@ -225,7 +227,7 @@ def preview(pending: PendingImport) -> dict[str, Any]:
 
 def cancel_import(session: Session, actor: Principal, pending: PendingImport) -> None:
     """Drop a pending import; nothing was written to the entries."""
-    _check_editor(actor)
+    check_importer(actor)
     pending.status, pending.decided_at, pending.payload = "cancelled", utcnow(), json.dumps({"rows": [], "organisations": {}})
     record(session, actor, action=AuditAction.update, event_type="socialmap:import:cancel",
            object_type="socialmap_pending_import", object_id=pending.id)
@@ -237,7 +239,7 @@ def confirm_import(session: Session, actor: Principal, pending: PendingImport, c
     problems are skipped. ``choices`` maps an organisation name (lower case) from the file to
     ``"<id>"`` (link to that existing organisation) or ``"nieuw"`` (create it).
     """
-    _check_editor(actor)
+    check_importer(actor)
     if pending.status != "pending":
         raise NotFound(_l("Deze import is al afgehandeld."))
     now = now or utcnow()

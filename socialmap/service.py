@@ -175,11 +175,15 @@ class _History:
         self.fields.append(field if resource_type == "service" else f"{resource_type}.{field}")
 
 
-def _check_name(session: Session, organisation: Organisation, name: str, service: Service | None) -> None:
-    duplicate = session.scalar(select(Service.id).where(
+def name_taken(session: Session, organisation: Organisation, name: str, service: Service | None) -> bool:
+    """Has ``organisation`` another entry than ``service`` called ``name`` (case-insensitive)?"""
+    return session.scalar(select(Service.id).where(
         Service.organisation_id == organisation.id, func.lower(Service.name) == name.strip().lower(),
-        Service.id != (service.id if service is not None and service.id else -1)))
-    if duplicate:
+        Service.id != (service.id if service is not None and service.id else -1))) is not None
+
+
+def _check_name(session: Session, organisation: Organisation, name: str, service: Service | None) -> None:
+    if name_taken(session, organisation, name, service):
         raise ValidationFailed(errors={"name": [_l("Deze organisatie heeft al een dienst met deze naam.")]})
 
 
@@ -320,11 +324,15 @@ def create_service(session: Session, actor: Principal, organisation: Organisatio
 
 def update_service(session: Session, actor: Principal, service: Service, data: dict[str, Any], *,
                    expected_version: int | None = None, assurer_email: str | None = None,
-                   counts_as_verification: bool = True, now: dt.datetime | None = None) -> list[str]:
+                   counts_as_verification: bool = True, audit_unchanged: bool = True,
+                   now: dt.datetime | None = None) -> list[str]:
     """Change an entry; returns the changed fields (each one also in the history).
 
     Saving the form counts as a verification (the editor looked at the whole entry).
     :param expected_version: the version the editor saw; another one is a :class:`Conflict`.
+    :param audit_unchanged: audit the update even when nothing changed and it is no
+        verification (an editor's save is an act worth logging; an import that finds the entry
+        as it was changed nothing, and logs nothing).
     """
     if not can_edit_service(actor, service.organisation):
         raise Forbidden(_l("U mag deze dienst niet bewerken."))
@@ -342,8 +350,9 @@ def update_service(session: Session, actor: Principal, service: Service, data: d
         refresh_keywords(service)
         service.updated_at = now
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="socialmap:service:update",
-           object_type="socialmap_service", object_id=service.uuid, detail={"fields": sorted(set(changed))})
+    if changed or counts_as_verification or audit_unchanged:
+        record(session, actor, action=AuditAction.update, event_type="socialmap:service:update",
+               object_type="socialmap_service", object_id=service.uuid, detail={"fields": sorted(set(changed))})
     if changed:
         socialmap_service_changed.send(service, session=session)
     return changed
