@@ -137,13 +137,16 @@ def _register_blueprints(app: Flask) -> None:
     from consent.views import bp as consent_bp
     from socialmap.api import bp as hsds_bp
     from socialmap.service_api import bp as services_api_bp
-    from socialmap.views import bp as socialmap_bp
+    import socialmap.bulk_views  # noqa: F401 - the view modules add their routes to socialmap.blueprint.bp
+    import socialmap.views  # noqa: F401
+    from socialmap.blueprint import bp as socialmap_bp
     from referrals.api import bp as referrals_api_bp
     from referrals.route_api import bp as routes_api_bp
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
     from referrals.route_views import bp as routes_bp
-    from referrals import sent_views, views  # noqa: F401 - their routes are on referrals.blueprint.bp
+    import referrals.sent_views  # noqa: F401 - the view modules add their routes to referrals.blueprint.bp
+    import referrals.views  # noqa: F401
     from referrals.blueprint import bp as referrals_bp
 
     init_web(app)

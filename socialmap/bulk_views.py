@@ -1,5 +1,5 @@
-"""More pages of the sociale kaart (same blueprint as :mod:`socialmap.views`): the spreadsheet
-import (upload, preview with per-row problems, confirm or cancel), the XLSX export, the
+"""More pages of the sociale kaart (on :data:`socialmap.blueprint.bp`, with
+:mod:`socialmap.views`): the spreadsheet import (upload, preview with per-row problems, confirm or cancel), the XLSX export, the
 employer matcher and the full HSDS download for coordinators (the ``schakel socialmap``
 commands are in :mod:`socialmap.cli`)."""
 
@@ -27,9 +27,10 @@ from socialmap.imports import (
     preview,
     stage_import,
 )
+from socialmap.blueprint import PER_PAGE, bp
 from socialmap.matching import SupportNeeds, match_employers
 from socialmap.spreadsheet import REQUIRED_COLUMNS, SpreadsheetError, xlsx_file
-from socialmap.views import PER_PAGE, VOCABULARIES, audited_export, bp
+from socialmap.views import VOCABULARIES, audited_export
 
 # -- spreadsheet import ----------------------------------------------------------------------
 

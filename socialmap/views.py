@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from network.models import Organisation, OrganisationType
 from network.permissions import Permission, Role
 from network.web import redirect_to, current_principal, require
 from socialmap import freshness
+from socialmap.blueprint import PER_PAGE, bp
 from socialmap.models import (
     CapacityStatus,
     Category,
@@ -47,9 +48,6 @@ from socialmap.vocab import (
     TARGET_GROUPS,
 )
 
-bp = Blueprint("socialmap", __name__)
-
-PER_PAGE = 20
 VOCABULARIES = {"capacity_labels": CAPACITY_LABELS, "status_labels": STATUS_LABELS, "target_groups": TARGET_GROUPS,
                 "offers": OFFERS, "type_labels": ORGANISATION_TYPE_LABELS, "labels": FIELD_LABELS,
                 "TagVocabulary": TagVocabulary}
@@ -316,6 +314,3 @@ def export_csv():
     response.headers["Content-Disposition"] = 'attachment; filename="sociale-kaart.csv"'
     return response
 
-
-# the import, export, employer-matching and HSDS download pages add routes to ``bp``
-from socialmap import bulk_views  # noqa: E402,F401
