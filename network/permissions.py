@@ -87,7 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 # The sociale kaart (socialmap/). Every network member (not students) sees contact persons,
-# edits the own organisation's entries (object level: socialmap.service.can_edit_service) and
+# edits the own organisation's entries (object level: socialmap.entries.can_edit_service) and
 # exports; the uitstroomcoördinator keeps the region's map current; the hub admin also edits
 # the "waarvoor te benaderen" catalogue.
 _SOCIALMAP_MEMBER = frozenset({

@@ -64,7 +64,7 @@ from referrals.api_schemas import (
     ReferralUpdateArgs,
     TransitionArgs,
 )
-from referrals.events import event_body, visible_events
+from referrals.referral_timeline import event_body, visible_events
 from referrals.inbox import InboxFilters, list_inbox, list_sent
 from referrals.models import Referral, ReferralEvent
 from referrals.packet import read_packet

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from network.schemas import BaseSchema
 from referrals.models import RoutePhase, RouteStatus, Situation
-from referrals.routes import CHECK_IN_MONTHS
+from referrals.route_service import CHECK_IN_MONTHS
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
 from referrals.states import Outcome, ReferralStatus, ReferralType
 

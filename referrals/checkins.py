@@ -1,7 +1,7 @@
 """Follow-up (nazorg) check-ins after the exit: recording what a check-in found, and the
 alert to the region's RMC when the young person dropped out or is lost from view.
 
-Same conventions as :mod:`referrals.routes`: session, actor, keyring and clock in; flush,
+Same conventions as :mod:`referrals.route_service`: session, actor, keyring and clock in; flush,
 never commit; audited in the same transaction. The alert carries no name (it leaves the hub
 by e-mail); its link leads to a page where the RMC reads the student on its legal task.
 """
@@ -23,7 +23,7 @@ from network.models import Organisation, OrganisationType
 from network.notifications import notify_organisation
 from network.permissions import Principal
 from referrals.models import ALERT_SITUATIONS, CheckIn, Route, RouteStatus, Situation
-from referrals.routes import (
+from referrals.route_service import (
     PURPOSE_RMC,
     PURPOSE_SCHOOL,
     RMC_ALERT_PATH,

@@ -16,7 +16,7 @@ from network.permissions import Principal, permissions_for
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Route, RoutePhase
 from referrals.checkins import record_check_in
-from referrals.routes import add_months, open_route, record_exit, update_route
+from referrals.route_service import add_months, open_route, record_exit, update_route
 
 #: (first, last name, staff e-mail, phase, months since exit or None, intake days ago or None)
 DEMO_ROUTES = (

@@ -21,7 +21,7 @@ from network.models import Organisation, Role
 from network.notifications import notify, organisation_staff
 from network.permissions import system_principal
 from referrals.models import CheckIn, Route, RouteStatus
-from referrals.routes import CHECK_IN_PATH, PURPOSE_SCHOOL, SCHOOL_BASIS, followup_end
+from referrals.route_service import CHECK_IN_PATH, PURPOSE_SCHOOL, SCHOOL_BASIS, followup_end
 
 #: remind this many days before a check-in's due date, so the contact can plan the call
 REMIND_AHEAD_DAYS = 7

@@ -24,7 +24,7 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission
 from network.web import redirect_to, current_principal, keyring, require, submit
-from referrals.events import event_body, visible_events
+from referrals.referral_timeline import event_body, visible_events
 from referrals.inbox import InboxFilters, list_inbox, services_in_inbox
 from referrals.inbox_schemas import (
     ACTION_LABELS,

@@ -24,7 +24,7 @@ from network.errors import ValidationFailed
 from network.permissions import Principal
 from network.schemas import FormSchema
 from referrals.models import Intake, Route, RoutePhase
-from referrals.routes import PURPOSE_SCHOOL, SCHOOL_BASIS, require_route_manager
+from referrals.route_service import PURPOSE_SCHOOL, SCHOOL_BASIS, require_route_manager
 
 TEXT, AREA, YESNO = "text", "textarea", "yesno"
 MAX_ANSWER = 2000

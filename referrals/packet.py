@@ -25,7 +25,7 @@ from network.errors import NotFound
 from network.notifications import notify, notify_organisation
 from network.models import Role
 from network.permissions import Principal, system_principal
-from referrals.events import add_event
+from referrals.referral_timeline import add_event
 from referrals.models import EventKind, HandoverPacket, Referral
 from referrals.service import NOT_FOUND, RECEIVER, side_of
 

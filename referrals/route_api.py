@@ -5,7 +5,7 @@ follow-up, and the follow-up check-ins: read and recorded by the school's staff 
 of the school's region, as on the HTML pages.
 
 The same services and walls as :mod:`referrals.route_views`: another organisation's route is
-404; every answer that shows the student reads it through :func:`referrals.routes.decide_route`
+404; every answer that shows the student reads it through :func:`referrals.route_service.decide_route`
 (decided and audited, the API client as the actor), and a denied decision keeps its audit
 event. Reading the check-ins needs ``referral_view`` (scope ``referrals:read``), not
 ``route_view``: the RMC (partner staff) reads them too, as its HTML check-in page does.
@@ -26,7 +26,7 @@ from network.db import db
 from network.errors import Forbidden, ValidationFailed
 from network.permissions import Permission, Principal
 from network.web import keyring
-from referrals import routes as route_service
+from referrals import route_service as route_service
 from referrals.api_common import (
     BAD_INPUT,
     ETAG_HEADER,
@@ -67,7 +67,7 @@ def api_require(permission: Permission) -> Callable:
 
 
 def _decided(principal: Principal, route: Route, **kwargs: Any) -> Decision:
-    """:func:`referrals.routes.decide_route`; a denied decision (403) keeps its audit event."""
+    """:func:`referrals.route_service.decide_route`; a denied decision (403) keeps its audit event."""
     return route_service.decide_route(db.session, principal, route, **kwargs)
 
 
@@ -147,7 +147,7 @@ def get_route(route_id):
 
 
 def _route_changes(data: dict[str, Any]) -> dict[str, Any]:
-    """The PATCH body as :func:`referrals.routes.update_route` takes it (``planned_<phase>``)."""
+    """The PATCH body as :func:`referrals.route_service.update_route` takes it (``planned_<phase>``)."""
     changes = {key: data[key] for key in ("phase", "responsible_account_id", "expected_exit_date") if key in data}
     for phase, dates in (data.get("phases") or {}).items():
         for kind in ("planned", "reached"):

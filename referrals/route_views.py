@@ -32,7 +32,7 @@ from referrals.intake import (
 from referrals.models import ALERT_SITUATIONS, Intake, Route, RoutePhase, RouteStatus, Situation
 from referrals.route_schemas import CheckInArgs, ExitArgs, OpenRouteArgs, UpdateRouteArgs
 from referrals.checkins import find_check_in, record_check_in
-from referrals.routes import (
+from referrals.route_service import (
     decide_route,
     find_route,
     followup_end,
@@ -43,7 +43,7 @@ from referrals.routes import (
     school_staff_accounts,
     update_route,
 )
-from referrals.timeline import PHASE_LABELS, SITUATION_LABELS, timeline as build_timeline
+from referrals.route_timeline import PHASE_LABELS, SITUATION_LABELS, timeline as build_timeline
 
 bp = Blueprint("routes", __name__, url_prefix="/trajecten")
 

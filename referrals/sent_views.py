@@ -23,7 +23,7 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.permissions import Permission
 from network.schemas import load_form
 from network.web import redirect_to, current_principal, keyring, require
-from referrals.events import event_body, visible_events
+from referrals.referral_timeline import event_body, visible_events
 from referrals.inbox import InboxFilters, list_sent
 from referrals.blueprint import bp
 from referrals.models import EventKind

@@ -28,7 +28,7 @@ from network.models import Membership, Organisation, Role, Student
 from network.notifications import notify, notify_organisation
 from network.permissions import Principal, can_manage_student
 from network.signals import referral_sent, referral_updated
-from referrals.events import add_event
+from referrals.referral_timeline import add_event
 from referrals.models import EventKind, HandoverPacket, Referral, Route
 from referrals.signup import SHAREABLE, empty_details, snapshot
 from referrals.states import (

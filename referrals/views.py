@@ -29,7 +29,7 @@ from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
 from network.students import get_student, list_students
 from network.web import redirect_to, current_principal, keyring, require
-from referrals import wizard_pages as pages
+from referrals import wizard_views as pages
 from referrals.blueprint import bp
 from referrals.inbox import InboxFilters, list_sent
 from referrals.schemas import (

@@ -43,7 +43,7 @@ from socialmap.models import (
     service_category,
 )
 from socialmap.search import SearchQuery, search_services
-from socialmap.service import list_categories
+from socialmap.entries import list_categories
 from socialmap.vocab import OFFERS, TARGET_GROUPS, TAXONOMIES, taxonomy_id, term_id
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
@@ -269,7 +269,7 @@ def _service_by_uuid(hsds_id: str) -> Service:
 
 @bp.get("/services/<hsds_id>")
 def service(hsds_id: str):
-    from socialmap.service import service_history
+    from socialmap.entries import service_history
 
     item = _service_by_uuid(hsds_id)
     history = service_history(db.session, item, include_personal=False)

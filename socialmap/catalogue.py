@@ -15,7 +15,7 @@ from network.errors import Forbidden, ValidationFailed
 from network.permissions import Permission, Principal
 from socialmap.models import Category, Service, service_category
 from socialmap.schemas import CategoryArgs
-from socialmap.service import is_system, refresh_keywords
+from socialmap.entries import is_system, refresh_keywords
 from socialmap.vocab import term_id
 
 

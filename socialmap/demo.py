@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from network.models import Organisation, Region
 from network.permissions import system_principal
 from socialmap.models import CapacityStatus, Service
-from socialmap.service import create_service, ensure_default_categories
+from socialmap.entries import create_service, ensure_default_categories
 
 REGION_CODE = "waalrand"
 

@@ -24,7 +24,7 @@ def export_package(session: Session, *, include_personal: bool, active_only: boo
     ``taxonomies`` and ``taxonomy_terms``, in one pass over the services (each batch loaded with
     its organisation, categories, tags, contacts, locations and history). (For very large maps
     use :func:`stream_package`.)"""
-    from socialmap.service import list_categories
+    from socialmap.entries import list_categories
 
     profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile))}
     services, by_org, locations = [], {}, []
@@ -86,7 +86,7 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
     import json
     import tempfile
 
-    from socialmap.service import list_categories
+    from socialmap.entries import list_categories
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

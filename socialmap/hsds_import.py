@@ -44,7 +44,7 @@ from network.permissions import Principal
 from socialmap.hsds_read import EMAIL, ServiceEntry, identifier, organisation_type, read_service, services_in
 from socialmap.imports import can_create_organisations, check_importer
 from socialmap.models import Category, Contact, OrganisationProfile, Service, ServiceChange, ServiceLocation
-from socialmap.service import can_edit_service, create_service, ensure_profile, name_taken, update_service
+from socialmap.entries import can_edit_service, create_service, ensure_profile, name_taken, update_service
 from socialmap.vocab import term_id
 
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"

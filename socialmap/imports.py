@@ -31,7 +31,7 @@ from network.models import Organisation, OrganisationType, Region
 from network.permissions import Permission, Principal
 from socialmap.models import Category, PendingImport, Service
 from socialmap.schemas import FIELD_LABELS, load_service
-from socialmap.service import create_service, is_system, update_service
+from socialmap.entries import create_service, is_system, update_service
 from socialmap.spreadsheet import read_rows
 from socialmap.vocab import CAPACITY_LABELS, ORGANISATION_TYPE_LABELS, STATUS_LABELS, TARGET_GROUPS
 

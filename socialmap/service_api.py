@@ -2,10 +2,10 @@
 entries: list, add, read, change and close them, contact persons and locations included.
 
 The public, read-only HSDS API is :mod:`socialmap.api` (``/hsds``); this one is for members
-(``socialmap:write``). The walls are the entry form's: :func:`socialmap.service.can_edit_service`
+(``socialmap:write``). The walls are the entry form's: :func:`socialmap.entries.can_edit_service`
 (a partner's client edits only its own organisation's entries; anyone else's id is 404). Every
-change goes through the editor's services (:func:`~socialmap.service.create_service`,
-:func:`~socialmap.service.update_service`), so the history records who (``API-client <name>``),
+change goes through the editor's services (:func:`~socialmap.entries.create_service`,
+:func:`~socialmap.entries.update_service`), so the history records who (``API-client <name>``),
 when, which field, the old and the new value. Changes are guarded by the row version: ``ETag:
 W/"<version>"`` and ``If-Match`` on PATCH and DELETE (428 without, 412 when stale). DELETE closes
 the entry (status ``defunct``), as an editor does with the status field: referrals and the
@@ -29,7 +29,7 @@ from network.permissions import Permission, Principal
 from network.web import current_principal
 from socialmap.models import Service, ServiceStatus, TagVocabulary
 from socialmap.search import SearchQuery, search_services
-from socialmap.service import create_service, get_service, update_service
+from socialmap.entries import create_service, get_service, update_service
 from socialmap.service_api_schemas import (
     ServiceListArgs,
     ServicePageSchema,

@@ -28,7 +28,7 @@ from socialmap.models import (
 )
 from socialmap.schemas import CONTACT_ROWS, FIELD_LABELS, form_to_raw, load_service
 from socialmap.search import SearchQuery, search_services
-from socialmap.service import (
+from socialmap.entries import (
     can_edit_service,
     create_service,
     editable_organisations,

@@ -8,7 +8,7 @@ their own commitment text, are part of what is signed; which of them sign, and i
 is chosen when the version is offered for signature (:class:`AgreementParty`). Each approval is
 an :class:`AgreementSignature`: an Ed25519 signature over the canonical statement
 ``{agreement, version, version hash, party, role, signer, time, method}``
-(:mod:`consent.agreements.signing`), by the hub's key after a fresh login or by the
+(:mod:`consent.agreements.documents`), by the hub's key after a fresh login or by the
 organisation's own registered key through the API.
 """
 

@@ -40,7 +40,7 @@ from consent.agreements.models import (
 from consent.agreements.service import Access, access_of, content_of, events_of, reader
 from consent.agreements.sharing import SharingWarning, sharing_warnings
 from consent.agreements.signatures import signable_parties, verify_agreement
-from consent.agreements.signing import VersionReport
+from consent.agreements.documents import VersionReport
 from consent.models import Purpose
 from consent.service import category_labels
 from network.access import Category, decide_each

@@ -40,7 +40,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.signing import document_hash, version_document
+from consent.agreements.documents import document_hash, version_document
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record

@@ -39,7 +39,7 @@ from consent.agreements.service import (
     touch,
     utcnow,
 )
-from consent.agreements.signing import (
+from consent.agreements.documents import (
     BUNDLE_FORMAT,
     VersionReport,
     check_signature,

@@ -82,7 +82,7 @@ def seed(app, factor: float, *, seed_value: int = 5) -> Seeded:
 
     from consent.catalogue import seed_catalogues
     from consent.service import today_nl
-    from socialmap.service import ensure_default_categories
+    from socialmap.entries import ensure_default_categories
 
     rng = random.Random(seed_value)
     keyring = app.extensions["schakel.keyring"]

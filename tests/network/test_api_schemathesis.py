@@ -30,7 +30,7 @@ from consent.agreements.service import create_agreement
 from network.oauth import SCOPES
 from network.webhooks import EVENT_TYPES
 from referrals import service as rs
-from referrals.routes import open_route
+from referrals.route_service import open_route
 from tests.factories import bearer, get_token, make_api_client, principal_for
 from tests.referrals.conftest import draft_data, rworld  # noqa: F401  (the world fixture)
 

@@ -608,7 +608,7 @@ def _agreement_codes_and_keys(session, schools):
 def _socialmap_entry(organisation):
     from network.db import db
     from network.permissions import system_principal
-    from socialmap.service import create_service
+    from socialmap.entries import create_service
 
     service = create_service(db.session, system_principal(), organisation, {"name": "Stagebureau"})
     db.session.commit()

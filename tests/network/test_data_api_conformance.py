@@ -11,7 +11,7 @@ import pytest
 from consent.service import grant_consent
 from network.db import db
 from network.permissions import system_principal
-from socialmap.service import create_service
+from socialmap.entries import create_service
 from tests.consent.conftest import actors, grant_data, world  # noqa: F401
 from tests.factories import bearer, get_token, make_api_client
 

@@ -19,7 +19,7 @@ from network.permissions import system_principal
 from network.webhook_delivery import UrlPolicy
 from network.webhooks import create_subscription, delete_subscription
 from referrals import service as rs
-from socialmap.service import create_service, set_capacity, update_service
+from socialmap.entries import create_service, set_capacity, update_service
 from tests.consent.agreements._signed import offer, party_keys, sign
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan
 from tests.consent.conftest import actors, world  # noqa: F401 - fixtures

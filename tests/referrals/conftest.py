@@ -15,7 +15,7 @@ from consent.service import grant_consent, today_nl
 from network.db import db
 from network.models import OrganisationType, Role
 from socialmap.models import ServiceStatus
-from socialmap.service import ensure_default_categories
+from socialmap.entries import ensure_default_categories
 from tests.socialmap.conftest import add_service
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
 

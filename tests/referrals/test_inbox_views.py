@@ -223,7 +223,7 @@ def test_accept_handover_update_note_hold_resume_complete(client, session, keyri
     assert "Eerste gesprek gevoerd." in html and "Let op: moeder belt vaak." in html
     assert "Afgerond" in html and "Werk" in html and "Accepteren" not in html
     # the school sees the update, not the internal note
-    from referrals.events import event_body, visible_events
+    from referrals.referral_timeline import event_body, visible_events
     bodies = [event_body(keyring, e) for e in visible_events(found, rworld["school"].id)]
     assert "Eerste gesprek gevoerd." in bodies and "Let op: moeder belt vaak." not in bodies
 

@@ -13,7 +13,7 @@ from network.db import db
 from network.notifications import Notification
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus
-from referrals.routes import add_months, open_route, record_exit
+from referrals.route_service import add_months, open_route, record_exit
 from tests.conftest import csrf_from, post_form
 from tests.factories import login
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)

@@ -14,8 +14,8 @@ from network.notifications import Notification
 from referrals.intake import intake_answers, record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus, Situation
 from referrals.checkins import check_in_note, find_check_in, record_check_in
-from referrals.routes import add_months, decide_route, find_route, open_route, record_exit, update_route
-from referrals.timeline import timeline
+from referrals.route_service import add_months, decide_route, find_route, open_route, record_exit, update_route
+from referrals.route_timeline import timeline
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
 
@@ -280,10 +280,10 @@ def test_intake_bad_input(session, route_actors, keyring, route):
 
 def _referral_with_events(session, route_world, route, mentor):
     from network.permissions import system_principal
-    from referrals.events import add_event
+    from referrals.referral_timeline import add_event
     from referrals.models import EventKind, Referral
     from referrals.states import ReferralStatus, ReferralType
-    from socialmap.service import create_service
+    from socialmap.entries import create_service
     from tests.factories import principal_for
 
     service = create_service(session, system_principal(), route_world["gemeente"], {"name": "Jobcoaching"})
@@ -301,7 +301,7 @@ def _referral_with_events(session, route_world, route, mentor):
 
 
 def test_timeline_merges_everything_newest_first(session, app, route_world, route_actors, keyring, route):
-    from referrals.events import add_event
+    from referrals.referral_timeline import add_event
     from referrals.models import EventKind
 
     record_intake(session, route_actors["mentor"], keyring, route, {"held_on": today_nl(), "summary": "Plan maken"})

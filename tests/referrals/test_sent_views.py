@@ -14,7 +14,7 @@ from sqlalchemy import select
 from network.db import db
 from network.notifications import Notification
 from referrals import service as rs
-from referrals.events import add_event
+from referrals.referral_timeline import add_event
 from referrals.models import EventKind, Referral
 from referrals.states import ReferralStatus as S
 from tests.conftest import csrf_from

@@ -175,7 +175,7 @@ def test_tenant_walls(session, keyring, rworld, ractors):
 
 
 def test_internal_notes_stay_inside(session, keyring, rworld, ractors):
-    from referrals.events import visible_events
+    from referrals.referral_timeline import visible_events
 
     referral = _sent(session, keyring, rworld, ractors)
     rs.post_message(session, ractors["jobcoach"], keyring, referral, "Intern: bel eerst de mentor", internal=True)

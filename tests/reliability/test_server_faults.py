@@ -223,7 +223,7 @@ class Stream:
 
     def _sign(self, plan: dict) -> tuple[int, bytes, str]:
         from consent.agreements.models import SignatureMethod
-        from consent.agreements.signing import statement
+        from consent.agreements.documents import statement
 
         signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         stmt = statement(agreement_id=plan["agreement"], number=1, version_hash=plan["version_hash"],

@@ -7,7 +7,7 @@ import pytest
 from network.db import db
 from network.models import OrganisationType
 from network.permissions import system_principal
-from socialmap.service import create_service, ensure_default_categories
+from socialmap.entries import create_service, ensure_default_categories
 from tests.factories import OrganisationFactory, RegionFactory
 
 

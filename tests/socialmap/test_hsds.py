@@ -78,7 +78,7 @@ def test_organizations_validate(client, region_map):
 
 
 def test_service_at_locations_validate(client, region_map, system):
-    from socialmap.service import update_service
+    from socialmap.entries import update_service
 
     update_service(db.session, system, region_map["services"]["horeca"], {"locations": [
         {"name": "Restaurant", "address": "Kade 1", "postal_code": "6511 AB", "city": "Waalstede"}]})

@@ -7,7 +7,7 @@ import json
 
 from network.db import db
 from network.models import OrganisationType, Role
-from socialmap.service import update_service
+from socialmap.entries import update_service
 from tests.factories import OrganisationFactory, login, make_member
 from tests.socialmap.hsds_conformance import validate, validate_page
 

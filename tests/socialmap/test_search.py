@@ -101,7 +101,7 @@ def test_filters(region_map):
 
 
 def test_capacity_filter_and_inactive_entries(region_map, system):
-    from socialmap.service import set_capacity, update_service
+    from socialmap.entries import set_capacity, update_service
 
     services = region_map["services"]
     set_capacity(db.session, system, services["jobcoach"], CapacityStatus.wachtlijst)

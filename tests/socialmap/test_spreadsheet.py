@@ -188,7 +188,7 @@ def test_someone_elses_pending_import_is_not_found(client, region_map, coordinat
 
 
 def test_xlsx_export_round_trips_and_is_formula_safe(client, region_map, coordinator, system):
-    from socialmap.service import update_service
+    from socialmap.entries import update_service
 
     service = region_map["services"]["budget"]
     update_service(db.session, system, service, {"description": "=HYPERLINK(\"http://evil\")"})

@@ -34,7 +34,7 @@ def test_members_see_contact_persons(client, region_map):
 
 def test_inactive_entries_are_not_public(client, region_map, system):
     from socialmap.models import ServiceStatus
-    from socialmap.service import update_service
+    from socialmap.entries import update_service
 
     service = region_map["services"]["budget"]
     update_service(db.session, system, service, {"status": ServiceStatus.defunct})
@@ -155,7 +155,7 @@ def test_organisation_page_lists_its_entries(client, region_map):
 
 
 def test_csv_export_is_excel_friendly_and_formula_safe(client, region_map, system):
-    from socialmap.service import update_service
+    from socialmap.entries import update_service
 
     update_service(db.session, system, region_map["services"]["magazijn"], {"department": "=HYPERLINK(\"x\")"})
     db.session.commit()

@@ -166,7 +166,7 @@ def upgrade():
 
 
 # The default "waarvoor te benaderen" catalogue (seed 001, appendix 1.4), frozen as it was when
-# this revision was written; socialmap.service.ensure_default_categories holds the living copy.
+# this revision was written; socialmap.entries.ensure_default_categories holds the living copy.
 _CATEGORIES = [
     ('8811d8ca-02be-55ec-b2f1-fd5a8ba74f2b', 'overleg', 'Overleg', 'Afstemmen over een student of een aanpak.', 1),
     ('5dffc659-0a85-50eb-a5e3-b3ac3741f276', 'begeleiding', 'Begeleiding', 'Begeleiding van de student naar en op werk.', 2),

@@ -565,7 +565,7 @@ def _seed_services(conn, rng: random.Random, count: int, provider_ids: list[int]
     from sqlalchemy.orm import Session
 
     from socialmap.models import service_category
-    from socialmap.service import ensure_default_categories
+    from socialmap.entries import ensure_default_categories
 
     words = ["jobcoach", "begeleiding", "jongeren", "werk", "stage", "horeca", "logistiek", "zorg", "schulden",
              "geldzaken", "budget", "coaching", "uitkering", "leerplicht", "werkgever", "vacature", "praktijk",

@@ -47,7 +47,7 @@ def test_route_timeline_lists_the_plan(app, session, keyring):
     import referrals  # noqa: F401  (registers the referral features)
     from referrals.demo import seed_demo_routes
     from referrals.models import Route
-    from referrals.timeline import timeline
+    from referrals.route_timeline import timeline
     from consent.demo import _principal
 
     _seed(session, keyring)

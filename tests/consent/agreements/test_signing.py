@@ -34,7 +34,7 @@ from consent.agreements.service import (
     save_section,
 )
 from consent.agreements.signatures import build_bundle, verify_agreement
-from consent.agreements.signing import document_hash, format_time, verify_bundle, version_document
+from consent.agreements.documents import document_hash, format_time, verify_bundle, version_document
 from network.config import write_secrets_file
 from network.db import UTCDateTime, db
 from network.keys import published_jwks

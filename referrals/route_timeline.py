@@ -23,11 +23,11 @@ from consent.models import Consent
 from network.access import Category, Decision
 from network.crypto import Keyring
 from network.permissions import Principal
-from referrals.events import event_body, visible_events
+from referrals.referral_timeline import event_body, visible_events
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
 from referrals.checkins import check_in_note
-from referrals.routes import decide_route
+from referrals.route_service import decide_route
 
 #: what the timeline shows: name (contact), programme and referrals (education), the plan
 TIMELINE_CATEGORIES = (Category.contact, Category.education, Category.plan)
