@@ -36,6 +36,7 @@ from network.models import Organisation, OutboxMessage, OutboxStatus
 from network.oauth import ApiClient
 from network.outbox import Undeliverable, enqueue, remember_enqueued
 from network.permissions import Permission, Principal
+from network.tags import WebhookTag
 from network.webhook_delivery import UrlPolicy, WebhookError, WebhookSender, check_url, new_secret, signed_headers
 
 #: the event types a client can subscribe to, with what they announce (Dutch, for the API docs)
@@ -259,7 +260,7 @@ def create_subscription(session: Session, principal: Principal, keyring: Keyring
     secret = new_secret()
     subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
     session.flush()
-    record(session, principal, action=AuditAction.create, event_type="webhook:subscribe",
+    record(session, principal, action=AuditAction.create, event_type=WebhookTag.subscribe,
            object_type="webhook_subscription", object_id=subscription.id,
            detail={"event_types": subscription.types})
     return subscription, secret
@@ -304,7 +305,7 @@ def update_subscription(session: Session, principal: Principal, policy: UrlPolic
         setattr(subscription, name, values[name])
     session.flush()  # the new row version is the new ETag
     if changed:
-        record(session, principal, action=AuditAction.update, event_type="webhook:update",
+        record(session, principal, action=AuditAction.update, event_type=WebhookTag.update,
                object_type="webhook_subscription", object_id=subscription.id, detail={"fields": changed})
     return subscription
 
@@ -322,7 +323,7 @@ def rotate_secret(session: Session, principal: Principal, keyring: Keyring, subs
     subscription.previous_secret_until = now + ROTATION_OVERLAP
     subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
     session.flush()
-    record(session, principal, action=AuditAction.update, event_type="webhook:rotate",
+    record(session, principal, action=AuditAction.update, event_type=WebhookTag.rotate,
            object_type="webhook_subscription", object_id=subscription.id,
            detail={"previous_valid_until": subscription.previous_secret_until.isoformat()})
     return secret
@@ -335,7 +336,7 @@ def delete_subscription(session: Session, principal: Principal, subscription: We
     _check_version(subscription, expected_version)
     subscription.disabled_at = now or utcnow()
     session.flush()
-    record(session, principal, action=AuditAction.delete, event_type="webhook:unsubscribe",
+    record(session, principal, action=AuditAction.delete, event_type=WebhookTag.unsubscribe,
            object_type="webhook_subscription", object_id=subscription.id)
 
 
@@ -388,6 +389,6 @@ def replay_dead_letter(session: Session, principal: Principal, message_id: Any, 
         raise Conflict("Het abonnement van dit bericht is opgeheven.")
     message.status, message.attempts, message.next_attempt_at = OutboxStatus.pending, 0, now or utcnow()
     remember_enqueued(session, message.id)  # the request's after-commit delivery takes it
-    record(session, principal, action=AuditAction.execute, event_type="webhook:replay", object_type="outbox_message",
+    record(session, principal, action=AuditAction.execute, event_type=WebhookTag.replay, object_type="outbox_message",
            object_id=message.id, detail={"subscription_id": subscription.id, "event_type": message.subject})
     return message
