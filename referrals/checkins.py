@@ -32,7 +32,7 @@ from referrals.routes import (
     is_route_rmc,
     is_route_school_staff,
 )
-from referrals.tags import CheckinTag
+from referrals.tags import CheckinNotice, CheckinTag
 
 
 def find_check_in(session: Session, actor: Principal, check_in_id: Any) -> CheckIn:
@@ -96,7 +96,7 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
         link = RMC_ALERT_PATH.format(check_in_id=check_in.id)
         school_name = session.scalar(select(Organisation.name).where(Organisation.id == route.school_id))
         for rmc in rmc_organisations(session, route):
-            notify_organisation(session, keyring, rmc.id, kind="checkin:rmc-alert",
+            notify_organisation(session, keyring, rmc.id, kind=CheckinNotice.rmc_alert,
                                 title=alert_title(situation, school_name), link=link, base_url=base_url, now=now)
             alerted.append(rmc.id)
         if alerted:

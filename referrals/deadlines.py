@@ -43,7 +43,7 @@ from network.permissions import Permission, Principal, system_principal
 from network.scheduler import Job
 from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import ReferralStatus
-from referrals.tags import ReferralTag
+from referrals.tags import ReferralNotice, ReferralTag
 from referrals.workdays import is_working_day, working_days_between
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -170,7 +170,7 @@ def _remind(session, keyring, rows, *, now, base_url) -> int:
         return 0
     to = _handlers(session, rows)
     notify_many(session, keyring, [
-        (to[r.id], "referral:reminder",
+        (to[r.id], ReferralNotice.reminder,
          f"Herinnering: verwijzing {r.id} ({r.service_name}) wacht op uw antwoord; de reactietermijn "
          f"liep af op {_due(r.response_due)}", referral_link(r.id)) for r in rows], base_url=base_url, now=now)
     _record(session, rows, EventKind.reminder, ReferralTag.remind, now,
@@ -186,7 +186,7 @@ def _escalate(session, keyring, rows, *, now, base_url) -> int:
         return 0
     coordinators = _members(session, Organisation.region_id, (r.region_id for r in rows), [Role.coordinator])
     notify_many(session, keyring, [
-        (coordinators.get(r.region_id, []), "referral:escalation",
+        (coordinators.get(r.region_id, []), ReferralNotice.escalation,
          f"Escalatie: verwijzing {r.id} aan {r.name} ({r.service_name}) is na een herinnering nog niet "
          f"beantwoord (termijn {_due(r.response_due)})", OVERDUE_LINK) for r in rows], base_url=base_url, now=now)
     _record(session, rows, EventKind.escalation, ReferralTag.escalate, now,
@@ -202,7 +202,7 @@ def _nudge(session, keyring, rows, *, now, base_url) -> int:
         return 0
     to = _handlers(session, rows)
     notify_many(session, keyring, [
-        (to[r.id], "referral:nudge",
+        (to[r.id], ReferralNotice.nudge,
          f"Verwijzing {r.id} ({r.service_name}): al {STALE_WORKING_DAYS} werkdagen geen nieuws. "
          "Zet een update of rond af.", referral_link(r.id)) for r in rows], base_url=base_url, now=now)
     _record(session, rows, EventKind.nudge, ReferralTag.nudge, now,

@@ -22,7 +22,7 @@ from network.notifications import notify, organisation_staff
 from network.permissions import system_principal
 from referrals.models import CheckIn, Route, RouteStatus
 from referrals.routes import CHECK_IN_PATH, PURPOSE_SCHOOL, SCHOOL_BASIS, followup_end
-from referrals.tags import CheckinTag, RouteTag
+from referrals.tags import CheckinNotice, CheckinTag, RouteTag
 
 #: remind this many days before a check-in's due date, so the contact can plan the call
 REMIND_AHEAD_DAYS = 7
@@ -59,7 +59,7 @@ def remind_due_check_ins(session: Session, keyring: Keyring, *, today: dt.date |
         title = (f"Nazorg: het contact van {check_in.months} maanden na uitstroom met een oud-leerling van "
                  f"{school.name} is {'verlopen' if check_in.due_date < today else 'bijna'} aan de beurt "
                  f"(uiterlijk {check_in.due_date.strftime('%d-%m-%Y')})")
-        notify(session, keyring, targets, kind="checkin:due", title=title,
+        notify(session, keyring, targets, kind=CheckinNotice.due, title=title,
                link=CHECK_IN_PATH.format(check_in_id=check_in.id), base_url=base_url, now=now)
         check_in.reminded_at = now
         record(session, actor, action=AuditAction.execute, event_type=CheckinTag.remind, object_type="check_in",

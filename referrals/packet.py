@@ -28,7 +28,7 @@ from network.permissions import Principal, system_principal
 from referrals.events import add_event
 from referrals.models import EventKind, HandoverPacket, Referral
 from referrals.service import NOT_FOUND, RECEIVER, side_of
-from referrals.tags import ReferralTag
+from referrals.tags import ReferralNotice, ReferralTag
 
 
 @dataclass
@@ -95,9 +95,9 @@ def wipe_packets(session: Session, keyring: Keyring, *, consent_id: int, student
         title = (f"Verwijzing nr. {referral.id}: de toestemming is "
                  f"{'ingetrokken' if reason == 'withdrawn' else 'verlopen'}; de gedeelde gegevens zijn verwijderd")
         notify_organisation(session, keyring, referral.to_organisation_id, roles=[Role.partner_staff],
-                            kind="referral:packet-withdrawn", title=title, link=f"/inbox/{referral.id}", now=now)
+                            kind=ReferralNotice.packet_withdrawn, title=title, link=f"/inbox/{referral.id}", now=now)
         if referral.from_account_id:
-            notify(session, keyring, [referral.from_account_id], kind="referral:packet-withdrawn", title=title,
+            notify(session, keyring, [referral.from_account_id], kind=ReferralNotice.packet_withdrawn, title=title,
                    link=f"/verwijzingen/{referral.id}", now=now)
         wiped += 1
     return wiped

@@ -43,7 +43,7 @@ from referrals.states import (
     allowed_for,
     allowed_next,
 )
-from referrals.tags import TRANSITION_TAGS, ReferralTag
+from referrals.tags import TRANSITION_NOTICES, TRANSITION_TAGS, ReferralNotice, ReferralTag
 from referrals.workdays import DEFAULT_RESPONSE_DAYS, add_working_days
 from socialmap.models import Service, ServiceStatus
 
@@ -295,7 +295,7 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
            object_id=referral.id, student_id=student.id, purpose=referral.purpose, basis=",".join(refs) or None,
            detail={"to_organisation_id": service.organisation_id, "categories": referral.category_list})
     notify_organisation(session, keyring, service.organisation_id, roles=[Role.partner_staff],
-                        kind="referral:requested", base_url=base_url, now=now,
+                        kind=ReferralNotice.requested, base_url=base_url, now=now,
                         title=f"Nieuwe verwijzing nr. {referral.id} voor '{service.name}' van "
                               f"{referral.from_organisation.name}; reageer vóór {referral.response_due:%d-%m-%Y}",
                         link=f"/inbox/{referral.id}")
@@ -374,7 +374,7 @@ def transition(session: Session, actor: Principal, keyring: Keyring, referral: R
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"from": previous.value, "to": target.value, **({"outcome": chosen_outcome.value} if chosen_outcome else {})})
     if previous is not S.draft:  # the receiver never saw a draft: nothing to tell
-        _tell_other_side(session, keyring, referral, side, kind=f"referral:{target.value}", base_url=base_url,
+        _tell_other_side(session, keyring, referral, side, kind=TRANSITION_NOTICES[target], base_url=base_url,
                          now=now, title=f"Verwijzing nr. {referral.id}: {_STATUS_WORDS.get(target, target.value)}")
     _announce(session, keyring, referral, own_only_for=actor if previous is S.draft else None)
     return referral
@@ -387,8 +387,8 @@ _STATUS_WORDS = {
 }
 
 
-def _tell_other_side(session: Session, keyring: Keyring, referral: Referral, side: str, *, kind: str, title: str,
-                     base_url: str, now: dt.datetime) -> None:
+def _tell_other_side(session: Session, keyring: Keyring, referral: Referral, side: str, *, kind: ReferralNotice,
+                     title: str, base_url: str, now: dt.datetime) -> None:
     if side == RECEIVER:
         if referral.from_account_id:
             notify(session, keyring, [referral.from_account_id], kind=kind, title=title, base_url=base_url, now=now,
@@ -441,7 +441,7 @@ def record_handover(session: Session, actor: Principal, keyring: Keyring, referr
         _confirm(session, actor, keyring, referral, now)
     else:
         referral.handover_confirmed_at = referral.handover_confirmed_by_name = None
-        _tell_other_side(session, keyring, referral, side, kind="referral:handover", base_url=base_url, now=now,
+        _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.handover, base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: bevestig de warme overdracht")
     _announce(session, keyring, referral)
     return referral
@@ -462,7 +462,7 @@ def confirm_handover(session: Session, actor: Principal, keyring: Keyring, refer
         raise Conflict(_l("Er is geen warme overdracht om te bevestigen."),
                        allowed=[s.value for s in allowed_for(referral.status, side)])
     _confirm(session, actor, keyring, referral, now)
-    _tell_other_side(session, keyring, referral, side, kind="referral:in-progress", base_url=base_url, now=now,
+    _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.in_progress, base_url=base_url, now=now,
                      title=f"Verwijzing nr. {referral.id}: warme overdracht bevestigd, begeleiding gestart")
     _announce(session, keyring, referral)
     return referral
@@ -514,7 +514,7 @@ def assign(session: Session, actor: Principal, keyring: Keyring, referral: Refer
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"owner_account_id": int(account_id)})
     if int(account_id) != actor.account_id:
-        notify(session, keyring, [int(account_id)], kind="referral:assigned", base_url=base_url, now=now,
+        notify(session, keyring, [int(account_id)], kind=ReferralNotice.assigned, base_url=base_url, now=now,
                title=f"Verwijzing nr. {referral.id} is aan u toegewezen", link=f"/inbox/{referral.id}")
     _announce(session, keyring, referral, own_only_for=actor)  # the assignment is internal to the receiver
     return referral
@@ -539,7 +539,7 @@ def post_message(session: Session, actor: Principal, keyring: Keyring, referral:
     record(session, actor, action=AuditAction.create, event_type=ReferralTag.note if internal else ReferralTag.update,
            object_type="referral", object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose)
     if not internal:
-        _tell_other_side(session, keyring, referral, side, kind="referral:update", base_url=base_url, now=now,
+        _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.update, base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: nieuw bericht van {actor.acting.organisation_name}")
     _announce(session, keyring, referral, own_only_for=actor if internal else None)
     return event

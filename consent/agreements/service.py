@@ -42,7 +42,7 @@ from consent.agreements.models import (
 )
 from consent.agreements.signing import document_hash, version_document
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
-from consent.tags import AgreementTag
+from consent.tags import AgreementNotice, AgreementTag
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.crypto import Keyring
@@ -529,7 +529,7 @@ def notify_signers(session: Session, keyring: Keyring, agreement: Agreement, ver
     for party in version.parties:
         if party.key in party_keys:
             accounts.update(signer_accounts(session, agreement, party))
-    notify(session, keyring, accounts, kind="agreement_sign", title=title, link=f"/plannen/{agreement.id}",
+    notify(session, keyring, accounts, kind=AgreementNotice.sign, title=title, link=f"/plannen/{agreement.id}",
            base_url=base_url, now=now)
 
 

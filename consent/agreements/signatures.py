@@ -50,7 +50,7 @@ from consent.agreements.signing import (
     verify_document,
 )
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
-from consent.tags import AgreementTag
+from consent.tags import AgreementNotice, AgreementTag
 from network.audit import AuditAction
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -269,7 +269,7 @@ def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: A
     from consent.agreements.service import signer_accounts
 
     accounts = {a for p in version.parties for a in signer_accounts(session, agreement, p)}
-    notify(session, keyring, accounts, kind="agreement_active",
+    notify(session, keyring, accounts, kind=AgreementNotice.active,
            title=str(_l("Versie %(n)s is door alle partijen ondertekend en geldt nu", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
 
@@ -306,7 +306,7 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
     accounts = set(signer_accounts(session, agreement, school_party)) if school_party else set()
     if agreement.created_by_account_id:
         accounts.add(agreement.created_by_account_id)
-    notify(session, keyring, accounts, kind="agreement_declined",
+    notify(session, keyring, accounts, kind=AgreementNotice.declined,
            title=str(_l("Een partij heeft versie %(n)s niet ondertekend", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
     return row
