@@ -22,6 +22,7 @@ from consent.api_schemas import ConsentListSchema, ConsentRecordArgs, ConsentSch
 from consent.models import Consent
 from consent.reads import find_consent, staff_student, student_consents
 from consent.service import CONSENT_TEXT_VERSION, grant_consent, withdraw_consent
+from consent.tags import ConsentTag
 from network.api import Blueprint, api_require, api_require_any, json_body
 from network.db import db
 from network.errors import NotFound, ValidationFailed
@@ -98,7 +99,7 @@ def record_consent(student_id):
     versie en de hash van de precieze tekst, het kanaal en wie het vastlegde (deze client); de
     leerling krijgt een ondertekend ontvangstbewijs."""
     principal = current_principal()
-    student = staff_student(db.session, principal, student_id, event_type="consent:record-form")
+    student = staff_student(db.session, principal, student_id, event_type=ConsentTag.record_form)
     data = json_body(ConsentRecordArgs())
     if data.pop("text_version", None) not in (None, CONSENT_TEXT_VERSION):
         raise ValidationFailed(errors={"text_version": [
@@ -121,7 +122,7 @@ def withdraw(consent_id):
     school dat op haar pagina doet. Vanaf het volgende verzoek geldt zij nergens meer; de
     ontvanger krijgt bericht."""
     principal = current_principal()
-    consent = find_consent(db.session, principal, consent_id, event_type="consent:withdraw-form")
+    consent = find_consent(db.session, principal, consent_id, event_type=ConsentTag.withdraw_form)
     json_body(BaseSchema())  # no fields: anything sent is refused
     withdraw_consent(db.session, principal, keyring(), consent, policy_url=_policy_url())
     body = _body(principal, consent)

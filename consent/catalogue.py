@@ -17,6 +17,8 @@ from network.audit import AuditAction, record
 from network.errors import ValidationFailed
 from network.models import OrganisationType
 
+from consent.tags import ConsentTag
+
 C = Category
 
 #: code -> (label, description, special, order)
@@ -112,7 +114,7 @@ def update_purpose(session: Session, actor, purpose, data: dict) -> None:
     purpose.needed = [item for item in purpose.needed if item.category in wanted] + [
         PurposeCategory(category=c) for c in sorted(wanted - {i.category for i in purpose.needed})]
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="consent:purpose-update", object_type="purpose",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.purpose_update, object_type="purpose",
            object_id=purpose.id, detail={"code": purpose.code, "categories": sorted(wanted),
                                          "active": purpose.is_active})
 
@@ -122,7 +124,7 @@ def update_category(session: Session, actor, category, data: dict) -> None:
     category.label, category.description = data["label"], data.get("description") or ""
     category.is_special = bool(data.get("is_special"))
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="consent:category-update", object_type="category",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.category_update, object_type="category",
            object_id=str(category.code), detail={"special": category.is_special})
 
 
@@ -178,7 +180,7 @@ def create_purpose(session: Session, actor, data: dict):
                       needed=[PurposeCategory(category=c) for c in wanted])
     session.add(purpose)
     session.flush()  # the id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="consent:purpose-create", object_type="purpose",
+    record(session, actor, action=AuditAction.create, event_type=ConsentTag.purpose_create, object_type="purpose",
            object_id=purpose.id, detail={"code": code, "categories": wanted, "active": purpose.is_active})
     return purpose
 
@@ -215,7 +217,7 @@ def create_legal_task(session: Session, actor, data: dict):
                      items=[LegalTaskCategory(category=c) for c in sorted(wanted)])
     session.add(task)
     session.flush()  # the id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="consent:legal-task-create", object_type="legal_task",
+    record(session, actor, action=AuditAction.create, event_type=ConsentTag.legal_task_create, object_type="legal_task",
            object_id=task.id, detail={"code": code, "organisation_type": org_type.value, "purpose": purpose.code,
                                       "categories": sorted(wanted), "active": task.is_active,
                                       "own_region_only": task.own_region_only})
@@ -240,6 +242,6 @@ def update_legal_task(session: Session, actor, task, data: dict) -> None:
     task.items = [item for item in task.items if item.category in wanted] + [
         LegalTaskCategory(category=c) for c in sorted(wanted - {i.category for i in task.items})]
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="consent:legal-task-update", object_type="legal_task",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.legal_task_update, object_type="legal_task",
            object_id=task.id, detail={"code": task.code, "categories": sorted(wanted), "active": task.is_active,
                                       "own_region_only": task.own_region_only})

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent.models import Consent, ConsentRequest, Representation
 from consent.receipts import receipt_document
+from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.audit import AuditAction, AuditEvent
 from network.crypto import Keyring
@@ -43,7 +44,7 @@ def collect_export(session: Session, actor: Principal, keyring: Keyring, student
     """Decide (action export) and gather the export. ``role`` is ``self`` or ``representative``:
     only the student themself gets the BSN unmasked."""
     decision = decide(session, actor, student, "inzage", list(Category), action=AuditAction.export,
-                      event_type="consent:export")
+                      event_type=ConsentTag.export)
     if not decision.allowed:
         raise Forbidden("U heeft geen grondslag om deze gegevens te downloaden.")
     record = {name: _plain(getattr(student, name)) for name in STUDENT_FIELDS}

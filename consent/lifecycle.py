@@ -18,6 +18,7 @@ from consent.models import (
     RequestStatus,
 )
 from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent, today_nl
+from consent.tags import ConsentTag
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import compare_and_set, utcnow
@@ -49,7 +50,7 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
                              requested_by_account_id=actor.account_id, requested_by_name=actor.name, created_at=now)
     session.add(request)
     session.flush()  # the request id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="consent:request", object_type="consent_request",
+    record(session, actor, action=AuditAction.create, event_type=ConsentTag.request, object_type="consent_request",
            object_id=request.id, student_id=student.id, purpose=purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": recipient.id, "categories": request.categories.split()})
     under16 = age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE
@@ -94,8 +95,8 @@ def add_representation(session: Session, actor: Principal, student: Student, *, 
                                         recorded_by_account_id=actor.account_id, recorded_by_name=actor.name)
         session.add(representation)
     session.flush()  # the id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="consent:representative", object_type="representation",
-           object_id=representation.id, student_id=student.id, purpose="registratie",
+    record(session, actor, action=AuditAction.create, event_type=ConsentTag.representative,
+           object_type="representation", object_id=representation.id, student_id=student.id, purpose="registratie",
            basis="legal_task:onderwijstaak", detail={"relation": rel.value, "account_id": account.id})
     return representation
 
@@ -110,7 +111,7 @@ def expire_consents(session: Session, today: dt.date | None = None) -> int:
                                                          Consent.valid_until < today).order_by(Consent.id)).all():
         if not end_consent(session, consent, ConsentStatus.expired, expired_at=now):
             continue  # withdrawn since this query read it
-        record(session, actor, action=AuditAction.update, event_type="consent:expire", object_type="consent",
+        record(session, actor, action=AuditAction.update, event_type=ConsentTag.expire, object_type="consent",
                object_id=consent.id, student_id=consent.student_id, basis=f"consent:{consent.id}",
                detail={"valid_until": consent.valid_until.isoformat()})
         consent_expired.send(consent, session=session)
@@ -144,7 +145,7 @@ def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = 
                                 f"loopt af op {until}. Daarna mogen zij deze gegevens niet meer zien.\n"
                                 f"Wil je dat het doorgaat? Geef dan opnieuw toestemming: {portal_url}\n\nSchakel"))
         consent.reminder_sent_at = now
-        record(session, actor, action=AuditAction.execute, event_type="consent:remind", object_type="consent",
+        record(session, actor, action=AuditAction.execute, event_type=ConsentTag.remind, object_type="consent",
                object_id=consent.id, student_id=student.id, basis=f"consent:{consent.id}",
                detail={"recipients": len([t for t in targets if t])})
         count += 1
@@ -171,7 +172,7 @@ def end_representation(session: Session, actor: Principal, representation: Repre
     if representation.ended_at is not None or not compare_and_set(
             session, representation, Representation.ended_at.is_(None), ended_at=now or utcnow()):
         raise Conflict(_l("Deze ouder of voogd was al beëindigd."))
-    record(session, actor, action=AuditAction.update, event_type="consent:representative-end",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.representative_end,
            object_type="representation", object_id=representation.id, student_id=student.id, purpose="registratie",
            basis="legal_task:onderwijstaak", detail={"account_id": representation.account_id})
     session.flush()
@@ -188,7 +189,7 @@ def cancel_request(session: Session, actor: Principal, request: ConsentRequest, 
             session, request, ConsentRequest.status == RequestStatus.open, status=RequestStatus.cancelled,
             answered_at=now or utcnow()):
         raise Conflict(_l("Deze vraag om toestemming is al beantwoord of ingetrokken."))
-    record(session, actor, action=AuditAction.update, event_type="consent:request-cancel",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.request_cancel,
            object_type="consent_request", object_id=request.id, student_id=student.id,
            purpose=request.purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": request.recipient_id})

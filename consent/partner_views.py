@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from consent.models import Consent, ConsentStatus, Purpose
 from consent.service import today_nl
+from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.db import db
 from network.errors import NotFound
@@ -45,7 +46,7 @@ def student(student_id):
     purpose = next((p for p in purposes if p.code == code), None)
     if purpose is None:
         raise NotFound()
-    decision = decide(db.session, principal, found, purpose.code, list(Category), event_type="consent:shared-view")
+    decision = decide(db.session, principal, found, purpose.code, list(Category), event_type=ConsentTag.shared_view)
     bsn = found.masked_bsn(keyring()) if decision.permits(Category.bsn) else None
     html = render_template("consent/shared_student.html", student=found, decision=decision, purpose=purpose,
                            purposes=purposes, Category=Category, masked_bsn=bsn)

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from consent.models import Consent
+from consent.tags import ConsentTag
 from network.access import Category
 from network.audit import AuditAction, event_values, record_many
 from network.errors import Forbidden, NotFound
+from network.events import EventTag
 from network.models import Student
 from network.permissions import Principal, can_manage_student
 from network.students import get_student
@@ -36,7 +38,7 @@ def _loaded():
     return (selectinload(Consent.items), selectinload(Consent.purpose), selectinload(Consent.recipient))
 
 
-def staff_student(session: Session, actor: Principal, student_id: Any, *, event_type: str = "consent:overview",
+def staff_student(session: Session, actor: Principal, student_id: Any, *, event_type: EventTag = ConsentTag.overview,
                   action: AuditAction = AuditAction.read) -> Student:
     """A student of the actor's own school, read (decided and audited) as the staff consent page
     does; :class:`NotFound` for anyone else's (the decision, if one was made, stays pending)."""
@@ -50,7 +52,7 @@ def staff_student(session: Session, actor: Principal, student_id: Any, *, event_
     return student
 
 
-def _audit_shown(session: Session, actor: Principal, consents: list[Consent], event_type: str) -> None:
+def _audit_shown(session: Session, actor: Principal, consents: list[Consent], event_type: EventTag) -> None:
     """One audit event per consent a partner is shown, in one statement."""
     record_many(session, [event_values(actor, action=AuditAction.read, event_type=event_type, object_type="consent",
                                        object_id=c.id, student_id=c.student_id, purpose=c.purpose.code,
@@ -71,11 +73,11 @@ def student_consents(session: Session, actor: Principal, student_id: Any) -> lis
         .options(*_loaded()).order_by(Consent.given_at.desc(), Consent.id.desc())))
     if not consents:
         raise NotFound(_STUDENT_NOT_FOUND)
-    _audit_shown(session, actor, consents, "consent:shared-list")
+    _audit_shown(session, actor, consents, ConsentTag.shared_list)
     return consents
 
 
-def find_consent(session: Session, actor: Principal, consent_id: int, *, event_type: str = "consent:view",
+def find_consent(session: Session, actor: Principal, consent_id: int, *, event_type: EventTag = ConsentTag.view,
                  action: AuditAction = AuditAction.read) -> Consent:
     """One consent: for school staff of the student's school (the student read is decided and
     audited), or for the partner it was given to (audited); :class:`NotFound` for anyone else."""
@@ -91,5 +93,5 @@ def find_consent(session: Session, actor: Principal, consent_id: int, *, event_t
         return consent
     if actor.organisation_id is None or consent.recipient_id != actor.organisation_id:
         raise NotFound(_CONSENT_NOT_FOUND)
-    _audit_shown(session, actor, [consent], "consent:shared-view")
+    _audit_shown(session, actor, [consent], ConsentTag.shared_view)
     return consent

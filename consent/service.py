@@ -32,6 +32,7 @@ from consent.models import (
     Representation,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
+from consent.tags import ConsentTag
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
 from network.crypto import Keyring
@@ -244,7 +245,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     if not add_unless_duplicate(session, consent):
         raise ValidationFailed(errors={"purpose_code": [ALREADY_ACTIVE]})
     receipt = _add_receipt(session, keyring, consent, ReceiptKind.grant, now, labels, policy_url)
-    record(session, actor, action=AuditAction.create, event_type="consent:grant", object_type="consent",
+    record(session, actor, action=AuditAction.create, event_type=ConsentTag.grant, object_type="consent",
            object_id=consent.id, student_id=student.id, purpose=purpose.code, basis=f"consent:{consent.id}",
            detail={"recipient_id": recipient.id, "categories": [c.value for c in ordered], "channel": channel.value,
                    "given_by": given_by.value, "receipt": str(receipt.id), "valid_until": valid_until.isoformat()})
@@ -305,7 +306,7 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
         raise Conflict(_l("Deze toestemming is al ingetrokken of verlopen."))
     labels = category_labels(session)
     receipt = _add_receipt(session, keyring, consent, ReceiptKind.withdraw, now, labels, policy_url)
-    record(session, actor, action=AuditAction.update, event_type="consent:withdraw", object_type="consent",
+    record(session, actor, action=AuditAction.update, event_type=ConsentTag.withdraw, object_type="consent",
            object_id=consent.id, student_id=student.id, purpose=consent.purpose.code, basis=f"consent:{consent.id}",
            detail={"recipient_id": consent.recipient_id, "receipt": str(receipt.id)})
     recipient = consent.recipient

@@ -39,10 +39,12 @@ from consent.service import (
     grant_consent,
     today_nl,
 )
+from consent.tags import ConsentTag
 from network.access import Category
 from network.audit import AuditAction
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, can_manage_student
 from network.students import get_student
@@ -55,7 +57,7 @@ RELATION_LABELS = {Relation.parent.value: _l("ouder"), Relation.guardian.value: 
 CHANNEL_LABELS = {"in_person": _l("mondeling, in een gesprek"), "paper": _l("op papier, ondertekend")}
 
 
-def _student(student_id, *, event_type: str = "consent:overview", action: AuditAction = AuditAction.read):
+def _student(student_id, *, event_type: EventTag = ConsentTag.overview, action: AuditAction = AuditAction.read):
     """The student (404 outside the school's walls), read for referral (audited)."""
     principal = current_principal()
     student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
@@ -234,7 +236,7 @@ def cancel_ask(request_id):
 def receipts(student_id):
     """All signed receipts of the student's consents, as one JSON file (each verifiable with
     the JWKS alone). A read of the student's data: decided and audited as an export."""
-    _principal, student = _student(student_id, event_type="consent:receipts", action=AuditAction.export)
+    _principal, student = _student(student_id, event_type=ConsentTag.receipts, action=AuditAction.export)
     found = db.session.scalars(select(ConsentReceipt).join(Consent, Consent.id == ConsentReceipt.consent_id)
                                .where(Consent.student_id == student.id)
                                .order_by(ConsentReceipt.created_at, ConsentReceipt.id)).all()

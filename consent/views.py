@@ -47,10 +47,12 @@ from consent.service import (
     today_nl,
     withdraw_consent,
 )
+from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.audit import AuditEvent
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
+from network.events import EventTag
 from network.models import Organisation, OrganisationType
 from network.web import (
     redirect_to,
@@ -97,7 +99,7 @@ def _subject(student_id: str | None = None):
     return as_subject(principal, student, role), student, role, choices
 
 
-def _read(actor, student, event_type: str):
+def _read(actor, student, event_type: EventTag):
     decision = decide(db.session, actor, student, "inzage", list(Category), event_type=event_type)
     if not decision.allowed:
         raise Forbidden(_("U heeft geen toegang tot deze gegevens."))
@@ -158,7 +160,7 @@ def portal():
     actor, student, role, choices = _subject()
     if student is None:
         return _empty()
-    _read(actor, student, "consent:portal")
+    _read(actor, student, ConsentTag.portal)
     return _portal_page(actor, student, role, choices)
 
 
@@ -179,7 +181,7 @@ def grant():
     if not errors:
         return redirect_to("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
                                                            "weer intrekken."), leerling=student.id)
-    _read(actor, student, "consent:portal")
+    _read(actor, student, ConsentTag.portal)
     return _portal_page(actor, student, role, choices, values=raw, errors=errors, status=400)
 
 
@@ -215,7 +217,7 @@ def receipt(receipt_id):
     if found is None:
         raise NotFound()
     actor, consent = _own_consent(found.consent_id)
-    _read(actor, consent.student, "consent:receipt")
+    _read(actor, consent.student, ConsentTag.receipt)
     body = export_json(receipt_document(found.payload, found.key_id, found.signature))
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="ontvangstbewijs-{found.id}.json"'})
@@ -237,7 +239,7 @@ def access_log():
     actor, student, role, choices = _subject()
     if student is None:
         return _empty()
-    _read(actor, student, "consent:access-log")
+    _read(actor, student, ConsentTag.access_log)
     query = select(AuditEvent).where(AuditEvent.student_id == str(student.id))
     if student.account_id is not None:  # not the student's own visits to the portal
         query = query.where(or_(AuditEvent.account_id.is_(None), AuditEvent.account_id != student.account_id))
@@ -266,7 +268,7 @@ def download():
         return _empty()
     fmt = request.args.get("formaat")
     if fmt not in ("json", "csv"):
-        _read(actor, student, "consent:download-page")  # the page names the student: a read too
+        _read(actor, student, ConsentTag.download_page)  # the page names the student: a read too
         html = render_template("consent/download.html", student=student, role=role, choices=choices)
         return html
     data = collect_export(db.session, actor, keyring(), student, role=role)

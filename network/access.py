@@ -30,8 +30,10 @@ from network.audit import (
     record_many,
 )
 from network.errors import Forbidden
+from network.events import EventTag
 from network.models import Student
 from network.permissions import Acting, Principal
+from network.tags import StudentTag
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def _decide(session: Session, principal: Principal, student: Student, purpose: s
 
 
 def _audit_values(principal: Principal, student: Student, decision: Decision, outcome: AuditOutcome,
-                  action: AuditAction, event_type: str) -> dict:
+                  action: AuditAction, event_type: EventTag) -> dict:
     return event_values(principal, action=action, event_type=event_type, outcome=outcome,
                         object_type="student", object_id=student.id, student_id=student.id,
                         purpose=decision.purpose, basis=decision.basis_label,
@@ -168,7 +170,7 @@ def _audit_values(principal: Principal, student: Student, decision: Decision, ou
 
 def decide(session: Session, principal: Principal, student: Student, purpose: str,
            categories: Iterable[Category], *, action: AuditAction = AuditAction.read,
-           event_type: str = "student:view") -> Decision:
+           event_type: EventTag = StudentTag.view) -> Decision:
     """Decide which of ``categories`` ``principal`` may process for ``purpose``, and audit it.
 
     Fails closed: an error in any basis source denies everything (and is logged as a failure).
@@ -180,7 +182,7 @@ def decide(session: Session, principal: Principal, student: Student, purpose: st
 
 def decide_many(session: Session, principal: Principal, students: Iterable[Student], purpose: str,
                 categories: Iterable[Category], *, action: AuditAction = AuditAction.read,
-                event_type: str = "student:list") -> dict[Any, Decision]:
+                event_type: EventTag = StudentTag.list) -> dict[Any, Decision]:
     """:func:`decide` for every student of a list page, with all audit events written in one
     statement, so a page's statement count does not grow with its size."""
     decisions = decide_each(session, principal, [(s, purpose) for s in students], categories, action=action,
@@ -190,7 +192,7 @@ def decide_many(session: Session, principal: Principal, students: Iterable[Stude
 
 def decide_each(session: Session, principal: Principal, pairs: Iterable[tuple[Student, str]],
                 categories: Iterable[Category], *, action: AuditAction = AuditAction.read,
-                event_type: str = "student:list") -> dict[tuple[Any, str], Decision]:
+                event_type: EventTag = StudentTag.list) -> dict[tuple[Any, str], Decision]:
     """:func:`decide` for many (student, purpose) pairs, e.g. an inbox of referrals made for
     different purposes. Providers with a batch form answer the whole list at once, so the
     statement count stays fixed whatever the list's length; one audit statement for all.

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.crypto import Keyring
 from network.db import UTCDateTime, db, keep_on_rollback, utcnow
+from network.events import EventTag, require_member
 from network.models import str_enum
 from network.permissions import Principal
 from network.transaction import commit
@@ -71,7 +72,9 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
-    #: what happened, as ``feature:object:verb``, e.g. ``student:view``
+    #: what happened, e.g. ``student:view``: written only from an :class:`~network.events.EventTag`
+    #: member (network/tags.py and each feature's tags.py); read back as the plain string, which
+    #: a member compares equal to
     event_type: Mapped[str] = mapped_column(String(60))
     outcome: Mapped[AuditOutcome] = mapped_column(str_enum(AuditOutcome, "audit_outcome"))
     # who (no foreign keys: the log outlives accounts and organisations)
@@ -157,7 +160,7 @@ def event_values(
     principal: Principal,
     *,
     action: AuditAction,
-    event_type: str,
+    event_type: EventTag,
     outcome: AuditOutcome = AuditOutcome.success,
     object_type: str | None = None,
     object_id: Any = None,
@@ -168,8 +171,11 @@ def event_values(
 ) -> dict[str, Any]:
     """The column values of one audit event (NEN 7513 fields from the principal).
 
+    :param event_type: a member of a feature's :class:`~network.events.EventTag` enum; a plain
+        string raises :class:`TypeError` (the names are data, declared once: network.events).
     :param detail: extra facts (field names changed, reasons); never BSN, secrets or tokens.
     """
+    require_member(event_type, EventTag, "event_type")
     acting = principal.acting
     return dict(
         occurred_at=utcnow(),
@@ -206,6 +212,7 @@ def record(session: Session, principal: Principal, **fields: Any) -> AuditEvent:
 
 def add_event(session: Session, values: dict[str, Any]) -> AuditEvent:
     """Append one event from :func:`event_values` (as :func:`record` does)."""
+    require_member(values["event_type"], EventTag, "event_type")
     event = AuditEvent(**values)
     session.add(event)
     _keep_if_it_survives(session, [values])
@@ -216,6 +223,8 @@ def record_many(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append many events (from :func:`event_values`) in one executemany, in the caller's
     transaction: one statement however many rows (the ORM inserts row by row on SQLite).
     Rows that survive a rollback are kept as :func:`record` keeps them."""
+    for values in rows:
+        require_member(values["event_type"], EventTag, "event_type")
     if rows:
         _keep_if_it_survives(session, rows)
         # render_nulls: the ORM's bulk insert otherwise leaves out None values and splits the

@@ -33,6 +33,7 @@ from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisatio
 from network.passwords import password_problems
 from network.permissions import Permission, Principal, can_view_account, can_view_organisation
 from network.sessions import revoke_account_sessions
+from network.tags import AccountTag, MembershipTag, OrganisationTag, RegionTag
 
 _PARTNER_TYPES = frozenset(OrganisationType) - {OrganisationType.school, OrganisationType.hub}
 
@@ -119,7 +120,7 @@ def create_region(session: Session, actor: Principal, *, name: str, code: str) -
     region = Region(name=name, code=code)
     session.add(region)
     session.flush()  # for the id in the audit event
-    record(session, actor, action=AuditAction.create, event_type="region:create", object_type="region",
+    record(session, actor, action=AuditAction.create, event_type=RegionTag.create, object_type="region",
            object_id=region.id, detail={"code": code})
     return region
 
@@ -168,7 +169,7 @@ def create_organisation(session: Session, actor: Principal, *, region: Region, n
     organisation.region = region
     session.add(organisation)
     session.flush()  # for the id in the audit event
-    record(session, actor, action=AuditAction.create, event_type="organisation:create",
+    record(session, actor, action=AuditAction.create, event_type=OrganisationTag.create,
            object_type="organisation", object_id=organisation.id,
            detail={"region": region.code, "type": organisation.type.value})
     return organisation
@@ -262,7 +263,7 @@ def update_organisation(session: Session, actor: Principal, organisation: Organi
         setattr(organisation, key, values[key])
     if changed:
         session.flush()
-        record(session, actor, action=AuditAction.update, event_type="organisation:update",
+        record(session, actor, action=AuditAction.update, event_type=OrganisationTag.update,
                object_type="organisation", object_id=organisation.id, detail={"fields": changed})
     return organisation
 
@@ -317,7 +318,7 @@ def create_account(session: Session, actor: Principal, *, email: str, name: str,
                       is_active=True)
     session.add(account)
     session.flush()  # for the id in the audit event
-    record(session, actor, action=AuditAction.create, event_type="account:create", object_type="account",
+    record(session, actor, action=AuditAction.create, event_type=AccountTag.create, object_type="account",
            object_id=account.id, detail={"password_set": bool(password)})
     return account
 
@@ -348,7 +349,7 @@ def add_membership(session: Session, actor: Principal, *, account: Account, orga
                             title=(title or "").strip() or None)
     session.add(membership)
     session.flush()  # for the id in the audit event
-    record(session, actor, action=AuditAction.create, event_type="membership:create", object_type="membership",
+    record(session, actor, action=AuditAction.create, event_type=MembershipTag.create, object_type="membership",
            object_id=membership.id,
            detail={"account_id": account.id, "organisation_id": organisation.id, "role": role.value})
     return membership
@@ -363,7 +364,7 @@ def deactivate_account(session: Session, actor: Principal, account: Account) -> 
         account.is_active = False
         session.flush()
     ended = revoke_account_sessions(session, account.id)
-    record(session, actor, action=AuditAction.update, event_type="account:deactivate", object_type="account",
+    record(session, actor, action=AuditAction.update, event_type=AccountTag.deactivate, object_type="account",
            object_id=account.id, detail={"sessions_ended": ended})
     return account
 
@@ -374,7 +375,7 @@ def reactivate_account(session: Session, actor: Principal, account: Account) -> 
     if not account.is_active:
         account.is_active = True
         session.flush()
-        record(session, actor, action=AuditAction.update, event_type="account:reactivate",
+        record(session, actor, action=AuditAction.update, event_type=AccountTag.reactivate,
                object_type="account", object_id=account.id)
     return account
 

@@ -32,11 +32,13 @@ from sqlalchemy.orm import Session
 from network.audit import AuditAction, AuditOutcome, record
 from network.crypto import Keyring, token_hash
 from network.db import keep_on_rollback
+from network.events import EventTag
 from network.models import Account, PasswordResetToken
 from network.outbox import enqueue_email
 from network.passwords import password_problems, verify_password
 from network.permissions import Acting, Principal, permissions_for
 from network.sessions import revoke_account_sessions
+from network.tags import AuthTag
 
 TOTP_ISSUER = "Schakel"
 TOTP_INTERVAL = 30
@@ -103,7 +105,7 @@ def _locked(account: Account, now: dt.datetime) -> bool:
 
 
 def _audit_login(session: Session, principal: Principal, account: Account | None, outcome: AuditOutcome,
-                 reason: str, event_type: str = "auth:login") -> None:
+                 reason: str, event_type: EventTag = AuthTag.login) -> None:
     record(session, principal, action=AuditAction.login, event_type=event_type, outcome=outcome,
            object_type="account" if account else None, object_id=account.id if account else None,
            detail={"reason": reason})
@@ -265,7 +267,7 @@ def confirm_totp_enrollment(session: Session, principal: Principal, keyring: Key
     account.totp_enabled_at = now
     account.totp_last_step = step
     session.flush()
-    record(session, as_account(principal, account), action=AuditAction.update, event_type="auth:totp_enable",
+    record(session, as_account(principal, account), action=AuditAction.update, event_type=AuthTag.totp_enable,
            object_type="account", object_id=account.id)
     return True
 
@@ -278,7 +280,7 @@ def disable_totp(session: Session, principal: Principal, account: Account, *, po
     account.totp_enabled_at = None
     account.totp_last_step = None
     session.flush()
-    record(session, principal, action=AuditAction.update, event_type="auth:totp_disable",
+    record(session, principal, action=AuditAction.update, event_type=AuthTag.totp_disable,
            object_type="account", object_id=account.id)
     return True
 
@@ -307,7 +309,7 @@ def reauthenticate(session: Session, principal: Principal, hasher: PasswordHashe
     (``auth:reauthenticate``); a locked or deactivated account is refused without checking."""
     if _locked(account, now) or not account.is_active:
         _audit_login(session, principal, account, AuditOutcome.denied,
-                     "locked" if account.is_active else "inactive", event_type="auth:reauthenticate")
+                     "locked" if account.is_active else "inactive", event_type=AuthTag.reauthenticate)
         return None
     if account.totp_enabled:
         secret = totp_secret(keyring, account)
@@ -318,12 +320,12 @@ def reauthenticate(session: Session, principal: Principal, hasher: PasswordHashe
         method, reason = "password", "bad_password"
     if not ok:
         _register_failure(session, account, policy, now)
-        _audit_login(session, principal, account, AuditOutcome.failure, reason, event_type="auth:reauthenticate")
+        _audit_login(session, principal, account, AuditOutcome.failure, reason, event_type=AuthTag.reauthenticate)
         return None
     session.execute(update(Account).where(Account.id == account.id).values(failed_logins=0)
                     .execution_options(synchronize_session=False))
     session.expire(account, ["failed_logins"])
-    _audit_login(session, principal, account, AuditOutcome.success, method, event_type="auth:reauthenticate")
+    _audit_login(session, principal, account, AuditOutcome.success, method, event_type=AuthTag.reauthenticate)
     return method
 
 
@@ -349,7 +351,7 @@ def change_password(session: Session, principal: Principal, hasher: PasswordHash
     _set_password(account, hasher, new, now)
     session.flush()
     ended = revoke_account_sessions(session, account.id)
-    record(session, principal, action=AuditAction.update, event_type="auth:password_change",
+    record(session, principal, action=AuditAction.update, event_type=AuthTag.password_change,
            object_type="account", object_id=account.id, detail={"sessions_ended": ended})
     return {}
 
@@ -381,7 +383,7 @@ def request_password_reset(session: Session, principal: Principal, keyring: Keyr
     subject, body = compose(account, link, policy.reset_valid)
     enqueue_email(session, keyring, to=account.email, subject=subject, body=body, now=now)
     session.flush()  # for the id in the audit event
-    record(session, principal, action=AuditAction.execute, event_type="auth:password_reset_request",
+    record(session, principal, action=AuditAction.execute, event_type=AuthTag.password_reset_request,
            object_type="account", object_id=account.id)
 
 
@@ -429,7 +431,7 @@ def reset_password(session: Session, principal: Principal, hasher: PasswordHashe
     _set_password(account, hasher, new, now)
     session.flush()
     ended = revoke_account_sessions(session, account.id)
-    record(session, principal, action=AuditAction.update, event_type="auth:password_reset",
+    record(session, principal, action=AuditAction.update, event_type=AuthTag.password_reset,
            object_type="account", object_id=account.id, detail={"sessions_ended": ended})
     return state, {}
 

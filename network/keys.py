@@ -29,6 +29,7 @@ from network.db import utcnow
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationKey, OutboxMessage, Role, Student
 from network.permissions import Principal
+from network.tags import OrganisationTag
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ def register_organisation_key(session: Session, actor: Principal, organisation: 
                           public_key=encoded, label=(label or "")[:120])
     session.add(key)
     session.flush()  # the key id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="organisation:key-register",
+    record(session, actor, action=AuditAction.create, event_type=OrganisationTag.key_register,
            object_type="organisation_key", object_id=key.kid, detail={"organisation_id": organisation.id})
     return key
 
@@ -168,6 +169,6 @@ def revoke_organisation_key(session: Session, actor: Principal, key: Organisatio
         raise Forbidden("Alleen de hub-beheerder trekt sleutels in.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        record(session, actor, action=AuditAction.update, event_type="organisation:key-revoke",
+        record(session, actor, action=AuditAction.update, event_type=OrganisationTag.key_revoke,
                object_type="organisation_key", object_id=key.kid, detail={"organisation_id": key.organisation_id})
     return key

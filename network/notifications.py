@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.crypto import Keyring
 from network.db import UTCDateTime, db, utcnow
+from network.events import NotificationKind, require_member
 from network.models import Account, Membership, Role, str_enum
 from network.outbox import enqueue_email
 
@@ -36,7 +37,8 @@ class Notification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
-    #: what happened, e.g. ``referral:requested`` (for filtering and tests)
+    #: what happened, e.g. ``referral:requested`` (for filtering and tests): written only from a
+    #: :class:`~network.events.NotificationKind` member (the features' tags.py)
     kind: Mapped[str] = mapped_column(String(60))
     title: Mapped[str] = mapped_column(String(300))
     #: a path inside the hub (``/verwijzingen/12``)
@@ -69,10 +71,14 @@ def _email_body(title: str, link: str | None, base_url: str) -> str:
             "u kunt dit wijzigen bij Mijn account > Meldingen.\n\nSchakel")
 
 
-def notify(session: Session, keyring: Keyring, account_ids: Iterable[int], *, kind: str, title: str,
+def notify(session: Session, keyring: Keyring, account_ids: Iterable[int], *, kind: NotificationKind, title: str,
            link: str | None = None, base_url: str = "", now: dt.datetime | None = None) -> list[Notification]:
     """Add a notification for each active account (once per account) and e-mail those who
-    want it at once. The caller's unit of work commits it; the e-mail leaves after commit."""
+    want it at once. The caller's unit of work commits it; the e-mail leaves after commit.
+
+    :param kind: a member of a feature's :class:`~network.events.NotificationKind` enum; a plain
+        string raises :class:`TypeError`."""
+    require_member(kind, NotificationKind, "kind")
     now = now or utcnow()
     ids = sorted(set(account_ids))
     if not ids:
@@ -105,9 +111,9 @@ def organisation_staff(session: Session, organisation_id: int,
     return sorted(set(session.scalars(query)))
 
 
-def notify_organisation(session: Session, keyring: Keyring, organisation_id: int, *, kind: str, title: str,
-                        link: str | None = None, roles: Iterable[Role] | None = None, base_url: str = "",
-                        now: dt.datetime | None = None) -> list[Notification]:
+def notify_organisation(session: Session, keyring: Keyring, organisation_id: int, *, kind: NotificationKind,
+                        title: str, link: str | None = None, roles: Iterable[Role] | None = None,
+                        base_url: str = "", now: dt.datetime | None = None) -> list[Notification]:
     """:func:`notify` every (active) member of an organisation, or those with ``roles``."""
     return notify(session, keyring, organisation_staff(session, organisation_id, roles), kind=kind, title=title,
                   link=link, base_url=base_url, now=now)
@@ -170,13 +176,16 @@ def send_digests(session: Session, keyring: Keyring, *, base_url: str = "", now:
     return len(by_account)
 
 
-def notify_many(session: Session, keyring: Keyring, items: Iterable[tuple[Iterable[int], str, str, str | None]], *,
+def notify_many(session: Session, keyring: Keyring,
+                items: Iterable[tuple[Iterable[int], NotificationKind, str, str | None]], *,
                 base_url: str = "", now: dt.datetime | None = None) -> int:
     """:func:`notify` for many notifications at once (a job's batch): ``items`` are
     ``(account_ids, kind, title, link)``. One SELECT for all recipients and one INSERT for all
     notifications, whatever the number. Returns the number of notifications made."""
     now = now or utcnow()
     items = [(sorted(set(ids)), kind, title[:300], link) for ids, kind, title, link in items]
+    for _ids, kind, _title, _link in items:
+        require_member(kind, NotificationKind, "kind")
     everyone = sorted({account_id for ids, *_rest in items for account_id in ids})
     if not everyone:
         return 0

@@ -36,6 +36,7 @@ from network.db import UTCDateTime, db, utcnow
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationType, Role
 from network.permissions import Acting, Permission, Principal, permissions_for
+from network.tags import ApiClientTag
 
 #: access tokens live at most this long (the issue: ≤ 1 hour)
 TOKEN_LIFETIME = 3600
@@ -223,7 +224,7 @@ def create_client(session: Session, principal: Principal, organisation: Organisa
                        created_by_id=principal.account_id)
     session.add(client)
     session.flush()
-    record(session, principal, action=AuditAction.create, event_type="api_client.create", object_type="api_client",
+    record(session, principal, action=AuditAction.create, event_type=ApiClientTag.create, object_type="api_client",
            object_id=client.id, detail={"organisation_id": organisation.id, "scope": client.scope})
     return client, secret
 
@@ -237,7 +238,7 @@ def rotate_secret(session: Session, principal: Principal, client: ApiClient) -> 
     secret = secrets.token_urlsafe(32)
     client.secret_hash = digest(secret)
     client.secret_rotated_at = utcnow()
-    record(session, principal, action=AuditAction.update, event_type="api_client.rotate", object_type="api_client",
+    record(session, principal, action=AuditAction.update, event_type=ApiClientTag.rotate, object_type="api_client",
            object_id=client.id)
     return secret
 
@@ -250,7 +251,7 @@ def revoke_client(session: Session, principal: Principal, client: ApiClient) -> 
         client.revoked_at = now
     session.execute(update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None))
                     .values(revoked_at=now))
-    record(session, principal, action=AuditAction.update, event_type="api_client.revoke", object_type="api_client",
+    record(session, principal, action=AuditAction.update, event_type=ApiClientTag.revoke, object_type="api_client",
            object_id=client.id)
 
 
@@ -276,7 +277,7 @@ def _save_token(token: dict, request) -> None:
                             scope=token.get("scope", ""), issued_at=now, expires_in=token["expires_in"]))
     client.last_used_at = now
     record(db.session, client_principal(client, token.get("scope", ""), channel="api"), action=AuditAction.login,
-           event_type="api_client.token", object_type="api_client", object_id=client.id,
+           event_type=ApiClientTag.token, object_type="api_client", object_id=client.id,
            detail={"scope": token.get("scope", "")})
 
 

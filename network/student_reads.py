@@ -29,6 +29,7 @@ from network.errors import Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Student
 from network.permissions import Principal
 from network.students import LIST_CATEGORIES, PURPOSE_GUIDANCE, get_student, list_students, student_in_walls
+from network.tags import StudentTag
 
 #: what a school reads of one of its own students (as its student page)
 SCHOOL_DETAIL_CATEGORIES = (Category.contact, Category.education, Category.bsn)
@@ -113,7 +114,7 @@ def list_students_for(session: Session, actor: Principal, *, q: str | None = Non
         purposes.setdefault(student_id, []).append(purpose)
     pairs = [(student, purpose) for student in students for purpose in sorted(purposes.get(student.id, []))]
     # every student on the page is a read: one decision per (student, purpose), audited together
-    decisions = decide_each(session, actor, pairs, LIST_CATEGORIES, event_type="student:list")
+    decisions = decide_each(session, actor, pairs, LIST_CATEGORIES, event_type=StudentTag.list)
     items = []
     for student in students:
         allowed = [decisions[(student.id, p)] for p in sorted(purposes.get(student.id, []))
@@ -152,7 +153,7 @@ def read_student_for(session: Session, actor: Principal, student_id: Any, *, pur
     if not purposes:
         raise NotFound(NOT_FOUND)  # nothing asked, nothing shown: no decision to audit
     decisions = decide_each(session, actor, [(student, p) for p in purposes], PARTNER_DETAIL_CATEGORIES,
-                            event_type="student:view")
+                            event_type=StudentTag.view)
     allowed = [decisions[(student.id, p)] for p in purposes if decisions[(student.id, p)].allowed]
     if not allowed:
         raise NotFound(NOT_FOUND)

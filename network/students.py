@@ -21,8 +21,10 @@ from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import Page
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.models import OrganisationType, Role, Student
 from network.permissions import Principal, can_manage_student
+from network.tags import StudentTag
 
 #: the purpose under which school staff work with their own students
 PURPOSE_GUIDANCE = "leerlingbegeleiding"
@@ -76,7 +78,7 @@ def register_student(session: Session, actor: Principal, keyring: Keyring, data:
     student.set_bsn(keyring, bsn)
     session.add(student)
     session.flush()  # surface constraint errors (the per-school BSN index) here
-    record(session, actor, action=AuditAction.create, event_type="student:create", object_type="student",
+    record(session, actor, action=AuditAction.create, event_type=StudentTag.create, object_type="student",
            object_id=student.id, student_id=student.id, purpose=PURPOSE_REGISTRATION, basis="legal_task:onderwijstaak",
            detail={"fields": sorted(name for name in STUDENT_FIELDS if data.get(name) is not None)
                    + (["bsn"] if bsn else [])})
@@ -116,7 +118,7 @@ def update_student(session: Session, actor: Principal, keyring: Keyring, student
         session.flush()  # the row-version check runs here: a concurrent save makes it fail
     except StaleDataError as exc:
         raise Conflict(CONFLICT_MESSAGE) from exc
-    record(session, actor, action=AuditAction.update, event_type="student:update", object_type="student",
+    record(session, actor, action=AuditAction.update, event_type=StudentTag.update, object_type="student",
            object_id=student.id, student_id=student.id, purpose=PURPOSE_GUIDANCE, basis="legal_task:onderwijstaak",
            detail={"fields": sorted(changed)})
     return changed
@@ -149,7 +151,7 @@ def list_students(session: Session, actor: Principal, *, q: str | None = None, p
     # Every student shown is a read of that student's data: one decision (and audit event)
     # each, so the list appears in every listed student's "wie heeft mijn gegevens bekeken".
     # For the school's own students the legal task covers these categories without a query.
-    decisions = decide_many(session, actor, items, PURPOSE_GUIDANCE, LIST_CATEGORIES, event_type="student:list")
+    decisions = decide_many(session, actor, items, PURPOSE_GUIDANCE, LIST_CATEGORIES, event_type=StudentTag.list)
     shown = [student for student in items if decisions[student.id].allowed == LIST_CATEGORIES]
     return Page(shown, total, page, per_page)
 
@@ -169,7 +171,7 @@ def student_in_walls(actor: Principal, student: Student) -> bool:
 
 def get_student(session: Session, actor: Principal, student_id: Any, *, purpose: str,
                 categories: Any, action: AuditAction = AuditAction.read,
-                event_type: str = "student:view") -> tuple[Student, Decision]:
+                event_type: EventTag = StudentTag.view) -> tuple[Student, Decision]:
     """Load a student and decide what ``actor`` may see of it for ``purpose``.
 
     :class:`NotFound` for an unknown id or a student outside the actor's walls (nothing is

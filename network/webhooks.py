@@ -32,30 +32,34 @@ from network.audit import AuditAction, record
 from network.crypto import FieldRef, Keyring
 from network.db import UTCDateTime, db, utcnow
 from network.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from network.events import DomainEvent, require_member
 from network.models import Organisation, OutboxMessage, OutboxStatus
 from network.oauth import ApiClient
 from network.outbox import Undeliverable, enqueue, register_deliverer, remember_enqueued
 from network.permissions import Permission, Principal
+from network.tags import WebhookTag
 from network.webhook_delivery import UrlPolicy, WebhookError, WebhookSender, check_url, new_secret, signed_headers
 
-#: the event types a client can subscribe to, with what they announce (Dutch, for the API docs)
-EVENT_TYPES: dict[str, str] = {
-    "referral.created": "Een verwijzing van of aan uw organisatie is verstuurd.",
-    "referral.updated": "Een verwijzing van of aan uw organisatie is gewijzigd (status, warme overdracht, "
-                        "bericht, toewijzing).",
-    "consent.withdrawn": "Een toestemming met uw organisatie als ontvanger is ingetrokken.",
-    "agreement.awaiting_signature": "Een versie van een plan of privacyafspraak wacht op de handtekening van "
-                                    "uw organisatie.",
-    "socialmap.changed": "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
+#: the event types a client can subscribe to, with what they announce (Dutch, for the API docs):
+#: the domain events of network.signals that partners may hear of. Their values are the names
+#: partners subscribe to (README, OpenAPI), so they never change
+EVENT_TYPES: dict[DomainEvent, str] = {
+    DomainEvent.referral_sent: "Een verwijzing van of aan uw organisatie is verstuurd.",
+    DomainEvent.referral_updated: "Een verwijzing van of aan uw organisatie is gewijzigd (status, warme overdracht, "
+                                  "bericht, toewijzing).",
+    DomainEvent.consent_withdrawn: "Een toestemming met uw organisatie als ontvanger is ingetrokken.",
+    DomainEvent.agreement_awaiting_signature: "Een versie van een plan of privacyafspraak wacht op de handtekening "
+                                              "van uw organisatie.",
+    DomainEvent.socialmap_service_changed: "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
 }
 #: the scopes of which a client must hold one to subscribe to an event type: the event only
 #: says an id changed; reading what changed takes these (the sociale kaart is public)
-EVENT_SCOPES: dict[str, tuple[str, ...]] = {
-    "referral.created": ("referrals:read",),
-    "referral.updated": ("referrals:read",),
-    "consent.withdrawn": ("consents:read", "students:read"),
-    "agreement.awaiting_signature": ("agreements:read", "agreements:sign"),
-    "socialmap.changed": (),
+EVENT_SCOPES: dict[DomainEvent, tuple[str, ...]] = {
+    DomainEvent.referral_sent: ("referrals:read",),
+    DomainEvent.referral_updated: ("referrals:read",),
+    DomainEvent.consent_withdrawn: ("consents:read", "students:read"),
+    DomainEvent.agreement_awaiting_signature: ("agreements:read", "agreements:sign"),
+    DomainEvent.socialmap_service_changed: (),
 }
 #: a rotated-out secret keeps signing this long, so the receiver can switch without a gap
 ROTATION_OVERLAP = dt.timedelta(hours=24)
@@ -112,7 +116,8 @@ def _keyring(keyring: Keyring | None) -> Keyring:
     return current_app.extensions["schakel.keyring"]
 
 
-def subscriptions_for(session: Session, event_type: str, organisation_ids: set[int] | None) -> list[WebhookSubscription]:
+def subscriptions_for(session: Session, event_type: DomainEvent,
+                      organisation_ids: set[int] | None) -> list[WebhookSubscription]:
     """The active subscriptions to ``event_type`` of live clients of ``organisation_ids``
     (None: of every organisation)."""
     query = (select(WebhookSubscription).join(WebhookSubscription.client)
@@ -124,10 +129,16 @@ def subscriptions_for(session: Session, event_type: str, organisation_ids: set[i
     return [s for s in session.scalars(query) if event_type in s.types]
 
 
-def emit(session: Session, keyring: Keyring | None, event_type: str, data: dict[str, Any],
+def emit(session: Session, keyring: Keyring | None, event_type: DomainEvent, data: dict[str, Any],
          organisation_ids: set[int] | None, now: dt.datetime | None = None) -> list[OutboxMessage]:
     """Queue ``event_type`` with ``data`` (ids only) for every interested subscription, in the
-    caller's transaction. The body is a thin Standard Webhooks event."""
+    caller's transaction. The body is a thin Standard Webhooks event.
+
+    :param event_type: one of :data:`EVENT_TYPES`; anything else raises :class:`TypeError` or
+        :class:`ValueError` (a typo would otherwise reach no subscriber, silently)."""
+    require_member(event_type, DomainEvent, "event_type")
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"partners cannot subscribe to {event_type!r}: not in EVENT_TYPES")
     subscriptions = subscriptions_for(session, event_type, organisation_ids)
     if not subscriptions:
         return []
@@ -141,19 +152,19 @@ def emit(session: Session, keyring: Keyring | None, event_type: str, data: dict[
 
 @signals.referral_sent.connect
 def _referral_sent(referral: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
-    emit(session, keyring, "referral.created", {"id": referral.id},
+    emit(session, keyring, DomainEvent.referral_sent, {"id": referral.id},
          {referral.from_organisation_id, referral.to_organisation_id})
 
 
 @signals.referral_updated.connect
 def _referral_updated(referral: Any, *, session: Session, organisation_ids: set[int],
                       keyring: Keyring | None = None, **_: Any) -> None:
-    emit(session, keyring, "referral.updated", {"id": referral.id}, set(organisation_ids))
+    emit(session, keyring, DomainEvent.referral_updated, {"id": referral.id}, set(organisation_ids))
 
 
 @signals.consent_withdrawn.connect
 def _consent_withdrawn(consent: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
-    emit(session, keyring, "consent.withdrawn", {"id": consent.id, "student_id": str(consent.student_id)},
+    emit(session, keyring, DomainEvent.consent_withdrawn, {"id": consent.id, "student_id": str(consent.student_id)},
          {consent.recipient_id})
 
 
@@ -164,13 +175,13 @@ def _agreement_awaiting_signature(version: Any, *, agreement: Any, party_keys: l
     signing = {p.organisation_id for p in version.parties
                if p.signs and p.key in party_keys and p.organisation_id is not None}
     if signing:
-        emit(session, keyring, "agreement.awaiting_signature", {"id": str(agreement.id), "version": version.number},
-             signing)
+        emit(session, keyring, DomainEvent.agreement_awaiting_signature,
+             {"id": str(agreement.id), "version": version.number}, signing)
 
 
 @signals.socialmap_service_changed.connect
 def _socialmap_changed(service: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
-    emit(session, keyring, "socialmap.changed", {"id": str(service.uuid)}, None)
+    emit(session, keyring, DomainEvent.socialmap_service_changed, {"id": str(service.uuid)}, None)
 
 
 # -- delivery (called by network.outbox.deliver_due for kind "webhook") ------------------------
@@ -262,7 +273,7 @@ def create_subscription(session: Session, principal: Principal, keyring: Keyring
     secret = new_secret()
     subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
     session.flush()
-    record(session, principal, action=AuditAction.create, event_type="webhook:subscribe",
+    record(session, principal, action=AuditAction.create, event_type=WebhookTag.subscribe,
            object_type="webhook_subscription", object_id=subscription.id,
            detail={"event_types": subscription.types})
     return subscription, secret
@@ -307,7 +318,7 @@ def update_subscription(session: Session, principal: Principal, policy: UrlPolic
         setattr(subscription, name, values[name])
     session.flush()  # the new row version is the new ETag
     if changed:
-        record(session, principal, action=AuditAction.update, event_type="webhook:update",
+        record(session, principal, action=AuditAction.update, event_type=WebhookTag.update,
                object_type="webhook_subscription", object_id=subscription.id, detail={"fields": changed})
     return subscription
 
@@ -325,7 +336,7 @@ def rotate_secret(session: Session, principal: Principal, keyring: Keyring, subs
     subscription.previous_secret_until = now + ROTATION_OVERLAP
     subscription.secret_encrypted = keyring.encrypt(secret, subscription.secret_ref())
     session.flush()
-    record(session, principal, action=AuditAction.update, event_type="webhook:rotate",
+    record(session, principal, action=AuditAction.update, event_type=WebhookTag.rotate,
            object_type="webhook_subscription", object_id=subscription.id,
            detail={"previous_valid_until": subscription.previous_secret_until.isoformat()})
     return secret
@@ -338,7 +349,7 @@ def delete_subscription(session: Session, principal: Principal, subscription: We
     _check_version(subscription, expected_version)
     subscription.disabled_at = now or utcnow()
     session.flush()
-    record(session, principal, action=AuditAction.delete, event_type="webhook:unsubscribe",
+    record(session, principal, action=AuditAction.delete, event_type=WebhookTag.unsubscribe,
            object_type="webhook_subscription", object_id=subscription.id)
 
 
@@ -391,6 +402,6 @@ def replay_dead_letter(session: Session, principal: Principal, message_id: Any, 
         raise Conflict("Het abonnement van dit bericht is opgeheven.")
     message.status, message.attempts, message.next_attempt_at = OutboxStatus.pending, 0, now or utcnow()
     remember_enqueued(session, message.id)  # the request's after-commit delivery takes it
-    record(session, principal, action=AuditAction.execute, event_type="webhook:replay", object_type="outbox_message",
+    record(session, principal, action=AuditAction.execute, event_type=WebhookTag.replay, object_type="outbox_message",
            object_id=message.id, detail={"subscription_id": subscription.id, "event_type": message.subject})
     return message

@@ -82,6 +82,7 @@ from referrals.service import (
 )
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, empty_details
 from referrals.states import ReferralStatus, allowed_for
+from referrals.tags import ReferralTag
 
 bp = Blueprint("referrals_api", __name__, url_prefix="/api/v1", description="Verwijzingen")
 
@@ -236,7 +237,7 @@ def create_referral():
         raise ValidationFailed(errors={"purpose": ["Onbekend doel; kies een code uit de doelencatalogus."]})
     # the wizard's read of the student: decided and audited, 404 outside the school
     student, _decision = get_student(db.session, principal, data["student_id"], purpose="verwijzing",
-                                     categories=[Category.contact, Category.education], event_type="referral:create")
+                                     categories=[Category.contact, Category.education], event_type=ReferralTag.create)
     ring = keyring()
     referral = save_draft(db.session, principal, ring, student, {
         "service_id": data["service_id"], "purpose": data["purpose"], "type": data["type"],

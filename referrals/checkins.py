@@ -32,6 +32,7 @@ from referrals.route_service import (
     is_route_rmc,
     is_route_school_staff,
 )
+from referrals.tags import CheckinNotice, CheckinTag
 
 
 def find_check_in(session: Session, actor: Principal, check_in_id: Any) -> CheckIn:
@@ -86,7 +87,7 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
     note = (data.get("note") or "").strip()
     check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref()) if note else None
     purpose = PURPOSE_SCHOOL if is_route_school_staff(actor, route) else PURPOSE_RMC
-    record(session, actor, action=AuditAction.update, event_type="checkin:record", object_type="check_in",
+    record(session, actor, action=AuditAction.update, event_type=CheckinTag.record, object_type="check_in",
            object_id=check_in.id, student_id=route.student_id, purpose=purpose,
            basis=SCHOOL_BASIS if purpose == PURPOSE_SCHOOL else "legal_task:rmc-nazorg",
            detail={"months": check_in.months, "situation": situation.value, "note": bool(note)})
@@ -95,12 +96,12 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
         link = RMC_ALERT_PATH.format(check_in_id=check_in.id)
         school_name = session.scalar(select(Organisation.name).where(Organisation.id == route.school_id))
         for rmc in rmc_organisations(session, route):
-            notify_organisation(session, keyring, rmc.id, kind="checkin:rmc-alert",
+            notify_organisation(session, keyring, rmc.id, kind=CheckinNotice.rmc_alert,
                                 title=alert_title(situation, school_name), link=link, base_url=base_url, now=now)
             alerted.append(rmc.id)
         if alerted:
             check_in.rmc_alerted_at = now
-            record(session, actor, action=AuditAction.execute, event_type="checkin:rmc-alert",
+            record(session, actor, action=AuditAction.execute, event_type=CheckinTag.rmc_alert,
                    object_type="check_in", object_id=check_in.id, student_id=route.student_id, purpose=PURPOSE_RMC,
                    detail={"rmc": alerted, "situation": situation.value})
     session.flush()

@@ -16,6 +16,7 @@ from network.permissions import Permission
 from network.web import current_principal, require
 from referrals.dashboard import dashboard_table, region_dashboard, table_csv
 from referrals.deadlines import overdue_referrals
+from referrals.tags import ReferralTag
 
 bp = Blueprint("regio", __name__, url_prefix="/regio")
 
@@ -64,7 +65,7 @@ def export_csv():
                                     now=utcnow())
     if table is None:
         abort(404)
-    record(db.session, principal, action=AuditAction.export, event_type="referral:dashboard_export",
+    record(db.session, principal, action=AuditAction.export, event_type=ReferralTag.dashboard_export,
            object_type="region", object_id=region.id, detail={"table": key})
     return Response(table_csv(table), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="schakel-{region.code}-{key}.csv"'})

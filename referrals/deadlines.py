@@ -36,12 +36,14 @@ from network.audit import AuditAction, event_values, record_many
 from network.crypto import Keyring
 from network.db import Page, db, utcnow
 from network.errors import Forbidden, NotFound
+from network.events import EventTag
 from network.models import SCHOOL_STAFF_ROLES, Account, Membership, Organisation, Region, Role
 from network.notifications import notify_many
 from network.permissions import Permission, Principal, system_principal
 from network.scheduler import Job
 from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import ReferralStatus
+from referrals.tags import ReferralNotice, ReferralTag
 from referrals.workdays import is_working_day, working_days_between
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -141,7 +143,7 @@ def _handlers(session: Session, rows: Sequence[Any]) -> dict[int, list[int]]:
     return {r.id: [r.owner_account_id] if r.owner_active else staff.get(r.to_organisation_id, []) for r in rows}
 
 
-def _record(session: Session, rows: Sequence[Any], kind: EventKind, event_type: str, now: dt.datetime,
+def _record(session: Session, rows: Sequence[Any], kind: EventKind, event_type: EventTag, now: dt.datetime,
             reason: Any) -> None:
     """One referral event and one audit event per referral (two statements per batch)."""
     actor = system_principal("job", JOB_ID)
@@ -168,10 +170,10 @@ def _remind(session, keyring, rows, *, now, base_url) -> int:
         return 0
     to = _handlers(session, rows)
     notify_many(session, keyring, [
-        (to[r.id], "referral:reminder",
+        (to[r.id], ReferralNotice.reminder,
          f"Herinnering: verwijzing {r.id} ({r.service_name}) wacht op uw antwoord; de reactietermijn "
          f"liep af op {_due(r.response_due)}", referral_link(r.id)) for r in rows], base_url=base_url, now=now)
-    _record(session, rows, EventKind.reminder, "referral:remind", now,
+    _record(session, rows, EventKind.reminder, ReferralTag.remind, now,
             lambda r: f"Reactietermijn verstreken op {_due(r.response_due)}; herinnering verstuurd")
     return len(rows)
 
@@ -184,10 +186,10 @@ def _escalate(session, keyring, rows, *, now, base_url) -> int:
         return 0
     coordinators = _members(session, Organisation.region_id, (r.region_id for r in rows), [Role.coordinator])
     notify_many(session, keyring, [
-        (coordinators.get(r.region_id, []), "referral:escalation",
+        (coordinators.get(r.region_id, []), ReferralNotice.escalation,
          f"Escalatie: verwijzing {r.id} aan {r.name} ({r.service_name}) is na een herinnering nog niet "
          f"beantwoord (termijn {_due(r.response_due)})", OVERDUE_LINK) for r in rows], base_url=base_url, now=now)
-    _record(session, rows, EventKind.escalation, "referral:escalate", now,
+    _record(session, rows, EventKind.escalation, ReferralTag.escalate, now,
             lambda r: "Niet beantwoord na herinnering; gemeld bij de uitstroomcoördinator van de regio")
     return len(rows)
 
@@ -200,10 +202,10 @@ def _nudge(session, keyring, rows, *, now, base_url) -> int:
         return 0
     to = _handlers(session, rows)
     notify_many(session, keyring, [
-        (to[r.id], "referral:nudge",
+        (to[r.id], ReferralNotice.nudge,
          f"Verwijzing {r.id} ({r.service_name}): al {STALE_WORKING_DAYS} werkdagen geen nieuws. "
          "Zet een update of rond af.", referral_link(r.id)) for r in rows], base_url=base_url, now=now)
-    _record(session, rows, EventKind.nudge, "referral:nudge", now,
+    _record(session, rows, EventKind.nudge, ReferralTag.nudge, now,
             lambda r: f"{STALE_WORKING_DAYS} werkdagen zonder nieuws")
     return len(rows)
 

@@ -22,6 +22,7 @@ from network.notifications import notify, organisation_staff
 from network.permissions import system_principal
 from referrals.models import CheckIn, Route, RouteStatus
 from referrals.route_service import CHECK_IN_PATH, PURPOSE_SCHOOL, SCHOOL_BASIS, followup_end
+from referrals.tags import CheckinNotice, CheckinTag, RouteTag
 
 #: remind this many days before a check-in's due date, so the contact can plan the call
 REMIND_AHEAD_DAYS = 7
@@ -58,10 +59,10 @@ def remind_due_check_ins(session: Session, keyring: Keyring, *, today: dt.date |
         title = (f"Nazorg: het contact van {check_in.months} maanden na uitstroom met een oud-leerling van "
                  f"{school.name} is {'verlopen' if check_in.due_date < today else 'bijna'} aan de beurt "
                  f"(uiterlijk {check_in.due_date.strftime('%d-%m-%Y')})")
-        notify(session, keyring, targets, kind="checkin:due", title=title,
+        notify(session, keyring, targets, kind=CheckinNotice.due, title=title,
                link=CHECK_IN_PATH.format(check_in_id=check_in.id), base_url=base_url, now=now)
         check_in.reminded_at = now
-        record(session, actor, action=AuditAction.execute, event_type="checkin:remind", object_type="check_in",
+        record(session, actor, action=AuditAction.execute, event_type=CheckinTag.remind, object_type="check_in",
                object_id=check_in.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
                detail={"months": check_in.months, "due_date": check_in.due_date.isoformat(),
                        "recipients": len(targets)})
@@ -88,7 +89,7 @@ def close_finished_routes(session: Session, *, today: dt.date | None = None, now
         if open_ones and today < max(last_due, end) + dt.timedelta(days=GRACE_DAYS):
             continue
         route.status, route.closed_at = RouteStatus.closed, now
-        record(session, actor, action=AuditAction.update, event_type="route:close", object_type="route",
+        record(session, actor, action=AuditAction.update, event_type=RouteTag.close, object_type="route",
                object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
                detail={"followup_end": end.isoformat(), "open_check_ins": sorted(c.months for c in open_ones)})
         closed += 1

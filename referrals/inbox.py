@@ -25,6 +25,7 @@ from network.models import Account, Role, Student
 from network.permissions import Principal
 from referrals.models import Referral
 from referrals.states import OPEN, ReferralStatus
+from referrals.tags import ReferralTag
 from socialmap.models import Service
 
 MAX_PAGE = 100
@@ -122,7 +123,7 @@ def _page(session: Session, actor: Principal, query, *, cursor: str | None, per_
     more = len(referrals) > per_page
     referrals = referrals[:per_page]
     decisions = decide_each(session, actor, [(r.student, purpose_of(r)) for r in referrals], [Category.contact],
-                            event_type="referral:list") if referrals else {}
+                            event_type=ReferralTag.list) if referrals else {}
     rows = []
     for referral in referrals:
         decision = decisions.get((referral.student_id, purpose_of(referral)))

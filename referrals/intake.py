@@ -25,6 +25,7 @@ from network.permissions import Principal
 from network.schemas import FormSchema
 from referrals.models import Intake, Route, RoutePhase
 from referrals.route_service import PURPOSE_SCHOOL, SCHOOL_BASIS, require_route_manager
+from referrals.tags import IntakeTag
 
 TEXT, AREA, YESNO = "text", "textarea", "yesno"
 MAX_ANSWER = 2000
@@ -152,7 +153,7 @@ def record_intake(session: Session, actor: Principal, keyring: Keyring, route: R
     if route.phase is RoutePhase.aanmelding:
         route.phase = RoutePhase.gesprek
     session.flush()  # the intake id for the audit event
-    record(session, actor, action=AuditAction.create, event_type="intake:record", object_type="intake",
+    record(session, actor, action=AuditAction.create, event_type=IntakeTag.record, object_type="intake",
            object_id=intake.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"route_id": route.id, "held_on": held_on.isoformat(), "answered": sorted(answers)})
     return intake

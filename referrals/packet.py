@@ -28,6 +28,7 @@ from network.permissions import Principal, system_principal
 from referrals.referral_timeline import add_event
 from referrals.models import EventKind, HandoverPacket, Referral
 from referrals.service import NOT_FOUND, RECEIVER, side_of
+from referrals.tags import ReferralNotice, ReferralTag
 
 
 @dataclass
@@ -55,14 +56,14 @@ def read_packet(session: Session, actor: Principal, keyring: Keyring, referral: 
         return PacketView(state="none")
     shared = packet.category_list
     if packet.content_encrypted is None:
-        record(session, actor, action=AuditAction.read, event_type="referral:packet", object_type="referral",
+        record(session, actor, action=AuditAction.read, event_type=ReferralTag.packet, object_type="referral",
                object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
                detail={"state": "withdrawn"})
         return PacketView(state="withdrawn", shared=shared, withdrawn_at=packet.withdrawn_at,
                           withdrawn_reason=packet.withdrawn_reason)
     purpose = referral.purpose if side == RECEIVER else "verwijzing"
     decision = decide(session, actor, referral.student, purpose, [Category(c) for c in shared],
-                      event_type="referral:packet")
+                      event_type=ReferralTag.packet)
     if not decision.allowed:
         return PacketView(state="denied", shared=shared, decision=decision)
     content = json.loads(keyring.decrypt(packet.content_encrypted, packet.content_ref()))
@@ -88,15 +89,15 @@ def wipe_packets(session: Session, keyring: Keyring, *, consent_id: int, student
         packet.content_encrypted, packet.withdrawn_at, packet.withdrawn_reason = None, now, reason
         referral = packet.referral
         add_event(session, keyring, referral, EventKind.packet_withdrawn, actor, reason=reason, now=now)
-        record(session, actor, action=AuditAction.delete, event_type="referral:packet-wiped", object_type="referral",
+        record(session, actor, action=AuditAction.delete, event_type=ReferralTag.packet_wiped, object_type="referral",
                object_id=referral.id, student_id=student_id, purpose=referral.purpose, basis=ref,
                detail={"reason": reason})
         title = (f"Verwijzing nr. {referral.id}: de toestemming is "
                  f"{'ingetrokken' if reason == 'withdrawn' else 'verlopen'}; de gedeelde gegevens zijn verwijderd")
         notify_organisation(session, keyring, referral.to_organisation_id, roles=[Role.partner_staff],
-                            kind="referral:packet-withdrawn", title=title, link=f"/inbox/{referral.id}", now=now)
+                            kind=ReferralNotice.packet_withdrawn, title=title, link=f"/inbox/{referral.id}", now=now)
         if referral.from_account_id:
-            notify(session, keyring, [referral.from_account_id], kind="referral:packet-withdrawn", title=title,
+            notify(session, keyring, [referral.from_account_id], kind=ReferralNotice.packet_withdrawn, title=title,
                    link=f"/verwijzingen/{referral.id}", now=now)
         wiped += 1
     return wiped

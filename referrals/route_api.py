@@ -54,6 +54,7 @@ from referrals.api_schemas import (
 )
 from referrals.checkins import check_in_note, record_check_in
 from referrals.models import CheckIn, Route, RoutePhase
+from referrals.tags import CheckinTag, RouteTag
 
 bp = Blueprint("routes_api", __name__, url_prefix="/api/v1", description="Trajecten (Transitieroute) en nazorg")
 
@@ -172,7 +173,7 @@ def update_route(route_id):
     require_json()
     check_if_match(route.version, "het traject")
     data = json_body(PatchRouteArgs)
-    decision = _decided(principal, route, event_type="route:update", action=AuditAction.update)
+    decision = _decided(principal, route, event_type=RouteTag.update, action=AuditAction.update)
     route_service.update_route(db.session, principal, route, _route_changes(data), expected_version=route.version)
     return _answer(route, decision)
 
@@ -190,7 +191,7 @@ def record_exit(route_id):
     require_json()
     check_if_match(route.version, "het traject")
     data = json_body(RouteExitArgs)
-    decision = _decided(principal, route, event_type="route:exit", action=AuditAction.update)
+    decision = _decided(principal, route, event_type=RouteTag.exit, action=AuditAction.update)
     route_service.record_exit(db.session, principal, route, data["exit_date"])
     return _answer(route, decision)
 
@@ -204,7 +205,7 @@ def list_check_ins(route_id):
     RMC van de regio van de school."""
     principal = api_principal()
     route = _route(principal, route_id, rmc=True)
-    _decided(principal, route, event_type="checkin:list")
+    _decided(principal, route, event_type=CheckinTag.list)
     body = {"items": [_check_in(c) for c in route.check_ins]}
     return body
 
@@ -227,7 +228,7 @@ def record_check_in_api(route_id):
     if check_in is None:
         raise ValidationFailed(errors={"months": [f"Voor dit traject is geen nazorgcontact na {data['months']} "
                                                   "maanden gepland."]})
-    _decided(principal, route, event_type="checkin:record", action=AuditAction.update)
+    _decided(principal, route, event_type=CheckinTag.record, action=AuditAction.update)
     record_check_in(db.session, principal, keyring(), check_in, data, base_url=base_url())
     body = _check_in(check_in)
     return body

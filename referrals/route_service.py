@@ -25,6 +25,7 @@ from network.access import Category, Decision, decide, decide_many
 from network.audit import AuditAction, record
 from network.db import Page, add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.models import (
     SCHOOL_STAFF_ROLES,
     Account,
@@ -44,6 +45,7 @@ from referrals.models import (
     RouteStatus,
 )
 from referrals.states import ReferralType
+from referrals.tags import RouteTag
 
 #: the school works with its own students under its educational task (network.access)
 PURPOSE_SCHOOL = "leerlingbegeleiding"
@@ -97,7 +99,7 @@ def find_route(session: Session, actor: Principal, route_id: Any, *, rmc: bool =
     return route
 
 
-def decide_route(session: Session, actor: Principal, route: Route, *, event_type: str = "route:view",
+def decide_route(session: Session, actor: Principal, route: Route, *, event_type: EventTag = RouteTag.view,
                  categories: Any = ROUTE_CATEGORIES, action: AuditAction = AuditAction.read) -> Decision:
     """Decide (and audit) what ``actor`` may see of the route's student: the school under its
     educational task, the RMC under ``rmc-nazorg``. Nothing allowed is :class:`Forbidden`."""
@@ -142,7 +144,7 @@ def list_routes(session: Session, actor: Principal, *, status: str | None = None
     due = dict(session.execute(select(CheckIn.route_id, func.min(CheckIn.due_date)).where(
         CheckIn.route_id.in_([r.id for r in routes]), CheckIn.recorded_at.is_(None)).group_by(CheckIn.route_id)).all())
     decisions = decide_many(session, actor, [r.student for r in routes], PURPOSE_SCHOOL, [Category.contact],
-                            event_type="route:list")
+                            event_type=RouteTag.list)
     rows = [RouteRow(r, r.student.full_name if decisions[r.student_id].permits(Category.contact) else None,
                      due.get(r.id), r.responsible.name if r.responsible else None) for r in routes]
     return Page(rows, total, page, per_page)
@@ -234,7 +236,7 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
     # moment (a double click) was stored first (the unique student_id)
     if not add_unless_duplicate(session, route):
         raise Conflict(_l("Deze leerling heeft al een traject."), route_id=existing())
-    record(session, actor, action=AuditAction.create, event_type="route:create", object_type="route",
+    record(session, actor, action=AuditAction.create, event_type=RouteTag.create, object_type="route",
            object_id=route.id, student_id=student.id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"expected_exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
                    "responsible_account_id": responsible})
@@ -299,7 +301,7 @@ def update_route(session: Session, actor: Principal, route: Route, data: dict[st
         session.flush()  # the row-version check runs here: a concurrent save makes it fail
     except StaleDataError as exc:
         raise Conflict(CONFLICT_MESSAGE) from exc
-    record(session, actor, action=AuditAction.update, event_type="route:update", object_type="route",
+    record(session, actor, action=AuditAction.update, event_type=RouteTag.update, object_type="route",
            object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"fields": sorted(changed), "phase": route.phase.value})
     return changed
@@ -348,7 +350,7 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
         if months > route.followup_months and check_in.recorded_at is None:
             route.check_ins.remove(check_in)
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="route:exit", object_type="route",
+    record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
            object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
                    "check_ins": sorted(c.months for c in route.check_ins)})

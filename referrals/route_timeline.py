@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent.agreements.models import AgreementEvent, AgreementKind
 from consent.models import Consent
+from consent.tags import ConsentTag
 from network.access import Category, Decision
 from network.crypto import Keyring
 from network.permissions import Principal
@@ -28,6 +29,7 @@ from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
 from referrals.checkins import check_in_note
 from referrals.route_service import decide_route
+from referrals.tags import CheckinTag, RouteTag
 
 #: what the timeline shows: name (contact), programme and referrals (education), the plan
 TIMELINE_CATEGORIES = (Category.contact, Category.education, Category.plan)
@@ -109,15 +111,15 @@ def _consent_entries(session: Session, route: Route) -> list[Entry]:
     for consent in session.scalars(select(Consent).where(Consent.student_id == route.student_id)
                                    .options(selectinload(Consent.recipient), selectinload(Consent.purpose))):
         what = {"org": consent.recipient.name, "purpose": consent.purpose.label}
-        entries.append(Entry(consent.given_at, "consent:grant",
+        entries.append(Entry(consent.given_at, ConsentTag.grant,
                              _l("Toestemming gegeven aan %(org)s voor %(purpose)s", **what),
                              by=consent.recorded_by_name))
         if consent.withdrawn_at:
-            entries.append(Entry(consent.withdrawn_at, "consent:withdraw",
+            entries.append(Entry(consent.withdrawn_at, ConsentTag.withdraw,
                                  _l("Toestemming ingetrokken: %(org)s, %(purpose)s", **what),
                                  by=consent.withdrawn_by_name))
         if consent.expired_at:
-            entries.append(Entry(consent.expired_at, "consent:expire",
+            entries.append(Entry(consent.expired_at, ConsentTag.expire,
                                  _l("Toestemming verlopen: %(org)s, %(purpose)s", **what)))
     return entries
 
@@ -147,7 +149,7 @@ def _agreement_entries(session: Session, route: Route) -> list[Entry]:
 
 
 def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Entry]:
-    entries = [Entry(route.created_at, "route:create", _l("Traject geopend"))]
+    entries = [Entry(route.created_at, RouteTag.create, _l("Traject geopend"))]
     for intake in route_intakes(session, route):
         entries.append(Entry(_day(intake.held_on), "intake", _l("School-naar-werk-gesprek gehouden"),
                              by=intake.recorded_by_name, date_only=True,
@@ -166,9 +168,9 @@ def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Ent
                                     situation=SITUATION_LABELS[check_in.situation.value]),
                                  check_in_note(keyring, check_in), check_in.recorded_by_name))
         if check_in.rmc_alerted_at:
-            entries.append(Entry(check_in.rmc_alerted_at, "checkin:rmc-alert", _l("Het RMC is gewaarschuwd")))
+            entries.append(Entry(check_in.rmc_alerted_at, CheckinTag.rmc_alert, _l("Het RMC is gewaarschuwd")))
     if route.closed_at:
-        entries.append(Entry(route.closed_at, "route:close", _l("Traject afgesloten: de nazorg is voorbij")))
+        entries.append(Entry(route.closed_at, RouteTag.close, _l("Traject afgesloten: de nazorg is voorbij")))
     return entries
 
 
@@ -177,7 +179,7 @@ def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route)
 
     Decides and audits the read (``route:timeline``); referrals and consents are shown when the
     decision allows the student's education data, the route's own entries always."""
-    decision = decide_route(session, actor, route, event_type="route:timeline", categories=TIMELINE_CATEGORIES)
+    decision = decide_route(session, actor, route, event_type=RouteTag.timeline, categories=TIMELINE_CATEGORIES)
     entries = _route_entries(session, keyring, route)
     if decision.permits(Category.education):
         entries += _referral_entries(session, keyring, actor, route) + _consent_entries(session, route)

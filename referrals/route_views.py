@@ -17,6 +17,7 @@ from network.access import Category
 from network.audit import AuditAction
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
+from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import redirect_to, current_principal, keyring, require, submit
@@ -43,6 +44,7 @@ from referrals.route_service import (
     school_staff_accounts,
     update_route,
 )
+from referrals.tags import CheckinTag, IntakeTag, RouteTag
 from referrals.route_timeline import PHASE_LABELS, SITUATION_LABELS, timeline as build_timeline
 
 bp = Blueprint("routes", __name__, url_prefix="/trajecten")
@@ -53,7 +55,7 @@ def _status_labels():
 
 
 
-def _route(route_id: int, *, event_type: str = "route:view", action: AuditAction = AuditAction.read,
+def _route(route_id: int, *, event_type: EventTag = RouteTag.view, action: AuditAction = AuditAction.read,
            categories=None):
     principal = current_principal()
     route = find_route(db.session, principal, route_id)
@@ -80,7 +82,7 @@ def new(student_id):
 
     def load():
         found, decision = get_student(db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
-                                     categories=[Category.contact, Category.education], event_type="route:open-form")
+                                     categories=[Category.contact, Category.education], event_type=RouteTag.open_form)
         if not can_manage_student(principal, found):
             raise Forbidden(_("Alleen de school van de leerling opent een traject."))
         return found
@@ -142,7 +144,7 @@ def detail(route_id):
 @bp.post("/<int:route_id>/bewerken")
 @require(Permission.route_manage)
 def update(route_id):
-    principal, route, _decision = _route(route_id, event_type="route:update", action=AuditAction.update)
+    principal, route, _decision = _route(route_id, event_type=RouteTag.update, action=AuditAction.update)
     values = request.form.to_dict()
     try:
         _done, errors = submit(UpdateRouteArgs, request.form, lambda data: update_route(
@@ -162,7 +164,7 @@ def update(route_id):
 @bp.post("/<int:route_id>/uitstroom")
 @require(Permission.route_manage)
 def exit_school(route_id):
-    principal, route, _decision = _route(route_id, event_type="route:exit", action=AuditAction.update)
+    principal, route, _decision = _route(route_id, event_type=RouteTag.exit, action=AuditAction.update)
     values = request.form.to_dict()
     _done, errors = submit(ExitArgs, request.form,
                            lambda data: record_exit(db.session, principal, route, data.get("exit_date")))
@@ -178,7 +180,7 @@ def exit_school(route_id):
 @require(Permission.route_manage)
 def intake(route_id):
     posted = request.method == "POST"
-    principal, route, decision = _route(route_id, event_type="intake:form",
+    principal, route, decision = _route(route_id, event_type=IntakeTag.form,
                                         action=AuditAction.create if posted else AuditAction.read)
     values, errors = {}, {}
     if posted:
@@ -188,7 +190,7 @@ def intake(route_id):
         if not errors:
             return redirect_to("routes.intake_detail", _("Het gesprek is vastgelegd."), route_id=route_id,
                                        intake_id=made.id)
-        principal, route, decision = _route(route_id, event_type="intake:form")
+        principal, route, decision = _route(route_id, event_type=IntakeTag.form)
     html = render_template("referrals/routes/intake.html", route=route, student=route.student, values=values,
                            errors=errors, sections=INTAKE_SECTIONS, yesno=list(YESNO_LABELS.items()))
     return html, 400 if errors else 200
@@ -202,7 +204,7 @@ def intake_detail(route_id, intake_id):
     found = db.session.get(Intake, intake_id)
     if found is None or found.route_id != route.id:
         raise NotFound()
-    decision = decide_route(db.session, principal, route, event_type="intake:view",
+    decision = decide_route(db.session, principal, route, event_type=IntakeTag.view,
                           categories=(Category.contact, Category.education, Category.life_domains, Category.plan))
     if not decision.permits(Category.plan):
         raise Forbidden(_("U heeft geen grondslag om dit gesprek in te zien."))
@@ -222,7 +224,7 @@ def timeline(route_id):
     return html
 
 
-def _check_in(check_in_id, *, event_type: str, action: AuditAction = AuditAction.read):
+def _check_in(check_in_id, *, event_type: EventTag, action: AuditAction = AuditAction.read):
     principal = current_principal()
     found = find_check_in(db.session, principal, check_in_id)
     decision = decide_route(db.session, principal, found.route, event_type=event_type, action=action)
@@ -233,7 +235,7 @@ def _check_in(check_in_id, *, event_type: str, action: AuditAction = AuditAction
 @require(Permission.checkin_record)
 def check_in(check_in_id):
     posted = request.method == "POST"
-    principal, found, decision = _check_in(check_in_id, event_type="checkin:form",
+    principal, found, decision = _check_in(check_in_id, event_type=CheckinTag.form,
                                            action=AuditAction.update if posted else AuditAction.read)
     values, errors = {}, {}
     if posted:
@@ -249,7 +251,7 @@ def check_in(check_in_id):
             if is_route_school_staff(principal, found.route):
                 return redirect_to("routes.detail", message, route_id=found.route_id)
             return redirect_to("routes.rmc_alert", message, check_in_id=check_in_id)
-        principal, found, decision = _check_in(check_in_id, event_type="checkin:form")
+        principal, found, decision = _check_in(check_in_id, event_type=CheckinTag.form)
     html = render_template("referrals/routes/check_in.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category, values=values,
                            errors=errors, situations=[(s.value, SITUATION_LABELS[s.value]) for s in Situation],
@@ -263,7 +265,7 @@ def check_in(check_in_id):
 def rmc_alert(check_in_id):
     """The RMC's page for a follow-up alert: the check-in's finding and the young person's
     contact data, as the RMC's legal task (``rmc-nazorg``) allows."""
-    principal, found, decision = _check_in(check_in_id, event_type="checkin:rmc-view")
+    principal, found, decision = _check_in(check_in_id, event_type=CheckinTag.rmc_view)
     html = render_template("referrals/routes/rmc_alert.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category,
                            situation_labels=SITUATION_LABELS, is_school=is_route_school_staff(principal, found.route))

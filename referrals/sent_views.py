@@ -39,6 +39,7 @@ from referrals.schemas import (
 )
 from referrals.service import SENDER, get_referral, post_message, record_handover, side_of, transition
 from referrals.states import ReferralStatus, allowed_for
+from referrals.tags import ReferralTag
 
 PER_PAGE = 25
 #: the events that show a deadline was missed
@@ -88,7 +89,7 @@ def _page(principal, referral, *, form: str | None = None, values: dict[str, Any
           allowed_now: list[str] | None = None, status: int = 200):
     keys = keyring()
     decision = decide(db.session, principal, referral.student, "verwijzing", [Category.contact],
-                      event_type="referral:view")
+                      event_type=ReferralTag.view)
     packet = read_packet(db.session, principal, keys, referral)
     events = visible_events(referral, principal.organisation_id)
     bodies = {e.id: event_body(keys, e) for e in events if e.kind in (EventKind.update, EventKind.note)}

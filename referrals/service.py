@@ -43,6 +43,7 @@ from referrals.states import (
     allowed_for,
     allowed_next,
 )
+from referrals.tags import TRANSITION_NOTICES, TRANSITION_TAGS, ReferralNotice, ReferralTag
 from referrals.workdays import DEFAULT_RESPONSE_DAYS, add_working_days
 from socialmap.models import Service, ServiceStatus
 
@@ -212,7 +213,7 @@ def save_draft(session: Session, actor: Principal, keyring: Keyring, student: St
         details.update(data["details"] or {})
         _write_details(keyring, referral, details)
     record(session, actor, action=AuditAction.create if created else AuditAction.update,
-           event_type="referral:draft", object_type="referral", object_id=referral.id, student_id=student.id,
+           event_type=ReferralTag.draft, object_type="referral", object_id=referral.id, student_id=student.id,
            purpose="verwijzing", basis="legal_task:onderwijstaak")
     return referral
 
@@ -290,11 +291,11 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
     referral.response_due = response_due or add_working_days(today, service.response_days or DEFAULT_RESPONSE_DAYS)
     add_event(session, keyring, referral, EventKind.transition, actor, from_status=S.draft, to_status=S.requested,
               now=now)
-    record(session, actor, action=AuditAction.export, event_type="referral:send", object_type="referral",
+    record(session, actor, action=AuditAction.export, event_type=ReferralTag.send, object_type="referral",
            object_id=referral.id, student_id=student.id, purpose=referral.purpose, basis=",".join(refs) or None,
            detail={"to_organisation_id": service.organisation_id, "categories": referral.category_list})
     notify_organisation(session, keyring, service.organisation_id, roles=[Role.partner_staff],
-                        kind="referral:requested", base_url=base_url, now=now,
+                        kind=ReferralNotice.requested, base_url=base_url, now=now,
                         title=f"Nieuwe verwijzing nr. {referral.id} voor '{service.name}' van "
                               f"{referral.from_organisation.name}; reageer vóór {referral.response_due:%d-%m-%Y}",
                         link=f"/inbox/{referral.id}")
@@ -369,11 +370,11 @@ def transition(session: Session, actor: Principal, keyring: Keyring, referral: R
         referral.owner_account_id = actor.account_id
     add_event(session, keyring, referral, EventKind.transition, actor, from_status=previous, to_status=target,
               reason=reason, now=now)
-    record(session, actor, action=AuditAction.update, event_type=f"referral:{target.value}", object_type="referral",
+    record(session, actor, action=AuditAction.update, event_type=TRANSITION_TAGS[target], object_type="referral",
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"from": previous.value, "to": target.value, **({"outcome": chosen_outcome.value} if chosen_outcome else {})})
     if previous is not S.draft:  # the receiver never saw a draft: nothing to tell
-        _tell_other_side(session, keyring, referral, side, kind=f"referral:{target.value}", base_url=base_url,
+        _tell_other_side(session, keyring, referral, side, kind=TRANSITION_NOTICES[target], base_url=base_url,
                          now=now, title=f"Verwijzing nr. {referral.id}: {_STATUS_WORDS.get(target, target.value)}")
     _announce(session, keyring, referral, own_only_for=actor if previous is S.draft else None)
     return referral
@@ -386,8 +387,8 @@ _STATUS_WORDS = {
 }
 
 
-def _tell_other_side(session: Session, keyring: Keyring, referral: Referral, side: str, *, kind: str, title: str,
-                     base_url: str, now: dt.datetime) -> None:
+def _tell_other_side(session: Session, keyring: Keyring, referral: Referral, side: str, *, kind: ReferralNotice,
+                     title: str, base_url: str, now: dt.datetime) -> None:
     if side == RECEIVER:
         if referral.from_account_id:
             notify(session, keyring, [referral.from_account_id], kind=kind, title=title, base_url=base_url, now=now,
@@ -433,14 +434,14 @@ def record_handover(session: Session, actor: Principal, keyring: Keyring, referr
     referral.handover_on, referral.handover_present, referral.handover_recorded_by_name = held_on, present, actor.name
     add_event(session, keyring, referral, EventKind.handover, actor, now=now,
               reason=f"{held_on.isoformat()}: {present}"[:500])
-    record(session, actor, action=AuditAction.update, event_type="referral:handover", object_type="referral",
+    record(session, actor, action=AuditAction.update, event_type=ReferralTag.handover, object_type="referral",
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"held_on": held_on.isoformat()})
     if side == RECEIVER:
         _confirm(session, actor, keyring, referral, now)
     else:
         referral.handover_confirmed_at = referral.handover_confirmed_by_name = None
-        _tell_other_side(session, keyring, referral, side, kind="referral:handover", base_url=base_url, now=now,
+        _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.handover, base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: bevestig de warme overdracht")
     _announce(session, keyring, referral)
     return referral
@@ -461,7 +462,7 @@ def confirm_handover(session: Session, actor: Principal, keyring: Keyring, refer
         raise Conflict(_l("Er is geen warme overdracht om te bevestigen."),
                        allowed=[s.value for s in allowed_for(referral.status, side)])
     _confirm(session, actor, keyring, referral, now)
-    _tell_other_side(session, keyring, referral, side, kind="referral:in-progress", base_url=base_url, now=now,
+    _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.in_progress, base_url=base_url, now=now,
                      title=f"Verwijzing nr. {referral.id}: warme overdracht bevestigd, begeleiding gestart")
     _announce(session, keyring, referral)
     return referral
@@ -476,7 +477,7 @@ def _confirm(session: Session, actor: Principal, keyring: Keyring, referral: Ref
         referral.owner_account_id = actor.account_id
     add_event(session, keyring, referral, EventKind.transition, actor, from_status=previous, to_status=S.in_progress,
               now=now)
-    record(session, actor, action=AuditAction.update, event_type="referral:in-progress", object_type="referral",
+    record(session, actor, action=AuditAction.update, event_type=ReferralTag.in_progress, object_type="referral",
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"from": previous.value, "to": S.in_progress.value, "handover_confirmed": True})
 
@@ -509,11 +510,11 @@ def assign(session: Session, actor: Principal, keyring: Keyring, referral: Refer
     referral.owner_account_id = int(account_id)
     add_event(session, keyring, referral, EventKind.assigned, actor, reason=names[int(account_id)],
               internal_to=referral.to_organisation_id, now=now)
-    record(session, actor, action=AuditAction.update, event_type="referral:assign", object_type="referral",
+    record(session, actor, action=AuditAction.update, event_type=ReferralTag.assign, object_type="referral",
            object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
            detail={"owner_account_id": int(account_id)})
     if int(account_id) != actor.account_id:
-        notify(session, keyring, [int(account_id)], kind="referral:assigned", base_url=base_url, now=now,
+        notify(session, keyring, [int(account_id)], kind=ReferralNotice.assigned, base_url=base_url, now=now,
                title=f"Verwijzing nr. {referral.id} is aan u toegewezen", link=f"/inbox/{referral.id}")
     _announce(session, keyring, referral, own_only_for=actor)  # the assignment is internal to the receiver
     return referral
@@ -535,10 +536,10 @@ def post_message(session: Session, actor: Principal, keyring: Keyring, referral:
         raise Conflict(_l("Deze verwijzing is als foutief gemarkeerd."), allowed=[])
     event = add_event(session, keyring, referral, EventKind.note if internal else EventKind.update, actor, body=text,
                       internal_to=actor.organisation_id if internal else None, now=now)
-    record(session, actor, action=AuditAction.create, event_type="referral:note" if internal else "referral:update",
+    record(session, actor, action=AuditAction.create, event_type=ReferralTag.note if internal else ReferralTag.update,
            object_type="referral", object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose)
     if not internal:
-        _tell_other_side(session, keyring, referral, side, kind="referral:update", base_url=base_url, now=now,
+        _tell_other_side(session, keyring, referral, side, kind=ReferralNotice.update, base_url=base_url, now=now,
                          title=f"Verwijzing nr. {referral.id}: nieuw bericht van {actor.acting.organisation_name}")
     _announce(session, keyring, referral, own_only_for=actor if internal else None)
     return event

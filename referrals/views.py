@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from network.access import Category
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
 from network.students import get_student, list_students
@@ -51,6 +52,7 @@ from referrals.service import (
 )
 from referrals.sent_views import show_conflict
 from referrals.states import ReferralStatus
+from referrals.tags import ReferralTag
 from socialmap.models import Service, ServiceStatus
 
 NO_STUDENT = _l("Deze leerling bestaat niet, of u heeft er geen toegang toe.")
@@ -60,7 +62,7 @@ def _base_url() -> str:
     return current_app.config.get("BASE_URL", "")
 
 
-def load_student(student_id: Any, *, event_type: str = "referral:wizard"):
+def load_student(student_id: Any, *, event_type: EventTag = ReferralTag.wizard):
     """The student (404 outside the school's walls), read for referral: decided and audited."""
     principal = current_principal()
     student, _decision = get_student(db.session, principal, student_id, purpose="verwijzing",
@@ -226,7 +228,7 @@ def send(referral_id: int):
     referral = get_referral(db.session, principal, referral_id)
     if side_of(principal, referral) != SENDER:
         raise NotFound()
-    load_student(referral.student_id, event_type="referral:send")
+    load_student(referral.student_id, event_type=ReferralTag.send)
     values = form_raw(request.form)
     data, errors = load_form(SendArgs, values)
     if data is not None:

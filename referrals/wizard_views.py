@@ -27,6 +27,7 @@ from referrals.schemas import (
 )
 from referrals.service import read_details, shareable_categories
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE, snapshot
+from referrals.tags import ReferralTag
 from referrals.workdays import DEFAULT_RESPONSE_DAYS, add_working_days
 from socialmap.models import Service
 from socialmap.search import SearchQuery, search_services
@@ -189,7 +190,7 @@ def _preview_step(referral, student, values):
     principal = current_principal()
     chosen = frozenset(Category(c) for c in referral.category_list)
     decision = decide(db.session, principal, student, "verwijzing", chosen or [Category.contact],
-                      event_type="referral:preview")
+                      event_type=ReferralTag.preview)
     shown = frozenset(c for c in chosen if decision.permits(c) or c in DRAFT_ONLY)
     referrer = {"name": referral.from_name, "organisation": referral.from_organisation.name,
                 "email": referral.from_account.email if referral.from_account else ""}

@@ -30,6 +30,7 @@ from socialmap.imports import (
 from socialmap.blueprint import PER_PAGE, bp
 from socialmap.matching import SupportNeeds, match_employers
 from socialmap.spreadsheet import REQUIRED_COLUMNS, SpreadsheetError, xlsx_file
+from socialmap.tags import SocialmapTag
 from socialmap.views import VOCABULARIES, audited_export
 
 # -- spreadsheet import ----------------------------------------------------------------------
@@ -147,7 +148,7 @@ def export_hsds():
     from socialmap.exchange import stream_package
 
     principal = current_principal()
-    record(db.session, principal, action=AuditAction.export, event_type="socialmap:service:export",
+    record(db.session, principal, action=AuditAction.export, event_type=SocialmapTag.service_export,
            object_type="socialmap_service", detail={"format": "hsds"})
     response = Response(stream_with_context(stream_package(db.session, include_personal=True)),
                         mimetype="application/json")

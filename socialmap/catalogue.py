@@ -16,6 +16,7 @@ from network.permissions import Permission, Principal
 from socialmap.models import Category, Service, service_category
 from socialmap.schemas import CategoryArgs
 from socialmap.entries import is_system, refresh_keywords
+from socialmap.tags import SocialmapTag
 from socialmap.vocab import term_id
 
 
@@ -42,6 +43,6 @@ def save_category(session: Session, actor: Principal, form: dict[str, Any]) -> C
         for service in session.scalars(select(Service).join(service_category).where(
                 service_category.c.category_id == category.id)):
             refresh_keywords(service)
-    record(session, actor, action=action, event_type="socialmap:category:save", object_type="socialmap_category",
+    record(session, actor, action=action, event_type=SocialmapTag.category_save, object_type="socialmap_category",
            object_id=category.code, detail={"active": category.is_active})
     return category

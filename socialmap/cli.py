@@ -11,6 +11,7 @@ import click
 
 from network.db import db
 from network.transaction import command, rollback
+from socialmap.tags import SocialmapTag
 
 socialmap_cli = click.Group("socialmap", help="De sociale kaart: HSDS 3.0-bestanden exporteren en importeren.")
 
@@ -32,7 +33,7 @@ def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
     from socialmap.exchange import stream_package
 
     record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
-           action=AuditAction.export, event_type="socialmap:service:export", object_type="socialmap_service",
+           action=AuditAction.export, event_type=SocialmapTag.service_export, object_type="socialmap_service",
            detail={"format": "hsds", "personal": personal})
     count = 0
     pieces = stream_package(db.session, include_personal=personal, active_only=active_only)

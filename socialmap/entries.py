@@ -39,6 +39,7 @@ from socialmap.models import (
     ServiceTag,
     TagVocabulary,
 )
+from socialmap.tags import SocialmapTag
 from socialmap.vocab import (
     DEFAULT_CATEGORIES,
     OFFERS,
@@ -315,7 +316,7 @@ def create_service(session: Session, actor: Principal, organisation: Organisatio
     _apply(session, service, data, history, "create")
     refresh_keywords(service, organisation)
     session.flush()
-    record(session, actor, action=AuditAction.create, event_type="socialmap:service:create",
+    record(session, actor, action=AuditAction.create, event_type=SocialmapTag.service_create,
            object_type="socialmap_service", object_id=service.uuid,
            detail={"organisation_id": organisation.id, "fields": sorted(set(history.fields))})
     socialmap_service_changed.send(service, session=session)
@@ -351,7 +352,7 @@ def update_service(session: Session, actor: Principal, service: Service, data: d
         service.updated_at = now
     session.flush()
     if changed or counts_as_verification or audit_unchanged:
-        record(session, actor, action=AuditAction.update, event_type="socialmap:service:update",
+        record(session, actor, action=AuditAction.update, event_type=SocialmapTag.service_update,
                object_type="socialmap_service", object_id=service.uuid, detail={"fields": sorted(set(changed))})
     if changed:
         socialmap_service_changed.send(service, session=session)
@@ -380,7 +381,7 @@ def set_capacity(session: Session, actor: Principal, service: Service, capacity:
     history.add("service", service.uuid, "update", "capacity", service.capacity, capacity)
     service.capacity, service.capacity_updated_at, service.updated_at = capacity, now, now
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="socialmap:service:capacity",
+    record(session, actor, action=AuditAction.update, event_type=SocialmapTag.service_capacity,
            object_type="socialmap_service", object_id=service.uuid, detail={"capacity": capacity.value})
     socialmap_service_changed.send(service, session=session)
     return service
@@ -396,7 +397,7 @@ def verify_service(session: Session, actor: Principal, service: Service, *, assu
     history.add("service", service.uuid, "verify", "assured_date", service.assured_date, now.date())
     _mark_verified(service, now, assurer_email)
     session.flush()
-    record(session, actor, action=AuditAction.update, event_type="socialmap:service:verify",
+    record(session, actor, action=AuditAction.update, event_type=SocialmapTag.service_verify,
            object_type="socialmap_service", object_id=service.uuid)
     return service
 

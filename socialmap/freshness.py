@@ -21,6 +21,7 @@ from network.models import Organisation
 from network.outbox import enqueue_email
 from network.permissions import Principal, system_principal
 from socialmap.models import Service, ServiceStatus
+from socialmap.tags import SocialmapTag
 
 DEFAULT_VERIFY_DAYS = 180
 #: how long a confirm link works
@@ -152,7 +153,7 @@ def request_verifications(session: Session, keyring: Keyring, *, secret_key: str
                                  verified=service.verified_at.date().strftime("%d-%m-%Y"), days=link_days, link=link)
         enqueue_email(session, keyring, to=recipient, subject=EMAIL_SUBJECT.format(name=service.name)[:300],
                       body=body, now=now)
-        record(session, actor, action=AuditAction.execute, event_type="socialmap:service:verify-request",
+        record(session, actor, action=AuditAction.execute, event_type=SocialmapTag.service_verify_request,
                object_type="socialmap_service", object_id=service.uuid)
         sent += 1
     session.flush()

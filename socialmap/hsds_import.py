@@ -45,6 +45,7 @@ from socialmap.hsds_read import EMAIL, ServiceEntry, identifier, organisation_ty
 from socialmap.imports import can_create_organisations, check_importer
 from socialmap.models import Category, Contact, OrganisationProfile, Service, ServiceChange, ServiceLocation
 from socialmap.entries import can_edit_service, create_service, ensure_profile, name_taken, update_service
+from socialmap.tags import SocialmapTag
 from socialmap.vocab import term_id
 
 CREATED, UPDATED, UNCHANGED, REFUSED = "created", "updated", "unchanged", "refused"
@@ -124,7 +125,7 @@ def import_document(session: Session, actor: Principal, region: Region, document
         run.service(raw, org)
     run.finish(loose)
     session.flush()
-    record(session, actor, action=AuditAction.execute, event_type="socialmap:import:hsds", object_type="region",
+    record(session, actor, action=AuditAction.execute, event_type=SocialmapTag.import_hsds, object_type="region",
            object_id=region.id, detail={"source": source, **{
                f"{kind}_{result}": count for kind, counts in run.report.figures().items()
                for result, count in counts.items()}})
@@ -309,7 +310,7 @@ class _Import:
                                  audit_unchanged=False, now=self.now)
         provenance = _apply_provenance(self.session, existing, entry.provenance)
         if provenance:
-            record(self.session, self.actor, action=AuditAction.update, event_type="socialmap:service:update",
+            record(self.session, self.actor, action=AuditAction.update, event_type=SocialmapTag.service_update,
                    object_type="socialmap_service", object_id=existing.uuid, detail={"fields": provenance})
         notes = sorted(set(changed) | set(provenance))
         if existing.organisation_id != organisation.id:

@@ -33,6 +33,7 @@ from socialmap.models import Category, PendingImport, Service
 from socialmap.schemas import FIELD_LABELS, load_service
 from socialmap.entries import create_service, is_system, update_service
 from socialmap.spreadsheet import read_rows
+from socialmap.tags import SocialmapTag
 from socialmap.vocab import CAPACITY_LABELS, ORGANISATION_TYPE_LABELS, STATUS_LABELS, TARGET_GROUPS
 
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
@@ -194,7 +195,7 @@ def stage_import(session: Session, actor: Principal, region: Region, filename: s
                             payload=json.dumps({"rows": rows, "organisations": organisations}, ensure_ascii=False))
     session.add(pending)
     session.flush()
-    record(session, actor, action=AuditAction.create, event_type="socialmap:import:stage",
+    record(session, actor, action=AuditAction.create, event_type=SocialmapTag.import_stage,
            object_type="socialmap_pending_import", object_id=pending.id,
            detail={"rows": len(rows), "errors": errors, "format": file_format})
     return pending
@@ -229,7 +230,7 @@ def cancel_import(session: Session, actor: Principal, pending: PendingImport) ->
     """Drop a pending import; nothing was written to the entries."""
     check_importer(actor)
     pending.status, pending.decided_at, pending.payload = "cancelled", utcnow(), json.dumps({"rows": [], "organisations": {}})
-    record(session, actor, action=AuditAction.update, event_type="socialmap:import:cancel",
+    record(session, actor, action=AuditAction.update, event_type=SocialmapTag.import_cancel,
            object_type="socialmap_pending_import", object_id=pending.id)
 
 
@@ -275,7 +276,7 @@ def confirm_import(session: Session, actor: Principal, pending: PendingImport, c
                 update_service(session, actor, existing, data, counts_as_verification=True, now=now)
                 result.updated += 1
     pending.status, pending.decided_at = "confirmed", now
-    record(session, actor, action=AuditAction.update, event_type="socialmap:import:confirm",
+    record(session, actor, action=AuditAction.update, event_type=SocialmapTag.import_confirm,
            object_type="socialmap_pending_import", object_id=pending.id,
            detail={"created": result.created, "updated": result.updated, "skipped": result.skipped})
     return result

@@ -40,6 +40,7 @@ from socialmap.entries import (
     update_service,
     verify_service,
 )
+from socialmap.tags import SocialmapTag
 from socialmap.vocab import (
     CAPACITY_LABELS,
     OFFERS,
@@ -285,7 +286,7 @@ def audited_export(fmt: str):
     from network.audit import AuditAction, record
 
     query = _search_query(request.args, True)
-    record(db.session, current_principal(), action=AuditAction.export, event_type="socialmap:service:export",
+    record(db.session, current_principal(), action=AuditAction.export, event_type=SocialmapTag.service_export,
            object_type="socialmap_service", detail={"format": fmt})
 
     def services():

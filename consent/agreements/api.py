@@ -36,6 +36,7 @@ from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
+from consent.tags import AgreementTag
 from network.api import Blueprint, api_require
 from network.audit import AuditAction
 from network.crypto import DecryptionError
@@ -115,7 +116,7 @@ def get_agreement(agreement_id):
     en handtekeningen, en de inhoud van de nieuwste aangeboden versie. Elke inzage wordt
     beslist (toestemming of wettelijke taak) en gelogd."""
     principal, agreement, access, _none = _find(agreement_id)
-    _read(principal, agreement, access, event_type="agreement:view")
+    _read(principal, agreement, access, event_type=AgreementTag.view)
     offered = next((v for v in reversed(agreement.versions) if v.content_hash is not None), None)
     content = None
     if offered is not None:
@@ -144,7 +145,7 @@ def get_bundle(agreement_id, number):
     if version.content_hash is None:  # nothing to export: decided (and audited) as a view
         _read(principal, agreement, access)
         raise Conflict("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren.")
-    _read(principal, agreement, access, event_type="agreement:bundle", action=AuditAction.export)
+    _read(principal, agreement, access, event_type=AgreementTag.bundle, action=AuditAction.export)
     try:
         body = build_bundle(keyring(), agreement, version, jwks_url=external_url("main.jwks"),
                             verify_url=external_url("agreement_verify.public", code=agreement.verify_code))

@@ -43,6 +43,7 @@ from consent.agreements.signatures import signable_parties, verify_agreement
 from consent.agreements.documents import VersionReport
 from consent.models import Purpose
 from consent.service import category_labels
+from consent.tags import AgreementTag
 from network.access import Category, decide_each
 from network.crypto import DecryptionError, Keyring
 from network.permissions import Principal
@@ -113,7 +114,7 @@ def agreement_rows(session: Session, actor: Principal, agreements: list[Agreemen
         if access is not None:
             shown.append((agreement, reader(actor, agreement, access)[1]))
     decisions = decide_each(session, actor, [(a.student, purpose) for a, purpose in shown], [Category.contact],
-                            event_type="agreement:list") if shown else {}
+                            event_type=AgreementTag.list) if shown else {}
     rows = []
     for agreement, purpose in shown:
         decision = decisions.get((agreement.student_id, purpose))

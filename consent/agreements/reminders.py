@@ -23,6 +23,7 @@ from consent.agreements.models import (
     VersionStatus,
 )
 from consent.agreements.service import signer_accounts, utcnow
+from consent.tags import AgreementNotice
 from network.crypto import Keyring
 from network.models import SCHOOL_STAFF_ROLES
 from network.notifications import notify, organisation_staff
@@ -55,7 +56,7 @@ def remind_pending_signatures(session: Session, keyring: Keyring, *, base_url: s
             if party.reminded_at is not None and party.reminded_at > due:
                 continue
             accounts = signer_accounts(session, version.agreement, party)
-            notify(session, keyring, accounts, kind="agreement_sign_reminder",
+            notify(session, keyring, accounts, kind=AgreementNotice.sign_reminder,
                    title=str(_l("Herinnering: versie %(n)s van een plan wacht nog op uw handtekening",
                                 n=version.number)),
                    link=f"/plannen/{version.agreement_id}", base_url=base_url, now=now)
@@ -77,7 +78,7 @@ def remind_review_moments(session: Session, keyring: Keyring, *, today: dt.date,
     for moment, school_id in moments:
         accounts = ([moment.contact_account_id] if moment.contact_account_id
                     else organisation_staff(session, school_id, SCHOOL_STAFF_ROLES))
-        notify(session, keyring, accounts, kind="agreement_review",
+        notify(session, keyring, accounts, kind=AgreementNotice.review,
                title=str(_l("Evaluatiemoment in een plan: %(what)s (%(day)s)", what=moment.label,
                             day=moment.due_date.strftime("%d-%m-%Y"))),
                link=f"/plannen/{moment.agreement_id}", base_url=base_url, now=now)

@@ -42,11 +42,13 @@ from consent.agreements.models import (
 )
 from consent.agreements.documents import document_hash, version_document
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.tags import AgreementNotice, AgreementTag
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.db import add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.models import Organisation, Role, Student
 from network.notifications import notify, organisation_staff
 from network.permissions import Principal, can_manage_student
@@ -168,7 +170,7 @@ def reader(actor: Principal, agreement: Agreement, access: Access) -> tuple[Prin
 
 
 def read_agreement(session: Session, actor: Principal, agreement: Agreement, access: Access, *,
-                   event_type: str = "agreement:view", action: AuditAction = AuditAction.read) -> Decision:
+                   event_type: EventTag = AgreementTag.view, action: AuditAction = AuditAction.read) -> Decision:
     """Decide (and audit) the read of an agreement. Denied is :class:`Forbidden`; the denial
     stays in the audit log whatever the request does next (:func:`network.audit.record`)."""
     principal, purpose = reader(actor, agreement, access)
@@ -245,7 +247,7 @@ def events_of(session: Session, agreement: Agreement) -> list[AgreementEvent]:
                                 .order_by(AgreementEvent.occurred_at, AgreementEvent.id)))
 
 
-def _audit(session: Session, actor: Principal, agreement: Agreement, event_type: str, action: AuditAction,
+def _audit(session: Session, actor: Principal, agreement: Agreement, event_type: EventTag, action: AuditAction,
            detail: dict[str, Any] | None = None) -> None:
     record(session, actor, action=action, event_type=event_type, object_type="agreement",
            object_id=str(agreement.id), student_id=agreement.student_id, purpose=PURPOSE_SCHOOL,
@@ -296,7 +298,7 @@ def create_agreement(session: Session, actor: Principal, keyring: Keyring, stude
     _store(keyring, version, {})
     session.add(version)
     add_event(session, agreement, version, "created", actor, now=now)
-    _audit(session, actor, agreement, "agreement:create", AuditAction.create, {"kind": kind.value})
+    _audit(session, actor, agreement, AgreementTag.create, AuditAction.create, {"kind": kind.value})
     return agreement
 
 
@@ -351,7 +353,7 @@ def save_section(session: Session, actor: Principal, keyring: Keyring, agreement
     _store(keyring, version, content)
     touch(session, agreement, now)
     add_event(session, agreement, version, "edited", actor, {"sections": [section_code]}, now=now)
-    _audit(session, actor, agreement, "agreement:update", AuditAction.update, {"section": section_code,
+    _audit(session, actor, agreement, AgreementTag.update, AuditAction.update, {"section": section_code,
                                                                               "version": version.number})
     return version
 
@@ -435,7 +437,7 @@ def save_parties(session: Session, actor: Principal, keyring: Keyring, agreement
         version.parties.append(AgreementParty(**{**row, "kind": PartyKind(row["kind"])}))
     touch(session, agreement, now)
     add_event(session, agreement, version, "edited", actor, {"sections": ["parties"]}, now=now)
-    _audit(session, actor, agreement, "agreement:update", AuditAction.update, {"section": "parties",
+    _audit(session, actor, agreement, AgreementTag.update, AuditAction.update, {"section": "parties",
                                                                               "version": version.number})
     return version
 
@@ -491,7 +493,7 @@ def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, ag
         agreement.status = AgreementStatus.awaiting
     touch(session, agreement, now)
     add_event(session, agreement, version, "offered", actor, {"signers": chosen, "order": order.value}, now=now)
-    _audit(session, actor, agreement, "agreement:offer", AuditAction.update, {"version": version.number,
+    _audit(session, actor, agreement, AgreementTag.offer, AuditAction.update, {"version": version.number,
                                                                              "hash": version.content_hash})
     first = chosen[:1] if order is SigningOrder.sequential else chosen
     notify_signers(session, keyring, agreement, version, first, base_url=base_url, now=now)
@@ -527,7 +529,7 @@ def notify_signers(session: Session, keyring: Keyring, agreement: Agreement, ver
     for party in version.parties:
         if party.key in party_keys:
             accounts.update(signer_accounts(session, agreement, party))
-    notify(session, keyring, accounts, kind="agreement_sign", title=title, link=f"/plannen/{agreement.id}",
+    notify(session, keyring, accounts, kind=AgreementNotice.sign, title=title, link=f"/plannen/{agreement.id}",
            base_url=base_url, now=now)
 
 
@@ -572,6 +574,6 @@ def end_agreement(session: Session, actor: Principal, agreement: Agreement, acce
                                                              ReviewMoment.reminded_at.is_(None))):
         session.delete(moment)
     add_event(session, agreement, agreement.latest, "ended", actor, {"reason": reason[:500]}, now=now)
-    _audit(session, actor, agreement, "agreement:end", AuditAction.update)
+    _audit(session, actor, agreement, AgreementTag.end, AuditAction.update)
     return agreement
 

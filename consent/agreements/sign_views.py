@@ -44,11 +44,13 @@ from consent.agreements.signatures import (
     signing_capacity,
     signing_refusal,
 )
+from consent.tags import AgreementTag
 from network import identity
 from network.audit import AuditAction
 from network.crypto import DecryptionError
 from network.db import db, utcnow
 from network.errors import Conflict, DomainError, Forbidden, ValidationFailed
+from network.events import EventTag
 from network.identity import LoginPolicy
 from network.permissions import Principal
 from network.web import current_principal, hasher, keyring, login_required_view
@@ -244,7 +246,7 @@ def decline(agreement_id, number):
 
 # -- print, PDF, bundle --------------------------------------------------------------------------
 
-def _export(agreement_id, number, event_type: str):
+def _export(agreement_id, number, event_type: EventTag):
     principal, agreement, access, version = _find(agreement_id, number)
     _read(principal, agreement, access, event_type=event_type, action=AuditAction.export)
     return agreement, version
@@ -259,7 +261,7 @@ def _printable(agreement: Agreement, version: AgreementVersion):
 @login_required_view
 def print_view(agreement_id, number):
     """The version on paper: content, parties, signatures, hash, and the QR code to check it."""
-    agreement, version = _export(agreement_id, number, "agreement:print")
+    agreement, version = _export(agreement_id, number, AgreementTag.print)
     html = render_template("consent/agreements/print.html", doc=_printable(agreement, version),
                            agreement=agreement, version=version)
     return html
@@ -274,7 +276,7 @@ def _filename(agreement: Agreement, version: AgreementVersion, extension: str) -
 @login_required_view
 def pdf(agreement_id, number):
     """The same as the print page, as a PDF download."""
-    agreement, version = _export(agreement_id, number, "agreement:pdf")
+    agreement, version = _export(agreement_id, number, AgreementTag.pdf)
     body = render_pdf(_printable(agreement, version))
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{_filename(agreement, version, "pdf")}"'})
@@ -288,7 +290,7 @@ def bundle(agreement_id, number):
     if version.content_hash is None:  # nothing to export: decided (and audited) as a view
         _read(principal, agreement, access)
         raise Conflict(_("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren."))
-    _read(principal, agreement, access, event_type="agreement:bundle", action=AuditAction.export)
+    _read(principal, agreement, access, event_type=AgreementTag.bundle, action=AuditAction.export)
     try:
         body = build_bundle(keyring(), agreement, version, jwks_url=external_url("main.jwks"),
                             verify_url=external_url("agreement_verify.public", code=agreement.verify_code))

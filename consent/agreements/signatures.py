@@ -50,6 +50,7 @@ from consent.agreements.documents import (
     verify_document,
 )
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.tags import AgreementNotice, AgreementTag
 from network.audit import AuditAction
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -185,7 +186,7 @@ def sign_version(session: Session, actor: Principal, keyring: Keyring, agreement
     if authenticated_at is None or now - authenticated_at > FRESH_AUTH or authenticated_at > now + API_CLOCK_SKEW:
         raise Forbidden(_l("Bevestig eerst opnieuw wie u bent (wachtwoord of code) om te ondertekenen."))
     content = _check_signable(session, keyring, agreement, version, party)
-    read_agreement(session, actor, agreement, access, event_type="agreement:sign", action=AuditAction.update)
+    read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign, action=AuditAction.update)
     touch(session, agreement, now)
     organisation, on_behalf_of = capacity
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
@@ -227,7 +228,7 @@ def sign_with_organisation_key(session: Session, actor: Principal, keyring: Keyr
     if check_signature({"keys": [key.jwk()]}, kid, stmt, signature) is not None:
         raise ValidationFailed(errors={"signature": [str(_l("De handtekening past niet bij de verklaring van deze "
                                                             "versie."))]})
-    read_agreement(session, actor, agreement, access, event_type="agreement:sign", action=AuditAction.update)
+    read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign, action=AuditAction.update)
     touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
                              signer_account_id=actor.account_id, signer_name=signer_name,
@@ -268,7 +269,7 @@ def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: A
     from consent.agreements.service import signer_accounts
 
     accounts = {a for p in version.parties for a in signer_accounts(session, agreement, p)}
-    notify(session, keyring, accounts, kind="agreement_active",
+    notify(session, keyring, accounts, kind=AgreementNotice.active,
            title=str(_l("Versie %(n)s is door alle partijen ondertekend en geldt nu", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
 
@@ -289,7 +290,7 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
         raise ValidationFailed(errors={"reason": [str(_l("Geef een reden (hoogstens %(max)s tekens).",
                                                          max=MAX_REASON))]})
     _check_signable(session, keyring, agreement, version, party)
-    read_agreement(session, actor, agreement, access, event_type="agreement:decline", action=AuditAction.update)
+    read_agreement(session, actor, agreement, access, event_type=AgreementTag.decline, action=AuditAction.update)
     touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=True,
                              decline_reason=reason, signer_account_id=actor.account_id, signer_name=actor.name,
@@ -305,7 +306,7 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
     accounts = set(signer_accounts(session, agreement, school_party)) if school_party else set()
     if agreement.created_by_account_id:
         accounts.add(agreement.created_by_account_id)
-    notify(session, keyring, accounts, kind="agreement_declined",
+    notify(session, keyring, accounts, kind=AgreementNotice.declined,
            title=str(_l("Een partij heeft versie %(n)s niet ondertekend", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
     return row

@@ -71,10 +71,12 @@ from consent.agreements.service import (
 from consent.agreements.sharing import request_missing_consent
 from consent.agreements.signatures import find_version, verify_agreement
 from consent.service import AMSTERDAM
+from consent.tags import AgreementTag
 from network.access import Category
 from network.audit import AuditAction
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import redirect_to, current_principal, keyring, login_required_view, require
@@ -97,7 +99,7 @@ def _base_url() -> str:
     return current_app.config.get("BASE_URL", "")
 
 
-def _open(agreement_id: Any, *, edit: bool = False, event_type: str = "agreement:view",
+def _open(agreement_id: Any, *, edit: bool = False, event_type: EventTag = AgreementTag.view,
           action: AuditAction = AuditAction.read):
     """The agreement inside the actor's walls (404), for an editing page one the actor's school
     may still change (403/409), read through ``read_agreement`` (audited; 403 when denied)."""
@@ -119,7 +121,7 @@ class Refusal(NamedTuple):
     status: int
 
 
-def _attempt(agreement_id: Any, event_type: str, values: dict[str, Any],
+def _attempt(agreement_id: Any, event_type: EventTag, values: dict[str, Any],
              action: Callable[[], Any]) -> tuple[Any, Refusal | None]:
     """Run one service call. On :class:`ValidationFailed` or :class:`Conflict` roll the unit of
     work back and reopen the agreement, so the form re-renders with what was typed (after a
@@ -165,7 +167,7 @@ def index():
 def new(student_id):
     principal = current_principal()
     student, decision = get_student(db.session, principal, student_id, purpose=PURPOSE_GUIDANCE,
-                                   categories=[Category.contact], event_type="agreement:new-form")
+                                   categories=[Category.contact], event_type=AgreementTag.new_form)
     if not can_manage_student(principal, student):
         raise Forbidden(_("Alleen de school van de leerling maakt een plan of privacyafspraken."))
     raw = request.values.get("soort") or ""
@@ -224,7 +226,7 @@ def _section_page(agreement, section: Section, values, errors, *, status=200, co
 @require(Permission.agreement_manage)
 def section(agreement_id, section):
     posted = request.method == "POST"
-    principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:edit-form",
+    principal, agreement, access = _open(agreement_id, edit=True, event_type=AgreementTag.edit_form,
                                          action=AuditAction.update if posted else AuditAction.read)
     found = find_section(agreement.kind, section)
     if found is None:
@@ -238,7 +240,7 @@ def section(agreement_id, section):
     part, errors = load_section(found, request.form, choices_for(db.session, agreement).allowed)
     if errors:
         return _section_page(agreement, found, values, errors, status=400)
-    _saved, refused = _attempt(agreement_id, "agreement:edit-form", values, lambda: save_section(
+    _saved, refused = _attempt(agreement_id, AgreementTag.edit_form, values, lambda: save_section(
         db.session, principal, keyring(), agreement, access, found.code, part,
         row_version=request.form.get("row_version")))
     if refused:
@@ -265,13 +267,13 @@ def _parties_page(agreement, values, errors, *, status=200, conflict=None):
 @require(Permission.agreement_manage)
 def parties(agreement_id):
     posted = request.method == "POST"
-    principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:edit-form",
+    principal, agreement, access = _open(agreement_id, edit=True, event_type=AgreementTag.edit_form,
                                          action=AuditAction.update if posted else AuditAction.read)
     if not posted:
         return _parties_page(agreement, party_values(agreement), {})
     values = request.form.to_dict()
     rows, indices = party_rows(agreement, request.form)
-    _saved, refused = _attempt(agreement_id, "agreement:edit-form", values, lambda: save_parties(
+    _saved, refused = _attempt(agreement_id, AgreementTag.edit_form, values, lambda: save_parties(
         db.session, principal, keyring(), agreement, access, rows, row_version=request.form.get("row_version")))
     if refused:
         return _parties_page(refused.agreement, values, party_errors(refused.errors, indices), status=refused.status,
@@ -312,14 +314,14 @@ def _fix_links(agreement, errors: dict[str, list[str]]) -> dict[str, str]:
 @require(Permission.agreement_manage)
 def offer(agreement_id):
     posted = request.method == "POST"
-    principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:offer-form",
+    principal, agreement, access = _open(agreement_id, edit=True, event_type=AgreementTag.offer_form,
                                          action=AuditAction.update if posted else AuditAction.read)
     if not posted:
         return _offer_page(agreement, offer_values(agreement), {})
     values, order, signers, errors = offer_input(agreement, request.form)
     if errors:
         return _offer_page(agreement, values, errors, status=400)
-    version, refused = _attempt(agreement_id, "agreement:offer-form", values, lambda: offer_for_signature(
+    version, refused = _attempt(agreement_id, AgreementTag.offer_form, values, lambda: offer_for_signature(
         db.session, principal, keyring(), agreement, access, order=order, signers=signers,
         row_version=request.form.get("row_version"), base_url=_base_url()))
     if refused:
@@ -335,7 +337,7 @@ def offer(agreement_id):
 @bp.get("/<uuid:agreement_id>/versies/<int:number>")
 @login_required_view
 def version(agreement_id, number):
-    principal, agreement, access = _open(agreement_id, event_type="agreement:version-view")
+    principal, agreement, access = _open(agreement_id, event_type=AgreementTag.version_view)
     found = find_version(agreement, number)
     content = latest_content(keyring(), found)
     labels = labels_for(db.session, agreement)
@@ -361,7 +363,7 @@ def _grouped(lines) -> list[tuple[str, list[tuple[str, str]]]]:
 @bp.get("/<uuid:agreement_id>/verschil")
 @login_required_view
 def diff(agreement_id):
-    principal, agreement, access = _open(agreement_id, event_type="agreement:diff-view")
+    principal, agreement, access = _open(agreement_id, event_type=AgreementTag.diff_view)
     numbers = [v.number for v in agreement.versions]
     new = request.args.get("naar", type=int) or numbers[-1]
     old = request.args.get("van", type=int) or (new - 1 if new - 1 in numbers else None)
@@ -387,13 +389,13 @@ def diff(agreement_id):
 @require(Permission.agreement_manage)
 def end(agreement_id):
     posted = request.method == "POST"
-    principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:end-form",
+    principal, agreement, access = _open(agreement_id, edit=True, event_type=AgreementTag.end_form,
                                          action=AuditAction.update if posted else AuditAction.read)
     if not posted:
         return _render("consent/agreements/end.html", agreement=agreement, errors={}, conflict=None,
                        values={"row_version": str(agreement.row_version)})
     values = request.form.to_dict()
-    _ended, refused = _attempt(agreement_id, "agreement:end-form", values, lambda: end_agreement(
+    _ended, refused = _attempt(agreement_id, AgreementTag.end_form, values, lambda: end_agreement(
         db.session, principal, agreement, access, reason=request.form.get("reason") or "",
         row_version=request.form.get("row_version")))
     if refused:
@@ -408,7 +410,7 @@ def end(agreement_id):
 @bp.post("/<uuid:agreement_id>/toestemming-vragen")
 @require(Permission.agreement_manage)
 def request_consent(agreement_id):
-    principal, agreement, access = _open(agreement_id, edit=True, event_type="agreement:consent-request",
+    principal, agreement, access = _open(agreement_id, edit=True, event_type=AgreementTag.consent_request,
                                          action=AuditAction.create)
     raw_org = (request.form.get("organisation_id") or "").strip()
     categories = " ".join(request.form.getlist("categories")).split()
@@ -422,7 +424,7 @@ def request_consent(agreement_id):
                                     categories=categories)
         except ValidationFailed as exc:
             db.session.rollback()
-            _open(agreement_id, edit=True, event_type="agreement:consent-request")
+            _open(agreement_id, edit=True, event_type=AgreementTag.consent_request)
             problem = " ".join(m for messages in exc.errors.values() for m in messages) or str(exc.detail)
     if problem:
         flash(problem, "error")

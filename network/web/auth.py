@@ -27,6 +27,7 @@ from network.extensions import limiter, login_manager
 from network.identity import LoginPolicy, LoginStatus, ResetTokenState
 from network.models import Account
 from network.passwords import verify_password
+from network.tags import AuthTag
 from network.web import current_principal, hasher, keyring, login_required_view
 
 bp = Blueprint("auth", __name__)
@@ -133,7 +134,7 @@ def login():
 def logout():
     principal = current_principal()
     if principal.is_authenticated:
-        record(db.session, principal, action=AuditAction.login, event_type="auth:logout",
+        record(db.session, principal, action=AuditAction.login, event_type=AuthTag.logout,
                object_type="account", object_id=principal.account_id)
     logout_user()
     session.destroy()  # the row goes too: the old cookie is worthless from now on

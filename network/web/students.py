@@ -17,6 +17,7 @@ from network.access import Category
 from network.audit import AuditAction
 from network.db import db
 from network.errors import Conflict, Forbidden, ValidationFailed
+from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
 from network.student_schemas import (
@@ -33,6 +34,7 @@ from network.students import (
     register_student,
     update_student,
 )
+from network.tags import StudentTag
 from network.web import redirect_to, current_principal, keyring, require, submit
 
 bp = Blueprint("students", __name__)
@@ -41,7 +43,7 @@ PER_PAGE = 25
 DETAIL_CATEGORIES = (Category.contact, Category.education, Category.bsn)
 
 
-def _load(student_id: Any, *, action: AuditAction = AuditAction.read, event_type: str = "student:view"):
+def _load(student_id: Any, *, action: AuditAction = AuditAction.read, event_type: EventTag = StudentTag.view):
     """The student and the access decision; a denied decision stays in the audit log."""
     return get_student(db.session, current_principal(), student_id, purpose=PURPOSE_GUIDANCE,
                        categories=DETAIL_CATEGORIES, action=action, event_type=event_type)
@@ -105,7 +107,7 @@ def detail(student_id):
 def edit(student_id):
     principal = current_principal()
     posted = request.method == "POST"
-    student, decision = _load(student_id, event_type="student:edit",
+    student, decision = _load(student_id, event_type=StudentTag.edit,
                               action=AuditAction.update if posted else AuditAction.read)
     if not can_manage_student(principal, student):
         raise Forbidden(_("U kunt alleen leerlingen van uw eigen school bewerken."))
@@ -128,7 +130,7 @@ def edit(student_id):
         # Nothing is saved; show the form again with the user's input, freshly loaded (and
         # audited) so that the hidden version is the current one.
         db.session.rollback()
-        student, decision = _load(student_id, event_type="student:edit")
+        student, decision = _load(student_id, event_type=StudentTag.edit)
         if isinstance(exc, Conflict):
             current = _form_values(student)
             changed = [FIELD_LABELS[name] for name in STUDENT_FIELDS if current[name] != (values.get(name) or "")]

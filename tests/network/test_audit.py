@@ -18,12 +18,13 @@ from network.audit import (_CHAINED_FIELDS, AuditAction, AuditChainHead, AuditCh
                            record, seal, seal_all, verify)
 from network.db import db
 from network.permissions import system_principal
+from network.tags import StudentTag
 
 
 def _write(session, n, **kwargs):
     principal = system_principal()
     for i in range(n):
-        record(session, principal, action=AuditAction.read, event_type="student:view",
+        record(session, principal, action=AuditAction.read, event_type=StudentTag.view,
                object_type="student", object_id=f"obj-{i}", student_id=f"stu-{i % 3}",
                purpose="leerlingbegeleiding", basis="legal_task:onderwijstaak", detail={"i": i, "naam": "Zoë"},
                **kwargs)
@@ -148,7 +149,7 @@ def test_writers_do_not_wait_for_the_sealer(app, keyring):
         writer = db.session
         _write(writer, 3)
         seal_all(lambda: writer, keyring)
-        record(writer, system_principal(), action=AuditAction.create, event_type="student:create")
+        record(writer, system_principal(), action=AuditAction.create, event_type=StudentTag.create)
         writer.flush()  # uncommitted insert holds its row lock only
         result = {}
 
@@ -174,7 +175,7 @@ def test_writers_do_not_wait_for_the_sealer(app, keyring):
 
 def test_outcome_and_fields_are_recorded(session, keyring):
     principal = system_principal("job", "planner")
-    event = record(session, principal, action=AuditAction.export, event_type="student:export",
+    event = record(session, principal, action=AuditAction.export, event_type=StudentTag.view,
                    outcome=AuditOutcome.denied, student_id="abc")
     session.commit()
     assert event.channel == "job" and event.account_name == "planner" and event.seq is None
@@ -246,7 +247,7 @@ def test_database_json_is_event_hash_input(session, keyring, events):
 def test_database_json_every_ascii_and_odd_character(session, keyring):
     principal = system_principal()
     for text_ in (_ALPHABET, '"\\/\b\f\n\r\t\u007f', "\u2028\u2029" * 20, "😀 e\u0301 \ufeff"):
-        record(session, principal, action=AuditAction.read, event_type="student:view", object_id=text_[:64],
+        record(session, principal, action=AuditAction.read, event_type=StudentTag.view, object_id=text_[:64],
                detail={"text": text_, "ëé": [1, None]})
     session.commit()
     seal(session, keyring)

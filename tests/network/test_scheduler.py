@@ -12,6 +12,7 @@ from network.db import db
 from network.models import JobRun
 from network.permissions import system_principal
 from network.scheduler import JOBS, Job, job_by_id, run_job_once, slot_for
+from network.tags import StudentTag
 
 NOW = dt.datetime(2026, 11, 22, 10, 0, 15, tzinfo=dt.UTC)
 
@@ -78,7 +79,7 @@ def test_a_failing_job_is_recorded_and_the_next_slot_retries(app):
 
 def test_audit_seal_job_seals(app):
     with app.app_context():
-        record(db.session, system_principal(), action=AuditAction.read, event_type="student:view")
+        record(db.session, system_principal(), action=AuditAction.read, event_type=StudentTag.view)
         db.session.commit()
     assert run_job_once(app, job_by_id("audit.seal"), NOW)
     with app.app_context():

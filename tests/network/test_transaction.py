@@ -15,6 +15,7 @@ from network.db import db, keep_on_rollback
 from network.errors import Conflict, Forbidden
 from network.models import OrganisationType, Role, Student
 from network.scheduler import Job
+from network.tags import StudentTag
 from network.transaction import UncommittedWork, command, unit_of_work
 from network.web import current_principal
 from tests.conftest import extra_app, test_config
@@ -73,7 +74,7 @@ def test_a_refused_write_leaves_its_denial_and_no_change_event(session, app_tmp,
             if not decision.allowed:
                 raise Forbidden("Geen grondslag.")
             student.first_name = "Veranderd"
-            record(db.session, current_principal(), action=AuditAction.update, event_type="student:update",
+            record(db.session, current_principal(), action=AuditAction.update, event_type=StudentTag.update,
                    object_type="student", object_id=student.id, student_id=student.id)
             return "", 204
 
@@ -92,7 +93,7 @@ def test_a_rolled_back_change_leaves_no_change_event(session, app_tmp, school_wo
         def change_then_conflict(student_id):
             student = db.session.get(Student, student_id)
             student.first_name = "Veranderd"
-            record(db.session, current_principal(), action=AuditAction.update, event_type="student:update",
+            record(db.session, current_principal(), action=AuditAction.update, event_type=StudentTag.update,
                    object_type="student", object_id=student.id, student_id=student.id)
             db.session.flush()
             raise Conflict("Iemand anders was eerder.")
@@ -149,7 +150,7 @@ def test_keep_on_rollback_writes_again_after_a_rollback_and_once_after_a_commit(
     principal = principal_for(school_world["mentor"])
     student = session.get(Student, school_world["student_id"])
     decide(session, principal, student, "leerlingbegeleiding", [Category.contact])
-    record(session, principal, action=AuditAction.update, event_type="student:update",
+    record(session, principal, action=AuditAction.update, event_type=StudentTag.update,
            object_type="student", object_id=student.id, student_id=student.id)
     session.flush()
     session.rollback()

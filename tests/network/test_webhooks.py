@@ -25,6 +25,7 @@ from network.audit import AuditEvent
 from network.config import generate_secrets, load_config, write_secrets_file
 from network.db import db, utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.events import DomainEvent
 from network.models import OrganisationType, OutboxMessage, OutboxStatus, Role
 from network.oauth import client_principal
 from network.permissions import Permission
@@ -181,7 +182,7 @@ def row(message_id) -> OutboxMessage:
 
 
 def queue_event(session, keyring, data=None) -> OutboxMessage:
-    [message] = emit(session, keyring, "socialmap.changed", data or {"id": "0d6b3c2e-hsds"}, None)
+    [message] = emit(session, keyring, DomainEvent.socialmap_service_changed, data or {"id": "0d6b3c2e-hsds"}, None)
     session.commit()
     return message
 
@@ -316,7 +317,7 @@ def test_an_ended_subscription_gets_nothing_more_not_even_what_was_queued(sessio
     assert receiver.requests == []
     assert row(message.id).last_error == "Het abonnement is opgeheven."
     assert list_dead_letters(session, partner["admin"]) == []  # nothing to replay there
-    assert emit(session, keyring, "socialmap.changed", {"id": "x"}, None) == []
+    assert emit(session, keyring, DomainEvent.socialmap_service_changed, {"id": "x"}, None) == []
 
 
 def test_rotation_signs_with_both_secrets_for_24_hours(session, keyring, partner, receiver):

@@ -19,6 +19,7 @@ from network.notifications import (
     set_mode,
 )
 from network.scheduler import job_by_id, run_job_once
+from referrals.tags import ReferralNotice
 from tests.conftest import csrf_from, post_form
 from tests.factories import AccountFactory, login
 
@@ -36,7 +37,7 @@ def body(keyring, message: OutboxMessage) -> str:
 
 def test_immediate_is_mailed_at_once(session, keyring):
     account = AccountFactory()
-    notify(session, keyring, [account.id], kind="referral:requested", title="Nieuwe verwijzing 12",
+    notify(session, keyring, [account.id], kind=ReferralNotice.requested, title="Nieuwe verwijzing 12",
            link="/verwijzingen/12", base_url="https://schakel.example", now=NOW)
     session.commit()
     (mail,) = mails(session, account.email)
@@ -49,7 +50,7 @@ def test_digest_waits_for_the_daily_mail_with_everything_then_nothing(session, k
     digest, other = AccountFactory(), AccountFactory()
     set_mode(session, digest.id, NotificationMode.digest)
     for n in range(3):
-        notify(session, keyring, [digest.id], kind="referral:reminder", title=f"Herinnering {n}",
+        notify(session, keyring, [digest.id], kind=ReferralNotice.reminder, title=f"Herinnering {n}",
                link=f"/verwijzingen/{n}", now=NOW)
     session.commit()
     assert mails(session) == []
@@ -66,7 +67,7 @@ def test_digest_waits_for_the_daily_mail_with_everything_then_nothing(session, k
 def test_the_digest_job_runs_once_per_day(app, session, keyring):
     account = AccountFactory()
     set_mode(session, account.id, "digest")
-    notify(session, keyring, [account.id], kind="x", title="Iets te doen")
+    notify(session, keyring, [account.id], kind=ReferralNotice.update, title="Iets te doen")
     session.commit()
     job = job_by_id("notifications.digest")
     assert job.interval_seconds(app) == 24 * 3600
@@ -79,8 +80,8 @@ def test_the_digest_job_runs_once_per_day(app, session, keyring):
 
 def test_mark_read_touches_only_the_own(session, keyring):
     me, someone = AccountFactory(), AccountFactory()
-    (mine,) = notify(session, keyring, [me.id], kind="x", title="Voor mij", now=NOW)
-    (theirs,) = notify(session, keyring, [someone.id], kind="x", title="Voor een ander", now=NOW)
+    (mine,) = notify(session, keyring, [me.id], kind=ReferralNotice.update, title="Voor mij", now=NOW)
+    (theirs,) = notify(session, keyring, [someone.id], kind=ReferralNotice.update, title="Voor een ander", now=NOW)
     session.commit()
     assert mark_read(session, me.id, [theirs.id, mine.id], now=NOW) == 1
     session.commit()
@@ -89,7 +90,7 @@ def test_mark_read_touches_only_the_own(session, keyring):
 
 
 def seed(session, keyring, account, titles):
-    made = [notify(session, keyring, [account.id], kind="x", title=t, link="/verwijzingen/7",
+    made = [notify(session, keyring, [account.id], kind=ReferralNotice.update, title=t, link="/verwijzingen/7",
                    now=NOW + dt.timedelta(minutes=i))[0] for i, t in enumerate(titles)]
     session.commit()
     return made

@@ -15,6 +15,7 @@ from referrals.intake import intake_answers, record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus, Situation
 from referrals.checkins import check_in_note, find_check_in, record_check_in
 from referrals.route_service import add_months, decide_route, find_route, open_route, record_exit, update_route
+from referrals.tags import CheckinTag
 from referrals.route_timeline import timeline
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
@@ -241,7 +242,7 @@ def test_the_rmc_reads_the_student_on_its_legal_task(session, route_world, route
     _exited(session, route, route_actors["mentor"])
     check_in = route.check_ins[0]
     found = find_check_in(session, route_actors["rmc_staff"], check_in.id)
-    decision = decide_route(session, route_actors["rmc_staff"], found.route, event_type="checkin:rmc-view")
+    decision = decide_route(session, route_actors["rmc_staff"], found.route, event_type=CheckinTag.rmc_view)
     assert decision.purpose == "rmc-nazorg"
     assert {c.value for c in decision.allowed} == {"contactgegevens", "opleiding"}
     assert decision.basis_label == "legal_task:rmc-nazorg"

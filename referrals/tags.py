@@ -1,0 +1,122 @@
+"""The referrals feature's event names: audit tags of referrals, routes, school-naar-werk-gesprekken
+(intake) and follow-up check-ins, the kinds of its notifications, and which audit tags record
+the domain events it announces. See :mod:`network.events`. (The referral's own timeline, the
+:class:`~referrals.models.EventKind` rows of :mod:`referrals.referral_timeline`, is another thing.)
+
+The tag values are stored in the hash-chained audit log, the notification kinds in the
+notification table: never change one.
+"""
+
+from __future__ import annotations
+
+from network.events import DomainEvent, EventTag, NotificationKind
+from referrals.states import ReferralStatus as S
+
+
+class ReferralTag(EventTag):
+    # the wizard (reads of the student) and sending
+    wizard = "referral:wizard"
+    preview = "referral:preview"
+    create = "referral:create"
+    draft = "referral:draft"
+    send = "referral:send"
+    # the state machine: the status a transition reached (TRANSITION_TAGS)
+    accepted = "referral:accepted"
+    rejected = "referral:rejected"
+    in_progress = "referral:in-progress"
+    on_hold = "referral:on-hold"
+    completed = "referral:completed"
+    failed = "referral:failed"
+    cancelled = "referral:cancelled"
+    entered_in_error = "referral:entered-in-error"
+    # the warm hand-over, the owner, messages
+    handover = "referral:handover"
+    assign = "referral:assign"
+    update = "referral:update"
+    note = "referral:note"
+    # deadlines (the deadlines job)
+    remind = "referral:remind"
+    escalate = "referral:escalate"
+    nudge = "referral:nudge"
+    # the hand-over packet: read by the receiver, wiped when the consent ends
+    packet = "referral:packet"
+    packet_wiped = "referral:packet-wiped"
+    # reads
+    view = "referral:view"
+    list = "referral:list"
+    dashboard_export = "referral:dashboard_export"
+
+
+class RouteTag(EventTag):
+    create = "route:create"
+    update = "route:update"
+    exit = "route:exit"
+    close = "route:close"
+    view = "route:view"
+    list = "route:list"
+    open_form = "route:open-form"
+    timeline = "route:timeline"
+
+
+class IntakeTag(EventTag):
+    record = "intake:record"
+    form = "intake:form"
+    view = "intake:view"
+
+
+class CheckinTag(EventTag):
+    record = "checkin:record"
+    remind = "checkin:remind"
+    rmc_alert = "checkin:rmc-alert"
+    form = "checkin:form"
+    list = "checkin:list"
+    rmc_view = "checkin:rmc-view"
+
+
+class ReferralNotice(NotificationKind):
+    requested = "referral:requested"
+    # the other side moved the referral on (TRANSITION_NOTICES)
+    accepted = "referral:accepted"
+    rejected = "referral:rejected"
+    in_progress = "referral:in-progress"
+    on_hold = "referral:on-hold"
+    completed = "referral:completed"
+    failed = "referral:failed"
+    cancelled = "referral:cancelled"
+    entered_in_error = "referral:entered-in-error"
+    handover = "referral:handover"
+    assigned = "referral:assigned"
+    update = "referral:update"
+    packet_withdrawn = "referral:packet-withdrawn"
+    # deadlines
+    reminder = "referral:reminder"
+    escalation = "referral:escalation"
+    nudge = "referral:nudge"
+
+
+class CheckinNotice(NotificationKind):
+    due = "checkin:due"
+    rmc_alert = "checkin:rmc-alert"
+
+
+#: the audit tag of a transition to each status (sending, to requested, is ReferralTag.send)
+TRANSITION_TAGS: dict[S, ReferralTag] = {
+    S.accepted: ReferralTag.accepted, S.rejected: ReferralTag.rejected, S.in_progress: ReferralTag.in_progress,
+    S.on_hold: ReferralTag.on_hold, S.completed: ReferralTag.completed, S.failed: ReferralTag.failed,
+    S.cancelled: ReferralTag.cancelled, S.entered_in_error: ReferralTag.entered_in_error,
+}
+#: what the other side is told of a transition to each status
+TRANSITION_NOTICES: dict[S, ReferralNotice] = {
+    S.accepted: ReferralNotice.accepted, S.rejected: ReferralNotice.rejected,
+    S.in_progress: ReferralNotice.in_progress, S.on_hold: ReferralNotice.on_hold,
+    S.completed: ReferralNotice.completed, S.failed: ReferralNotice.failed, S.cancelled: ReferralNotice.cancelled,
+    S.entered_in_error: ReferralNotice.entered_in_error,
+}
+
+#: the domain events referrals announces (network.signals; partners subscribe to them as
+#: webhooks) and the audit tags that record the same event in the log
+AUDITED_AS: dict[DomainEvent, tuple[EventTag, ...]] = {
+    DomainEvent.referral_sent: (ReferralTag.send,),
+    DomainEvent.referral_updated: (*TRANSITION_TAGS.values(), ReferralTag.handover, ReferralTag.assign,
+                                   ReferralTag.update, ReferralTag.note),
+}
