@@ -19,8 +19,9 @@ from consent.models import (
 )
 from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent, today_nl
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import compare_and_set, utcnow
+from network.db import compare_and_set
 from network.errors import Conflict, Forbidden, ValidationFailed
 from network.models import Account, Student
 from network.outbox import enqueue_email

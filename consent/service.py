@@ -34,8 +34,9 @@ from consent.models import (
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import add_unless_duplicate, compare_and_set, utcnow
+from network.db import add_unless_duplicate, compare_and_set
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Student
 from network.outbox import enqueue_email

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import FieldRef, Keyring
-from network.db import utcnow
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationKey, OutboxMessage, Role, Student
 from network.permissions import Principal

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from consent.service import today_nl
 from network.audit import AuditAction, record
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.models import Region, Role
 from network.permissions import Permission
 from network.web import current_principal, require

@@ -33,8 +33,9 @@ from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from network.audit import AuditAction, event_values, record_many
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import Page, db, utcnow
+from network.db import Page, db
 from network.errors import Forbidden, NotFound
 from network.models import SCHOOL_STAFF_ROLES, Account, Membership, Organisation, Region, Role
 from network.notifications import notify_many

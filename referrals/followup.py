@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from consent.service import today_nl
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.models import Organisation, Role
 from network.notifications import notify, organisation_staff
 from network.permissions import system_principal

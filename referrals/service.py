@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from network.access import Category, bases_for_organisation
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Membership, Organisation, Role, Student
 from network.notifications import notify, notify_organisation

@@ -44,6 +44,7 @@ from consent.agreements.signing import document_hash, version_document
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -63,10 +64,6 @@ STALE = _l("Iemand anders heeft deze overeenkomst intussen gewijzigd. Uw invoer 
            "controleer en sla opnieuw op.")
 
 TITLES = {AgreementKind.plan: "School-naar-werk-plan", AgreementKind.privacy: "Privacyafspraken"}
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # -- content ---------------------------------------------------------------------------------

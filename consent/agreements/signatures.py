@@ -37,7 +37,6 @@ from consent.agreements.service import (
     read_agreement,
     sync_review_moments,
     touch,
-    utcnow,
 )
 from consent.agreements.signing import (
     BUNDLE_FORMAT,
@@ -51,6 +50,7 @@ from consent.agreements.signing import (
 )
 from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
 from network.audit import AuditAction
+from network.clock import utcnow
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from network.keys import published_jwks

@@ -27,7 +27,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from tests.bench.harness.seed import FIRST, LAST, bulk
 
 FULL_REFERRALS, FULL_STUDENTS, REGIONS = 1_000_000, 200_000, 40

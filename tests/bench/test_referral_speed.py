@@ -36,7 +36,8 @@ import pytest
 from sqlalchemy import event
 
 from consent.service import today_nl
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.models import Role
 from network.permissions import Acting, Principal, permissions_for
 from tests.bench import referral_seed
