@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -32,6 +31,7 @@ from consent.models import (
     Representation,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
+from network import clock
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
 from network.clock import utcnow
@@ -43,15 +43,9 @@ from network.outbox import enqueue_email
 from network.permissions import Principal, can_manage_student
 from network.signals import consent_granted, consent_withdrawn
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 #: the version of the consent text (:func:`consent_text`); change it when the wording changes
 CONSENT_TEXT_VERSION = "toestemming-2026-1"
 ADULT_CONSENT_AGE = 16  # UAVG art. 5: under 16 the legal representative consents
-
-
-def today_nl() -> dt.date:
-    """Today's date in the Netherlands (consents start and end on Dutch calendar days)."""
-    return dt.datetime.now(AMSTERDAM).date()
 
 
 def age_on(date_of_birth: dt.date, day: dt.date) -> int:
@@ -169,7 +163,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
         guardian themself; ``in_person``/``paper`` recorded by school staff of the student's
         school, with ``representative_name``/``representative_relation`` for an under-16).
     """
-    today = today or today_nl()
+    today = today or clock.today()
     now = now or utcnow()
     channel = Channel(data.get("channel") or Channel.portal)
     representation = None
@@ -296,7 +290,7 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
     (recording a withdrawal said to them) may withdraw. Signs a receipt, tells the recipient
     by e-mail (AVG art. 19) and sends :data:`network.signals.consent_withdrawn`.
     """
-    today = today or today_nl()
+    today = today or clock.today()
     now = now or utcnow()
     student = consent.student
     if subject_role(session, actor, student, today) is None and not can_manage_student(actor, student):

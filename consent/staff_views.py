@@ -31,14 +31,8 @@ from consent.models import (
 )
 from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
-from consent.service import (
-    ADULT_CONSENT_AGE,
-    age_on,
-    consent_text,
-    default_valid_until,
-    grant_consent,
-    today_nl,
-)
+from consent.service import ADULT_CONSENT_AGE, age_on, consent_text, default_valid_until, grant_consent
+from network import clock
 from network.access import Category
 from network.audit import AuditAction
 from network.db import db
@@ -91,7 +85,7 @@ def _bases(student, organisations, categories):
 
 def _page(principal, student, *, values=None, errors=None, form=None, status=200):
     session = db.session
-    today = today_nl()
+    today = clock.today()
     categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
     purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
                                .options(selectinload(Purpose.needed))).all()
@@ -242,4 +236,4 @@ def receipts(student_id):
     body = export_json({"jwks_uri": f"{base}/.well-known/jwks.json",
                         "receipts": [receipt_document(r.payload, r.key_id, r.signature) for r in found]})
     return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{today_nl().isoformat()}.json"'})
+        "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{clock.today().isoformat()}.json"'})

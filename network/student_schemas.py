@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 from stdnum.nl import bsn as stdnum_bsn
 from stdnum.nl import postcode as stdnum_postcode
 
+from network import clock
 from network.models import SchoolLevel
 from network.schemas import FormSchema
 
@@ -104,7 +105,7 @@ class StudentArgs(FormSchema):
 
     @validates("date_of_birth")
     def _plausible_birth(self, value: dt.date, **kwargs: Any) -> None:
-        today = dt.date.today()
+        today = clock.today()
         if value >= today:
             raise ValidationError(_l("De geboortedatum moet in het verleden liggen."))
         if not MIN_AGE <= age_on(value, today) <= MAX_AGE:
@@ -128,9 +129,9 @@ class StudentArgs(FormSchema):
         if born and leaves:
             if leaves <= born:
                 errors["expected_exit_date"] = [_l("De uitstroomdatum moet na de geboortedatum liggen.")]
-            elif leaves.year - dt.date.today().year > 10:
+            elif leaves.year - clock.today().year > 10:
                 errors["expected_exit_date"] = [_l("Vul een uitstroomdatum in binnen tien jaar.")]
-        if born and age_on(born, dt.date.today()) < PARENT_REQUIRED_UNDER:
+        if born and age_on(born, clock.today()) < PARENT_REQUIRED_UNDER:
             if not data.get("parent_name"):
                 errors["parent_name"] = [_l("Een leerling onder de 16 heeft een ouder of verzorger: vul de naam in.")]
             if not (data.get("parent_email") or data.get("parent_phone")):

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from network import clock
 from network.access import Category, Decision, decide_each
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Role, Student
@@ -135,20 +136,18 @@ def _page(session: Session, actor: Principal, query, *, cursor: str | None, per_
 def list_inbox(session: Session, actor: Principal, filters: InboxFilters | None = None, *, cursor: str | None = None,
                per_page: int = 25, today: dt.date | None = None) -> InboxPage:
     """Referrals to the actor's organisation (never drafts), newest first."""
-    from consent.service import today_nl
 
     if actor.role is not Role.partner_staff or actor.organisation_id is None:
         raise Forbidden("Alleen medewerkers van een partnerorganisatie hebben een inbox.")
     query = select(Referral).where(Referral.to_organisation_id == actor.organisation_id,
                                    Referral.status != ReferralStatus.draft)
-    query = _apply_filters(query, actor, filters or InboxFilters(), today or today_nl())
+    query = _apply_filters(query, actor, filters or InboxFilters(), today or clock.today())
     return _page(session, actor, query, cursor=cursor, per_page=per_page, purpose_of=lambda r: r.purpose)
 
 
 def list_sent(session: Session, actor: Principal, filters: InboxFilters | None = None, *, cursor: str | None = None,
               per_page: int = 25, today: dt.date | None = None, student_id: Any = None) -> InboxPage:
     """Referrals the actor's school made (drafts included), newest first."""
-    from consent.service import today_nl
 
     if not actor.is_school_staff:
         raise Forbidden("Alleen schoolmedewerkers verwijzen.")
@@ -159,7 +158,7 @@ def list_sent(session: Session, actor: Principal, filters: InboxFilters | None =
     if filters.owner == "me":
         query = query.where(Referral.from_account_id == actor.account_id)
         filters = InboxFilters(filters.status, filters.service_id, filters.due, None)
-    query = _apply_filters(query, actor, filters, today or today_nl())
+    query = _apply_filters(query, actor, filters, today or clock.today())
     return _page(session, actor, query, cursor=cursor, per_page=per_page, purpose_of=lambda r: "verwijzing")
 
 

@@ -41,7 +41,8 @@ from consent.agreements.models import (
     VersionStatus,
 )
 from consent.agreements.signing import document_hash, version_document
-from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.service import ADULT_CONSENT_AGE, active_representation, age_on
+from network import clock
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.clock import utcnow
@@ -126,7 +127,7 @@ def access_of(session: Session, actor: Principal, agreement: Agreement) -> Acces
     if actor.account_id is not None and student.account_id == actor.account_id:
         return Access("self")
     if actor.role is Role.student or actor.acting is None:
-        if age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE and active_representation(
+        if age_on(student.date_of_birth, clock.today()) < ADULT_CONSENT_AGE and active_representation(
                 session, actor.account_id, student):
             return Access("representative")
         return None
@@ -215,7 +216,7 @@ def list_agreements(session: Session, actor: Principal, *, student: Student | No
             AgreementParty.organisation_id == actor.organisation_id)
         query = query.where(Agreement.id.in_(party_of))
     else:
-        today = today_nl()
+        today = clock.today()
         own = select(Student.id).where(Student.account_id == actor.account_id)
         from consent.models import Representation
 
@@ -501,7 +502,7 @@ def signer_accounts(session: Session, agreement: Agreement, party: AgreementPart
     for an organisation, its staff (for the school: school staff roles)."""
     if party.kind is PartyKind.student:
         student = agreement.student
-        if age_on(student.date_of_birth, today_nl()) >= ADULT_CONSENT_AGE:
+        if age_on(student.date_of_birth, clock.today()) >= ADULT_CONSENT_AGE:
             return [student.account_id] if student.account_id else []
         from consent.models import Representation
 

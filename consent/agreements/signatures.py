@@ -48,7 +48,8 @@ from consent.agreements.signing import (
     statement_for,
     verify_document,
 )
-from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.service import ADULT_CONSENT_AGE, active_representation, age_on
+from network import clock
 from network.audit import AuditAction
 from network.clock import utcnow
 from network.crypto import DecryptionError, Keyring
@@ -97,7 +98,7 @@ def signing_capacity(session: Session, actor: Principal, agreement: Agreement,
     it (for the school: school staff)."""
     student = agreement.student
     if party.kind is PartyKind.student:
-        under16 = age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE
+        under16 = age_on(student.date_of_birth, clock.today()) < ADULT_CONSENT_AGE
         if not under16 and actor.account_id is not None and student.account_id == actor.account_id:
             return None, None
         if under16 and active_representation(session, actor.account_id, student) is not None:

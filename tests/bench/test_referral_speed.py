@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from consent.service import today_nl
+from network import clock
 from network.clock import utcnow
 from network.db import db
 from network.models import Role
@@ -162,7 +162,7 @@ def _measure_sla(keyring, listener: _Statements) -> dict:
         db.session.remove()
         listener.seen.clear()
         started = time.perf_counter()
-        result = run_deadlines(db.session, keyring, today=today_nl(), now=utcnow(), base_url="https://bench.example")
+        result = run_deadlines(db.session, keyring, today=clock.today(), now=utcnow(), base_url="https://bench.example")
         db.session.commit()
         out[label] = {"seconds": time.perf_counter() - started, "reminded": result.reminded,
                       "escalated": result.escalated, "nudged": result.nudged, "statements": len(listener.seen)}
