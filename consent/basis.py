@@ -24,9 +24,9 @@ from consent.models import (
     Purpose,
     Representation,
 )
-from consent.service import ADULT_CONSENT_AGE, age_on
 from network import clock
 from network.access import Basis, Category
+from network.clock import under_consent_age
 from network.models import Organisation, Student
 from network.permissions import Acting, Principal
 
@@ -70,7 +70,7 @@ def _representative_bases(session: Session, principal: Principal, student: Stude
     """A parent or guardian of a student under 16 sees what the student sees (UAVG art. 5)."""
     if principal.account_id is None or student.account_id == principal.account_id:
         return []
-    if age_on(student.date_of_birth, clock.today()) >= ADULT_CONSENT_AGE:
+    if not under_consent_age(student.date_of_birth, clock.today()):
         return []
     found = session.scalar(select(Representation.id).where(
         Representation.account_id == principal.account_id, Representation.student_id == student.id,

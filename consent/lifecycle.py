@@ -17,10 +17,10 @@ from consent.models import (
     Representation,
     RequestStatus,
 )
-from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent
+from consent.service import check_scope, end_consent
 from network import clock
 from network.audit import AuditAction, record
-from network.clock import utcnow
+from network.clock import under_consent_age, utcnow
 from network.crypto import Keyring
 from network.db import compare_and_set
 from network.errors import Conflict, Forbidden, ValidationFailed
@@ -54,7 +54,7 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
     record(session, actor, action=AuditAction.create, event_type="consent:request", object_type="consent_request",
            object_id=request.id, student_id=student.id, purpose=purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": recipient.id, "categories": request.categories.split()})
-    under16 = age_on(student.date_of_birth, clock.today()) < ADULT_CONSENT_AGE
+    under16 = under_consent_age(student.date_of_birth, clock.today())
     to = student.parent_email if under16 else student.email
     if to:
         enqueue_email(session, keyring, to=to, subject="Schakel: vraag om toestemming",
@@ -135,7 +135,7 @@ def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = 
     ).order_by(Consent.id)).all()
     for consent in due:
         student = consent.student
-        under16 = age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE
+        under16 = under_consent_age(student.date_of_birth, today)
         targets = {student.parent_email if under16 else student.email}
         if consent.recorded_by is not None and consent.recorded_by_account_id != student.account_id:
             targets.add(consent.recorded_by.email)

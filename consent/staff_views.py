@@ -31,10 +31,11 @@ from consent.models import (
 )
 from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
-from consent.service import ADULT_CONSENT_AGE, age_on, consent_text, default_valid_until, grant_consent
+from consent.service import consent_text, default_valid_until, grant_consent
 from network import clock
 from network.access import Category
 from network.audit import AuditAction
+from network.clock import under_consent_age
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
@@ -107,7 +108,7 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         recipient_options=[(o.id, o.name) for o in organisations],
         purpose_options=[(p.code, f"{p.label} ({', '.join(sorted(c.value for c in p.categories))})") for p in purposes],
         relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
-        under16=age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE, relation_labels=RELATION_LABELS,
+        under16=under_consent_age(student.date_of_birth, today), relation_labels=RELATION_LABELS,
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
                                   purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
                                   valid_until=default_valid_until(student, today)))
