@@ -11,7 +11,6 @@ would grow with the page.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from network import clock
 from network.access import Category, Decision, decide_each
+from network.crypto import b64url_decode, b64url_encode
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Role, Student
 from network.permissions import Principal
@@ -58,12 +58,12 @@ class InboxPage:
 
 
 def encode_cursor(created_at: dt.datetime, referral_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{referral_id}".encode()).decode().rstrip("=")
+    return b64url_encode(f"{created_at.isoformat()}|{referral_id}".encode())
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = b64url_decode(cursor).decode()
         stamp, ident = raw.split("|")
         when = dt.datetime.fromisoformat(stamp)
         if when.tzinfo is None:
