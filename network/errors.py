@@ -61,6 +61,10 @@ class TooManyRequests(DomainError):
     status, code, title = 429, "too-many-requests", "Te veel verzoeken"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "unsupported-media-type", "Niet-ondersteund formaat"
+
+
 class PreconditionFailed(DomainError):
     status, code, title = 412, "precondition-failed", "De gegevens zijn intussen gewijzigd"
 
