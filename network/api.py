@@ -41,12 +41,10 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from limits import parse as parse_limit
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
-from sqlalchemy import select
 from webargs.flaskparser import FlaskParser, abort as webargs_abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network import idempotency
-from network.db import db
 from network.errors import (
     _HTTP_TITLES,
     Forbidden,
@@ -60,7 +58,6 @@ from network.errors import (
     handle_http_exception,
 )
 from network.extensions import csrf, limiter
-from network.models import Organisation, OrganisationType, Region
 from network.oauth import SCOPES, bearer_principal, insufficient_scope, raise_insufficient_scope
 
 PROBLEM_JSON = "application/problem+json"
@@ -313,55 +310,6 @@ def _limit_client(client_id: int) -> None:
                               headers={"Retry-After": str(max(1, int(reset - time.time())))})
 
 
-blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Regio's en organisaties (openbaar)")
-
-
-class RegionSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    code = fields.String()
-    name = fields.String()
-
-
-class OrganisationQueryArgs(Schema):
-    class Meta:
-        ordered = True
-
-    type = fields.String(validate=validate.OneOf([t.value for t in OrganisationType]),
-                         metadata={"description": "Soort organisatie"})
-    region = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Regiocode"})
-
-
-class OrganisationSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    name = fields.String()
-    type = fields.Enum(OrganisationType, by_value=True)
-    region = fields.Function(lambda o: o.region.code)
-    gemeente = fields.String(allow_none=True)
-    brin = fields.String(allow_none=True)
-    kvk = fields.String(allow_none=True)
-    website = fields.String(allow_none=True)
-
-
-@blp.route("/regions")
-@blp.response(200, RegionSchema(many=True))
-def list_regions():
-    """Alle regio's van de hub."""
-    return db.session.execute(select(Region).order_by(Region.name)).scalars().all()
-
-
-@blp.route("/organisations")
-@blp.arguments(OrganisationQueryArgs, location="query")
-@blp.response(200, OrganisationSchema(many=True))
-def list_organisations(args):
-    """Actieve organisaties in het netwerk, te filteren op soort en regio."""
-    query = select(Organisation).join(Region).where(Organisation.is_active.is_(True)).order_by(Organisation.name)
-    if "type" in args:
-        query = query.where(Organisation.type == OrganisationType(args["type"]))
-    if "region" in args:
-        query = query.where(Region.code == args["region"])
-    return db.session.execute(query).scalars().all()
-
-
 def scopes_granting(*permissions: Any) -> list[str]:
     """The OAuth2 scopes whose tokens may hold one of ``permissions``."""
     return [name for name, scope in SCOPES.items() if any(p in scope.permissions for p in permissions)]
@@ -483,7 +431,8 @@ def _api_headers(response):
 
 
 def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
-    """One Api per app (tests build several apps); API clients use tokens, not cookies: no CSRF."""
+    """One Api per app (tests build several apps), with ``blueprints`` in the OpenAPI document's
+    order; API clients use tokens, not cookies: no CSRF."""
     base_url = app.config["BASE_URL"].rstrip("/")
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "Schakel: de regionale hub van school naar werk."},
@@ -491,7 +440,7 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_namer()),
         "extra_plugins": [ConventionsPlugin(app)]})
     _document_conventions(api, app)
-    for blueprint in [blp, *blueprints]:
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     app.before_request(_check_body_size)
