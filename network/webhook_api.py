@@ -104,11 +104,12 @@ def _dump(subscription: WebhookSubscription, secret: str | None = None) -> dict[
 
 
 def _headers(subscription: WebhookSubscription) -> dict[str, str]:
-    return {"ETag": etag(subscription.version), "Location": url_for("webhooks_api.subscription",
-                                                             subscription_id=subscription.id)}
+    return {"ETag": etag(subscription.version),
+            "Location": url_for("webhooks_api.subscription", subscription_id=subscription.id)}
 
 
 def _if_match(subscription: WebhookSubscription, *, required: bool) -> int | None:
+    """The version the caller saw (If-Match): 428 when missing and required, 412 stale."""
     return check_if_match(subscription.version, "het abonnement", required=required,
                           stale="Het abonnement is intussen gewijzigd; haal het opnieuw op.")
 
