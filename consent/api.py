@@ -22,8 +22,8 @@ from consent.api_schemas import ConsentListSchema, ConsentRecordArgs, ConsentSch
 from consent.models import Consent
 from consent.reads import find_consent, staff_student, student_consents
 from consent.service import CONSENT_TEXT_VERSION, grant_consent, withdraw_consent
+from network.api import NOT_JSON, Blueprint, api_require, api_require_any, body_doc, json_body
 from consent.tags import ConsentTag
-from network.api import Blueprint, api_require, api_require_any, json_body
 from network.db import db
 from network.errors import NotFound, ValidationFailed
 from network.permissions import Permission, Principal
@@ -87,12 +87,12 @@ def get_consent(consent_id):
 
 @bp.route("/students/<uuid:student_id>/consents", methods=["POST"])
 @api_require(Permission.consent_record, _NO_ACCESS)
-@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ConsentRecordArgs}}})
+@bp.doc(requestBody=body_doc(ConsentRecordArgs))
 @bp.response(201, ConsentSchema, headers={"Location": {"description": "De nieuwe toestemming",
                                                        "schema": {"type": "string"}}})
 @bp.problems((400, "Ongeldige invoer (per veld), of een andere tekstversie dan de huidige"), (401, "Niet ingelogd"),
            (403, "Geen toegang (alleen de school van de leerling legt toestemming vast)"),
-           (404, "Niet gevonden (of geen toegang)"), (415, "Geen application/json"))
+           (404, "Niet gevonden (of geen toegang)"), NOT_JSON)
 def record_consent(student_id):
     """Leg een toestemming vast die de leerling (of onder de 16 de wettelijk vertegenwoordiger)
     persoonlijk of op papier gaf, zoals de school dat op haar pagina doet. Bewaard worden de
@@ -111,12 +111,12 @@ def record_consent(student_id):
 
 @bp.route("/consents/<int:consent_id>/withdrawal", methods=["POST"])
 @api_require(Permission.consent_record, _NO_ACCESS)
-@bp.doc(requestBody={"required": True, "description": "Een leeg JSON-object `{}`.",
-                     "content": {"application/json": {"schema": {"type": "object", "additionalProperties": False}}}})
+@bp.doc(requestBody=body_doc({"type": "object", "additionalProperties": False},
+                             description="Een leeg JSON-object `{}`."))
 @bp.response(200, ConsentSchema)
 @bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
            (403, "Geen toegang (alleen de school van de leerling)"), (404, "Niet gevonden (of geen toegang)"),
-           (409, "Deze toestemming is al ingetrokken of verlopen"), (415, "Geen application/json"))
+           (409, "Deze toestemming is al ingetrokken of verlopen"), NOT_JSON)
 def withdraw(consent_id):
     """Leg vast dat de leerling (of de ouder) de toestemming bij de school introk, zoals de
     school dat op haar pagina doet. Vanaf het volgende verzoek geldt zij nergens meer; de

@@ -24,8 +24,9 @@ from consent.models import (
     Purpose,
     Representation,
 )
-from consent.service import ADULT_CONSENT_AGE, age_on, today_nl
+from network import clock
 from network.access import Basis, Category
+from network.clock import under_consent_age
 from network.models import Organisation, Student
 from network.permissions import Acting, Principal
 
@@ -36,7 +37,7 @@ def consent_bases(session: Session, principal: Principal, student: Student, purp
     acting = principal.acting
     if acting is None:
         return _representative_bases(session, principal, student)
-    today = today_nl()
+    today = clock.today()
     rows = session.execute(
         select(Consent.id, ConsentItem.category)
         .join(ConsentItem, ConsentItem.consent_id == Consent.id)
@@ -69,7 +70,7 @@ def _representative_bases(session: Session, principal: Principal, student: Stude
     """A parent or guardian of a student under 16 sees what the student sees (UAVG art. 5)."""
     if principal.account_id is None or student.account_id == principal.account_id:
         return []
-    if age_on(student.date_of_birth, today_nl()) >= ADULT_CONSENT_AGE:
+    if not under_consent_age(student.date_of_birth, clock.today()):
         return []
     found = session.scalar(select(Representation.id).where(
         Representation.account_id == principal.account_id, Representation.student_id == student.id,
@@ -85,7 +86,7 @@ def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple
     acting = principal.acting
     if acting is None:
         return {(s.id, p): _representative_bases(session, principal, s) for s, p in pairs}
-    today = today_nl()
+    today = clock.today()
     student_ids = {s.id for s, _p in pairs}
     purposes = {p for _s, p in pairs}
     result: dict[tuple[object, str], list[Basis]] = {}
@@ -126,7 +127,7 @@ def consent_bases_for_organisations(session: Session, student: Student, pairs: l
                                     requested: frozenset[Category]) -> dict[tuple[int, str], list[Basis]]:
     """:func:`consent_bases` for one student and several (organisation, purpose) pairs, in two
     statements: the student's valid consents to any of them, and the legal tasks of their types."""
-    today = today_nl()
+    today = clock.today()
     result: dict[tuple[int, str], list[Basis]] = {}
     wanted = {(acting.organisation_id, purpose) for acting, purpose in pairs}
     purposes = {purpose for _acting, purpose in pairs}
@@ -168,7 +169,7 @@ def consented_subjects(organisation_id: int):
     partner's list of students in the API (:func:`network.student_reads.register_subject_finder`).
     Legal tasks are not in it: they cover whole groups, not a list of students; a partner reads a
     student under a legal task by naming the purpose."""
-    today = today_nl()
+    today = clock.today()
     return (select(Consent.student_id.label("student_id"), Purpose.code.label("purpose"))
             .join(Purpose, Purpose.id == Consent.purpose_id)
             .where(Consent.recipient_id == organisation_id, Consent.status == ConsentStatus.active,

@@ -19,6 +19,7 @@ from consent.receipts import receipt_document
 from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.audit import AuditAction, AuditEvent
+from network.clock import utcnow
 from network.crypto import Keyring
 from network.errors import Forbidden
 from network.models import Student
@@ -77,7 +78,7 @@ def collect_export(session: Session, actor: Principal, keyring: Keyring, student
     events = session.scalars(select(AuditEvent).where(AuditEvent.student_id == str(student.id))
                              .order_by(AuditEvent.id)).all()
     access_log = [{name: _plain(getattr(e, name)) for name in AUDIT_FIELDS} for e in events]
-    return {"exported_at": _plain(dt.datetime.now(dt.UTC)), "student": record, "consents": consent_rows,
+    return {"exported_at": _plain(utcnow()), "student": record, "consents": consent_rows,
             "receipts": receipts, "consent_requests": requests, "representatives": representatives,
             "access_log": access_log}
 

@@ -17,11 +17,13 @@ from consent.models import (
     Representation,
     RequestStatus,
 )
-from consent.service import ADULT_CONSENT_AGE, age_on, check_scope, end_consent, today_nl
+from consent.service import check_scope, end_consent
+from network import clock
 from consent.tags import ConsentTag
 from network.audit import AuditAction, record
+from network.clock import under_consent_age, utcnow
 from network.crypto import Keyring
-from network.db import compare_and_set, utcnow
+from network.db import compare_and_set
 from network.errors import Conflict, Forbidden, ValidationFailed
 from network.models import Account, Student
 from network.outbox import enqueue_email
@@ -53,7 +55,7 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
     record(session, actor, action=AuditAction.create, event_type=ConsentTag.request, object_type="consent_request",
            object_id=request.id, student_id=student.id, purpose=purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": recipient.id, "categories": request.categories.split()})
-    under16 = age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE
+    under16 = under_consent_age(student.date_of_birth, clock.today())
     to = student.parent_email if under16 else student.email
     if to:
         enqueue_email(session, keyring, to=to, subject="Schakel: vraag om toestemming",
@@ -103,7 +105,7 @@ def add_representation(session: Session, actor: Principal, student: Student, *, 
 
 def expire_consents(session: Session, today: dt.date | None = None) -> int:
     """Mark active consents past their end date as expired (idempotent). Returns how many."""
-    today = today or today_nl()
+    today = today or clock.today()
     actor = system_principal("job", "consent.expire")
     now = utcnow()
     count = 0
@@ -124,7 +126,7 @@ def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = 
                     portal_url: str = "/mijn-gegevens/toestemmingen") -> int:
     """E-mail the student (or parent, under 16) and the recorder once, 30 days before a
     consent ends; the ``reminder_sent_at`` marker makes a second run send nothing."""
-    today = today or today_nl()
+    today = today or clock.today()
     actor = system_principal("job", "consent.remind")
     now = utcnow()
     count = 0
@@ -134,7 +136,7 @@ def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = 
     ).order_by(Consent.id)).all()
     for consent in due:
         student = consent.student
-        under16 = age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE
+        under16 = under_consent_age(student.date_of_birth, today)
         targets = {student.parent_email if under16 else student.email}
         if consent.recorded_by is not None and consent.recorded_by_account_id != student.account_id:
             targets.add(consent.recorded_by.email)

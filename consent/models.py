@@ -24,7 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.access import Category
-from network.db import UTCDateTime, db, utcnow
+from network.clock import utcnow
+from network.db import UTCDateTime, db
 from network.models import Account, Organisation, OrganisationType, Student, str_enum
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from consent.models import Consent, ConsentStatus, Purpose
-from consent.service import today_nl
+from network import clock
 from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.db import db
@@ -27,7 +27,7 @@ def shared():
     """The consents given to the acting organisation that are valid today (no student data:
     the names come from the decision on the student's page)."""
     principal = current_principal()
-    today = today_nl()
+    today = clock.today()
     consents = db.session.scalars(select(Consent).where(
         Consent.recipient_id == principal.organisation_id, Consent.status == ConsentStatus.active,
         Consent.valid_from <= today, Consent.valid_until >= today).order_by(Consent.given_at.desc()).limit(200)).all()

@@ -8,7 +8,6 @@ The download holds the receipt and the JWS; anyone can verify it with the publis
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import uuid
@@ -19,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from network.access import SPECIAL_CATEGORIES
-from network.crypto import Keyring
+from network.crypto import Keyring, b64url_decode, b64url_encode
 
 RECEIPT_VERSION = "KI-CR-v1.1.0"
 DEFAULT_POLICY_URL = "https://schakel.nl/privacyverklaring"
@@ -28,14 +27,6 @@ COLLECTION_METHODS = {
     "in_person": "Mondeling gegeven in een gesprek, vastgelegd door de school",
     "paper": "Op papier gegeven en ondertekend, vastgelegd door de school",
 }
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def pseudonym(keyring: Keyring, student_id: Any) -> str:
@@ -111,7 +102,7 @@ def _header(kid: str) -> bytes:
 
 
 def _signing_input(kid: str, payload: bytes) -> bytes:
-    return f"{_b64url(_header(kid))}.{_b64url(payload)}".encode()
+    return f"{b64url_encode(_header(kid))}.{b64url_encode(payload)}".encode()
 
 
 def receipt_document(payload: str, kid: str, signature: str) -> dict[str, Any]:
@@ -126,14 +117,14 @@ def verify_receipt(document: dict[str, Any], jwks: dict[str, Any]) -> bool:
     valid under the key named by its ``kid``, and its payload must be the receipt, canonically."""
     try:
         header_b64, payload_b64, signature_b64 = document["jws"].split(".")
-        header = json.loads(_unb64url(header_b64))
+        header = json.loads(b64url_decode(header_b64))
         if header.get("alg") != "EdDSA":
             return False
         jwk = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
         if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
             return False
-        key = Ed25519PublicKey.from_public_bytes(_unb64url(jwk["x"]))
-        key.verify(_unb64url(signature_b64), f"{header_b64}.{payload_b64}".encode())
-        return _unb64url(payload_b64) == rfc8785.dumps(document["receipt"])
+        key = Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
+        key.verify(b64url_decode(signature_b64), f"{header_b64}.{payload_b64}".encode())
+        return b64url_decode(payload_b64) == rfc8785.dumps(document["receipt"])
     except (InvalidSignature, KeyError, ValueError, StopIteration):
         return False

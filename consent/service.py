@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -32,31 +31,21 @@ from consent.models import (
     Representation,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
+from network import clock
 from consent.tags import ConsentTag
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
+from network.clock import age_on, under_consent_age, utcnow
 from network.crypto import Keyring
-from network.db import add_unless_duplicate, compare_and_set, utcnow
+from network.db import add_unless_duplicate, compare_and_set
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Student
 from network.outbox import enqueue_email
 from network.permissions import Principal, can_manage_student
 from network.signals import consent_granted, consent_withdrawn
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 #: the version of the consent text (:func:`consent_text`); change it when the wording changes
 CONSENT_TEXT_VERSION = "toestemming-2026-1"
-ADULT_CONSENT_AGE = 16  # UAVG art. 5: under 16 the legal representative consents
-
-
-def today_nl() -> dt.date:
-    """Today's date in the Netherlands (consents start and end on Dutch calendar days)."""
-    return dt.datetime.now(AMSTERDAM).date()
-
-
-def age_on(date_of_birth: dt.date, day: dt.date) -> int:
-    """Age in whole years on ``day``."""
-    return day.year - date_of_birth.year - ((day.month, day.day) < (date_of_birth.month, date_of_birth.day))
 
 
 def default_valid_until(student: Student, valid_from: dt.date) -> dt.date:
@@ -102,7 +91,7 @@ def subject_role(session: Session, actor: Principal, student: Student, today: dt
     (a guardian of a 16/17-year-old does not act for them), else None."""
     if actor.account_id is not None and student.account_id == actor.account_id:
         return "self"
-    if age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE and active_representation(
+    if under_consent_age(student.date_of_birth, today) and active_representation(
             session, actor.account_id, student) is not None:
         return "representative"
     return None
@@ -114,7 +103,7 @@ def students_for_account(session: Session, account_id: int, today: dt.date) -> l
     represented = session.scalars(select(Student).join(Representation, Representation.student_id == Student.id).where(
         Representation.account_id == account_id, Representation.ended_at.is_(None)).order_by(Student.first_name))
     result += [(s, "representative") for s in represented
-               if age_on(s.date_of_birth, today) < ADULT_CONSENT_AGE and s.account_id != account_id]
+               if under_consent_age(s.date_of_birth, today) and s.account_id != account_id]
     return result
 
 
@@ -169,7 +158,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
         guardian themself; ``in_person``/``paper`` recorded by school staff of the student's
         school, with ``representative_name``/``representative_relation`` for an under-16).
     """
-    today = today or today_nl()
+    today = today or clock.today()
     now = now or utcnow()
     channel = Channel(data.get("channel") or Channel.portal)
     representation = None
@@ -199,7 +188,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     elif valid_until < valid_from:
         errors.setdefault("valid_until", []).append(_l("De einddatum ligt vóór de begindatum."))
 
-    age = age_on(student.date_of_birth, today)
+    under_age = under_consent_age(student.date_of_birth, today)
     if representation is not None:
         given_by, rep_name, rep_relation, rep_account = (GivenBy.representative, actor.name,
                                                          representation.relation, actor.account_id)
@@ -212,14 +201,14 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
         rep_account = None
         if rep_name and rep_relation is None:
             errors.setdefault("representative_relation", []).append(_l("Kies de relatie tot de leerling."))
-    if age < ADULT_CONSENT_AGE and given_by is GivenBy.student:
+    if under_age and given_by is GivenBy.student:
         field = "representative_name" if channel is not Channel.portal else "__all__"
         errors.setdefault(field, []).append(
             _l("De leerling is jonger dan 16. Een ouder of voogd (wettelijk vertegenwoordiger) geeft de toestemming."))
-    if age >= ADULT_CONSENT_AGE and given_by is GivenBy.representative:
+    if not under_age and given_by is GivenBy.representative:
         errors.setdefault("representative_name", []).append(
             _l("De leerling is %(age)s jaar en geeft zelf toestemming. Een wettelijk vertegenwoordiger kan dat "
-               "vanaf 16 jaar niet meer namens de leerling doen.", age=age))
+               "vanaf 16 jaar niet meer namens de leerling doen.", age=age_on(student.date_of_birth, today)))
     if recipient is not None and purpose is not None and session.scalar(select(Consent.id).where(
             Consent.student_id == student.id, Consent.recipient_id == recipient.id,
             Consent.purpose_id == purpose.id, Consent.status == ConsentStatus.active)) is not None:
@@ -296,7 +285,7 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
     (recording a withdrawal said to them) may withdraw. Signs a receipt, tells the recipient
     by e-mail (AVG art. 19) and sends :data:`network.signals.consent_withdrawn`.
     """
-    today = today or today_nl()
+    today = today or clock.today()
     now = now or utcnow()
     student = consent.student
     if subject_role(session, actor, student, today) is None and not can_manage_student(actor, student):

@@ -31,17 +31,12 @@ from consent.models import (
 )
 from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
-from consent.service import (
-    ADULT_CONSENT_AGE,
-    age_on,
-    consent_text,
-    default_valid_until,
-    grant_consent,
-    today_nl,
-)
+from consent.service import consent_text, default_valid_until, grant_consent
+from network import clock
 from consent.tags import ConsentTag
 from network.access import Category
 from network.audit import AuditAction
+from network.clock import under_consent_age
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag
@@ -93,7 +88,7 @@ def _bases(student, organisations, categories):
 
 def _page(principal, student, *, values=None, errors=None, form=None, status=200):
     session = db.session
-    today = today_nl()
+    today = clock.today()
     categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
     purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
                                .options(selectinload(Purpose.needed))).all()
@@ -115,7 +110,7 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         recipient_options=[(o.id, o.name) for o in organisations],
         purpose_options=[(p.code, f"{p.label} ({', '.join(sorted(c.value for c in p.categories))})") for p in purposes],
         relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
-        under16=age_on(student.date_of_birth, today) < ADULT_CONSENT_AGE, relation_labels=RELATION_LABELS,
+        under16=under_consent_age(student.date_of_birth, today), relation_labels=RELATION_LABELS,
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
                                   purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
                                   valid_until=default_valid_until(student, today)))
@@ -244,4 +239,4 @@ def receipts(student_id):
     body = export_json({"jwks_uri": f"{base}/.well-known/jwks.json",
                         "receipts": [receipt_document(r.payload, r.key_id, r.signature) for r in found]})
     return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{today_nl().isoformat()}.json"'})
+        "Content-Disposition": f'attachment; filename="ontvangstbewijzen-{clock.today().isoformat()}.json"'})

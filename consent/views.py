@@ -37,19 +37,19 @@ from consent.models import (
 from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, form_dict
 from consent.service import (
-    AMSTERDAM,
     CONSENT_TEXT_VERSION,
     category_labels,
     consent_text,
     default_valid_until,
     grant_consent,
     students_for_account,
-    today_nl,
     withdraw_consent,
 )
+from network import clock
 from consent.tags import ConsentTag
 from network.access import Category, decide
 from network.audit import AuditEvent
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
 from network.events import EventTag
@@ -85,7 +85,7 @@ def _subject(student_id: str | None = None):
     """(principal, student, role, choices) for this request; student None when the account
     acts for no student. A given ``leerling`` outside the account's reach is a 404."""
     principal = current_principal()
-    choices = students_for_account(db.session, principal.account_id, today_nl())
+    choices = students_for_account(db.session, principal.account_id, clock.today())
     wanted = student_id or request.values.get("leerling")
     if wanted:
         found = [(s, r) for s, r in choices if str(s.id) == wanted]
@@ -118,7 +118,7 @@ def home():
 
 def _portal_page(actor, student, role, choices, *, values=None, errors=None, status=200):
     session = db.session
-    today = today_nl()
+    today = clock.today()
     consents = session.scalars(select(Consent).where(Consent.student_id == student.id)
                                .options(selectinload(Consent.items), selectinload(Consent.receipts))
                                .order_by(Consent.given_at.desc())).all()
@@ -272,7 +272,7 @@ def download():
         html = render_template("consent/download.html", student=student, role=role, choices=choices)
         return html
     data = collect_export(db.session, actor, keyring(), student, role=role)
-    stamp = today_nl().isoformat()
+    stamp = clock.today().isoformat()
     if fmt == "json":
         return Response(export_json(data), mimetype="application/json", headers={
             "Content-Disposition": f'attachment; filename="mijn-gegevens-{stamp}.json"'})

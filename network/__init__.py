@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
     from network.api import init_api
+    from network.directory_api import bp as directory_api_bp
     from network.web import init_web
     from network.web.admin import bp as admin_bp
     from network.web.api_clients import bp as api_clients_bp
@@ -156,7 +157,7 @@ def _register_blueprints(app: Flask) -> None:
                       inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp,
                       webhooks_admin_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp, students_api_bp,
+    init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp, students_api_bp,
                    consents_api_bp, services_api_bp])
 
 

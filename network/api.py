@@ -14,6 +14,13 @@ and the ``API-Version`` header; :func:`init_api` adds the request checks (413 be
 reads an oversize body, ``Cache-Control: no-store`` on answers to requests with credentials)
 and the docs page with self-hosted Swagger UI (the CSP allows no inline script, so it starts
 from a static file).
+
+The helpers every feature's API module uses are here too: :func:`json_body` (a JSON body
+loaded with a schema: 415 unless JSON, 400 with the messages per field) and :func:`body_doc`
+to document it, :func:`etag` and :func:`check_if_match` (428 without ``If-Match``, 412 when
+stale) with :func:`if_match_doc`, and the problems they answer (``NOT_JSON``, ``STALE``,
+``NO_IF_MATCH``) for ``bp.problems``. The messages per field come from
+:func:`network.errors.field_messages`, as a form's and a service's do.
 """
 
 from __future__ import annotations
@@ -33,23 +40,24 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from limits import parse as parse_limit
-from marshmallow import INCLUDE, Schema, fields, validate
-from sqlalchemy import select
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser, abort as webargs_abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network import idempotency
-from network.db import db
 from network.errors import (
     _HTTP_TITLES,
     Forbidden,
     NotAuthenticated,
+    PreconditionFailed,
+    PreconditionRequired,
     TooManyRequests,
+    UnsupportedMediaType,
     ValidationFailed,
+    field_messages,
     handle_http_exception,
 )
 from network.extensions import csrf, limiter
-from network.models import Organisation, OrganisationType, Region
 from network.oauth import SCOPES, bearer_principal, insufficient_scope, raise_insufficient_scope
 
 PROBLEM_JSON = "application/problem+json"
@@ -192,26 +200,87 @@ def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Tekst mag geen NUL-teken (\\u0000) bevatten.")
 
 
-def json_body(schema: Schema) -> dict[str, Any]:
-    """The request's JSON object loaded with ``schema`` (unknown fields refused by the schema).
+# -- request bodies, ETags and If-Match: the helpers every feature's API module uses ------------
 
-    415 unless the body is ``application/json``: the API also takes the browser session's
-    cookie and is exempt from the forms' CSRF token, and a cross-site form cannot send JSON.
-    Malformed JSON, or JSON that is not an object, is 400 on ``body``; invalid fields are 400
-    with a message per field."""
-    from marshmallow import ValidationError
-    from werkzeug.exceptions import UnsupportedMediaType
+#: the problem+json answers of these helpers, as an operation documents them (``bp.problems``)
+NOT_JSON = (415, "Geen application/json")
+STALE = (412, "If-Match klopt niet (meer)")
+NO_IF_MATCH = (428, "If-Match ontbreekt")
+#: the ``ETag`` header of an answer (``bp.response(..., headers=ETAG_HEADER)``)
+ETAG_HEADER = {"ETag": {"description": 'W/"<versie>" voor If-Match', "schema": {"type": "string"}}}
 
+
+def require_json() -> None:
+    """415 unless the body is declared JSON (``Content-Type: application/json``). The API also
+    takes the browser session's cookie and is exempt from the forms' CSRF token: a cross-site
+    HTML form cannot send JSON, and a cross-site ``fetch`` with it needs a CORS preflight this
+    API never grants. :func:`json_body` checks it too; call it first where 415 must come
+    before other answers (412, 428)."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType("Stuur de gegevens als JSON (Content-Type: application/json).")
-    raw = request.get_json(silent=True)
+
+
+def json_body(schema: Schema | type[Schema], *, dotted: bool = False, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object loaded with ``schema`` (a class or an instance, e.g.
+    ``Args(partial=True)``; unknown fields are refused by the schema).
+
+    415 unless the body is JSON (:func:`require_json`). Malformed JSON, or JSON that is not an
+    object, is 400 on ``body``; invalid fields are 400 with their messages per field
+    (:func:`network.errors.field_messages`: a nested field's under the top-level field, or with
+    ``dotted`` under its path, ``details.reason``). With ``optional`` an empty body is ``{}``.
+    Document the body with :func:`body_doc`."""
+    require_json()
+    raw = request.get_json(silent=True) if request.get_data() or not optional else {}
     if not isinstance(raw, dict):
-        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een geldig JSON-object."]})
+        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een JSON-object."]})
     try:
-        return schema.load(raw)
+        return (schema() if isinstance(schema, type) else schema).load(raw)
     except ValidationError as exc:
-        raise ValidationFailed(errors={name: messages if isinstance(messages, list) else [messages]
-                                       for name, messages in exc.normalized_messages().items()}) from None
+        raise ValidationFailed(errors=field_messages(exc, dotted=dotted)) from None
+
+
+def body_doc(schema: Schema | type[Schema] | dict[str, Any], *, required: bool = True,
+             description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a body :func:`json_body` loads: ``@bp.doc(requestBody=...)``.
+
+    Not ``@bp.arguments(schema, location="json")``: webargs would load the body before the view
+    runs, so an invalid body would answer 400 before the view's own 404, 403, 428 or 412 (and
+    before the audit event of its read), a body that is not JSON 400 instead of 415, and the
+    errors would not be named as :func:`json_body` names them."""
+    body: dict[str, Any] = {"required": required, "content": {"application/json": {"schema": schema}}}
+    if description:
+        body["description"] = description
+    return body
+
+
+def etag(version: int) -> str:
+    """The ETag of a row at ``version`` (weak: the same version may be written differently)."""
+    return f'W/"{version}"'
+
+
+def if_match_doc(what: str | None = None, *, required: bool = True) -> dict[str, Any]:
+    """The OpenAPI ``If-Match`` parameter of an operation that :func:`check_if_match` guards;
+    ``what`` names the row (``"de dienst"``, ``"het abonnement"``)."""
+    read_as = f"van {what} zoals u {'het' if what.startswith('het ') else 'die'} las" if what else "zoals u die las"
+    parameter = {"in": "header", "name": "If-Match", "schema": {"type": "string"},
+                 "description": f'De ETag {read_as} (W/"<versie>").'}
+    return {**parameter, "required": True} if required else parameter
+
+
+def check_if_match(version: int, what: str, *, required: bool = True, stale: str | None = None) -> int | None:
+    """The row version the caller saw, from ``If-Match`` (``W/"<version>"``, or ``*`` for any).
+
+    428 when the header is missing (None when it is not ``required``); 412, with
+    ``current_version``, when it names another version. ``what`` names the row in the
+    messages (``"de verwijzing"``); ``stale`` replaces the 412's message."""
+    if "If-Match" not in request.headers:
+        if required:
+            raise PreconditionRequired(f"Stuur If-Match met de ETag van {what} ({etag(version)}).")
+        return None
+    if not (request.if_match.star_tag or request.if_match.contains_weak(str(version))):
+        moved = f"{what[0].upper()}{what[1:]} is intussen gewijzigd; haal de nieuwe stand op."
+        raise PreconditionFailed(stale or moved, current_version=version)
+    return version
 
 
 def api_principal():
@@ -239,55 +308,6 @@ def _limit_client(client_id: int) -> None:
         reset = limiter.limiter.get_window_stats(limit, "api-client", str(client_id)).reset_time
         raise TooManyRequests("Deze client doet te veel verzoeken; probeer het zo weer.",
                               headers={"Retry-After": str(max(1, int(reset - time.time())))})
-
-
-blp = Blueprint("directory", __name__, url_prefix="/api/v1", description="Regio's en organisaties (openbaar)")
-
-
-class RegionSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    code = fields.String()
-    name = fields.String()
-
-
-class OrganisationQueryArgs(Schema):
-    class Meta:
-        ordered = True
-
-    type = fields.String(validate=validate.OneOf([t.value for t in OrganisationType]),
-                         metadata={"description": "Soort organisatie"})
-    region = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "Regiocode"})
-
-
-class OrganisationSchema(Schema):
-    id = fields.Integer(dump_only=True)
-    name = fields.String()
-    type = fields.Enum(OrganisationType, by_value=True)
-    region = fields.Function(lambda o: o.region.code)
-    gemeente = fields.String(allow_none=True)
-    brin = fields.String(allow_none=True)
-    kvk = fields.String(allow_none=True)
-    website = fields.String(allow_none=True)
-
-
-@blp.route("/regions")
-@blp.response(200, RegionSchema(many=True))
-def list_regions():
-    """Alle regio's van de hub."""
-    return db.session.execute(select(Region).order_by(Region.name)).scalars().all()
-
-
-@blp.route("/organisations")
-@blp.arguments(OrganisationQueryArgs, location="query")
-@blp.response(200, OrganisationSchema(many=True))
-def list_organisations(args):
-    """Actieve organisaties in het netwerk, te filteren op soort en regio."""
-    query = select(Organisation).join(Region).where(Organisation.is_active.is_(True)).order_by(Organisation.name)
-    if "type" in args:
-        query = query.where(Organisation.type == OrganisationType(args["type"]))
-    if "region" in args:
-        query = query.where(Region.code == args["region"])
-    return db.session.execute(query).scalars().all()
 
 
 def scopes_granting(*permissions: Any) -> list[str]:
@@ -411,7 +431,8 @@ def _api_headers(response):
 
 
 def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
-    """One Api per app (tests build several apps); API clients use tokens, not cookies: no CSRF."""
+    """One Api per app (tests build several apps), with ``blueprints`` in the OpenAPI document's
+    order; API clients use tokens, not cookies: no CSRF."""
     base_url = app.config["BASE_URL"].rstrip("/")
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "Schakel: de regionale hub van school naar werk."},
@@ -419,7 +440,7 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_namer()),
         "extra_plugins": [ConventionsPlugin(app)]})
     _document_conventions(api, app)
-    for blueprint in [blp, *blueprints]:
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     app.before_request(_check_body_size)

@@ -29,8 +29,9 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Engine, Index, Integer, String, Text, func, insert, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import UTCDateTime, db, keep_on_rollback, utcnow
+from network.db import UTCDateTime, db, keep_on_rollback
 from network.events import EventTag, require_member
 from network.models import str_enum
 from network.permissions import Principal

@@ -29,8 +29,16 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _b64url(data: bytes) -> str:
+def b64url_encode(data: bytes) -> str:
+    """``data`` in base64url without padding (RFC 4648 section 5, as JOSE writes keys and
+    signatures; also the referral list's cursors)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text: str) -> bytes:
+    """The bytes of base64url ``text``, padded or not; ``ValueError`` (``binascii.Error``)
+    when it is not base64url."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,14 @@ class Keyring:
     def sign(self, payload: bytes) -> tuple[str, str]:
         """Sign with the current key; returns (kid, base64url signature)."""
         kid = self.signing_key_current
-        return kid, _b64url(self.signing_keys[kid].sign(payload))
+        return kid, b64url_encode(self.signing_keys[kid].sign(payload))
 
     def verify(self, kid: str, payload: bytes, signature: str) -> bool:
         key = self.public_key(kid)
         if key is None:
             return False
         try:
-            key.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), payload)
+            key.verify(b64url_decode(signature), payload)
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -112,7 +120,7 @@ class Keyring:
         for kid in kids:
             raw = self.signing_keys[kid].public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            keys.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": _b64url(raw)})
+            keys.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": b64url_encode(raw)})
         return {"keys": keys}
 
 

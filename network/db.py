@@ -31,11 +31,6 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
-def utcnow() -> dt.datetime:
-    """Now, in UTC, timezone-aware. The one clock the models use."""
-    return dt.datetime.now(dt.UTC)
-
-
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and always returned timezone-aware (SQLite drops the zone)."""
 
@@ -46,7 +41,7 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given; use network.db.utcnow()")
+            raise ValueError("naive datetime given; use network.clock.utcnow()")
         return value.astimezone(dt.UTC)
 
     def process_result_value(self, value, dialect):

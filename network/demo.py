@@ -27,6 +27,7 @@ from marshmallow import ValidationError as MarshmallowValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network import clock
 from network.crypto import Keyring
 from network.db import db
 from network.errors import DomainError
@@ -255,7 +256,7 @@ def seed_demo_region(session: Session, keyring, *, hasher, password: str = DEMO_
 
     actor = system_principal(channel="cli", name="demo seed")
     report = SeedReport(created={})
-    today = today or dt.date.today()
+    today = today or clock.today()
 
     region = session.execute(select(Region).where(Region.code == REGION_CODE)).scalar_one_or_none()
     if region is None:
@@ -384,7 +385,7 @@ def demo_seed() -> None:
         keyring = current_app.extensions["schakel.keyring"]
         report = seed_demo_region(db.session, keyring, hasher=hasher,
                                   min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
-        today = dt.date.today()
+        today = clock.today()
         extra = {label: seeder(db.session, keyring, today) for label, seeder in DEMO_SEEDERS}
     except (DomainError, MarshmallowValidationError) as exc:
         errors = getattr(exc, "errors", None) or getattr(exc, "messages", None) or {}

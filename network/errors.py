@@ -61,6 +61,10 @@ class TooManyRequests(DomainError):
     status, code, title = 429, "too-many-requests", "Te veel verzoeken"
 
 
+class UnsupportedMediaType(DomainError):
+    status, code, title = 415, "unsupported-media-type", "Niet-ondersteund formaat"
+
+
 class PreconditionFailed(DomainError):
     status, code, title = 412, "precondition-failed", "De gegevens zijn intussen gewijzigd"
 
@@ -97,7 +101,7 @@ def problem_response(status: int, *, title: str | None = None, detail: str | Non
     body["instance"] = request.path
     if errors:
         body["errors"] = [{"field": field, "message": message}
-                          for field, messages in errors.items() for message in _flatten(messages)]
+                          for field, messages in field_messages(errors).items() for message in messages]
     if getattr(g, "request_id", None):
         body["requestId"] = g.request_id
     body.update(extra)
@@ -107,12 +111,47 @@ def problem_response(status: int, *, title: str | None = None, detail: str | Non
     return response
 
 
-def _flatten(messages: Any) -> list[str]:
+def field_messages(messages: Any, *, dotted: bool = False) -> dict[str, list[str]]:
+    """Validation messages as ``{field: [text, ...]}``: the shape of
+    :attr:`ValidationFailed.errors`, of an HTML form's errors and of a problem's ``errors``.
+
+    ``messages`` is a marshmallow ``ValidationError`` or what it holds (``{field: messages}``,
+    as ``normalized_messages()`` and webargs give it). Every message becomes text (lazy
+    translations included). A nested field's messages (an item of a list, a ``Nested``
+    schema, a ``Dict`` entry) stay under the top-level field, each saying where:
+    ``{"contacts": ["0: name: Vul dit veld in."]}``; with ``dotted`` the path is the field's
+    name: ``{"contacts.0.name": ["Vul dit veld in."]}`` (a ``Dict`` entry's key or value, and
+    a nested schema's own ``_schema`` messages, name the entry or the nested field). A form
+    whose inputs are named otherwise (``contact-0-name``) renames the dotted paths."""
+    if hasattr(messages, "normalized_messages"):
+        messages = messages.normalized_messages()
+    found: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if dotted:
+            for name, texts in _dotted(value, str(key)).items():
+                found.setdefault(name, []).extend(texts)
+        else:
+            found.setdefault(str(key), []).extend(_prefixed(value))
+    return found
+
+
+def _prefixed(messages: Any) -> list[str]:
     if isinstance(messages, dict):
-        return [f"{key}: {m}" for key, value in messages.items() for m in _flatten(value)]
+        return [f"{key}: {m}" for key, value in messages.items() for m in _prefixed(value)]
     if isinstance(messages, (list, tuple)):
-        return [m for item in messages for m in _flatten(item)]
+        return [m for item in messages for m in _prefixed(item)]
     return [str(messages)]
+
+
+def _dotted(messages: Any, prefix: str) -> dict[str, list[str]]:
+    if not isinstance(messages, dict):
+        return {prefix: _prefixed(messages)}
+    found: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        name = prefix if key in ("key", "value", "_schema") else f"{prefix}.{key}"
+        for field, texts in _dotted(value, name).items():
+            found.setdefault(field, []).extend(texts)
+    return found
 
 
 def _html_error(status: int, detail: str | None = None) -> Response:
@@ -150,9 +189,9 @@ def handle_http_exception(error: HTTPException) -> Response:
         errors = None
         if isinstance(data, dict) and "messages" in data:  # webargs / flask-smorest validation
             errors = {}
-            for location, fields_ in data["messages"].items():
-                for field_name, messages in (fields_.items() if isinstance(fields_, dict) else [(location, fields_)]):
-                    errors.setdefault(field_name, []).extend(_flatten(messages))
+            for location, found in data["messages"].items():
+                for name, texts in field_messages(found if isinstance(found, dict) else {location: found}).items():
+                    errors.setdefault(name, []).extend(texts)
         elif error.code not in (404, 405):
             detail = error.description if error.code and error.code < 500 else None
         extra = _oauth_error(error)

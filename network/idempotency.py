@@ -30,8 +30,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from network.clock import utcnow
 from network.crypto import FieldRef, Keyring
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 from network.errors import Conflict, DomainError, ValidationFailed
 from network.transaction import after_request_unit, commit
 

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
-from network.crypto import FieldRef, Keyring
-from network.db import utcnow
+from network.clock import utcnow
+from network.crypto import FieldRef, Keyring, b64url_decode, b64url_encode
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationKey, OutboxMessage, Role, Student
 from network.permissions import Principal
@@ -136,7 +136,7 @@ def _raw_public_key(text: str) -> bytes:
         if not isinstance(key, Ed25519PublicKey):
             raise ValueError("not an Ed25519 key")
         return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = b64url_decode(text)
     Ed25519PublicKey.from_public_bytes(raw)  # raises ValueError unless 32 valid bytes
     return raw
 
@@ -151,7 +151,7 @@ def register_organisation_key(session: Session, actor: Principal, organisation: 
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ValidationFailed(errors={"public_key": [
             "Dit is geen Ed25519-sleutel. Plak de publieke sleutel als PEM of als base64url (32 bytes)."]}) from None
-    encoded = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    encoded = b64url_encode(raw)
     if session.scalar(select(OrganisationKey.id).where(OrganisationKey.public_key == encoded)) is not None:
         raise ValidationFailed(errors={"public_key": ["Deze sleutel is al geregistreerd."]})
     key = OrganisationKey(organisation_id=organisation.id, kid=f"org{organisation.id}-{secrets.token_hex(4)}",

@@ -11,8 +11,9 @@ from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Enum, Foreig
                         String, Text, UniqueConstraint, Uuid)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from network.clock import utcnow
 from network.crypto import FieldRef, Keyring, mask_bsn
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str) -> Enum:

@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from sqlalchemy import ForeignKey, Index, String, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 from network.events import NotificationKind, require_member
 from network.models import Account, Membership, Role, str_enum
 from network.outbox import enqueue_email

@@ -32,7 +32,8 @@ from sqlalchemy import ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
 
 from network.audit import AuditAction, record
-from network.db import UTCDateTime, db, utcnow
+from network.clock import utcnow
+from network.db import UTCDateTime, db
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationType, Role
 from network.permissions import Acting, Permission, Principal, permissions_for

@@ -57,8 +57,9 @@ from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import is_sqlite, utcnow
+from network.db import is_sqlite
 from network.models import OutboxMessage, OutboxStatus
 from network.transaction import after_request_commit, commit
 from network.webhook_delivery import WebhookError, get_sender, sender_from_config

@@ -22,7 +22,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from network.db import db, utcnow
+from network.clock import AMSTERDAM, utcnow
+from network.db import db
 from network.models import JobRun
 from network.transaction import commit, unit_of_work
 
@@ -136,17 +137,15 @@ def run_job_once(app: Flask, job: Job, now: dt.datetime | None = None) -> bool:
 
 
 def build_scheduler(app: Flask, *, blocking: bool = True):
-    from zoneinfo import ZoneInfo
-
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     cls = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = cls(timezone=ZoneInfo("Europe/Amsterdam"),
+    scheduler = cls(timezone=AMSTERDAM,
                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
     for job in JOBS:
         scheduler.add_job(run_job_once, "interval", seconds=job.interval_seconds(app), args=(app, job),
-                          id=job.id, name=job.description, next_run_time=dt.datetime.now(dt.UTC))
+                          id=job.id, name=job.description, next_run_time=utcnow())
     return scheduler
 
 

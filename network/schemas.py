@@ -2,6 +2,8 @@
 
 ``load_form(SchemaClass, request.form)`` returns ``(data, errors)``: the view re-renders with
 the submitted values and ``errors`` (field -> list of Dutch messages) when validation fails.
+Those messages come from :func:`network.errors.field_messages`, as every ``ValidationError``'s
+do (services, the API's bodies).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from network.errors import field_messages
 
 DUTCH_MESSAGES = {
     "required": _l("Vul dit veld in."),
@@ -82,5 +86,4 @@ def load_form(schema_cls: type[Schema], form: Any, **schema_kwargs: Any) -> tupl
     try:
         return schema_cls(**schema_kwargs).load(raw), {}
     except ValidationError as exc:
-        return None, {field: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-                      for field, msgs in exc.normalized_messages().items()}
+        return None, field_messages(exc)

@@ -23,8 +23,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
+from network.clock import utcnow
 from network.crypto import token_hash
-from network.db import db, utcnow
+from network.db import db
 from network.models import WebSession
 
 _TOUCH_EVERY = dt.timedelta(seconds=60)

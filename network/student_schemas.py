@@ -11,12 +11,12 @@ from marshmallow import ValidationError, fields, post_load, validate, validates,
 from stdnum.nl import bsn as stdnum_bsn
 from stdnum.nl import postcode as stdnum_postcode
 
+from network import clock
+from network.clock import age_on, under_consent_age
 from network.models import SchoolLevel
 from network.schemas import FormSchema
 
 MIN_AGE, MAX_AGE = 12, 30
-#: under this age a parent or guardian gives consent, so their contact is required
-PARENT_REQUIRED_UNDER = 16
 
 LEVEL_LABELS = {
     SchoolLevel.entree: _l("Entree (mbo niveau 1)"),
@@ -77,10 +77,6 @@ def _text(max_length: int, required: bool = False) -> fields.String:
     return fields.String(validate=validate.Length(max=max_length, error=_TOO_LONG), **kwargs)
 
 
-def age_on(born: dt.date, day: dt.date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
 class StudentArgs(FormSchema):
     """Register a student. Optional fields may be left empty."""
 
@@ -104,7 +100,7 @@ class StudentArgs(FormSchema):
 
     @validates("date_of_birth")
     def _plausible_birth(self, value: dt.date, **kwargs: Any) -> None:
-        today = dt.date.today()
+        today = clock.today()
         if value >= today:
             raise ValidationError(_l("De geboortedatum moet in het verleden liggen."))
         if not MIN_AGE <= age_on(value, today) <= MAX_AGE:
@@ -128,9 +124,10 @@ class StudentArgs(FormSchema):
         if born and leaves:
             if leaves <= born:
                 errors["expected_exit_date"] = [_l("De uitstroomdatum moet na de geboortedatum liggen.")]
-            elif leaves.year - dt.date.today().year > 10:
+            elif leaves.year - clock.today().year > 10:
                 errors["expected_exit_date"] = [_l("Vul een uitstroomdatum in binnen tien jaar.")]
-        if born and age_on(born, dt.date.today()) < PARENT_REQUIRED_UNDER:
+        # under 16 a parent or guardian gives consent, so their contact is required
+        if born and under_consent_age(born, clock.today()):
             if not data.get("parent_name"):
                 errors["parent_name"] = [_l("Een leerling onder de 16 heeft een ouder of verzorger: vul de naam in.")]
             if not (data.get("parent_email") or data.get("parent_phone")):

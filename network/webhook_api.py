@@ -10,13 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
-from network.api import Blueprint, api_principal, api_require
+from network.api import (
+    ETAG_HEADER,
+    NO_IF_MATCH,
+    NOT_JSON,
+    STALE,
+    Blueprint,
+    api_principal,
+    api_require,
+    body_doc,
+    check_if_match,
+    etag,
+    if_match_doc,
+    json_body,
+)
 from network.db import db
-from network.errors import PreconditionFailed, PreconditionRequired, ValidationFailed, problem_response
 from network.permissions import Permission, Principal
 from network.schemas import BaseSchema
 from network.web import keyring
@@ -41,6 +53,8 @@ _EVENT_LIST = ", ".join(f"`{name}` ({description})" for name, description in EVE
 
 class SubscriptionArgs(BaseSchema):
     """The body of a create (``PATCH``: the same fields, each optional)."""
+
+    error_messages = {"unknown": "Onbekend veld."}
 
     url = fields.String(required=True, validate=validate.Length(max=500),
                         metadata={"description": "Waar de hub de gebeurtenissen heen POST: https, geen intern adres."})
@@ -80,10 +94,6 @@ def _policy() -> UrlPolicy:
     return UrlPolicy.from_config(current_app.config)
 
 
-def _etag(subscription: WebhookSubscription) -> str:
-    return f'W/"{subscription.version}"'
-
-
 def _dump(subscription: WebhookSubscription, secret: str | None = None) -> dict[str, Any]:
     body = {"id": subscription.id, "url": subscription.url, "event_types": subscription.types,
             "description": subscription.description, "created_at": subscription.created_at,
@@ -94,46 +104,19 @@ def _dump(subscription: WebhookSubscription, secret: str | None = None) -> dict[
 
 
 def _headers(subscription: WebhookSubscription) -> dict[str, str]:
-    return {"ETag": _etag(subscription), "Location": url_for("webhooks_api.subscription",
-                                                             subscription_id=subscription.id)}
-
-
-def _load(partial: bool = False) -> dict[str, Any] | Any:
-    """The JSON body through :class:`SubscriptionArgs` (415 when not JSON, 400 when invalid)."""
-    if request.mimetype != "application/json":
-        return problem_response(415, detail="Stuur de gegevens als JSON (Content-Type: application/json).")
-    raw = request.get_json(silent=True)
-    if not isinstance(raw, dict):
-        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een JSON-object."]})
-    try:
-        return SubscriptionArgs().load(raw, partial=partial)
-    except ValidationError as exc:
-        raise ValidationFailed(errors={
-            name: ["Onbekend veld." if str(m) == "Unknown field." else str(m)
-                   for m in (messages if isinstance(messages, list) else [messages])]
-            for name, messages in exc.normalized_messages().items()}) from None
+    return {"ETag": etag(subscription.version),
+            "Location": url_for("webhooks_api.subscription", subscription_id=subscription.id)}
 
 
 def _if_match(subscription: WebhookSubscription, *, required: bool) -> int | None:
-    """The version the caller saw (If-Match), checked: 428 when missing and required, 412 stale."""
-    if "If-Match" not in request.headers:
-        if required:
-            raise PreconditionRequired(f"Stuur If-Match met de ETag van het abonnement ({_etag(subscription)}).")
-        return None
-    if not (request.if_match.star_tag or request.if_match.contains_weak(str(subscription.version))):
-        raise PreconditionFailed("Het abonnement is intussen gewijzigd; haal het opnieuw op.",
-                                 current_version=subscription.version)
-    return subscription.version
+    """The version the caller saw (If-Match): 428 when missing and required, 412 stale."""
+    return check_if_match(subscription.version, "het abonnement", required=required,
+                          stale="Het abonnement is intussen gewijzigd; haal het opnieuw op.")
 
 
 def _find(subscription_id: int) -> tuple[Principal, WebhookSubscription]:
     principal = api_principal()
     return principal, get_subscription(db.session, principal, subscription_id)
-
-
-_IF_MATCH = {"in": "header", "name": "If-Match", "schema": {"type": "string"},
-             "description": 'De ETag van het abonnement zoals u het las (W/"<versie>").'}
-_ETAG = {"ETag": {"description": 'W/"<versie>" voor If-Match', "schema": {"type": "string"}}}
 
 
 @bp.route("/webhook-subscriptions", endpoint="subscriptions")
@@ -146,21 +129,19 @@ class Subscriptions(MethodView):
         """De actieve webhook-abonnementen van uw client."""
         return {"items": [_dump(s) for s in list_subscriptions(db.session, api_principal())]}
 
-    @bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
-    @bp.response(201, NewSubscriptionSchema, headers={**_ETAG, "Location": {"schema": {"type": "string"}}})
+    @bp.doc(requestBody=body_doc(SubscriptionArgs))
+    @bp.response(201, NewSubscriptionSchema, headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
     @bp.problems((400, "Ongeldige invoer: een URL die niet mag (geen https, een intern adres), een onbekende soort "
                      "gebeurtenis, een onbekend veld"),
                (401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
-               (415, "Geen application/json"))
+               NOT_JSON)
     def post(self):
         """Abonneer een URL op gebeurtenissen. Het antwoord bevat het geheim waarmee de hub elke
         aanroep ondertekent (Standard Webhooks: `webhook-id`, `webhook-timestamp`,
         `webhook-signature`); het is daarna niet meer op te vragen."""
         principal = api_principal()
         require_client(principal)  # before looking at the body: a person gets 403, not 415
-        data = _load()
-        if not isinstance(data, dict):
-            return data
+        data = json_body(SubscriptionArgs)
         subscription, secret = create_subscription(db.session, principal, keyring(), _policy(), url=data["url"],
                                                    event_types=data["event_types"],
                                                    description=data.get("description") or "")
@@ -172,35 +153,32 @@ class Subscriptions(MethodView):
 class Subscription(MethodView):
     decorators = [api_require(Permission.webhook_manage)]
 
-    @bp.response(200, SubscriptionSchema, headers=_ETAG)
+    @bp.response(200, SubscriptionSchema, headers=ETAG_HEADER)
     @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
                (404, "Niet gevonden (of van een andere client)"))
     def get(self, subscription_id):
         """Eén abonnement van uw client."""
         _, subscription = _find(subscription_id)
-        return _dump(subscription), {"ETag": _etag(subscription)}
+        return _dump(subscription), {"ETag": etag(subscription.version)}
 
-    @bp.doc(parameters=[{**_IF_MATCH, "required": True}],
-            requestBody={"required": True, "content": {"application/json": {"schema": SubscriptionArgs}}})
-    @bp.response(200, SubscriptionSchema, headers=_ETAG)
+    @bp.doc(parameters=[if_match_doc("het abonnement")], requestBody=body_doc(SubscriptionArgs))
+    @bp.response(200, SubscriptionSchema, headers=ETAG_HEADER)
     @bp.problems((400, "Ongeldige invoer"), (401, "Niet ingelogd"),
                (403, "Geen API-client met de scope webhooks:manage"), (404, "Niet gevonden"),
-               (412, "If-Match klopt niet (meer)"), (415, "Geen application/json"), (428, "If-Match ontbreekt"))
+               STALE, NOT_JSON, NO_IF_MATCH)
     def patch(self, subscription_id):
         """Wijzig de URL, de soorten gebeurtenissen of de omschrijving. Vereist `If-Match`."""
         principal, subscription = _find(subscription_id)
         expected = _if_match(subscription, required=True)
-        data = _load(partial=True)
-        if not isinstance(data, dict):
-            return data
+        data = json_body(SubscriptionArgs(partial=True))
         update_subscription(db.session, principal, _policy(), subscription, data, expected_version=expected)
-        body, etag = _dump(subscription), _etag(subscription)
-        return body, {"ETag": etag}
+        body, tag = _dump(subscription), etag(subscription.version)
+        return body, {"ETag": tag}
 
-    @bp.doc(parameters=[_IF_MATCH])
+    @bp.doc(parameters=[if_match_doc("het abonnement", required=False)])
     @bp.response(204)
     @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
-               (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
+               (404, "Niet gevonden"), STALE)
     def delete(self, subscription_id):
         """Beëindig een abonnement: er komen geen gebeurtenissen meer, ook niet wat nog in de
         wachtrij stond. `If-Match` mag (niet verplicht)."""
@@ -211,10 +189,10 @@ class Subscription(MethodView):
 
 @bp.route("/webhook-subscriptions/<int:subscription_id>/secret-rotations", methods=["POST"])
 @api_require(Permission.webhook_manage)
-@bp.doc(parameters=[_IF_MATCH])
-@bp.response(201, SecretSchema, headers=_ETAG)
+@bp.doc(parameters=[if_match_doc("het abonnement", required=False)])
+@bp.response(201, SecretSchema, headers=ETAG_HEADER)
 @bp.problems((401, "Niet ingelogd"), (403, "Geen API-client met de scope webhooks:manage"),
-           (404, "Niet gevonden"), (412, "If-Match klopt niet (meer)"))
+           (404, "Niet gevonden"), STALE)
 def rotate_subscription_secret(subscription_id):
     """Een nieuw geheim voor een abonnement. Het vorige ondertekent nog 24 uur mee (twee
     handtekeningen in `webhook-signature`), zodat u zonder onderbreking kunt overstappen. Het
@@ -223,8 +201,8 @@ def rotate_subscription_secret(subscription_id):
     secret = rotate_secret(db.session, principal, keyring(), subscription,
                            expected_version=_if_match(subscription, required=False))
     body = {"secret": secret, "previous_secret_valid_until": subscription.previous_secret_until}
-    etag = _etag(subscription)
-    return body, {"ETag": etag}
+    tag = etag(subscription.version)
+    return body, {"ETag": tag}
 
 
 __all__ = ["bp"]

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from network import signals
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import FieldRef, Keyring
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 from network.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from network.events import DomainEvent, require_member
 from network.models import Organisation, OutboxMessage, OutboxStatus

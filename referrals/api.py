@@ -27,7 +27,19 @@ from sqlalchemy import select
 
 from consent.models import Purpose
 from network.access import Category
-from network.api import Blueprint, api_principal
+from network.api import (
+    ETAG_HEADER,
+    NO_IF_MATCH,
+    NOT_JSON,
+    STALE,
+    Blueprint,
+    api_principal,
+    body_doc,
+    check_if_match,
+    etag,
+    if_match_doc,
+    require_json,
+)
 from network.api import api_require as network_api_require
 from network.api import api_require_any as network_api_require_any
 from network.db import db
@@ -37,21 +49,7 @@ from network.oauth import insufficient_scope, raise_insufficient_scope
 from network.permissions import Permission, Principal
 from network.students import get_student
 from network.web import keyring
-from referrals.api_common import (
-    BAD_INPUT,
-    ETAG_HEADER,
-    IF_MATCH,
-    NOT_FOUND,
-    NOT_JSON,
-    NO_IF_MATCH,
-    NO_SCOPE,
-    STALE,
-    base_url,
-    body_doc,
-    check_if_match,
-    json_body,
-    require_json,
-)
+from referrals.api_common import BAD_INPUT, NO_SCOPE, NOT_FOUND, base_url, load_body
 from referrals.api_schemas import (
     CreateReferralArgs,
     EventSchema,
@@ -103,10 +101,6 @@ api_require_write = network_api_require_any(Permission.referral_handle, Permissi
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _etag(referral: Referral) -> str:
-    return f'W/"{referral.version}"'
-
-
 def _named(obj, name_attr: str = "name") -> dict | None:
     return {"id": obj.id, "name": getattr(obj, name_attr)} if obj is not None else None
 
@@ -155,7 +149,7 @@ def _answer(principal: Principal, referral: Referral, *extra_headers: tuple[str,
     """The referral after a change: flushed (its new row version is the new ETag), read as
     ``principal`` may see it, committed with the audit events of that read."""
     db.session.flush()  # the new row version is the new ETag
-    body, headers = _detail(principal, referral), {"ETag": _etag(referral), **dict(extra_headers)}
+    body, headers = _detail(principal, referral), {"ETag": etag(referral.version), **dict(extra_headers)}
     return body, headers
 
 
@@ -190,8 +184,8 @@ def get_referral_detail(referral_id):
     de toestemming: `state` withdrawn en geen gegevens) en de tijdlijn."""
     principal = api_principal()
     referral = get_referral(db.session, principal, referral_id)
-    body, etag = _detail(principal, referral), _etag(referral)
-    return body, {"ETag": etag}
+    body, tag = _detail(principal, referral), etag(referral.version)
+    return body, {"ETag": tag}
 
 
 # -- making and sending ------------------------------------------------------------------------
@@ -229,7 +223,7 @@ def create_referral():
     versturen met de transitie `requested`."""
     principal = api_principal()
     require_json()
-    data = json_body(CreateReferralArgs)
+    data = load_body(CreateReferralArgs)
     if not data["send"] and data.get("response_due"):
         raise ValidationFailed(errors={"response_due": ["Een reactietermijn hoort bij versturen (send: true)."]})
     active = select(Purpose.id).where(Purpose.code == data["purpose"], Purpose.is_active.is_(True))
@@ -270,7 +264,7 @@ _CHANGE_PROBLEMS = (BAD_INPUT, NO_SCOPE, NOT_FOUND,
 
 @bp.route("/referrals/<int:referral_id>/transitions", methods=["POST"])
 @api_require_write
-@bp.doc(parameters=[IF_MATCH], requestBody=body_doc(TransitionArgs))
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(TransitionArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def transition_referral(referral_id):
@@ -282,7 +276,7 @@ def transition_referral(referral_id):
     principal = api_principal()
     referral = _for_write(principal, referral_id)
     check_if_match(referral.version, "de verwijzing")
-    data = json_body(TransitionArgs)
+    data = load_body(TransitionArgs)
     if data["status"] == ReferralStatus.requested:  # sending a draft: the wizard's last step
         send_referral(db.session, principal, keyring(), referral, expected_version=referral.version,
                       base_url=base_url())
@@ -303,7 +297,7 @@ def post_update(referral_id):
     alleen toe aan de tijdlijn en verandert de verwijzing (en haar ETag) niet."""
     principal = api_principal()
     referral = _for_write(principal, referral_id)
-    data = json_body(ReferralUpdateArgs)
+    data = load_body(ReferralUpdateArgs)
     event = post_message(db.session, principal, keyring(), referral, data["text"], internal=data["internal"],
                          base_url=base_url())
     db.session.flush()  # the event's id for the answer
@@ -313,7 +307,7 @@ def post_update(referral_id):
 
 @bp.route("/referrals/<int:referral_id>/handover", methods=["POST"])
 @api_require_write
-@bp.doc(parameters=[IF_MATCH], requestBody=body_doc(ReferralHandoverArgs))
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(ReferralHandoverArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def record_handover_api(referral_id):
@@ -323,7 +317,7 @@ def record_handover_api(referral_id):
     principal = api_principal()
     referral = _for_write(principal, referral_id)
     check_if_match(referral.version, "de verwijzing")
-    data = json_body(ReferralHandoverArgs)
+    data = load_body(ReferralHandoverArgs)
     record_handover(db.session, principal, keyring(), referral, held_on=data["held_on"], present=data["present"],
                     expected_version=referral.version, base_url=base_url())
     return _answer(principal, referral)
@@ -331,8 +325,7 @@ def record_handover_api(referral_id):
 
 @bp.route("/referrals/<int:referral_id>/handover/confirmation", methods=["POST"])
 @api_require_write
-@bp.doc(parameters=[IF_MATCH], requestBody={"required": False, "content": {"application/json": {
-    "schema": HandoverConfirmArgs}}})
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(HandoverConfirmArgs, required=False))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def confirm_handover_api(referral_id):
@@ -341,7 +334,7 @@ def confirm_handover_api(referral_id):
     principal = api_principal()
     referral = _for_write(principal, referral_id)
     check_if_match(referral.version, "de verwijzing")
-    json_body(HandoverConfirmArgs)
+    load_body(HandoverConfirmArgs)
     confirm_handover(db.session, principal, keyring(), referral, expected_version=referral.version,
                      base_url=base_url())
     return _answer(principal, referral)
@@ -349,7 +342,7 @@ def confirm_handover_api(referral_id):
 
 @bp.route("/referrals/<int:referral_id>/owner", methods=["POST"])
 @api_require_write
-@bp.doc(parameters=[IF_MATCH], requestBody=body_doc(ReferralOwnerArgs))
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(ReferralOwnerArgs))
 @bp.response(200, ReferralDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def assign_owner(referral_id):
@@ -358,7 +351,7 @@ def assign_owner(referral_id):
     principal = api_principal()
     referral = _for_write(principal, referral_id)
     check_if_match(referral.version, "de verwijzing")
-    data = json_body(ReferralOwnerArgs)
+    data = load_body(ReferralOwnerArgs)
     assign(db.session, principal, keyring(), referral, data["owner_account_id"], expected_version=referral.version,
            base_url=base_url())
     return _answer(principal, referral)

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import compare_and_set, utcnow
+from network.db import compare_and_set
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.notifications import notify_organisation

@@ -22,9 +22,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from network.clock import AMSTERDAM
 from network.models import Organisation
 from network.permissions import Permission, Principal
-from referrals.deadlines import AMSTERDAM, region_in_reach
+from referrals.deadlines import region_in_reach
 from referrals.models import CheckIn, Referral, Route, Situation
 from referrals.states import Outcome, ReferralStatus
 from referrals.workdays import working_days_between

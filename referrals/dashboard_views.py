@@ -8,9 +8,10 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_decimal
 from sqlalchemy import select
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditAction, record
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.models import Region, Role
 from network.permissions import Permission
 from network.web import current_principal, require
@@ -51,7 +52,7 @@ def _figure(value):
 @require(Permission.region_dashboard)
 def dashboard():
     principal = current_principal()
-    board = region_dashboard(db.session, principal, region_id=_region_arg(), today=today_nl(), now=utcnow())
+    board = region_dashboard(db.session, principal, region_id=_region_arg(), today=clock.today(), now=utcnow())
     return render_template("referrals/dashboard/index.html", board=board, regions=_regions(principal))
 
 
@@ -61,7 +62,7 @@ def export_csv():
     """One table of the dashboard as CSV (``?tabel=status|acceptatie|uitkomsten|...``); logged."""
     principal = current_principal()
     key = request.args.get("tabel", "status")
-    region, table = dashboard_table(db.session, principal, key, region_id=_region_arg(), today=today_nl(),
+    region, table = dashboard_table(db.session, principal, key, region_id=_region_arg(), today=clock.today(),
                                     now=utcnow())
     if table is None:
         abort(404)
@@ -77,8 +78,8 @@ def overdue():
     principal = current_principal()
     page = request.args.get("pagina", "1")
     result = overdue_referrals(db.session, principal, region_id=_region_arg(),
-                               page=int(page) if page.isdigit() else 1, today=today_nl())
+                               page=int(page) if page.isdigit() else 1, today=clock.today())
     # the region was loaded (and checked) by overdue_referrals: this get is the identity map's
     region = db.session.get(Region, _region_arg() or principal.region_id)
     return render_template("referrals/dashboard/overdue.html", result=result, region=region,
-                           regions=_regions(principal), today=today_nl())
+                           regions=_regions(principal), today=clock.today())

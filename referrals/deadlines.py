@@ -25,16 +25,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from network import clock
 from network.audit import AuditAction, event_values, record_many
+from network.clock import AMSTERDAM, utcnow
 from network.crypto import Keyring
-from network.db import Page, db, utcnow
+from network.db import Page, db
 from network.errors import Forbidden, NotFound
 from network.events import EventTag
 from network.models import SCHOOL_STAFF_ROLES, Account, Membership, Organisation, Region, Role
@@ -46,7 +47,6 @@ from referrals.states import ReferralStatus
 from referrals.tags import ReferralNotice, ReferralTag
 from referrals.workdays import is_working_day, working_days_between
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 #: working days without any event before an in-progress referral gets a nudge
 STALE_WORKING_DAYS = 20
 #: working days after the reminder before the region's coordinator is told
@@ -245,9 +245,8 @@ def run_deadlines(session: Session, keyring: Keyring, *, today: dt.date, now: dt
 
 def deadlines_job(app: Flask) -> str:
     """``referrals.deadlines``: one pass of :func:`run_deadlines`."""
-    from consent.service import today_nl
 
-    result = run_deadlines(db.session, app.extensions["schakel.keyring"], today=today_nl(), now=utcnow(),
+    result = run_deadlines(db.session, app.extensions["schakel.keyring"], today=clock.today(), now=utcnow(),
                            base_url=app.config.get("BASE_URL", ""))
     return str(result)
 
@@ -292,11 +291,10 @@ def overdue_referrals(session: Session, actor: Principal, *, region_id: int | No
     """Requested referrals past their response date, or escalated, received in the region:
     organisations, service, dates and stamps; no student data. Most overdue first; two
     statements (plus the region)."""
-    from consent.service import today_nl
     from socialmap.models import Service
 
     region = region_in_reach(session, actor, region_id, Permission.referral_overdue)
-    today = today or today_nl()
+    today = today or clock.today()
     receiver, sender = aliased(Organisation), aliased(Organisation)
     where = (receiver.region_id == region.id, Referral.status == ReferralStatus.requested,
              or_(Referral.response_due < today, Referral.escalated_at.is_not(None)))

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.models import Organisation, Role
 from network.notifications import notify, organisation_staff
 from network.permissions import system_principal
@@ -43,7 +43,7 @@ def remind_due_check_ins(session: Session, keyring: Keyring, *, today: dt.date |
                          now: dt.datetime | None = None, base_url: str = "") -> int:
     """Notify the assigned contact (else the route's responsible, else the school's
     zorgcoördinatoren) of each open check-in due within :data:`REMIND_AHEAD_DAYS`, once."""
-    today, now = today or today_nl(), now or utcnow()
+    today, now = today or clock.today(), now or utcnow()
     actor = system_principal("job", "referrals.followup")
     due = session.scalars(
         select(CheckIn).join(Route, Route.id == CheckIn.route_id)
@@ -74,7 +74,7 @@ def close_finished_routes(session: Session, *, today: dt.date | None = None, now
     """Close routes whose follow-up ended (exit + ``followup_months``): at once when every
     check-in is recorded, else :data:`GRACE_DAYS` after the last one was due. Retention then
     runs its course."""
-    today, now = today or today_nl(), now or utcnow()
+    today, now = today or clock.today(), now or utcnow()
     actor = system_principal("job", "referrals.followup")
     candidates = session.scalars(select(Route).where(Route.status == RouteStatus.followup,
                                                      Route.exit_date.is_not(None))

@@ -11,7 +11,6 @@ would grow with the page.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from network import clock
 from network.access import Category, Decision, decide_each
+from network.crypto import b64url_decode, b64url_encode
 from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Role, Student
 from network.permissions import Principal
@@ -58,12 +59,12 @@ class InboxPage:
 
 
 def encode_cursor(created_at: dt.datetime, referral_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{referral_id}".encode()).decode().rstrip("=")
+    return b64url_encode(f"{created_at.isoformat()}|{referral_id}".encode())
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        raw = b64url_decode(cursor).decode()
         stamp, ident = raw.split("|")
         when = dt.datetime.fromisoformat(stamp)
         if when.tzinfo is None:
@@ -136,20 +137,18 @@ def _page(session: Session, actor: Principal, query, *, cursor: str | None, per_
 def list_inbox(session: Session, actor: Principal, filters: InboxFilters | None = None, *, cursor: str | None = None,
                per_page: int = 25, today: dt.date | None = None) -> InboxPage:
     """Referrals to the actor's organisation (never drafts), newest first."""
-    from consent.service import today_nl
 
     if actor.role is not Role.partner_staff or actor.organisation_id is None:
         raise Forbidden("Alleen medewerkers van een partnerorganisatie hebben een inbox.")
     query = select(Referral).where(Referral.to_organisation_id == actor.organisation_id,
                                    Referral.status != ReferralStatus.draft)
-    query = _apply_filters(query, actor, filters or InboxFilters(), today or today_nl())
+    query = _apply_filters(query, actor, filters or InboxFilters(), today or clock.today())
     return _page(session, actor, query, cursor=cursor, per_page=per_page, purpose_of=lambda r: r.purpose)
 
 
 def list_sent(session: Session, actor: Principal, filters: InboxFilters | None = None, *, cursor: str | None = None,
               per_page: int = 25, today: dt.date | None = None, student_id: Any = None) -> InboxPage:
     """Referrals the actor's school made (drafts included), newest first."""
-    from consent.service import today_nl
 
     if not actor.is_school_staff:
         raise Forbidden("Alleen schoolmedewerkers verwijzen.")
@@ -160,7 +159,7 @@ def list_sent(session: Session, actor: Principal, filters: InboxFilters | None =
     if filters.owner == "me":
         query = query.where(Referral.from_account_id == actor.account_id)
         filters = InboxFilters(filters.status, filters.service_id, filters.due, None)
-    query = _apply_filters(query, actor, filters, today or today_nl())
+    query = _apply_filters(query, actor, filters, today or clock.today())
     return _page(session, actor, query, cursor=cursor, per_page=per_page, purpose_of=lambda r: "verwijzing")
 
 

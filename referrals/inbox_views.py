@@ -17,8 +17,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from consent.models import Purpose
-from consent.service import AMSTERDAM, today_nl
+from network import clock
 from network.access import Category
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
@@ -109,7 +110,7 @@ def index():
         page = list_inbox(db.session, principal, filters, per_page=PER_PAGE)
     html = render_template("referrals/inbox/index.html", page=page, values=values, errors=errors, cursor=cursor,
                            services=services, status_filters=STATUS_FILTERS, due_filters=DUE_FILTERS,
-                           owner_filters=OWNER_FILTERS, status_labels=STATUS_LABELS, today=today_nl(),
+                           owner_filters=OWNER_FILTERS, status_labels=STATUS_LABELS, today=clock.today(),
                            filter_args={k: v for k, v in values.items() if v})
     return html, status
 
@@ -149,7 +150,7 @@ def _render(principal, referral, *, form: str | None = None, values=None, errors
     student_name = None
     if packet.state == "open":
         student_name = (packet.content.get("contactgegevens") or {}).get("name")
-    today = today_nl()
+    today = clock.today()
     purpose = db.session.scalar(select(Purpose.label).where(Purpose.code == referral.purpose))
     html = render_template(
         "referrals/inbox/detail.html", referral=referral, purpose_label=purpose or referral.purpose, packet=packet, student_name=student_name,
@@ -260,7 +261,7 @@ def handover(referral_id):
     def act(principal, referral, data):
         return record_handover(db.session, principal, keyring(), referral, held_on=data["held_on"],
                                present=data["present"], expected_version=data.get("version"),
-                               today=today_nl(), base_url=_base_url())
+                               today=clock.today(), base_url=_base_url())
 
     return _act(referral_id, HandoverArgs, "handover-", act,
                 _("De warme overdracht is vastgelegd; de begeleiding is gestart."))

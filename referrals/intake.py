@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditAction, record
 from network.crypto import Keyring
 from network.errors import ValidationFailed
@@ -131,7 +131,7 @@ def record_intake(session: Session, actor: Principal, keyring: Keyring, route: R
     :param data: loaded :data:`IntakeArgs`: ``held_on`` and the answers (empty ones are left out).
         The first conversation marks the phase ``gesprek`` reached on ``held_on``.
     """
-    today = today or today_nl()
+    today = today or clock.today()
     require_route_manager(actor, route)
     held_on = data.get("held_on")
     if held_on is None:

@@ -24,8 +24,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from network.clock import utcnow
 from network.crypto import FieldRef
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 from network.models import Account, Organisation, Student, str_enum
 from referrals.states import Outcome, ReferralStatus, ReferralType
 

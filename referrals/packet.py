@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.errors import NotFound
 from network.notifications import notify, notify_organisation
 from network.models import Role

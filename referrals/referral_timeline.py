@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.permissions import Principal
 from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import ReferralStatus

@@ -19,29 +19,27 @@ from collections.abc import Callable
 from typing import Any
 
 from network.access import Category, Decision
-from network.api import Blueprint, api_principal
+from network.api import (
+    ETAG_HEADER,
+    NO_IF_MATCH,
+    NOT_JSON,
+    STALE,
+    Blueprint,
+    api_principal,
+    body_doc,
+    check_if_match,
+    etag,
+    if_match_doc,
+    require_json,
+)
 from network.api import api_require as network_api_require
 from network.audit import AuditAction
 from network.db import db
 from network.errors import Forbidden, ValidationFailed
 from network.permissions import Permission, Principal
 from network.web import keyring
-from referrals import route_service as route_service
-from referrals.api_common import (
-    BAD_INPUT,
-    ETAG_HEADER,
-    IF_MATCH,
-    NOT_FOUND,
-    NOT_JSON,
-    NO_IF_MATCH,
-    NO_SCOPE,
-    STALE,
-    base_url,
-    body_doc,
-    check_if_match,
-    json_body,
-    require_json,
-)
+from referrals import route_service
+from referrals.api_common import BAD_INPUT, NO_SCOPE, NOT_FOUND, base_url, load_body
 from referrals.api_schemas import (
     CheckInListSchema,
     CheckInSchema,
@@ -74,10 +72,6 @@ def _decided(principal: Principal, route: Route, **kwargs: Any) -> Decision:
 
 def _route(principal: Principal, route_id: int, *, rmc: bool = False) -> Route:
     return route_service.find_route(db.session, principal, route_id, rmc=rmc)
-
-
-def _etag(route: Route) -> str:
-    return f'W/"{route.version}"'
 
 
 def _item(route: Route, student_name: str | None, next_due, responsible_name: str | None) -> dict[str, Any]:
@@ -114,8 +108,8 @@ def _detail(route: Route, decision: Decision) -> dict[str, Any]:
 
 def _answer(route: Route, decision: Decision):
     db.session.flush()  # the new row version is the new ETag
-    body, etag = _detail(route, decision), _etag(route)
-    return body, {"ETag": etag}
+    body, tag = _detail(route, decision), etag(route.version)
+    return body, {"ETag": tag}
 
 
 @bp.route("/routes", methods=["GET"])
@@ -143,8 +137,8 @@ def get_route(route_id):
     principal = api_principal()
     route = _route(principal, route_id)
     decision = _decided(principal, route)
-    body, etag = _detail(route, decision), _etag(route)
-    return body, {"ETag": etag}
+    body, tag = _detail(route, decision), etag(route.version)
+    return body, {"ETag": tag}
 
 
 def _route_changes(data: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +156,7 @@ _CHANGE_PROBLEMS = (BAD_INPUT, _NO_BASIS, NOT_FOUND, _CLOSED, STALE, NOT_JSON, N
 
 @bp.route("/routes/<int:route_id>", methods=["PATCH"])
 @api_require(Permission.route_manage)
-@bp.doc(parameters=[IF_MATCH], requestBody=body_doc(PatchRouteArgs))
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(PatchRouteArgs))
 @bp.response(200, RouteDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def update_route(route_id):
@@ -172,7 +166,7 @@ def update_route(route_id):
     route = _route(principal, route_id)
     require_json()
     check_if_match(route.version, "het traject")
-    data = json_body(PatchRouteArgs)
+    data = load_body(PatchRouteArgs)
     decision = _decided(principal, route, event_type=RouteTag.update, action=AuditAction.update)
     route_service.update_route(db.session, principal, route, _route_changes(data), expected_version=route.version)
     return _answer(route, decision)
@@ -180,7 +174,7 @@ def update_route(route_id):
 
 @bp.route("/routes/<int:route_id>/exit", methods=["POST"])
 @api_require(Permission.route_manage)
-@bp.doc(parameters=[IF_MATCH], requestBody=body_doc(RouteExitArgs))
+@bp.doc(parameters=[if_match_doc()], requestBody=body_doc(RouteExitArgs))
 @bp.response(200, RouteDetailSchema, headers=ETAG_HEADER)
 @bp.problems(*_CHANGE_PROBLEMS)
 def record_exit(route_id):
@@ -190,7 +184,7 @@ def record_exit(route_id):
     route = _route(principal, route_id)
     require_json()
     check_if_match(route.version, "het traject")
-    data = json_body(RouteExitArgs)
+    data = load_body(RouteExitArgs)
     decision = _decided(principal, route, event_type=RouteTag.exit, action=AuditAction.update)
     route_service.record_exit(db.session, principal, route, data["exit_date"])
     return _answer(route, decision)
@@ -223,7 +217,7 @@ def record_check_in_api(route_id):
     principal = api_principal()
     route = _route(principal, route_id, rmc=True)
     require_json()
-    data = json_body(RecordCheckInArgs)
+    data = load_body(RecordCheckInArgs)
     check_in = next((c for c in route.check_ins if c.months == data["months"]), None)
     if check_in is None:
         raise ValidationFailed(errors={"months": [f"Voor dit traject is geen nazorgcontact na {data['months']} "

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from consent.service import today_nl
+from network import clock
 from network.access import Category, Decision, decide, decide_many
 from network.audit import AuditAction, record
 from network.db import Page, add_unless_duplicate
@@ -201,7 +201,7 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
         after today), ``responsible_account_id`` (default: the actor).
     :raises Conflict: the student already has a route (``route_id`` names it).
     """
-    today = today or today_nl()
+    today = today or clock.today()
     if not (actor.is_school_staff and actor.organisation_id == student.school_id):
         raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
 
@@ -253,7 +253,7 @@ def update_route(session: Session, actor: Principal, route: Route, data: dict[st
         when none is given.
     :raises Conflict: the route is closed, or someone saved in between (``expected_version``).
     """
-    today = today or today_nl()
+    today = today or clock.today()
     require_route_manager(actor, route)
     if expected_version is not None and route.version != expected_version:
         raise Conflict(CONFLICT_MESSAGE)
@@ -314,7 +314,7 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
     """The student left school on ``exit_date``: the route goes to follow-up and check-ins are
     scheduled at 3, 6 and 12 months (and 24 for RMC follow-up), assigned to the responsible
     contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins."""
-    today = today or today_nl()
+    today = today or clock.today()
     require_route_manager(actor, route)
     errors: dict[str, list[str]] = {}
     if exit_date is None:

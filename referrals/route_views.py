@@ -12,9 +12,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from consent.service import AMSTERDAM
 from network.access import Category
 from network.audit import AuditAction
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
 from network.events import EventTag

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
 
 from network.access import Category, decide
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.permissions import Permission
@@ -50,7 +50,7 @@ STATUS_FILTERS = ("open", *(s.value for s in ReferralStatus))
 @bp.app_template_filter("referral_time")
 def referral_time(moment: dt.datetime | None) -> str:
     """A UTC time as Dutch wall-clock time (``23-11-2026 14:05``)."""
-    return moment.astimezone(ZoneInfo("Europe/Amsterdam")).strftime("%d-%m-%Y %H:%M") if moment else ""
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
 def _load(referral_id: Any):

@@ -19,10 +19,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from network import clock
 from network.access import Category, bases_for_organisation
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Membership, Organisation, Role, Student
 from network.notifications import notify, notify_organisation
@@ -264,9 +265,8 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
     Sending a referral that was already sent returns it unchanged (a double submit is one
     referral).
     """
-    from consent.service import today_nl
 
-    today, now = today or today_nl(), now or utcnow()
+    today, now = today or clock.today(), now or utcnow()
     if side_of(actor, referral) != SENDER:
         raise NotFound(NOT_FOUND)
     if referral.status is not S.draft:
@@ -409,9 +409,8 @@ def record_handover(session: Session, actor: Principal, keyring: Keyring, referr
     """Record the overdrachtsgesprek (date, who was there). Recorded by the receiver it is
     confirmed at once and the work starts (accepted → in-progress); recorded by the school it
     waits for the receiver's confirmation (:func:`confirm_handover`)."""
-    from consent.service import today_nl
 
-    today, now = today or today_nl(), now or utcnow()
+    today, now = today or clock.today(), now or utcnow()
     side = side_of(actor, referral)
     if side is None or not can_view_referral(actor, referral):
         raise NotFound(NOT_FOUND)

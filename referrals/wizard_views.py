@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from consent.models import DataCategory, Purpose
+from network import clock
 from network.access import SPECIAL_CATEGORIES, Category, decide
 from network.crypto import Keyring
 from network.db import db
@@ -185,7 +186,6 @@ def _categories_step(referral, student, values):
 
 
 def _preview_step(referral, student, values):
-    from consent.service import today_nl
 
     principal = current_principal()
     chosen = frozenset(Category(c) for c in referral.category_list)
@@ -206,5 +206,5 @@ def _preview_step(referral, student, values):
                        "chosen_labels": [labels.get(c, c) for c in referral.category_list],
                        "details": read_details(keyring(), referral), "type_labels": TYPE_LABELS,
                        "purpose": next((p for p in active_purposes() if p.code == referral.purpose), None),
-                       "default_due": add_working_days(today_nl(), days), "days": days,
+                       "default_due": add_working_days(clock.today(), days), "days": days,
                        "hidden": sorted(c.value for c in chosen - shown)}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
-from network.errors import Forbidden, ValidationFailed
+from network.errors import Forbidden, ValidationFailed, field_messages
 from network.permissions import Permission, Principal
 from socialmap.models import Category, Service, service_category
 from socialmap.schemas import CategoryArgs
@@ -27,7 +27,7 @@ def save_category(session: Session, actor: Principal, form: dict[str, Any]) -> C
     try:
         data = CategoryArgs().load(form)
     except ValidationError as exc:
-        raise ValidationFailed(errors={k: [str(m) for m in v] for k, v in exc.normalized_messages().items()}) from None
+        raise ValidationFailed(errors=field_messages(exc)) from None
     category = session.scalar(select(Category).where(Category.code == data["code"]))
     if category is None:
         category = Category(uuid=term_id("waarvoor-te-benaderen", data["code"]), code=data["code"])

@@ -10,6 +10,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network import clock
 from network.models import Organisation, Region
 from network.permissions import system_principal
 from socialmap.models import CapacityStatus, Service
@@ -137,7 +138,7 @@ def _email(name: str, organisation: Organisation) -> str:
 def seed_demo_socialmap(session: Session, today: dt.date | None = None) -> int:
     """Create the missing demo entries of region Waalrand (run ``seed_demo_region`` first);
     flush, never commit. Returns the number of entries created."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     actor = system_principal(channel="cli", name="demo seed")
     ensure_default_categories(session)
     region = session.scalar(select(Region).where(Region.code == REGION_CODE))

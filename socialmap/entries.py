@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from network.audit import AuditAction, record
-from network.db import utcnow
+from network.clock import utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role
 from network.permissions import Permission, Principal

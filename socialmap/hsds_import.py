@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
-from network.db import utcnow
+from network.clock import utcnow
 from network.directory import create_organisation, find_similar_organisations
 from network.errors import ValidationFailed
 from network.models import Organisation, OrganisationType, Region

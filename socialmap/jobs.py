@@ -8,7 +8,8 @@ import datetime as dt
 
 from flask import Flask
 
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.scheduler import Job, register_job
 from socialmap import freshness
 

@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from network.db import UTCDateTime, db, utcnow
+from network.clock import utcnow
+from network.db import UTCDateTime, db
 from network.models import Organisation, str_enum
 
 

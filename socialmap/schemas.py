@@ -21,6 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from network.errors import field_messages
 from network.schemas import FormSchema
 from socialmap.models import CapacityStatus, ServiceStatus
 from socialmap.vocab import OFFERS, TARGET_GROUPS
@@ -186,20 +187,20 @@ def form_to_raw(form) -> dict[str, Any]:
     return raw
 
 
-def _flatten(messages: dict[str, Any]) -> dict[str, list[str]]:
+def _form_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """The messages named as the entry form names its inputs: ``contact-0-name``,
+    ``location-city``; an item of a list field (a category) under the field, each message once."""
     errors: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if key == "contacts" and isinstance(value, dict):
-            for index, row in value.items():
-                for name, msgs in row.items():
-                    errors[f"contact-{index}-{name}"] = [str(m) for m in msgs]
-        elif key == "location" and isinstance(value, dict):
-            for name, msgs in value.items():
-                errors[f"location-{name}"] = [str(m) for m in msgs]
-        elif isinstance(value, dict):  # a list field: {index: [messages]}
-            errors[key] = sorted({str(m) for msgs in value.values() for m in msgs})
+    for path, texts in field_messages(exc, dotted=True).items():
+        key, _, rest = path.partition(".")
+        if rest and key == "contacts":
+            errors[f"contact-{rest.replace('.', '-')}"] = texts
+        elif rest and key == "location":
+            errors[f"location-{rest}"] = texts
+        elif rest:
+            errors[key] = sorted({*errors.get(key, ()), *texts})
         else:
-            errors[key] = [str(m) for m in value]
+            errors[key] = texts
     return errors
 
 
@@ -208,7 +209,7 @@ def load_service(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, 
     try:
         return ServiceArgs().load(raw), {}
     except ValidationError as exc:
-        return None, _flatten(exc.normalized_messages())
+        return None, _form_errors(exc)
 
 
 class CategoryArgs(FormSchema):

@@ -16,14 +16,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from network.api import Blueprint, api_require, json_body
+from network.api import (
+    ETAG_HEADER,
+    NO_IF_MATCH,
+    NOT_JSON,
+    STALE,
+    Blueprint,
+    api_require,
+    body_doc,
+    check_if_match,
+    etag,
+    if_match_doc,
+    json_body,
+)
 from network.db import db
-from network.errors import NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
+from network.errors import NotFound, PreconditionFailed, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission, Principal
 from network.web import current_principal
@@ -42,15 +53,6 @@ bp = Blueprint("services_api", __name__, url_prefix="/api/v1", description="Soci
 
 _NO_ACCESS = "U heeft geen toegang tot de sociale kaart via de API."
 _STALE = "De dienst is intussen gewijzigd; haal hem opnieuw op."
-
-_ETAG = {"ETag": {"description": 'W/"<versie>" voor If-Match', "schema": {"type": "string"}}}
-_IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
-             "description": 'De ETag van de dienst zoals u die las (W/"<versie>").'}
-
-
-def _etag(service: Service) -> str:
-    return f'W/"{service.version}"'
-
 
 def _body(service: Service) -> dict[str, Any]:
     scalar = ("name", "alternate_name", "description", "department", "url", "email", "phone", "minimum_age",
@@ -90,13 +92,6 @@ def _check_child_ids(service: Service | None, data: dict[str, Any]) -> None:
                                                   "van deze dienst."]})
 
 
-def _check_if_match(service: Service) -> None:
-    if "If-Match" not in request.headers:
-        raise PreconditionRequired(f"Stuur If-Match met de ETag van de dienst ({_etag(service)}).")
-    if not (request.if_match.star_tag or request.if_match.contains_weak(str(service.version))):
-        raise PreconditionFailed(_STALE, current_version=service.version)
-
-
 def _guarded(change, *args: Any, **kwargs: Any) -> None:
     """Run a change; the row-version check of a concurrent one fails at its flush: a 412 too."""
     try:
@@ -129,12 +124,12 @@ def list_services(args):
 
 @bp.route("/services", methods=["POST"])
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
-@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ServiceWriteArgs}}})
-@bp.response(201, ServiceSchema, headers={**_ETAG, "Location": {"description": "De nieuwe dienst",
+@bp.doc(requestBody=body_doc(ServiceWriteArgs))
+@bp.response(201, ServiceSchema, headers={**ETAG_HEADER, "Location": {"description": "De nieuwe dienst",
                                                                 "schema": {"type": "string"}}})
 @bp.problems((400, "Ongeldige invoer (per veld), een onbekend veld, of een naam die de organisatie al heeft"),
            (401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
-           (415, "Geen application/json"))
+           NOT_JSON)
 def create():
     """Zet een nieuwe dienst van uw organisatie op de sociale kaart. Elk ingevuld veld komt in
     de geschiedenis, met deze client als wie het deed."""
@@ -143,30 +138,28 @@ def create():
     data = json_body(ServiceWriteArgs())
     _check_child_ids(None, data)
     service = create_service(db.session, principal, organisation, data)
-    body, etag = _body(service), _etag(service)
-    return body, 201, {"ETag": etag, "Location": f"/api/v1/services/{service.uuid}"}
+    body, tag = _body(service), etag(service.version)
+    return body, 201, {"ETag": tag, "Location": f"/api/v1/services/{service.uuid}"}
 
 
 @bp.route("/services/<uuid:service_id>", methods=["GET"])
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
-@bp.response(200, ServiceSchema, headers=_ETAG)
+@bp.response(200, ServiceSchema, headers=ETAG_HEADER)
 @bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
            (404, "Niet gevonden (of niet van uw organisatie)"))
 def get_one(service_id):
     """Eén dienst van uw organisatie, met contactpersonen en locaties."""
     service = get_service(db.session, current_principal(), service_id, for_edit=True)
-    return _body(service), {"ETag": _etag(service)}
+    return _body(service), {"ETag": etag(service.version)}
 
 
 @bp.route("/services/<uuid:service_id>", methods=["PATCH"])
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
-@bp.doc(parameters=[_IF_MATCH],
-        requestBody={"required": True, "content": {"application/json": {"schema": ServicePatchArgs}}})
-@bp.response(200, ServiceSchema, headers=_ETAG)
+@bp.doc(parameters=[if_match_doc("de dienst")], requestBody=body_doc(ServicePatchArgs))
+@bp.response(200, ServiceSchema, headers=ETAG_HEADER)
 @bp.problems((400, "Ongeldige invoer (per veld) of een onbekend veld"), (401, "Niet ingelogd"),
            (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
-           (404, "Niet gevonden (of niet van uw organisatie)"), (412, "If-Match klopt niet (meer)"),
-           (415, "Geen application/json"), (428, "If-Match ontbreekt"))
+           (404, "Niet gevonden (of niet van uw organisatie)"), STALE, NOT_JSON, NO_IF_MATCH)
 def patch(service_id):
     """Wijzig velden van een dienst; wat u weglaat blijft zoals het was (`contacts` en
     `locations` zijn, als u ze stuurt, de hele nieuwe lijst). Vereist `If-Match`. Opslaan telt
@@ -174,27 +167,26 @@ def patch(service_id):
     geschiedenis."""
     principal = current_principal()
     service = get_service(db.session, principal, service_id, for_edit=True)
-    _check_if_match(service)
+    check_if_match(service.version, "de dienst", stale=_STALE)
     data = json_body(ServicePatchArgs())
     _check_child_ids(service, data)
     _guarded(update_service, db.session, principal, service, data, expected_version=service.version)
-    body, etag = _body(service), _etag(service)
-    return body, {"ETag": etag}
+    body, tag = _body(service), etag(service.version)
+    return body, {"ETag": tag}
 
 
 @bp.route("/services/<uuid:service_id>", methods=["DELETE"])
 @api_require(Permission.socialmap_service_edit, _NO_ACCESS)
-@bp.doc(parameters=[_IF_MATCH])
+@bp.doc(parameters=[if_match_doc("de dienst")])
 @bp.response(204)
 @bp.problems((401, "Niet ingelogd"), (403, "Geen toegang (of een token zonder scope `socialmap:write`)"),
-           (404, "Niet gevonden (of niet van uw organisatie)"), (412, "If-Match klopt niet (meer)"),
-           (428, "If-Match ontbreekt"))
+           (404, "Niet gevonden (of niet van uw organisatie)"), STALE, NO_IF_MATCH)
 def close(service_id):
     """Sluit een dienst: de status wordt `defunct` (opgeheven). Hij verdwijnt uit het zoeken en
     uit `/hsds`; verwijzingen en de geschiedenis blijven kloppen. Vereist `If-Match`."""
     principal = current_principal()
     service = get_service(db.session, principal, service_id, for_edit=True)
-    _check_if_match(service)
+    check_if_match(service.version, "de dienst", stale=_STALE)
     _guarded(update_service, db.session, principal, service, {"status": ServiceStatus.defunct},
              expected_version=service.version, counts_as_verification=False)
     return "", 204

@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, Role

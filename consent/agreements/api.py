@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from marshmallow import ValidationError
 
 from consent.agreements.api_schemas import (
     AgreementListArgs,
@@ -36,12 +35,12 @@ from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
+from network.api import NOT_JSON, Blueprint, api_require, body_doc, json_body, require_json
 from consent.tags import AgreementTag
-from network.api import Blueprint, api_require
 from network.audit import AuditAction
 from network.crypto import DecryptionError
 from network.db import db
-from network.errors import Conflict, Forbidden, NotFound, ValidationFailed, problem_response
+from network.errors import Conflict, Forbidden, NotFound
 from network.permissions import Permission, Principal
 from network.web import current_principal, keyring
 
@@ -58,10 +57,6 @@ def _find(agreement_id: Any, number: Any = None) -> tuple[Principal, Agreement, 
 
 def _read(principal: Principal, agreement: Agreement, access: Access, **kwargs: Any) -> None:
     read_agreement(db.session, principal, agreement, access, **kwargs)
-
-
-def _not_json():
-    return problem_response(415, detail="Stuur de gegevens als JSON (Content-Type: application/json).")
 
 
 def _signature(row: AgreementSignature) -> dict[str, Any]:
@@ -156,14 +151,13 @@ def get_bundle(agreement_id, number):
 
 @bp.route("/agreements/<uuid:agreement_id>/versions/<int:number>/signatures", methods=["POST"])
 @api_require(Permission.agreement_sign, _NO_ACCESS)
-@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SignArgs}}})
+@bp.doc(requestBody=body_doc(SignArgs))
 @bp.response(201, SignatureSchema)
 @bp.problems((400, "Ongeldige invoer: onbekende of ingetrokken sleutel (`kid`), een handtekening die niet klopt "
                  "(`signature`), een tijdstip te ver van nu (`signed_at`)"),
            (401, "Niet ingelogd"), (403, "U kunt niet namens deze partij ondertekenen"),
            (404, "Overeenkomst, versie of partij niet gevonden"),
-           (409, "Deze versie wacht niet (meer) op handtekeningen, of deze partij tekende al"),
-           (415, "Geen application/json"))
+           (409, "Deze versie wacht niet (meer) op handtekeningen, of deze partij tekende al"), NOT_JSON)
 def sign_version_with_key(agreement_id, number):
     """Onderteken een versie namens uw organisatie met haar eigen geregistreerde Ed25519-sleutel.
     Stuur de handtekening over de verklaring `{agreement, version, version_hash, party, role,
@@ -173,16 +167,7 @@ def sign_version_with_key(agreement_id, number):
     # whatever the answer, it is about this student's agreement: decided (and audited) first,
     # on its own, so a refusal below keeps it; signing decides again, as the change it is
     _read(principal, agreement, access)
-    if request.mimetype != "application/json":
-        return _not_json()
-    raw = request.get_json(silent=True)
-    if not isinstance(raw, dict):
-        raise ValidationFailed("Stuur een JSON-object.", errors={"body": ["Stuur een JSON-object."]})
-    try:
-        data = SignArgs().load(raw)
-    except ValidationError as exc:
-        raise ValidationFailed(errors={name: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
-                                       for name, messages in exc.normalized_messages().items()}) from None
+    data = json_body(SignArgs)
     if all(p.key != data["party"] for p in version.parties):
         raise NotFound("Deze partij staat niet in deze versie.")
     row = sign_with_organisation_key(db.session, principal, keyring(), agreement, access, number, data["party"],
@@ -210,16 +195,15 @@ def get_verification(code):
 
 @bp.route("/agreement-bundles/verify", methods=["POST"])
 @verify_limit
-@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BundleSchema}}})
+@bp.doc(requestBody=body_doc(BundleSchema))
 @bp.response(200, BundleVerificationSchema)
-@bp.problems((400, "Geen bundel van Schakel (het antwoord noemt wat er mis is)"), (415, "Geen application/json"),
+@bp.problems((400, "Geen bundel van Schakel (het antwoord noemt wat er mis is)"), NOT_JSON,
            (429, "Te veel verzoeken"))
 def verify_bundle_upload():
     """Openbaar: controleer een ondertekende bundel met alleen de gepubliceerde sleutels. Het
     antwoord zegt of de inhoud bij de hash past, welke handtekeningen kloppen en wie nog
     ontbreekt."""
-    if request.mimetype != "application/json":
-        return _not_json()
+    require_json()
     check = check_bundle(db.session, keyring(), parse_bundle(request.get_data()))
     report = check.report
     return {"valid": report.ok, "complete": report.complete, "hash": report.hash,

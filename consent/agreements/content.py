@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
 from consent.agreements.models import AgreementKind
+from network.errors import field_messages
 from network.schemas import FormSchema
 
 TEXT, AREA, DATE, CHOICE, CHECKS = "text", "textarea", "date", "choice", "checks"
@@ -274,7 +275,7 @@ def load_section(section: Section, form: Any, choices: dict[str, list[str]]) -> 
     try:
         loaded = section_schema(section, choices)().load(raw)
     except ValidationError as exc:
-        return None, _flatten_errors(exc.normalized_messages(), raw)
+        return None, _form_errors(exc, raw)
     content: dict[str, Any] = {}
     for item in section.fields:
         value = _plain(loaded.get(item.code))
@@ -291,28 +292,23 @@ def load_section(section: Section, form: Any, choices: dict[str, list[str]]) -> 
     return content, {}
 
 
-def _flatten_errors(messages: dict[str, Any], raw: dict[str, Any]) -> dict[str, list[str]]:
+def _form_errors(exc: ValidationError, raw: dict[str, Any]) -> dict[str, list[str]]:
+    """The messages named as the section form names its inputs: a row's column as
+    ``people-0-name`` (its number in the form: empty rows were skipped before loading), a
+    checked box that is not a choice under its field (each message once)."""
     errors: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        if isinstance(value, dict):
+    for path, texts in field_messages(exc, dotted=True).items():
+        key, *rest = path.split(".")
+        if len(rest) >= 2:
             rows = raw.get(key) if isinstance(raw.get(key), list) else []
-            for index, row_errors in value.items():
-                if isinstance(row_errors, dict):
-                    # empty rows were skipped: name the input the way the form did
-                    position = rows[index]["_index"] if isinstance(index, int) and index < len(rows) else index
-                    for column, msgs in row_errors.items():
-                        errors[f"{key}-{position}-{column}"] = [str(m) for m in _as_list(msgs)]
-                else:
-                    errors[key] = [str(m) for m in _as_list(row_errors)]
+            index = int(rest[0]) if rest[0].isdigit() else rest[0]
+            position = rows[index]["_index"] if isinstance(index, int) and index < len(rows) else index
+            errors.setdefault(f"{key}-{position}-{rest[1]}", []).extend(texts)
+        elif rest:
+            errors[key] = list(dict.fromkeys([*errors.get(key, ()), *texts]))
         else:
-            errors[key] = [str(m) for m in _as_list(value)]
+            errors[key] = texts
     return errors
-
-
-def _as_list(value: Any) -> list:
-    if isinstance(value, dict):
-        return [m for v in value.values() for m in _as_list(v)]
-    return value if isinstance(value, list) else [value]
 
 
 def form_values(section: Section, content: dict[str, Any]) -> dict[str, Any]:

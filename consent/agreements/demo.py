@@ -21,6 +21,7 @@ from consent.agreements.service import (
 )
 from consent.agreements.signatures import sign_version
 from consent.demo import _org, _principal, _student
+from network.clock import utcnow
 from network.crypto import Keyring
 
 PLAN = {
@@ -69,7 +70,7 @@ def seed_demo_agreements(session: Session, keyring: Keyring, today: dt.date) -> 
     gemeente, uwv = _org(session, "Gemeente Waalstede"), _org(session, "UWV Waalstede")
     if None in (mentor, jobcoach, student, gemeente, uwv):
         return 0
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     content = copy.deepcopy(PLAN)
     content["checks"]["moments"] = [{"date": (today + dt.timedelta(days=days)).isoformat(), "what": label}
                                     for days, label in ((30, "Eindstage halverwege: evaluatie"),

@@ -19,7 +19,6 @@ hash, the signer, the time or the signature itself fails verification.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import re
@@ -30,12 +29,10 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from network.crypto import b64url_decode
+
 BUNDLE_FORMAT = "schakel-agreement-bundle/1"
 DOCUMENT_FORMAT = "schakel-agreement/1"
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def format_time(value: dt.datetime) -> str:
@@ -107,7 +104,7 @@ def public_key(jwks: dict[str, Any], kid: str) -> Ed25519PublicKey | None:
     for jwk in jwks.get("keys", []):
         if jwk.get("kid") == kid and jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
             try:
-                return Ed25519PublicKey.from_public_bytes(_unb64url(jwk["x"]))
+                return Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
             except (KeyError, ValueError):
                 return None
     return None
@@ -121,7 +118,7 @@ def check_signature(jwks: dict[str, Any], kid: str | None, stmt: dict[str, Any],
     if key is None:
         return f"onbekende sleutel {kid!r}"
     try:
-        key.verify(_unb64url(signature), signing_input(stmt))
+        key.verify(b64url_decode(signature), signing_input(stmt))
     except (InvalidSignature, ValueError):
         return "de handtekening past niet bij de inhoud"
     return None

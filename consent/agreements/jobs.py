@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from network import clock
 from network.db import db
 from network.scheduler import Job, register_job
 
@@ -26,9 +27,8 @@ def signature_reminder_job(app: Flask) -> str:
 def review_moment_job(app: Flask) -> str:
     """``agreements.review``: the contact person hears of a plan's review moment on its day."""
     from consent.agreements.reminders import remind_review_moments
-    from consent.service import today_nl
 
-    count = _run(app, lambda session, keyring, base: remind_review_moments(session, keyring, today=today_nl(),
+    count = _run(app, lambda session, keyring, base: remind_review_moments(session, keyring, today=clock.today(),
                                                                           base_url=base))
     return f"reminded {count} review moments"
 

@@ -21,8 +21,9 @@ import uuid
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from network.clock import utcnow
 from network.crypto import FieldRef
-from network.db import UTCDateTime, db, utcnow
+from network.db import UTCDateTime, db
 from network.models import Account, Organisation, Student, str_enum
 
 

@@ -22,7 +22,8 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import signer_accounts, utcnow
+from consent.agreements.service import signer_accounts
+from network.clock import utcnow
 from consent.tags import AgreementNotice
 from network.crypto import Keyring
 from network.models import SCHOOL_STAFF_ROLES

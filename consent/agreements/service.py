@@ -41,10 +41,12 @@ from consent.agreements.models import (
     VersionStatus,
 )
 from consent.agreements.documents import document_hash, version_document
-from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.service import active_representation
+from network import clock
 from consent.tags import AgreementNotice, AgreementTag
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
+from network.clock import under_consent_age, utcnow
 from network.crypto import Keyring
 from network.db import add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -65,10 +67,6 @@ STALE = _l("Iemand anders heeft deze overeenkomst intussen gewijzigd. Uw invoer 
            "controleer en sla opnieuw op.")
 
 TITLES = {AgreementKind.plan: "School-naar-werk-plan", AgreementKind.privacy: "Privacyafspraken"}
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # -- content ---------------------------------------------------------------------------------
@@ -131,7 +129,7 @@ def access_of(session: Session, actor: Principal, agreement: Agreement) -> Acces
     if actor.account_id is not None and student.account_id == actor.account_id:
         return Access("self")
     if actor.role is Role.student or actor.acting is None:
-        if age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE and active_representation(
+        if under_consent_age(student.date_of_birth, clock.today()) and active_representation(
                 session, actor.account_id, student):
             return Access("representative")
         return None
@@ -220,7 +218,7 @@ def list_agreements(session: Session, actor: Principal, *, student: Student | No
             AgreementParty.organisation_id == actor.organisation_id)
         query = query.where(Agreement.id.in_(party_of))
     else:
-        today = today_nl()
+        today = clock.today()
         own = select(Student.id).where(Student.account_id == actor.account_id)
         from consent.models import Representation
 
@@ -229,7 +227,7 @@ def list_agreements(session: Session, actor: Principal, *, student: Student | No
         query = query.where(or_(Agreement.student_id.in_(own), Agreement.student_id.in_(represented)))
         found = list(session.scalars(query.limit(limit)))
         return [a for a in found if a.student.account_id == actor.account_id
-                or age_on(a.student.date_of_birth, today) < ADULT_CONSENT_AGE]
+                or under_consent_age(a.student.date_of_birth, today)]
     return list(session.scalars(query.limit(limit)))
 
 
@@ -506,7 +504,7 @@ def signer_accounts(session: Session, agreement: Agreement, party: AgreementPart
     for an organisation, its staff (for the school: school staff roles)."""
     if party.kind is PartyKind.student:
         student = agreement.student
-        if age_on(student.date_of_birth, today_nl()) >= ADULT_CONSENT_AGE:
+        if not under_consent_age(student.date_of_birth, clock.today()):
             return [student.account_id] if student.account_id else []
         from consent.models import Representation
 

@@ -47,8 +47,9 @@ from consent.agreements.signatures import (
 from consent.tags import AgreementTag
 from network import identity
 from network.audit import AuditAction
+from network.clock import utcnow
 from network.crypto import DecryptionError
-from network.db import db, utcnow
+from network.db import db
 from network.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from network.events import EventTag
 from network.identity import LoginPolicy

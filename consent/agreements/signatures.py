@@ -37,7 +37,6 @@ from consent.agreements.service import (
     read_agreement,
     sync_review_moments,
     touch,
-    utcnow,
 )
 from consent.agreements.documents import (
     BUNDLE_FORMAT,
@@ -49,9 +48,11 @@ from consent.agreements.documents import (
     statement_for,
     verify_document,
 )
-from consent.service import ADULT_CONSENT_AGE, active_representation, age_on, today_nl
+from consent.service import active_representation
+from network import clock
 from consent.tags import AgreementNotice, AgreementTag
 from network.audit import AuditAction
+from network.clock import under_consent_age, utcnow
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from network.keys import published_jwks
@@ -98,7 +99,7 @@ def signing_capacity(session: Session, actor: Principal, agreement: Agreement,
     it (for the school: school staff)."""
     student = agreement.student
     if party.kind is PartyKind.student:
-        under16 = age_on(student.date_of_birth, today_nl()) < ADULT_CONSENT_AGE
+        under16 = under_consent_age(student.date_of_birth, clock.today())
         if not under16 and actor.account_id is not None and student.account_id == actor.account_id:
             return None, None
         if under16 and active_representation(session, actor.account_id, student) is not None:

@@ -70,10 +70,10 @@ from consent.agreements.service import (
 )
 from consent.agreements.sharing import request_missing_consent
 from consent.agreements.signatures import find_version, verify_agreement
-from consent.service import AMSTERDAM
 from consent.tags import AgreementTag
 from network.access import Category
 from network.audit import AuditAction
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag

@@ -21,8 +21,9 @@ from flask_login import current_user, login_user, logout_user
 
 from network import identity
 from network.audit import AuditAction, record
+from network.clock import utcnow
 from network.crypto import token_hash
-from network.db import db, utcnow
+from network.db import db
 from network.extensions import limiter, login_manager
 from network.identity import LoginPolicy, LoginStatus, ResetTokenState
 from network.models import Account

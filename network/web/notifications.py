@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.notifications import (
     Notification,
     NotificationMode,

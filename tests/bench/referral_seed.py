@@ -27,7 +27,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from network.db import db, utcnow
+from network import clock
+from network.clock import utcnow
+from network.db import db
 from tests.bench.harness.seed import FIRST, LAST, bulk
 
 FULL_REFERRALS, FULL_STUDENTS, REGIONS = 1_000_000, 200_000, 40
@@ -81,13 +83,12 @@ def seed(app, factor: float, *, seed_value: int = 5) -> Seeded:
     import time
 
     from consent.catalogue import seed_catalogues
-    from consent.service import today_nl
     from socialmap.entries import ensure_default_categories
 
     rng = random.Random(seed_value)
     keyring = app.extensions["schakel.keyring"]
     out = Seeded()
-    now, today = utcnow(), today_nl()
+    now, today = utcnow(), clock.today()
     n_referrals = max(1_000, round(FULL_REFERRALS * factor))
     n_students = max(200, round(FULL_STUDENTS * factor))
     n_schools = max(REGIONS, round(500 * max(factor, 0.1)))

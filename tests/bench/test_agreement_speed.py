@@ -46,7 +46,8 @@ from consent.agreements.service import (
 )
 from consent.agreements.signatures import sign_version, verify_agreement
 from consent.catalogue import seed_catalogues
-from consent.service import grant_consent, today_nl
+from consent.service import grant_consent
+from network import clock
 from network.db import db
 from network.models import OrganisationType, Role
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
@@ -99,7 +100,7 @@ def _seed(session, keyring) -> dict:
     school = OrganisationFactory(region=region, school=True)
     mentor = principal_for(make_member(Role.mentor, school))
     student_account = make_member(Role.student, school)
-    today = today_nl()
+    today = clock.today()
     student = StudentFactory(school=school, account_id=student_account.id,
                              date_of_birth=today.replace(year=today.year - 17) - dt.timedelta(days=10),
                              expected_exit_date=today + dt.timedelta(days=200))

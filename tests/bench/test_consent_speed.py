@@ -41,7 +41,8 @@ from consent.catalogue import seed_catalogues
 from consent.models import Consent, ConsentItem, ConsentStatus, Purpose
 from network.access import Category, decide
 from network.audit import AuditEvent
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.models import (
     Organisation,
     OrganisationType,

@@ -35,8 +35,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from consent.service import today_nl
-from network.db import db, utcnow
+from network import clock
+from network.clock import utcnow
+from network.db import db
 from network.models import Role
 from network.permissions import Acting, Principal, permissions_for
 from tests.bench import referral_seed
@@ -161,7 +162,7 @@ def _measure_sla(keyring, listener: _Statements) -> dict:
         db.session.remove()
         listener.seen.clear()
         started = time.perf_counter()
-        result = run_deadlines(db.session, keyring, today=today_nl(), now=utcnow(), base_url="https://bench.example")
+        result = run_deadlines(db.session, keyring, today=clock.today(), now=utcnow(), base_url="https://bench.example")
         db.session.commit()
         out[label] = {"seconds": time.perf_counter() - started, "reminded": result.reminded,
                       "escalated": result.escalated, "nudged": result.nudged, "statements": len(listener.seen)}

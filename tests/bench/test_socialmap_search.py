@@ -13,7 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import event, insert
 
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.models import Organisation, OrganisationType, Region
 from socialmap.models import Service, ServiceStatus, service_category
 from socialmap.search import SearchQuery, search_services

@@ -8,7 +8,7 @@ import pytest
 
 import consent  # noqa: F401  (registers the basis provider and jobs)
 from consent.catalogue import seed_catalogues
-from consent.service import today_nl
+from network import clock
 from network.db import db
 from network.models import OrganisationType, Role
 from tests.factories import (
@@ -23,7 +23,7 @@ from tests.factories import (
 
 def born_years_ago(years: int, today: dt.date | None = None, days: int = 10) -> dt.date:
     """A date of birth making the student ``years`` old today (birthday ``days`` ago)."""
-    today = today or today_nl()
+    today = today or clock.today()
     day = today - dt.timedelta(days=days)
     try:
         return day.replace(year=day.year - years)
@@ -47,7 +47,7 @@ def world(session):
     far_rmc_staff = make_member(Role.partner_staff, far_rmc)
     student_account = make_member(Role.student, school)
     student = StudentFactory(school=school, account_id=student_account.id, date_of_birth=born_years_ago(17),
-                             expected_exit_date=today_nl() + dt.timedelta(days=200), bsn="111222333")
+                             expected_exit_date=clock.today() + dt.timedelta(days=200), bsn="111222333")
     young = StudentFactory(school=school, date_of_birth=born_years_ago(15), parent_email="ouder@example.org")
     guardian = AccountFactory(name="Ouder Jansen", email="ouder@example.org")
     db.session.refresh(student)

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from consent.models import Consent, ConsentItem, ConsentReceipt, ConsentRequest
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditEvent
 from network.models import OutboxMessage
 from tests.conftest import post_form
 from tests.factories import login
 
 PORTAL = "/mijn-gegevens/toestemmingen"
-YESTERDAY = (today_nl() - dt.timedelta(days=1)).isoformat()
+YESTERDAY = (clock.today() - dt.timedelta(days=1)).isoformat()
 
 #: form -> (who posts, page, post url, prefix of the category checkbox ids)
 FORMS = {

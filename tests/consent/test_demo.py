@@ -6,17 +6,17 @@ from sqlalchemy import func, select
 
 from consent.demo import seed_demo_consents
 from consent.models import Consent, ConsentRequest
-from consent.service import today_nl
+from network import clock
 
 
 def test_seed_demo_consents_is_idempotent(app, session, keyring):
     from network.demo import seed_demo_region
     from network.passwords import make_hasher
 
-    seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=today_nl())
+    seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=clock.today())
     session.commit()
-    assert seed_demo_consents(session, keyring, today_nl()) == 3
+    assert seed_demo_consents(session, keyring, clock.today()) == 3
     session.commit()
-    assert seed_demo_consents(session, keyring, today_nl()) == 0
+    assert seed_demo_consents(session, keyring, clock.today()) == 0
     assert session.scalar(select(func.count()).select_from(Consent)) == 2
     assert session.scalar(select(func.count()).select_from(ConsentRequest)) == 1

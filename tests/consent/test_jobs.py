@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from consent.models import Consent, ConsentStatus
-from consent.service import grant_consent, today_nl
+from consent.service import grant_consent
+from network import clock
 from network.db import db
 from network.models import OutboxMessage
 from network.scheduler import JOBS, job_by_id, run_job_once
@@ -21,7 +22,7 @@ def test_jobs_are_registered():
 
 def test_expire_job_expires_once(app, session, world, actors, keyring):
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=10), today_nl() - dt.timedelta(days=1)
+    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=10), clock.today() - dt.timedelta(days=1)
     session.commit()
     consent_id = consent.id
     job = job_by_id("consent.expire")
@@ -35,7 +36,7 @@ def test_expire_job_expires_once(app, session, world, actors, keyring):
 
 def test_remind_job_sends_once(app, session, world, actors, keyring):
     grant_consent(session, actors["student_account"], keyring, world["student"],
-                  grant_data(world, valid_until=today_nl() + dt.timedelta(days=29)))
+                  grant_data(world, valid_until=clock.today() + dt.timedelta(days=29)))
     session.commit()
     job = job_by_id("consent.remind")
     assert job.run(app) == "reminded 1"

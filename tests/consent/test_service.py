@@ -22,7 +22,8 @@ from consent.models import (
     ReceiptKind,
     RequestStatus,
 )
-from consent.service import grant_consent, today_nl, withdraw_consent
+from consent.service import grant_consent, withdraw_consent
+from network import clock
 from network.access import Category, decide
 from network.audit import AuditEvent
 from network.db import db
@@ -61,7 +62,7 @@ def test_grant_gives_the_partner_exactly_the_consented_categories(session, world
     ({"categories": ["contactgegevens", "bsn"]}, "categories", "niet nodig"),
     ({"valid_from": dt.date(2020, 1, 1)}, "valid_from", "verleden"),
     ({"valid_until": dt.date(2020, 1, 1)}, "valid_until", "verleden"),
-    ({"valid_from": today_nl() + dt.timedelta(days=20), "valid_until": today_nl() + dt.timedelta(days=10)},
+    ({"valid_from": clock.today() + dt.timedelta(days=20), "valid_until": clock.today() + dt.timedelta(days=10)},
      "valid_until", "vóór de begindatum"),
     ({"categories": ["contactgegevens", "ondersteuningsbehoefte"]}, "explicit", "uitdrukkelijke"),
     ({"categories": []}, "categories", "minstens"),
@@ -232,7 +233,7 @@ def test_a_withdrawal_that_lost_a_race_is_a_conflict_and_writes_nothing(session,
 
 def test_expire_is_idempotent_and_decide_denies_past_the_end_even_before_it(session, world, actors, keyring):
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=30), today_nl() - dt.timedelta(days=1)
+    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=30), clock.today() - dt.timedelta(days=1)
     session.commit()
     assert not decide(session, actors["partner"], world["student"], "jobcoaching", [C.contact]).allowed
     assert expire_consents(session) == 1
@@ -245,7 +246,7 @@ def test_the_expiry_job_leaves_a_consent_withdrawn_after_it_looked(session, worl
     """The job reads the consents past their end; one is withdrawn before the job writes: it
     stays withdrawn, and the job neither counts it nor records an expiry."""
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=30), today_nl() - dt.timedelta(days=1)
+    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=30), clock.today() - dt.timedelta(days=1)
     session.commit()
 
     def withdrawn_in_between(state):
@@ -295,7 +296,7 @@ def test_ending_a_representation_or_cancelling_a_request_that_just_changed_write
 
 def test_reminder_goes_out_once_thirty_days_before_the_end(session, world, actors, keyring):
     consent = grant_consent(session, actors["mentor"], keyring, world["student"], grant_data(world, channel="in_person",
-                            valid_until=today_nl() + dt.timedelta(days=20)))
+                            valid_until=clock.today() + dt.timedelta(days=20)))
     session.commit()
     assert remind_expiring(session, keyring) == 1
     assert remind_expiring(session, keyring) == 0

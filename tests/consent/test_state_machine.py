@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 from consent.catalogue import seed_catalogues
 from consent.lifecycle import expire_consents
 from consent.models import Consent
-from consent.service import grant_consent, today_nl, withdraw_consent
+from consent.service import grant_consent, withdraw_consent
+from network import clock
 from network.access import Category
 from network.audit import AuditEvent
 from network.db import db
@@ -102,7 +103,7 @@ def test_consent_state_machine(app):
                 return
             consent_id, cats = self.active.pop(purpose)
             consent = self.session.get(Consent, consent_id)
-            consent.valid_from, consent.valid_until = today_nl() - dt.timedelta(days=2), today_nl() - dt.timedelta(days=1)
+            consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=2), clock.today() - dt.timedelta(days=1)
             self.session.commit()
             assert expire_consents(self.session) == 1
             self.session.commit()

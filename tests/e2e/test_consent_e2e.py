@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from network import clock
 from network.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, assert_accessible  # noqa: F401
 
@@ -22,11 +23,10 @@ def demo_consents(app):
     result = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     from consent.demo import seed_demo_consents
-    from consent.service import today_nl
     from network.db import db
 
     with app.app_context():
-        seed_demo_consents(db.session, app.extensions["schakel.keyring"], today_nl())
+        seed_demo_consents(db.session, app.extensions["schakel.keyring"], clock.today())
         db.session.commit()
 
 

@@ -21,7 +21,8 @@ from marshmallow import Schema, fields
 from sqlalchemy import func, select
 
 from network.api import Blueprint, api_require
-from network.db import db, utcnow
+from network.clock import utcnow
+from network.db import db
 from network.errors import problem_response
 from network.extensions import csrf
 from network.idempotency import (ABANDONED_AFTER, IdempotencyRecord, StoredResponse, claim, complete, fingerprint,

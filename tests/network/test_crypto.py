@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import text
 
 from network.config import generate_secrets
-from network.crypto import DecryptionError, FieldRef, Keyring, mask_bsn
+from network.crypto import DecryptionError, FieldRef, Keyring, b64url_decode, b64url_encode, mask_bsn
 from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
 from network.models import Organisation, OrganisationType, Region, SchoolLevel, Student
 
@@ -124,3 +124,17 @@ def test_rotation_reencrypts_everything_then_retires_the_old_key(app, session, k
     assert student.get_bsn(Keyring(retired)) == "123456782"
     with pytest.raises(ValueError, match="current"):
         retire_field_key(retired, session, new_kid)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\xfb", b"\xfb\xff", b"\xfb\xff\xfe", bytes(range(32))])
+def test_base64url_without_padding_round_trips(raw):
+    text = b64url_encode(raw)
+    assert "=" not in text and "+" not in text and "/" not in text
+    assert text == base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert b64url_decode(text) == raw
+    assert b64url_decode(base64.urlsafe_b64encode(raw).decode()) == raw  # padded is fine too
+
+
+def test_base64url_decode_refuses_what_is_not_base64url():
+    with pytest.raises(ValueError):
+        b64url_decode("abcde")  # a length no base64 text has

@@ -22,8 +22,7 @@ from sqlalchemy import event, func, select
 
 from consent.catalogue import PURPOSES, seed_catalogues
 from consent.models import Consent, ConsentItem, ConsentStatus, Purpose
-from consent.service import today_nl
-from network import access
+from network import access, clock
 from network.access import Basis, Category, decide, decide_each, decide_many
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
@@ -72,7 +71,7 @@ def bworld(session):
 
 
 def _add_consent(session, bworld, student, recipient: str, purpose: str, categories, state: str) -> None:
-    today = today_nl()
+    today = clock.today()
     valid_from, valid_until = today - dt.timedelta(days=30), today + dt.timedelta(days=300)
     status = ConsentStatus.active
     if state == "withdrawn":

@@ -11,7 +11,7 @@ from stdnum.nl import brin as stdnum_brin
 from stdnum.nl import bsn as stdnum_bsn
 
 from network.audit import AuditEvent
-from network.db import utcnow
+from network.clock import utcnow
 from network.demo import ACCOUNTS, DEMO_PASSWORD, ORGANISATIONS, REGION_CODE, STUDENTS, demo_bsns
 from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region, Role,
                             SchoolLevel, Student)

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from network import outbox, webhook_delivery
 from network.audit import AuditEvent
+from network.clock import utcnow
 from network.config import generate_secrets, load_config, write_secrets_file
-from network.db import db, utcnow
+from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import DomainEvent
 from network.models import OrganisationType, OutboxMessage, OutboxStatus, Role

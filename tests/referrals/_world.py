@@ -10,7 +10,7 @@ import pytest
 
 import consent  # noqa: F401  (registers the consent basis provider: the RMC's legal task)
 from consent.catalogue import seed_catalogues
-from consent.service import today_nl
+from network import clock
 from network.models import OrganisationType, Role, SchoolLevel
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
 
@@ -25,7 +25,7 @@ def route_world(session):
     rmc = OrganisationFactory(region=region, type=OrganisationType.rmc, name="RMC Waalrand")
     far_rmc = OrganisationFactory(region=far, type=OrganisationType.rmc, name="RMC Elders")
     gemeente = OrganisationFactory(region=region, type=OrganisationType.gemeente)
-    today = today_nl()
+    today = clock.today()
     world = {
         "region": region, "school": school, "other_school": other_school, "rmc": rmc, "far_rmc": far_rmc,
         "gemeente": gemeente,

@@ -11,7 +11,8 @@ import pytest
 import consent  # noqa: F401  (registers the basis provider and jobs)
 import referrals  # noqa: F401  (connects the consent signals)
 from consent.catalogue import seed_catalogues
-from consent.service import grant_consent, today_nl
+from consent.service import grant_consent
+from network import clock
 from network.db import db
 from network.models import OrganisationType, Role
 from socialmap.models import ServiceStatus
@@ -21,7 +22,7 @@ from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, 
 
 
 def born_years_ago(years: int) -> dt.date:
-    day = today_nl() - dt.timedelta(days=10)
+    day = clock.today() - dt.timedelta(days=10)
     return day.replace(year=day.year - years) if not (day.month == 2 and day.day == 29) else day.replace(
         year=day.year - years, day=28)
 
@@ -55,7 +56,7 @@ def build_rworld(session, keyring) -> dict:
     student_account = make_member(Role.student, school, name="Sanne Student")
     student = StudentFactory(school=school, account_id=student_account.id, date_of_birth=born_years_ago(17),
                              first_name="Sanne", last_name="Jobzoeker", bsn="111222333",
-                             expected_exit_date=today_nl() + dt.timedelta(days=200))
+                             expected_exit_date=clock.today() + dt.timedelta(days=200))
     other_student = StudentFactory(school=school, date_of_birth=born_years_ago(18), first_name="Noor",
                                    last_name="Zonderbasis")
     service = add_service(gemeente, "Jobcoaching jongeren", description="Jobcoach voor jongeren met een beperking",

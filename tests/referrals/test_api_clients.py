@@ -11,7 +11,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import today_nl, withdraw_consent
+from consent.service import withdraw_consent
+from network import clock
 from network.audit import AuditEvent
 from network.db import db
 from network.notifications import Notification
@@ -87,7 +88,7 @@ def test_school_system_to_gemeente_system_from_referral_to_outcome(client, sessi
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == "accepted" and response.get_json()["owner"] is None
     # the school's system records the warm hand-over; the gemeente's confirms it: the work starts
-    held_on = today_nl().isoformat()
+    held_on = clock.today().isoformat()
     response = post(client, f"{API}/{referral_id}/handover", {"held_on": held_on, "present": "Sanne, mentor, jobcoach"},
                     systems["school"], if_match=etag(client, referral_id, systems["school"]))
     assert response.status_code == 200, response.get_json()
@@ -154,7 +155,7 @@ def test_other_organisations_ids_are_404(client, rworld, systems):
     tag = etag(client, referral_id, systems["gemeente"])
     for url, body in ((f"{API}/{referral_id}/transitions", {"status": "accepted"}),
                       (f"{API}/{referral_id}/updates", {"text": "Hallo"}),
-                      (f"{API}/{referral_id}/handover", {"held_on": today_nl().isoformat(), "present": "x"}),
+                      (f"{API}/{referral_id}/handover", {"held_on": clock.today().isoformat(), "present": "x"}),
                       (f"{API}/{referral_id}/handover/confirmation", {}),
                       (f"{API}/{referral_id}/owner", {"owner_account_id": rworld["far_coach"].id})):
         response = post(client, url, body, systems["far"], if_match=tag)
@@ -222,7 +223,7 @@ def test_if_match_and_illegal_transitions(client, rworld, systems):
     assert post(client, url, {"status": "accepted"}, systems["gemeente"], if_match=tag).status_code == 200
     # the old ETag is stale for every change of the row
     for path, body in (("transitions", {"status": "on-hold", "reason": "Ziek"}),
-                       ("handover", {"held_on": today_nl().isoformat(), "present": "Sanne"}),
+                       ("handover", {"held_on": clock.today().isoformat(), "present": "Sanne"}),
                        ("handover/confirmation", {}), ("owner", {"owner_account_id": rworld["jobcoach"].id})):
         response = post(client, f"{API}/{referral_id}/{path}", body, systems["gemeente"], if_match=tag)
         assert response.status_code == 412 and response.mimetype == PROBLEM, path
@@ -239,7 +240,7 @@ def test_the_receiver_records_the_handover_and_assigns_a_colleague(client, sessi
     referral_id = create(client, rworld, systems).get_json()["id"]
     tag = etag(client, referral_id, systems["gemeente"])
     # before acceptance there is no hand-over: 409
-    response = post(client, f"{API}/{referral_id}/handover", {"held_on": today_nl().isoformat(), "present": "Sanne"},
+    response = post(client, f"{API}/{referral_id}/handover", {"held_on": clock.today().isoformat(), "present": "Sanne"},
                     systems["gemeente"], if_match=tag)
     assert response.status_code == 409
     response = post(client, f"{API}/{referral_id}/owner", {"owner_account_id": rworld["far_coach"].id},
@@ -257,7 +258,7 @@ def test_the_receiver_records_the_handover_and_assigns_a_colleague(client, sessi
     assert not [e for e in school_view["events"] if e["kind"] == "assigned"]
     tag = post(client, f"{API}/{referral_id}/transitions", {"status": "accepted"}, systems["gemeente"],
                if_match=response.headers["ETag"]).headers["ETag"]
-    response = post(client, f"{API}/{referral_id}/handover", {"held_on": today_nl().isoformat(), "present": "Sanne"},
+    response = post(client, f"{API}/{referral_id}/handover", {"held_on": clock.today().isoformat(), "present": "Sanne"},
                     systems["gemeente"], if_match=tag)
     assert response.status_code == 200 and response.get_json()["status"] == "in-progress"
     assert response.get_json()["owner"]["id"] == rworld["jobcoach2"].id  # the assignment stays
@@ -359,7 +360,7 @@ def test_people_use_the_new_operations_with_their_session(client, rworld, system
     login(client, rworld["jobcoach"])
     tag = post(client, f"{API}/{referral_id}/transitions", {"status": "accepted"}, {},
                if_match=etag(client, referral_id, {})).headers["ETag"]
-    response = post(client, f"{API}/{referral_id}/handover", {"held_on": today_nl().isoformat(), "present": "Sanne"},
+    response = post(client, f"{API}/{referral_id}/handover", {"held_on": clock.today().isoformat(), "present": "Sanne"},
                     {}, if_match=tag)
     assert response.status_code == 200 and response.get_json()["status"] == "in-progress"
     assert response.get_json()["owner"]["name"] == "Jobcoach Bakker"  # a person who starts the work owns it

@@ -10,7 +10,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditEvent
 from network.db import db
 from network.notifications import Notification
@@ -47,7 +47,7 @@ def route(session, route_world, route_actors):
 
 @pytest.fixture
 def exited(session, route_actors, route):
-    exit_date = add_months(today_nl(), -4)
+    exit_date = add_months(clock.today(), -4)
     route.start_date = add_months(exit_date, -12)
     record_exit(session, route_actors["mentor"], route, exit_date)
     session.commit()
@@ -131,7 +131,7 @@ def test_patch_changes_only_what_is_sent_with_if_match(client, session, route_wo
     assert response.headers["ETag"] != tag
     phases = {p["phase"]: p for p in body["phases"]}
     assert phases["plan"]["planned_date"] == "2030-01-15"
-    assert phases["gesprek"]["reached_date"] == today_nl().isoformat()
+    assert phases["gesprek"]["reached_date"] == clock.today().isoformat()
     db.session.expire_all()
     stored = db.session.get(Route, route.id)
     assert stored.phase is RoutePhase.gesprek and stored.expected_exit_date == route_world["student"].expected_exit_date
@@ -175,9 +175,9 @@ def test_malformed_json_and_forms_are_refused(client, route, systems):
 
 def test_exit_plans_the_check_ins_and_both_school_and_rmc_record_them(client, session, route_world, route, systems):
     url = f"{API}/{route.id}"
-    route.start_date = add_months(today_nl(), -16)
+    route.start_date = add_months(clock.today(), -16)
     session.commit()
-    exit_date = add_months(today_nl(), -4).isoformat()
+    exit_date = add_months(clock.today(), -4).isoformat()
     tag = client.get(url, headers=systems["school"]).headers["ETag"]
     assert send(client, "POST", f"{url}/exit", {"exit_date": exit_date}, systems["school"]).status_code == 428
     response = send(client, "POST", f"{url}/exit", {"exit_date": exit_date}, systems["school"], if_match=tag)

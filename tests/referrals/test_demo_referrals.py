@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from consent.demo import seed_demo_consents
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditEvent
 from referrals.demo_referrals import seed_demo_referrals
 from referrals.models import HandoverPacket, Referral
@@ -19,7 +19,7 @@ def test_seed_demo_referrals_is_idempotent(app, session, keyring):
     from network.passwords import make_hasher
     from socialmap.demo import seed_demo_socialmap
 
-    today = today_nl()
+    today = clock.today()
     assert seed_demo_referrals(session, keyring, today) == 0  # no region yet
     seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=today)
     seed_demo_socialmap(session, today)

@@ -8,8 +8,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import AMSTERDAM, today_nl
+from network import clock
 from network.audit import AuditEvent
+from network.clock import AMSTERDAM
 from network.db import db
 from network.notifications import Notification
 from network.scheduler import job_by_id, run_job_once
@@ -35,7 +36,7 @@ def job():
 def exited(session, route_world, route_actors):
     """A route whose student left two months ago: check-ins due at 3, 6 and 12 months."""
     route = open_route(session, route_actors["mentor"], route_world["student"], {})
-    exit_date = add_months(today_nl(), -2)
+    exit_date = add_months(clock.today(), -2)
     route.start_date = add_months(exit_date, -12)
     record_exit(session, route_actors["mentor"], route, exit_date)
     session.commit()

@@ -10,7 +10,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import today_nl, withdraw_consent
+from consent.service import withdraw_consent
+from network import clock
 from network.db import db
 from referrals import service as rs
 from referrals.models import EventKind, Referral, ReferralEvent
@@ -75,7 +76,7 @@ def test_inbox_lists_my_organisations_referrals_with_names_only_on_a_basis(clien
 
 def test_inbox_marks_late_answers_in_words(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
-    referral.response_due = today_nl() - dt.timedelta(days=2)
+    referral.response_due = clock.today() - dt.timedelta(days=2)
     session.commit()
     login(client, rworld["jobcoach"])
     html = client.get(INBOX).get_data(as_text=True)
@@ -109,8 +110,8 @@ def test_filters(client, session, keyring, rworld, ractors):
     other_service = sent(session, keyring, rworld, ractors, service_id=extra.id)
     rs.transition(session, ractors["jobcoach"], keyring, first, S.accepted)  # owner: jobcoach
     rs.transition(session, ractors["jobcoach"], keyring, second, S.rejected, reason="Geen plek")
-    second.response_due = today_nl() - dt.timedelta(days=1)
-    other_service.response_due = today_nl() - dt.timedelta(days=3)
+    second.response_due = clock.today() - dt.timedelta(days=1)
+    other_service.response_due = clock.today() - dt.timedelta(days=3)
     session.commit()
     login(client, rworld["jobcoach"])
 
@@ -203,7 +204,7 @@ def test_accept_handover_update_note_hold_resume_complete(client, session, keyri
     assert reload(referral).status is S.accepted
     html = client.get(page_of(referral)).get_data(as_text=True)
     assert "Warme overdracht vastleggen" in html and "Accepteren" not in html
-    held = (today_nl() - dt.timedelta(days=1)).isoformat()
+    held = (clock.today() - dt.timedelta(days=1)).isoformat()
     response = post(client, referral, "/overdracht", {"held_on": held, "present": "Sanne, mentor, jobcoach"})
     assert response.status_code == 302
     found = reload(referral)
@@ -231,7 +232,7 @@ def test_accept_handover_update_note_hold_resume_complete(client, session, keyri
 def test_confirm_a_school_recorded_handover(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
     rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
-    rs.record_handover(session, ractors["mentor"], keyring, referral, held_on=today_nl(), present="Sanne, mentor")
+    rs.record_handover(session, ractors["mentor"], keyring, referral, held_on=clock.today(), present="Sanne, mentor")
     session.commit()
     login(client, rworld["jobcoach"])
     assert "Warme overdracht bevestigen" in client.get(page_of(referral)).get_data(as_text=True)

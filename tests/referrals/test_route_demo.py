@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from consent.service import today_nl
+from network import clock
 from referrals.demo import DEMO_ROUTES, seed_demo_routes
 from referrals.models import CheckIn, Intake, Route, RouteStatus
 
@@ -13,7 +13,7 @@ def test_seed_demo_routes_is_idempotent(app, session, keyring):
     from network.demo import seed_demo_region
     from network.passwords import make_hasher
 
-    today = today_nl()
+    today = clock.today()
     seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=today)
     session.commit()
     assert seed_demo_routes(session, keyring, today) == len(DEMO_ROUTES)

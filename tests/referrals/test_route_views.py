@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from consent.service import today_nl
+from network import clock
 from network.db import db
 from network.notifications import Notification
 from referrals.intake import record_intake
@@ -28,7 +28,7 @@ def route(session, route_world, route_actors):
 
 @pytest.fixture
 def exited(session, route_actors, route):
-    exit_date = add_months(today_nl(), -4)
+    exit_date = add_months(clock.today(), -4)
     route.start_date = add_months(exit_date, -12)
     record_exit(session, route_actors["mentor"], route, exit_date)
     session.commit()
@@ -66,7 +66,7 @@ def test_open_form_keeps_input_on_error(client, session, route_world):
 
 
 def test_pages_render(client, session, route_world, route_actors, keyring, exited):
-    record_intake(session, route_actors["mentor"], keyring, exited, {"held_on": today_nl(), "summary": "Jobcoach"})
+    record_intake(session, route_actors["mentor"], keyring, exited, {"held_on": clock.today(), "summary": "Jobcoach"})
     session.commit()
     intake_id = session.scalar(select(Intake.id))
     check_in_id = exited.check_ins[0].id
@@ -85,7 +85,7 @@ def test_pages_render(client, session, route_world, route_actors, keyring, exite
 
 def test_update_form_keeps_input_on_error(client, session, route_world, route):
     login(client, route_world["mentor"])
-    future = (today_nl() + dt.timedelta(days=5)).isoformat()
+    future = (clock.today() + dt.timedelta(days=5)).isoformat()
     response = post_form(client, f"/trajecten/{route.id}", {
         "phase": "plan", "responsible_account_id": str(route_world["mentor"].id),
         "expected_exit_date": route.expected_exit_date.isoformat(), "reached_gesprek": future,
@@ -121,12 +121,12 @@ def test_stale_version_is_a_conflict(client, session, route_world, route):
 
 def test_exit_and_check_in_forms(client, session, route_world, route):
     login(client, route_world["mentor"])
-    bad = post_form(client, f"/trajecten/{route.id}", {"exit_date": (today_nl() + dt.timedelta(days=9)).isoformat()},
+    bad = post_form(client, f"/trajecten/{route.id}", {"exit_date": (clock.today() + dt.timedelta(days=9)).isoformat()},
                     post_url=f"/trajecten/{route.id}/uitstroom")
     assert bad.status_code == 400 and "toekomst" in bad.get_data(as_text=True)
-    route.start_date = add_months(today_nl(), -14)
+    route.start_date = add_months(clock.today(), -14)
     session.commit()
-    exit_date = add_months(today_nl(), -4).isoformat()
+    exit_date = add_months(clock.today(), -4).isoformat()
     done = post_form(client, f"/trajecten/{route.id}", {"exit_date": exit_date},
                      post_url=f"/trajecten/{route.id}/uitstroom")
     assert done.status_code == 302
@@ -145,12 +145,12 @@ def test_exit_and_check_in_forms(client, session, route_world, route):
 def test_intake_form_keeps_input_on_error(client, session, route_world, route):
     login(client, route_world["mentor"])
     response = post_form(client, f"/trajecten/{route.id}/gesprek",
-                         {"held_on": today_nl().isoformat(), "dream_job": "Kok", "has_cv": "ja"})
+                         {"held_on": clock.today().isoformat(), "dream_job": "Kok", "has_cv": "ja"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'value="Kok"' in html and "Vul dit veld in." in html and 'value="ja" checked' in html
     ok = post_form(client, f"/trajecten/{route.id}/gesprek",
-                   {"held_on": today_nl().isoformat(), "dream_job": "Kok", "summary": "Hulp bij solliciteren"})
+                   {"held_on": clock.today().isoformat(), "dream_job": "Kok", "summary": "Hulp bij solliciteren"})
     assert ok.status_code == 302
     shown = client.get(ok.headers["Location"]).get_data(as_text=True)
     assert "Kok" in shown and "Hulp bij solliciteren" in shown

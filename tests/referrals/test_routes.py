@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditEvent
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.notifications import Notification
@@ -33,7 +33,7 @@ def route(session, route_world, route_actors):
 
 
 def _exited(session, route, actor, months_ago=4):
-    exit_date = add_months(today_nl(), -months_ago)
+    exit_date = add_months(clock.today(), -months_ago)
     route.start_date = add_months(exit_date, -12)
     record_exit(session, actor, route, exit_date)
     session.commit()
@@ -72,7 +72,7 @@ def test_two_routes_opened_at_once_make_one_and_lead_the_other_to_it(session, ro
 
 
 def test_open_route_defaults(session, route_world, route_actors, route):
-    student, today = route_world["student"], today_nl()
+    student, today = route_world["student"], clock.today()
     assert route.status is RouteStatus.active and route.phase is RoutePhase.aanmelding
     assert route.start_date == min(add_months(student.expected_exit_date, -12), today)
     assert route.responsible_account_id == route_world["mentor"].id
@@ -126,20 +126,20 @@ def test_partner_cannot_edit_a_route(session, route_actors, route):
         with pytest.raises(NotFound):
             update_route(session, route_actors[who], route, {"phase": "plan"})
         with pytest.raises(NotFound):
-            record_exit(session, route_actors[who], route, today_nl())
+            record_exit(session, route_actors[who], route, clock.today())
 
 
 # -- update ---------------------------------------------------------------------------------------
 
 def test_update_moves_the_phase_and_stamps_reached(session, route_world, route_actors, route):
-    planned = today_nl() + dt.timedelta(days=40)
+    planned = clock.today() + dt.timedelta(days=40)
     changed = update_route(session, route_actors["mentor"], route,
                            {"phase": "plan", "planned_eindstage": planned, "responsible_account_id":
                             route_world["zorg"].id}, expected_version=route.version)
     session.commit()
     assert route.phase is RoutePhase.plan
     by_phase = {p.phase: p for p in route.phases}
-    assert by_phase[RoutePhase.plan].reached_date == today_nl()
+    assert by_phase[RoutePhase.plan].reached_date == clock.today()
     assert by_phase[RoutePhase.eindstage].planned_date == planned
     assert {"phase", "planned_eindstage", "responsible_account_id", "reached_plan"} <= set(changed)
     assert "route:update" in _audit_types(session, route.student_id)
@@ -148,7 +148,7 @@ def test_update_moves_the_phase_and_stamps_reached(session, route_world, route_a
 def test_update_refuses_bad_dates_and_stale_versions(session, route_world, route_actors, route):
     with pytest.raises(ValidationFailed) as exc:
         update_route(session, route_actors["mentor"], route, {"phase": "plan",
-                                                              "reached_gesprek": today_nl() + dt.timedelta(days=1)})
+                                                              "reached_gesprek": clock.today() + dt.timedelta(days=1)})
     assert "toekomst" in str(exc.value.errors["reached_gesprek"][0])
     session.rollback()
     assert session.get(Route, route.id).phase is RoutePhase.aanmelding
@@ -176,7 +176,7 @@ def test_exit_of_an_entree_student_adds_24_months(session, route_world, route_ac
 
 def test_exit_in_the_future_is_refused(session, route_actors, route):
     with pytest.raises(ValidationFailed) as exc:
-        record_exit(session, route_actors["mentor"], route, today_nl() + dt.timedelta(days=3))
+        record_exit(session, route_actors["mentor"], route, clock.today() + dt.timedelta(days=3))
     assert "toekomst" in str(exc.value.errors["exit_date"][0])
 
 
@@ -257,7 +257,7 @@ def test_the_rmc_reads_the_student_on_its_legal_task(session, route_world, route
 # -- intake and timeline ------------------------------------------------------------------------------
 
 def test_intake_is_stored_encrypted_and_reached(session, route_actors, keyring, route):
-    held = today_nl() - dt.timedelta(days=2)
+    held = clock.today() - dt.timedelta(days=2)
     intake = record_intake(session, route_actors["mentor"], keyring, route,
                            {"held_on": held, "dream_job": "Hovenier", "summary": "Jobcoach nodig", "has_cv": "ja"})
     session.commit()
@@ -271,10 +271,10 @@ def test_intake_is_stored_encrypted_and_reached(session, route_actors, keyring, 
 def test_intake_bad_input(session, route_actors, keyring, route):
     with pytest.raises(ValidationFailed) as exc:
         record_intake(session, route_actors["mentor"], keyring, route,
-                      {"held_on": today_nl() + dt.timedelta(days=1), "summary": "x"})
+                      {"held_on": clock.today() + dt.timedelta(days=1), "summary": "x"})
     assert "toekomst" in str(exc.value.errors["held_on"][0])
     with pytest.raises(ValidationFailed):
-        record_intake(session, route_actors["mentor"], keyring, route, {"held_on": today_nl()})
+        record_intake(session, route_actors["mentor"], keyring, route, {"held_on": clock.today()})
     session.rollback()
     assert session.scalar(select(func.count(Intake.id))) == 0
 
@@ -305,7 +305,7 @@ def test_timeline_merges_everything_newest_first(session, app, route_world, rout
     from referrals.referral_timeline import add_event
     from referrals.models import EventKind
 
-    record_intake(session, route_actors["mentor"], keyring, route, {"held_on": today_nl(), "summary": "Plan maken"})
+    record_intake(session, route_actors["mentor"], keyring, route, {"held_on": clock.today(), "summary": "Plan maken"})
     referral, partner = _referral_with_events(session, route_world, route, route_actors["mentor"])
     add_event(session, keyring, referral, EventKind.note, partner, body="Intern: geheim",
               internal_to=route_world["gemeente"].id)

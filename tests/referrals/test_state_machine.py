@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
-from consent.service import today_nl
+from network import clock
 from network.audit import AuditEvent
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from referrals import service as rs
@@ -68,7 +68,7 @@ def _legal(previous: S, target: S) -> bool:
 
 
 def test_the_service_follows_the_state_machine(session, keyring, rworld, ractors):
-    today = today_nl()
+    today = clock.today()
 
     class ReferralMachine(RuleBasedStateMachine):
         """One fresh referral (a draft of the mentor) per example; the model is a status, the

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from consent.service import today_nl
+from network import clock
 from network.db import db
 from network.models import OutboxMessage
 from network.notifications import Notification
@@ -218,11 +218,11 @@ def test_inactive_and_own_organisation_services_are_refused(client, session, rwo
 def test_past_due_date_is_refused_and_kept(client, session, rworld):
     login(client, rworld["mentor"])
     referral_id = draft_through_step4(client, rworld)
-    past = (today_nl() - dt.timedelta(days=3)).isoformat()
+    past = (clock.today() - dt.timedelta(days=3)).isoformat()
     html = assert_refused(send(client, referral_id, response_due=past), session,
                           "De reactietermijn kan niet in het verleden liggen.", "f-response_due")
     assert f'value="{past}"' in html
-    later = today_nl() + dt.timedelta(days=20)
+    later = clock.today() + dt.timedelta(days=20)
     assert send(client, referral_id, response_due=later.isoformat()).status_code == 302
     assert fresh(session, referral_id).response_due == later
 

@@ -37,8 +37,9 @@ from typing import Any
 from sqlalchemy import insert, text, update
 
 from network.audit import GENESIS, AuditChainHead, checkpoint_payload, event_hash
+from network.clock import utcnow
 from network.crypto import FieldRef
-from network.db import db, utcnow
+from network.db import db
 from network.oauth import SCOPES
 from network.oauth import digest as oauth_digest
 

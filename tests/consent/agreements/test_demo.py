@@ -11,23 +11,23 @@ from consent.agreements.service import content_of
 from consent.agreements.sharing import sharing_warnings
 from consent.agreements.signatures import verify_agreement
 from consent.demo import seed_demo_consents
-from consent.service import today_nl
+from network import clock
 
 
 def _seed(session, keyring):
     from network.demo import seed_demo_region
     from network.passwords import make_hasher
 
-    seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=today_nl())
-    seed_demo_consents(session, keyring, today_nl())
+    seed_demo_region(session, keyring, hasher=make_hasher(1, 1024), today=clock.today())
+    seed_demo_consents(session, keyring, clock.today())
     session.commit()
 
 
 def test_demo_agreements_are_made_once_and_verify(app, session, keyring):
     _seed(session, keyring)
-    assert seed_demo_agreements(session, keyring, today_nl()) == 2
+    assert seed_demo_agreements(session, keyring, clock.today()) == 2
     session.commit()
-    assert seed_demo_agreements(session, keyring, today_nl()) == 0
+    assert seed_demo_agreements(session, keyring, clock.today()) == 0
     assert session.scalar(select(func.count()).select_from(Agreement)) == 2
 
     plan = session.scalar(select(Agreement).where(Agreement.kind == AgreementKind.plan))
@@ -51,8 +51,8 @@ def test_route_timeline_lists_the_plan(app, session, keyring):
     from consent.demo import _principal
 
     _seed(session, keyring)
-    seed_demo_agreements(session, keyring, today_nl())
-    seed_demo_routes(session, keyring, today_nl())
+    seed_demo_agreements(session, keyring, clock.today())
+    seed_demo_routes(session, keyring, clock.today())
     session.commit()
     plan = session.scalar(select(Agreement).where(Agreement.kind == AgreementKind.plan))
     route = session.scalar(select(Route).where(Route.student_id == plan.student_id))

@@ -14,14 +14,15 @@ from sqlalchemy import select
 from consent.agreements.jobs import JOBS
 from consent.agreements.models import ReviewMoment, SigningOrder
 from consent.agreements.service import end_agreement, save_section
-from consent.service import AMSTERDAM, today_nl
+from network import clock
+from network.clock import AMSTERDAM
 from network.db import db
 from network.notifications import Notification
 from network.scheduler import job_by_id, run_job_once
 from tests.consent.agreements._signed import offer, party_keys, reload, sign
 from tests.consent.agreements.conftest import CHECKS, give_plan_consent, party_rows, ready_plan
 
-START = today_nl()
+START = clock.today()
 
 
 def _at(day: dt.date, hour: int = 9) -> dt.datetime:
