@@ -31,9 +31,9 @@ from consent.models import (
 )
 from consent.receipts import receipt_document
 from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dict
-from consent.service import consent_text, default_valid_until, grant_consent
-from network import clock
+from consent.service import consent_text, default_valid_until, grant_consent, withdraw_consent
 from consent.tags import ConsentTag
+from network import clock
 from network.access import Category
 from network.audit import AuditAction
 from network.clock import under_consent_age
@@ -43,7 +43,7 @@ from network.events import EventTag
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, can_manage_student
 from network.students import get_student
-from network.web import redirect_to, current_principal, keyring, require, submit
+from network.web import current_principal, keyring, redirect_to, require, submit
 
 bp = Blueprint("consent_staff", __name__)
 
@@ -180,7 +180,6 @@ def representative(student_id):
 def withdraw(consent_id):
     """The student (or parent) tells the school they withdraw: staff of the student's school
     record it with one POST, as the student could in the portal."""
-    from consent.service import withdraw_consent
 
     consent = db.session.get(Consent, consent_id)
     if consent is None:

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -45,8 +46,8 @@ from consent.service import (
     students_for_account,
     withdraw_consent,
 )
-from network import clock
 from consent.tags import ConsentTag
+from network import clock
 from network.access import Category, decide
 from network.audit import AuditEvent
 from network.clock import AMSTERDAM
@@ -55,10 +56,10 @@ from network.errors import Conflict, Forbidden, NotFound
 from network.events import EventTag
 from network.models import Organisation, OrganisationType
 from network.web import (
-    redirect_to,
     current_principal,
     keyring,
     login_required_view,
+    redirect_to,
     submit,
 )
 
@@ -68,7 +69,6 @@ bp = Blueprint("consent", __name__)
 @bp.app_template_filter("label_of")
 def label_of(code) -> str:
     """A category code in words (from the catalogue; cached per request)."""
-    from flask import g
 
     labels = g.get("consent_category_labels")
     if labels is None:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
+from flask_babel import get_locale
+from flask_talisman import Talisman
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -21,8 +23,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.crypto import Keyring
     from network.db import db
     from network.errors import init_errors, refuse_nul_input
-    from flask_talisman import Talisman
-
     from network.extensions import babel, csrf, limiter, migrate
     from network.i18n import select_locale
     from network.passwords import make_hasher
@@ -49,7 +49,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
-    from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
@@ -112,8 +111,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
+    # the view modules that add their routes to referrals.blueprint.bp and socialmap.blueprint.bp
+    import referrals.sent_views
+    import referrals.views
+    import socialmap.bulk_views
+    import socialmap.views
+    from consent.admin_views import bp as consent_admin_bp
+    from consent.agreements.api import bp as agreements_api_bp
+    from consent.agreements.sign_views import bp as agreement_signing_bp
+    from consent.agreements.verify_views import bp as agreement_verify_bp
+    from consent.agreements.views import bp as agreements_bp
+    from consent.api import bp as consents_api_bp
+    from consent.partner_views import bp as consent_partner_bp
+    from consent.staff_views import bp as consent_staff_bp
+    from consent.views import bp as consent_bp
     from network.api import init_api
     from network.directory_api import bp as directory_api_bp
+    from network.oauth import init_oauth
+    from network.student_api import bp as students_api_bp
     from network.web import init_web
     from network.web.admin import bp as admin_bp
     from network.web.api_clients import bp as api_clients_bp
@@ -122,33 +137,18 @@ def _register_blueprints(app: Flask) -> None:
     from network.web.main import bp as main_bp
     from network.web.notifications import bp as notifications_bp
     from network.web.oauth import bp as oauth_bp
-    from network.oauth import init_oauth
     from network.web.students import bp as students_bp
-    from network.student_api import bp as students_api_bp
     from network.web.webhooks import bp as webhooks_admin_bp
     from network.webhook_api import bp as webhooks_api_bp
-    from consent.admin_views import bp as consent_admin_bp
-    from consent.agreements.api import bp as agreements_api_bp
-    from consent.api import bp as consents_api_bp
-    from consent.agreements.sign_views import bp as agreement_signing_bp
-    from consent.agreements.verify_views import bp as agreement_verify_bp
-    from consent.agreements.views import bp as agreements_bp
-    from consent.partner_views import bp as consent_partner_bp
-    from consent.staff_views import bp as consent_staff_bp
-    from consent.views import bp as consent_bp
-    from socialmap.api import bp as hsds_bp
-    from socialmap.service_api import bp as services_api_bp
-    import socialmap.bulk_views  # noqa: F401 - the view modules add their routes to socialmap.blueprint.bp
-    import socialmap.views  # noqa: F401
-    from socialmap.blueprint import bp as socialmap_bp
     from referrals.api import bp as referrals_api_bp
-    from referrals.route_api import bp as routes_api_bp
+    from referrals.blueprint import bp as referrals_bp
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
+    from referrals.route_api import bp as routes_api_bp
     from referrals.route_views import bp as routes_bp
-    import referrals.sent_views  # noqa: F401 - the view modules add their routes to referrals.blueprint.bp
-    import referrals.views  # noqa: F401
-    from referrals.blueprint import bp as referrals_bp
+    from socialmap.api import bp as hsds_bp
+    from socialmap.blueprint import bp as socialmap_bp
+    from socialmap.service_api import bp as services_api_bp
 
     init_web(app)
     init_oauth(app)

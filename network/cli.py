@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
+from network import create_app
+from network.audit import seal_all, verify
+from network.backup import BackupError, backup, restore
+from network.config import generate_secrets, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
+from network.directory import add_membership, create_account, create_organisation, create_region
+from network.errors import ValidationFailed
+from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
+from network.models import Organisation, OrganisationType, Region, Role
+from network.permissions import system_principal
 from network.scheduler import scheduler_cli
 from network.transaction import command
 
@@ -36,7 +47,6 @@ audit_cli = click.Group("audit", help="Het auditlog: verzegelen en controleren."
 @with_appcontext
 def audit_seal() -> None:
     """Chain and sign every event that is not sealed yet."""
-    from network.audit import seal_all
 
     sealed = seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
     click.echo(f"sealed {sealed} events")
@@ -48,9 +58,7 @@ def audit_seal() -> None:
 @with_appcontext
 def audit_verify(seal: bool, as_json: bool) -> None:
     """Recompute the hash chain and check every signed checkpoint. Exits 1 when broken."""
-    import time
 
-    from network.audit import seal_all, verify
 
     if seal:
         seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
@@ -82,7 +90,6 @@ def audit_verify(seal: bool, as_json: bool) -> None:
 def backup_command(file: Path) -> None:
     """Write a consistent backup of the database to FILE (online; the hub may keep running).
     The secrets file is not in it: back that up separately."""
-    from network.backup import BackupError, backup
 
     try:
         result = backup(db.engine, file)
@@ -97,7 +104,6 @@ def backup_command(file: Path) -> None:
 def restore_command(file: Path) -> None:
     """Restore a backup made with `schakel backup` into the configured database, which must be
     new and empty. Then run `schakel db upgrade` and `schakel audit verify`."""
-    from network.backup import BackupError, restore
 
     try:
         restore(file, db.engine)
@@ -117,7 +123,6 @@ def init_secrets(path: Path) -> None:
     """Write a new, complete secrets file (mode 0600) for a production install.
 
     A plain command (no app needed): in production the app cannot start without this file."""
-    from network.config import generate_secrets, write_secrets_file
 
     if path.exists():
         raise click.ClickException(f"{path} exists; refusing to overwrite keys")
@@ -126,7 +131,6 @@ def init_secrets(path: Path) -> None:
 
 
 def _rewrite_secrets(updated: dict) -> None:
-    from network.config import write_secrets_file
 
     write_secrets_file(_secrets_path(), updated)
 
@@ -135,7 +139,6 @@ def _rewrite_secrets(updated: dict) -> None:
 @with_appcontext
 def keys_rotate_field_key() -> None:
     """Add a new field-encryption key and make it current (then restart, then reencrypt)."""
-    from network.keys import add_field_key
 
     updated, kid = add_field_key(current_app.config["SECRETS"])
     _rewrite_secrets(updated)
@@ -146,7 +149,6 @@ def keys_rotate_field_key() -> None:
 @with_appcontext
 def keys_rotate_signing_key() -> None:
     """Add a new Ed25519 signing key and make it current; old public keys stay published."""
-    from network.keys import add_signing_key
 
     updated, kid = add_signing_key(current_app.config["SECRETS"])
     _rewrite_secrets(updated)
@@ -157,7 +159,6 @@ def keys_rotate_signing_key() -> None:
 @command
 def keys_reencrypt() -> None:
     """Re-encrypt every stored value with the current field key."""
-    from network.keys import count_by_key, reencrypt
 
     changed = reencrypt(db.session, _keyring())
     click.echo(f"re-encrypted {changed} values; now by key: {count_by_key(db.session)}")
@@ -168,7 +169,6 @@ def keys_reencrypt() -> None:
 @with_appcontext
 def keys_retire_field_key(kid: str) -> None:
     """Remove an old field key once no stored value uses it."""
-    from network.keys import retire_field_key
 
     try:
         updated = retire_field_key(current_app.config["SECRETS"], db.session, kid)
@@ -182,7 +182,6 @@ def keys_retire_field_key(kid: str) -> None:
 @with_appcontext
 def keys_status() -> None:
     """Show the key ids in use (never the keys)."""
-    from network.keys import count_by_key
 
     secrets_ = current_app.config["SECRETS"]
     click.echo(f"field keys: {sorted(secrets_['field_keys'])} current={secrets_['field_key_current']}")
@@ -216,13 +215,7 @@ def _fail_on(exc) -> click.ClickException:
 @command
 def org_create(name, type_, region_code, region_name, **details) -> None:
     """Add an organisation to a region (and the region itself with --region-name)."""
-    from sqlalchemy import select
 
-    from network.db import db
-    from network.directory import create_organisation, create_region
-    from network.errors import ValidationFailed
-    from network.models import OrganisationType, Region
-    from network.permissions import system_principal
 
     actor = system_principal()
     try:
@@ -250,11 +243,6 @@ def org_create(name, type_, region_code, region_name, **details) -> None:
 @command
 def account_create(email, name, organisation_id, role, title, ask_password) -> None:
     """Add an account with its first role in one step."""
-    from network.db import db
-    from network.directory import add_membership, create_account
-    from network.errors import ValidationFailed
-    from network.models import Organisation, Role
-    from network.permissions import system_principal
 
     if role not in Role.__members__:
         raise click.ClickException(f"unknown role {role!r}")
@@ -291,7 +279,6 @@ def register_cli(app: Flask) -> None:
 
 
 def _create_app(*args, **kwargs):
-    from network import create_app
 
     return create_app()
 

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Response, current_app, request
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ from network.clock import utcnow
 from network.crypto import FieldRef, Keyring
 from network.db import UTCDateTime, db
 from network.errors import Conflict, DomainError, ValidationFailed
+from network.scheduler import Job, register_job
 from network.transaction import after_request_unit, commit
 
 log = logging.getLogger(__name__)
@@ -181,7 +183,6 @@ def purge_expired(session: Session, *, hours: int, now: dt.datetime | None = Non
 
 def run_idempotent(principal, view, args: tuple, kwargs: dict[str, Any]):
     """Run an API view for a POST request, honouring its ``Idempotency-Key`` (if any)."""
-    from flask import Response, current_app, request
 
     header = request.headers.get(HEADER)
     actor = actor_of(principal)
@@ -243,7 +244,6 @@ def purge_job(app) -> str:
 
 
 def _register_jobs() -> None:
-    from network.scheduler import Job, register_job
 
     register_job(Job("idempotency.purge", purge_job, 3600, "Opgeslagen antwoorden van Idempotency-Key opruimen"))
 

@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from collections.abc import Iterable
 
-from sqlalchemy import ForeignKey, Index, String, insert, select, update
+from sqlalchemy import ForeignKey, Index, String, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network.clock import utcnow
@@ -121,7 +121,6 @@ def notify_organisation(session: Session, keyring: Keyring, organisation_id: int
 
 
 def unread_count(session: Session, account_id: int) -> int:
-    from sqlalchemy import func
 
     return session.scalar(select(func.count(Notification.id)).where(
         Notification.account_id == account_id, Notification.read_at.is_(None))) or 0

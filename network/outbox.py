@@ -59,7 +59,7 @@ from sqlalchemy.orm import Session
 
 from network.clock import utcnow
 from network.crypto import Keyring
-from network.db import is_sqlite
+from network.db import db, is_sqlite
 from network.models import OutboxMessage, OutboxStatus
 from network.transaction import after_request_commit, commit
 from network.webhook_delivery import WebhookError, get_sender, sender_from_config
@@ -373,7 +373,6 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
 def run_outbox_job(app: Any, now: dt.datetime | None = None, *, ids: Iterable[uuid.UUID] | None = None) -> DeliveryReport:
     """The scheduler's entry point (and the web layer's after-commit delivery): deliver due
     messages of ``app`` in its own app context, with its own sessions, through its backend."""
-    from network.db import db
 
     with app.app_context():
         return deliver_due(lambda: Session(db.engine), app.extensions["schakel.keyring"], get_backend(app),

@@ -22,9 +22,13 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from network.audit import seal_all
 from network.clock import AMSTERDAM, utcnow
 from network.db import db
 from network.models import JobRun
+from network.notifications import send_digests
+from network.outbox import run_outbox_job
+from network.sessions import purge_expired_sessions
 from network.transaction import commit, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -50,14 +54,12 @@ class Job:
 
 
 def _seal_audit(app: Flask) -> str:
-    from network.audit import seal_all
 
     sealed = seal_all(lambda: db.session, app.extensions["schakel.keyring"], batch=app.config["AUDIT_SEAL_BATCH"])
     return f"sealed {sealed}"
 
 
 def _deliver_outbox(app: Flask) -> str:
-    from network.outbox import run_outbox_job
 
     return str(run_outbox_job(app))
 
@@ -65,14 +67,12 @@ def _deliver_outbox(app: Flask) -> str:
 def _send_digests(app: Flask) -> str:
     """``notifications.digest``: one e-mail per digest account with what is new (idempotent:
     sent notifications are stamped)."""
-    from network.notifications import send_digests
 
     sent = send_digests(db.session, app.extensions["schakel.keyring"], base_url=app.config.get("BASE_URL", ""))
     return f"sent {sent} digests"
 
 
 def _housekeeping(app: Flask) -> str:
-    from network.sessions import purge_expired_sessions
 
     sessions = purge_expired_sessions(db.session)
     old_runs = db.session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - dt.timedelta(days=30))).rowcount

@@ -29,6 +29,7 @@ from referrals.deadlines import region_in_reach
 from referrals.models import CheckIn, Referral, Route, Situation
 from referrals.states import Outcome, ReferralStatus
 from referrals.workdays import working_days_between
+from socialmap.spreadsheet import safe_cell
 
 S = ReferralStatus
 #: the columns of the status table, in the order of the state machine (drafts are not sent)
@@ -240,7 +241,6 @@ def dashboard_table(session: Session, actor: Principal, key: str, *, region_id: 
 # -- CSV -------------------------------------------------------------------------------------
 
 def _cell(value: Any) -> str:
-    from socialmap.spreadsheet import safe_cell
 
     if isinstance(value, float):
         return f"{value:.1f}".replace(".", ",")  # Dutch Excel reads a decimal comma

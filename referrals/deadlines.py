@@ -46,6 +46,7 @@ from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import ReferralStatus
 from referrals.tags import ReferralNotice, ReferralTag
 from referrals.workdays import is_working_day, working_days_between
+from socialmap.models import Service
 
 #: working days without any event before an in-progress referral gets a nudge
 STALE_WORKING_DAYS = 20
@@ -98,7 +99,6 @@ _CANDIDATE_COLUMNS = (Referral.id, Referral.student_id, Referral.to_organisation
 
 def _candidates(session: Session, *where: Any) -> list[Any]:
     """The referrals that need a step, with what the notification needs (one SELECT)."""
-    from socialmap.models import Service
 
     owner = aliased(Account)
     return session.execute(
@@ -291,7 +291,6 @@ def overdue_referrals(session: Session, actor: Principal, *, region_id: int | No
     """Requested referrals past their response date, or escalated, received in the region:
     organisations, service, dates and stamps; no student data. Most overdue first; two
     statements (plus the region)."""
-    from socialmap.models import Service
 
     region = region_in_reach(session, actor, region_id, Permission.referral_overdue)
     today = today or clock.today()

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from network.crypto import Keyring
 from network.models import Account, Membership, Student
 from network.permissions import Principal, permissions_for
+from network.web import acting_from
+from referrals.checkins import record_check_in
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Route, RoutePhase
-from referrals.checkins import record_check_in
 from referrals.route_service import add_months, open_route, record_exit, update_route
 
 #: (first, last name, staff e-mail, phase, months since exit or None, intake days ago or None)
@@ -44,7 +45,6 @@ _INTAKE = {
 
 
 def _staff(session: Session, email: str) -> Principal | None:
-    from network.web import acting_from
 
     account = session.scalar(select(Account).where(Account.email == email))
     membership = account and session.scalar(select(Membership).where(Membership.account_id == account.id)

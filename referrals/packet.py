@@ -22,11 +22,12 @@ from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.crypto import Keyring
 from network.errors import NotFound
-from network.notifications import notify, notify_organisation
 from network.models import Role
+from network.notifications import notify, notify_organisation
 from network.permissions import Principal, system_principal
-from referrals.referral_timeline import add_event
+from network.signals import consent_expired, consent_withdrawn
 from referrals.models import EventKind, HandoverPacket, Referral
+from referrals.referral_timeline import add_event
 from referrals.service import NOT_FOUND, RECEIVER, side_of
 from referrals.tags import ReferralNotice, ReferralTag
 
@@ -122,7 +123,6 @@ def _on_expired(consent, session: Session, **extra: Any) -> None:
 
 
 def connect_signals() -> None:
-    from network.signals import consent_expired, consent_withdrawn
 
     consent_withdrawn.connect(_on_withdrawn)
     consent_expired.connect(_on_expired)

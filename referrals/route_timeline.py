@@ -18,16 +18,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from consent.agreements.models import AgreementEvent, AgreementKind
+from consent.agreements.models import Agreement, AgreementEvent, AgreementKind
 from consent.models import Consent
 from consent.tags import ConsentTag
 from network.access import Category, Decision
 from network.crypto import Keyring
 from network.permissions import Principal
-from referrals.referral_timeline import event_body, visible_events
+from referrals.checkins import check_in_note
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
-from referrals.checkins import check_in_note
+from referrals.referral_timeline import event_body, visible_events
 from referrals.route_service import decide_route
 from referrals.tags import CheckinTag, RouteTag
 
@@ -135,7 +135,6 @@ AGREEMENT_KINDS = {AgreementKind.plan: _l("School-naar-werk-plan"), AgreementKin
 
 def _agreement_entries(session: Session, route: Route) -> list[Entry]:
     """The milestones of the student's plan and privacy agreement (the school's own)."""
-    from consent.agreements.models import Agreement
 
     rows = session.execute(
         select(AgreementEvent, Agreement.kind).join(Agreement, Agreement.id == AgreementEvent.agreement_id)

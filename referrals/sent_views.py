@@ -15,19 +15,21 @@ from typing import Any
 
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy import select
 
+from consent.models import DataCategory
 from network.access import Category, decide
 from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import redirect_to, current_principal, keyring, require
-from referrals.referral_timeline import event_body, visible_events
-from referrals.inbox import InboxFilters, list_sent
+from network.web import current_principal, keyring, redirect_to, require
 from referrals.blueprint import bp
+from referrals.inbox import InboxFilters, list_sent
 from referrals.models import EventKind
 from referrals.packet import read_packet
+from referrals.referral_timeline import event_body, visible_events
 from referrals.schemas import (
     EVENT_LABELS,
     STATUS_LABELS,
@@ -109,9 +111,7 @@ def _page(principal, referral, *, form: str | None = None, values: dict[str, Any
 
 
 def _category_labels() -> dict[str, str]:
-    from sqlalchemy import select
 
-    from consent.models import DataCategory
 
     return {c.code.value: c.label for c in db.session.scalars(select(DataCategory))}
 

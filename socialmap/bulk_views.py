@@ -18,7 +18,9 @@ from network.db import db
 from network.errors import NotFound
 from network.models import Region
 from network.permissions import Permission
-from network.web import redirect_to, current_principal, require
+from network.web import current_principal, redirect_to, require
+from socialmap.blueprint import PER_PAGE, bp
+from socialmap.exchange import stream_package
 from socialmap.imports import (
     can_create_organisations,
     cancel_import,
@@ -27,11 +29,11 @@ from socialmap.imports import (
     preview,
     stage_import,
 )
-from socialmap.blueprint import PER_PAGE, bp
 from socialmap.matching import SupportNeeds, match_employers
 from socialmap.spreadsheet import REQUIRED_COLUMNS, SpreadsheetError, xlsx_file
 from socialmap.tags import SocialmapTag
 from socialmap.views import VOCABULARIES, audited_export
+from socialmap.vocab import OFFERS, TARGET_GROUPS
 
 # -- spreadsheet import ----------------------------------------------------------------------
 
@@ -117,7 +119,6 @@ def export_xlsx():
 @bp.get("/sociale-kaart/werkgevers")
 def employers():
     """Which employers meet a student's support needs (typed in by staff; no student data)."""
-    from socialmap.vocab import OFFERS, TARGET_GROUPS
 
     args = request.args
     needs = SupportNeeds(
@@ -145,7 +146,6 @@ def employers():
 def export_hsds():
     """The whole map as one HSDS package, with contact persons (coordinators and hub admin;
     an audited export), streamed in flat memory."""
-    from socialmap.exchange import stream_package
 
     principal = current_principal()
     record(db.session, principal, action=AuditAction.export, event_type=SocialmapTag.service_export,

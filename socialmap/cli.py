@@ -8,9 +8,18 @@ import json
 from pathlib import Path
 
 import click
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from network.audit import AuditAction, record
 from network.db import db
+from network.errors import DomainError
+from network.models import Region
+from network.permissions import system_principal
 from network.transaction import command, rollback
+from socialmap.exchange import stream_package
+from socialmap.hsds_import import import_document
+from socialmap.hsds_schema import NotHsds, schema_problems
 from socialmap.tags import SocialmapTag
 
 socialmap_cli = click.Group("socialmap", help="De sociale kaart: HSDS 3.0-bestanden exporteren en importeren.")
@@ -28,9 +37,6 @@ RESULT_WORDS = {"created": "nieuw", "updated": "bijgewerkt", "unchanged": "ongew
 @command
 def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
     """Write the whole sociale kaart as one HSDS 3.0 package (JSON), streamed in flat memory."""
-    from network.audit import AuditAction, record
-    from network.permissions import system_principal
-    from socialmap.exchange import stream_package
 
     record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
            action=AuditAction.export, event_type=SocialmapTag.service_export, object_type="socialmap_service",
@@ -64,14 +70,7 @@ def import_hsds_command(file: Path, region_code: str, apply_: bool) -> None:
     Prints per service and organisation: nieuw, bijgewerkt (with the fields), ongewijzigd or
     geweigerd (with the reasons). One transaction: everything is saved at the end with --apply,
     nothing without it or on an error."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import SQLAlchemyError
 
-    from network.errors import DomainError
-    from network.models import Region
-    from network.permissions import system_principal
-    from socialmap.hsds_import import import_document
-    from socialmap.hsds_schema import NotHsds
 
     content = file.read_bytes()
     document = _read_hsds(file, content)
@@ -99,7 +98,6 @@ def import_hsds_command(file: Path, region_code: str, apply_: bool) -> None:
 def _read_hsds(file: Path, content: bytes):
     """The file's JSON, checked against the official HSDS 3.0 schemas; a one-line
     :class:`click.ClickException` for anything else."""
-    from socialmap.hsds_schema import NotHsds, schema_problems
 
     try:
         document = json.loads(content.decode("utf-8-sig"))

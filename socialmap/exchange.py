@@ -6,6 +6,8 @@ taxonomies and terms, at once (:func:`export_package`) or streamed in flat memor
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from network.models import Organisation
 from socialmap import hsds
+from socialmap.entries import list_categories
 from socialmap.models import OrganisationProfile, Service, ServiceChange, ServiceStatus
-
 
 # -- export ----------------------------------------------------------------------------------
 
@@ -24,7 +26,6 @@ def export_package(session: Session, *, include_personal: bool, active_only: boo
     ``taxonomies`` and ``taxonomy_terms``, in one pass over the services (each batch loaded with
     its organisation, categories, tags, contacts, locations and history). (For very large maps
     use :func:`stream_package`.)"""
-    from socialmap.entries import list_categories
 
     profiles = {p.organisation_id: p for p in session.scalars(select(OrganisationProfile))}
     services, by_org, locations = [], {}, []
@@ -83,10 +84,7 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
     and follow the services; then the organisations that have services, then the taxonomies.
     Write the pieces to a file or a streamed response. The session is emptied between
     batches: use one of its own."""
-    import json
-    import tempfile
 
-    from socialmap.entries import list_categories
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
 SCHEMAS = Path(__file__).parent / "data" / "hsds-3.0"
 #: the schemas refer to each other by file name; resolved against this base (never fetched)
 _BASE = "https://schemas.schakel.invalid/hsds-3.0/"
@@ -88,9 +92,6 @@ def hsds_objects(document: Any) -> Iterator[HsdsObject]:
 
 @functools.cache
 def _validator(kind: str):
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
 
     registry = Registry().with_resources(
         (_BASE + path.name, Resource.from_contents(json.loads(path.read_text(encoding="utf-8")),

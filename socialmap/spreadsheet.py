@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterable, Iterator
+
+from flask_babel import gettext as _
 
 from socialmap.models import Service, TagVocabulary
 from socialmap.vocab import (
@@ -108,7 +111,6 @@ def read_rows(filename: str, content: bytes) -> tuple[str, list[str], list[list[
     Raises :class:`SpreadsheetError` with a Dutch message for an empty or too big file, a CSV
     that is not UTF-8, a damaged workbook, missing columns or more than :data:`MAX_ROWS` rows.
     """
-    from flask_babel import gettext as _
 
     if not content:
         raise SpreadsheetError(_("Het bestand is leeg."))
@@ -139,7 +141,6 @@ def read_rows(filename: str, content: bytes) -> tuple[str, list[str], list[list[
 
 
 def _csv_rows(content: bytes) -> Iterator[list[str]]:
-    from flask_babel import gettext as _
 
     try:
         text = content.decode("utf-8-sig")
@@ -154,9 +155,7 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
-    import zipfile
 
-    from flask_babel import gettext as _
     from openpyxl import load_workbook
 
     try:

@@ -7,28 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, render_template, request
+from flask import Response, abort, current_app, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.permissions import Permission, Role
-from network.web import redirect_to, current_principal, require
+from network.web import current_principal, redirect_to, require
 from socialmap import freshness
 from socialmap.blueprint import PER_PAGE, bp
-from socialmap.models import (
-    CapacityStatus,
-    Category,
-    Service,
-    ServiceStatus,
-    TagVocabulary,
-)
-from socialmap.schemas import CONTACT_ROWS, FIELD_LABELS, form_to_raw, load_service
-from socialmap.search import SearchQuery, search_services
+from socialmap.catalogue import save_category
 from socialmap.entries import (
     can_edit_service,
     create_service,
@@ -41,6 +34,16 @@ from socialmap.entries import (
     update_service,
     verify_service,
 )
+from socialmap.models import (
+    CapacityStatus,
+    Category,
+    Service,
+    ServiceStatus,
+    TagVocabulary,
+)
+from socialmap.schemas import CONTACT_ROWS, FIELD_LABELS, form_to_raw, load_service
+from socialmap.search import SearchQuery, search_services
+from socialmap.spreadsheet import csv_lines
 from socialmap.tags import SocialmapTag
 from socialmap.vocab import (
     CAPACITY_LABELS,
@@ -263,7 +266,6 @@ def dashboard():
 @bp.route("/sociale-kaart/categorieen", methods=["GET", "POST"])
 @require(Permission.socialmap_category_manage)
 def categories():
-    from socialmap.catalogue import save_category
 
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
@@ -284,7 +286,6 @@ def categories():
 def audited_export(fmt: str):
     """Audit an export of the entries matching the current filters (one unit of work), then
     yield them page by page, so a large export streams with flat memory."""
-    from network.audit import AuditAction, record
 
     query = _search_query(request.args, True)
     record(db.session, current_principal(), action=AuditAction.export, event_type=SocialmapTag.service_export,
@@ -306,9 +307,7 @@ def audited_export(fmt: str):
 @require(Permission.socialmap_export)
 def export_csv():
     """The entries matching the current filters as a CSV for Dutch Excel (an audited export)."""
-    from flask import Response, stream_with_context
 
-    from socialmap.spreadsheet import csv_lines
 
     services = audited_export("csv")
     response = Response(stream_with_context(csv_lines(services, include_personal=True)),

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from network.db import db
 from network.extensions import csrf
+from network.keys import published_jwks
 from network.web import current_principal, keyring, login_required_view
 
 bp = Blueprint("main", __name__)
@@ -72,7 +73,6 @@ def readyz():
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """The public halves of the hub's Ed25519 signing keys, with key ids (RFC 7517)."""
-    from network.keys import published_jwks
 
     response = jsonify(published_jwks(db.session, keyring()))
     response.headers["Cache-Control"] = "public, max-age=300"
