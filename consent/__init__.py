@@ -14,7 +14,6 @@ from network.access import (
     decide,
     register_basis_provider,
 )
-
 from network.demo import register_demo_seeder
 from network.student_reads import register_subject_finder
 

@@ -31,7 +31,7 @@ from network.errors import NotFound
 from network.models import OrganisationType
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import redirect_to, current_principal, require, submit
+from network.web import current_principal, redirect_to, require, submit
 
 bp = Blueprint("consent_admin", __name__)
 

@@ -22,10 +22,10 @@ from consent.api_schemas import ConsentListSchema, ConsentRecordArgs, ConsentSch
 from consent.models import Consent
 from consent.reads import find_consent, staff_student, student_consents
 from consent.service import CONSENT_TEXT_VERSION, grant_consent, withdraw_consent
-from network.api import NOT_JSON, Blueprint, api_require, api_require_any, body_doc, json_body
 from consent.tags import ConsentTag
+from network.api import NOT_JSON, Blueprint, api_require, api_require_any, body_doc, json_body
 from network.db import db
-from network.errors import NotFound, ValidationFailed
+from network.errors import ValidationFailed
 from network.permissions import Permission, Principal
 from network.schemas import BaseSchema
 from network.web import current_principal, keyring

@@ -12,12 +12,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from consent.tags import ConsentTag
 from network.access import Category
 from network.audit import AuditAction, record
 from network.errors import ValidationFailed
 from network.models import OrganisationType
-
-from consent.tags import ConsentTag
 
 C = Category
 

@@ -18,8 +18,8 @@ from consent.models import (
     RequestStatus,
 )
 from consent.service import check_scope, end_consent
-from network import clock
 from consent.tags import ConsentTag
+from network import clock
 from network.audit import AuditAction, record
 from network.clock import under_consent_age, utcnow
 from network.crypto import Keyring

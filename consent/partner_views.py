@@ -8,8 +8,8 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from consent.models import Consent, ConsentStatus, Purpose
-from network import clock
 from consent.tags import ConsentTag
+from network import clock
 from network.access import Category, decide
 from network.db import db
 from network.errors import NotFound

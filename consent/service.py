@@ -31,8 +31,8 @@ from consent.models import (
     Representation,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
-from network import clock
 from consent.tags import ConsentTag
+from network import clock
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
 from network.clock import age_on, under_consent_age, utcnow

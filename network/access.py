@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from network.audit import (
     AuditAction,
-    AuditEvent,
     AuditOutcome,
     add_event,
     event_values,

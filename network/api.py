@@ -41,7 +41,8 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 from limits import parse as parse_limit
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
-from webargs.flaskparser import FlaskParser, abort as webargs_abort
+from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import abort as webargs_abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network import idempotency
@@ -70,7 +71,7 @@ class ProblemApi(Api):
     #: (the generic ones by :class:`ConventionsPlugin`), so a client and schemathesis know them
     DEFAULT_ERROR_RESPONSE_NAME = None
 
-    def handle_http_exception(self, error):  # noqa: D102 - see module docstring
+    def handle_http_exception(self, error):
         return handle_http_exception(error)
 
     def _register_error_handlers(self):

@@ -135,7 +135,7 @@ def _run(command: list[str], url: URL) -> None:
     dsn = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
     # B603: a fixed PostgreSQL tool found on PATH, an argument list (no shell), and the hub's own
     # database URL; nothing comes from a request
-    completed = subprocess.run([program, *command[1:], "--dbname", dsn], env=env, capture_output=True,  # noqa: S603  # nosec B603
+    completed = subprocess.run([program, *command[1:], "--dbname", dsn], env=env, capture_output=True,  # nosec B603
                                text=True, check=False)
     if completed.returncode != 0:
         raise BackupError(f"{command[0]} failed ({completed.returncode}): {completed.stderr.strip()[-800:]}")

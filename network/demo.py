@@ -31,8 +31,7 @@ from network import clock
 from network.crypto import Keyring
 from network.db import db
 from network.errors import DomainError
-from network.models import (Account, Membership, Organisation, OrganisationType, Region, Role, SchoolLevel,
-                            Student)
+from network.models import Account, Membership, Organisation, OrganisationType, Region, Role, SchoolLevel, Student
 from network.permissions import Principal, permissions_for, system_principal
 from network.transaction import command
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
-from flask_babel import lazy_gettext as _l
 from stdnum.nl import brin as stdnum_brin
 
 from network.audit import AuditAction, record
 from network.db import Page
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region,
-                            Role)
+from network.models import SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region, Role
 from network.passwords import password_problems
 from network.permissions import Permission, Principal, can_view_account, can_view_organisation
 from network.sessions import revoke_account_sessions

@@ -215,10 +215,10 @@ def _oauth_error(error: HTTPException) -> dict[str, str]:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    from network.db import db, is_unique_violation
-
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm.exc import StaleDataError
+
+    from network.db import db, is_unique_violation
 
     original = getattr(error, "original_exception", None)
     # raised where Flask no longer looks for its handler: the commit point (an after_request

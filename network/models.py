@@ -7,8 +7,20 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint, Uuid)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.clock import utcnow

@@ -62,7 +62,7 @@ class BoundedHasher(PasswordHasher):
         with self.slots:
             return super().hash(password, salt=salt)
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:  # noqa: A002 - argon2's name
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         with self.slots:
             return super().verify(hash, password)
 
@@ -91,5 +91,5 @@ def _dummy_hash(time_cost: int, memory_cost: int) -> str:
     return make_hasher(time_cost, memory_cost).hash("not a real password, only for timing")
 
 
-def _DUMMY_HASH(hasher: PasswordHasher) -> str:  # noqa: N802
+def _DUMMY_HASH(hasher: PasswordHasher) -> str:
     return _dummy_hash(hasher.time_cost, hasher.memory_cost)

@@ -11,7 +11,7 @@ add rows but must not commit.
 
 from __future__ import annotations
 
-from blinker import Namespace, NamedSignal
+from blinker import NamedSignal, Namespace
 
 from network.events import DomainEvent, require_member
 

@@ -17,7 +17,6 @@ from marshmallow import Schema, fields, validate
 from network.access import Category
 from network.api import NO_NUL, Blueprint, api_require_any
 from network.db import db
-from network.errors import NotFound
 from network.models import SchoolLevel
 from network.permissions import Permission
 from network.schemas import BaseSchema

@@ -62,10 +62,10 @@ from referrals.api_schemas import (
     ReferralUpdateArgs,
     TransitionArgs,
 )
-from referrals.referral_timeline import event_body, visible_events
 from referrals.inbox import InboxFilters, list_inbox, list_sent
 from referrals.models import Referral, ReferralEvent
 from referrals.packet import read_packet
+from referrals.referral_timeline import event_body, visible_events
 from referrals.service import (
     RECEIVER,
     assign,

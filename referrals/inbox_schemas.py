@@ -15,7 +15,7 @@ from network.crypto import mask_bsn
 from network.schemas import FormSchema
 from network.student_schemas import LEVEL_LABELS
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
-from referrals.states import RECEIVER, MOVED_BY, Outcome, ReferralStatus, ReferralType
+from referrals.states import MOVED_BY, RECEIVER, Outcome, ReferralStatus, ReferralType
 
 S = ReferralStatus
 

@@ -24,14 +24,13 @@ from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission
-from network.web import redirect_to, current_principal, keyring, require, submit
-from referrals.referral_timeline import event_body, visible_events
+from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.inbox import InboxFilters, list_inbox, services_in_inbox
 from referrals.inbox_schemas import (
     ACTION_LABELS,
     CATEGORY_LABELS,
-    EVENT_LABELS,
     DUE_FILTERS,
+    EVENT_LABELS,
     OUTCOME_LABELS,
     OWNER_FILTERS,
     STATUS_FILTERS,
@@ -47,6 +46,7 @@ from referrals.inbox_schemas import (
 )
 from referrals.models import EventKind
 from referrals.packet import read_packet
+from referrals.referral_timeline import event_body, visible_events
 from referrals.service import (
     RECEIVER,
     assign,

@@ -35,7 +35,7 @@ from network.api import (
 from network.api import api_require as network_api_require
 from network.audit import AuditAction
 from network.db import db
-from network.errors import Forbidden, ValidationFailed
+from network.errors import ValidationFailed
 from network.permissions import Permission, Principal
 from network.web import keyring
 from referrals import route_service

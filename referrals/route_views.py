@@ -20,7 +20,8 @@ from network.errors import Conflict, Forbidden, NotFound
 from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
-from network.web import redirect_to, current_principal, keyring, require, submit
+from network.web import current_principal, keyring, redirect_to, require, submit
+from referrals.checkins import find_check_in, record_check_in
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -32,7 +33,6 @@ from referrals.intake import (
 )
 from referrals.models import ALERT_SITUATIONS, Intake, Route, RoutePhase, RouteStatus, Situation
 from referrals.route_schemas import CheckInArgs, ExitArgs, OpenRouteArgs, UpdateRouteArgs
-from referrals.checkins import find_check_in, record_check_in
 from referrals.route_service import (
     decide_route,
     find_route,
@@ -44,8 +44,9 @@ from referrals.route_service import (
     school_staff_accounts,
     update_route,
 )
+from referrals.route_timeline import PHASE_LABELS, SITUATION_LABELS
+from referrals.route_timeline import timeline as build_timeline
 from referrals.tags import CheckinTag, IntakeTag, RouteTag
-from referrals.route_timeline import PHASE_LABELS, SITUATION_LABELS, timeline as build_timeline
 
 bp = Blueprint("routes", __name__, url_prefix="/trajecten")
 

@@ -29,8 +29,8 @@ from network.models import Membership, Organisation, Role, Student
 from network.notifications import notify, notify_organisation
 from network.permissions import Principal, can_manage_student
 from network.signals import referral_sent, referral_updated
-from referrals.referral_timeline import add_event
 from referrals.models import EventKind, HandoverPacket, Referral, Route
+from referrals.referral_timeline import add_event
 from referrals.signup import SHAREABLE, empty_details, snapshot
 from referrals.states import (
     MOVED_BY,

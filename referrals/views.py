@@ -24,12 +24,12 @@ from flask_babel import lazy_gettext as _l
 
 from network.access import Category
 from network.db import db
-from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from network.errors import Conflict, NotFound, ValidationFailed
 from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.schemas import load_form
 from network.students import get_student, list_students
-from network.web import redirect_to, current_principal, keyring, require
+from network.web import current_principal, keyring, redirect_to, require
 from referrals import wizard_views as pages
 from referrals.blueprint import bp
 from referrals.inbox import InboxFilters, list_sent
@@ -41,6 +41,7 @@ from referrals.schemas import (
     details_from,
     form_raw,
 )
+from referrals.sent_views import show_conflict
 from referrals.service import (
     SENDER,
     get_referral,
@@ -50,7 +51,6 @@ from referrals.service import (
     side_of,
     transition,
 )
-from referrals.sent_views import show_conflict
 from referrals.states import ReferralStatus
 from referrals.tags import ReferralTag
 from socialmap.models import Service, ServiceStatus

@@ -30,9 +30,9 @@ from referrals.service import read_details, shareable_categories
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE, snapshot
 from referrals.tags import ReferralTag
 from referrals.workdays import DEFAULT_RESPONSE_DAYS, add_working_days
+from socialmap.entries import list_categories
 from socialmap.models import Service
 from socialmap.search import SearchQuery, search_services
-from socialmap.entries import list_categories
 from socialmap.vocab import CAPACITY_LABELS
 
 STEPS = {1: _l("Leerling"), 2: _l("Dienst"), 3: _l("Aanmelding"), 4: _l("Gegevens"), 5: _l("Controleren en versturen")}

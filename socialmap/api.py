@@ -31,6 +31,7 @@ from network.errors import (
 )
 from network.models import Organisation
 from socialmap import hsds
+from socialmap.entries import list_categories
 from socialmap.models import (
     Category,
     OrganisationProfile,
@@ -43,7 +44,6 @@ from socialmap.models import (
     service_category,
 )
 from socialmap.search import SearchQuery, search_services
-from socialmap.entries import list_categories
 from socialmap.vocab import OFFERS, TARGET_GROUPS, TAXONOMIES, taxonomy_id, term_id
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")

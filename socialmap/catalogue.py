@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from network.audit import AuditAction, record
 from network.errors import Forbidden, ValidationFailed, field_messages
 from network.permissions import Permission, Principal
+from socialmap.entries import is_system, refresh_keywords
 from socialmap.models import Category, Service, service_category
 from socialmap.schemas import CategoryArgs
-from socialmap.entries import is_system, refresh_keywords
 from socialmap.tags import SocialmapTag
 from socialmap.vocab import term_id
 

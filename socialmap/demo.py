@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from network import clock
 from network.models import Organisation, Region
 from network.permissions import system_principal
-from socialmap.models import CapacityStatus, Service
 from socialmap.entries import create_service, ensure_default_categories
+from socialmap.models import CapacityStatus, Service
 
 REGION_CODE = "waalrand"
 

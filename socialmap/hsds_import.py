@@ -41,10 +41,10 @@ from network.directory import create_organisation, find_similar_organisations
 from network.errors import ValidationFailed
 from network.models import Organisation, OrganisationType, Region
 from network.permissions import Principal
+from socialmap.entries import can_edit_service, create_service, ensure_profile, name_taken, update_service
 from socialmap.hsds_read import EMAIL, ServiceEntry, identifier, organisation_type, read_service, services_in
 from socialmap.imports import can_create_organisations, check_importer
 from socialmap.models import Category, Contact, OrganisationProfile, Service, ServiceChange, ServiceLocation
-from socialmap.entries import can_edit_service, create_service, ensure_profile, name_taken, update_service
 from socialmap.tags import SocialmapTag
 from socialmap.vocab import term_id
 

@@ -29,9 +29,9 @@ from network.directory import create_organisation, find_similar_organisations
 from network.errors import Forbidden, NotFound
 from network.models import Organisation, OrganisationType, Region
 from network.permissions import Permission, Principal
+from socialmap.entries import create_service, is_system, update_service
 from socialmap.models import Category, PendingImport, Service
 from socialmap.schemas import FIELD_LABELS, load_service
-from socialmap.entries import create_service, is_system, update_service
 from socialmap.spreadsheet import read_rows
 from socialmap.tags import SocialmapTag
 from socialmap.vocab import CAPACITY_LABELS, ORGANISATION_TYPE_LABELS, STATUS_LABELS, TARGET_GROUPS

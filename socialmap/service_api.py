@@ -38,9 +38,9 @@ from network.errors import NotFound, PreconditionFailed, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission, Principal
 from network.web import current_principal
+from socialmap.entries import create_service, get_service, update_service
 from socialmap.models import Service, ServiceStatus, TagVocabulary
 from socialmap.search import SearchQuery, search_services
-from socialmap.entries import create_service, get_service, update_service
 from socialmap.service_api_schemas import (
     ServiceListArgs,
     ServicePageSchema,

@@ -35,12 +35,12 @@ from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
-from network.api import NOT_JSON, Blueprint, api_require, body_doc, json_body, require_json
 from consent.tags import AgreementTag
+from network.api import NOT_JSON, Blueprint, api_require, body_doc, json_body, require_json
 from network.audit import AuditAction
 from network.crypto import DecryptionError
 from network.db import db
-from network.errors import Conflict, Forbidden, NotFound
+from network.errors import Conflict, NotFound
 from network.permissions import Permission, Principal
 from network.web import current_principal, keyring
 

@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, JSON, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from network.clock import utcnow

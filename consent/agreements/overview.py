@@ -26,6 +26,7 @@ from consent.agreements.content import (
     find_section,
     missing_for_offer,
 )
+from consent.agreements.documents import VersionReport
 from consent.agreements.models import (
     Agreement,
     AgreementEvent,
@@ -40,7 +41,6 @@ from consent.agreements.models import (
 from consent.agreements.service import Access, access_of, content_of, events_of, reader
 from consent.agreements.sharing import SharingWarning, sharing_warnings
 from consent.agreements.signatures import signable_parties, verify_agreement
-from consent.agreements.documents import VersionReport
 from consent.models import Purpose
 from consent.service import category_labels
 from consent.tags import AgreementTag

@@ -23,8 +23,8 @@ from consent.agreements.models import (
     VersionStatus,
 )
 from consent.agreements.service import signer_accounts
-from network.clock import utcnow
 from consent.tags import AgreementNotice
+from network.clock import utcnow
 from network.crypto import Keyring
 from network.models import SCHOOL_STAFF_ROLES
 from network.notifications import notify, organisation_staff

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from consent.agreements.content import missing_for_offer, review_moments
+from consent.agreements.documents import document_hash, version_document
 from consent.agreements.models import (
     Agreement,
     AgreementEvent,
@@ -40,10 +41,9 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.documents import document_hash, version_document
 from consent.service import active_representation
-from network import clock
 from consent.tags import AgreementNotice, AgreementTag
+from network import clock
 from network.access import Category, Decision, decide
 from network.audit import AuditAction, record
 from network.clock import under_consent_age, utcnow

@@ -16,6 +16,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.documents import (
+    BUNDLE_FORMAT,
+    VersionReport,
+    check_signature,
+    document_hash,
+    signing_input,
+    statement,
+    statement_for,
+    verify_document,
+)
 from consent.agreements.models import (
     Agreement,
     AgreementKind,
@@ -38,19 +48,9 @@ from consent.agreements.service import (
     sync_review_moments,
     touch,
 )
-from consent.agreements.documents import (
-    BUNDLE_FORMAT,
-    VersionReport,
-    check_signature,
-    document_hash,
-    signing_input,
-    statement,
-    statement_for,
-    verify_document,
-)
 from consent.service import active_representation
-from network import clock
 from consent.tags import AgreementNotice, AgreementTag
+from network import clock
 from network.audit import AuditAction
 from network.clock import under_consent_age, utcnow
 from network.crypto import DecryptionError, Keyring

@@ -20,10 +20,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from consent.agreements.documents import MalformedBundle, VersionReport, verify_bundle
 from consent.agreements.models import Agreement, AgreementVersion, PartyKind
 from consent.agreements.overview import KIND_LABELS, VERSION_STATUS_LABELS
 from consent.agreements.signatures import verify_agreement
-from consent.agreements.documents import MalformedBundle, VersionReport, verify_bundle
 from network.crypto import Keyring
 from network.errors import NotFound, ValidationFailed
 from network.keys import published_jwks

@@ -22,13 +22,15 @@ from flask_babel import gettext as _
 from consent.agreements.content import (
     Field,
     Section,
-    diff as content_diff,
     find_section,
     flatten,
     form_values,
     load_section,
     row_count,
     sections_for,
+)
+from consent.agreements.content import (
+    diff as content_diff,
 )
 from consent.agreements.forms import (
     MAX_PARTY_ROWS,
@@ -79,7 +81,7 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
-from network.web import redirect_to, current_principal, keyring, login_required_view, require
+from network.web import current_principal, keyring, login_required_view, redirect_to, require
 
 bp = Blueprint("agreements", __name__, url_prefix="/plannen")
 

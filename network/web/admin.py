@@ -44,7 +44,7 @@ from network.keys import register_organisation_key, revoke_organisation_key
 from network.models import Membership, OrganisationKey, OrganisationType, Region
 from network.permissions import Permission
 from network.schemas import load_form
-from network.web import redirect_to, current_principal, hasher, require, submit
+from network.web import current_principal, hasher, redirect_to, require, submit
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 

@@ -17,7 +17,7 @@ from network.directory import get_organisation
 from network.errors import NotFound, ValidationFailed
 from network.oauth import SCOPES, ApiClient, clients_of, create_client, revoke_client, rotate_secret
 from network.permissions import Permission
-from network.web import redirect_to, current_principal, require
+from network.web import current_principal, redirect_to, require
 
 bp = Blueprint("api_clients", __name__, url_prefix="/beheer")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session, url_for)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user

@@ -22,7 +22,7 @@ from network.notifications import (
     unread_count,
 )
 from network.schemas import FormSchema
-from network.web import redirect_to, current_principal, login_required_view, submit
+from network.web import current_principal, login_required_view, redirect_to, submit
 
 bp = Blueprint("notifications", __name__, url_prefix="/meldingen")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, url_for
 
-from network.db import db
 from network.extensions import csrf, limiter
 from network.oauth import SCOPES, authorization
 

@@ -35,7 +35,7 @@ from network.students import (
     update_student,
 )
 from network.tags import StudentTag
-from network.web import redirect_to, current_principal, keyring, require, submit
+from network.web import current_principal, keyring, redirect_to, require, submit
 
 bp = Blueprint("students", __name__)
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from network.db import db
 from network.errors import Conflict
 from network.permissions import Permission
-from network.web import redirect_to, current_principal, require
+from network.web import current_principal, redirect_to, require
 from network.webhooks import list_dead_letters, replay_dead_letter
 
 bp = Blueprint("webhooks_admin", __name__, url_prefix="/beheer")

@@ -27,8 +27,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, text
 
-from network.audit import (_CHAINED_FIELDS, GENESIS, AuditAction, AuditCheckpoint, AuditOutcome, canonical,
-                           checkpoint_payload, event_hash, verify)
+from network.audit import (
+    _CHAINED_FIELDS,
+    GENESIS,
+    AuditAction,
+    AuditCheckpoint,
+    AuditOutcome,
+    canonical,
+    checkpoint_payload,
+    event_hash,
+    verify,
+)
 from network.db import db
 
 pytestmark = [pytest.mark.bench,

@@ -129,8 +129,8 @@ def _measure_inbox(principal: Principal, listener: _Statements, filters=None, ru
 
 
 def _measure_detail(seeded, principal: Principal, keyring, listener: _Statements) -> dict:
-    from referrals.referral_timeline import visible_events
     from referrals.packet import read_packet
+    from referrals.referral_timeline import visible_events
     from referrals.service import get_referral
 
     timings, counts, states = [], [], {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import statistics
 import time
 import tracemalloc
 from pathlib import Path

@@ -16,9 +16,9 @@ from sqlalchemy import event, insert
 from network.clock import utcnow
 from network.db import db
 from network.models import Organisation, OrganisationType, Region
+from socialmap.entries import ensure_default_categories
 from socialmap.models import Service, ServiceStatus, service_category
 from socialmap.search import SearchQuery, search_services
-from socialmap.entries import ensure_default_categories
 
 pytestmark = [pytest.mark.bench,
               pytest.mark.skipif(not os.environ.get("SCHAKEL_BENCH"), reason="benchmarks run with SCHAKEL_BENCH=1")]

@@ -60,7 +60,7 @@ def loaded_students():
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "anonymous"])
-def test_every_route_that_loads_a_student_decides_and_audits(app, client, world, monkeypatch, loaded_students,  # noqa: F811
+def test_every_route_that_loads_a_student_decides_and_audits(app, client, world, monkeypatch, loaded_students,
                                                              role):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", False)  # empty posts reach the views
     problems, reading = [], set()

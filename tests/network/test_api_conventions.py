@@ -25,15 +25,21 @@ from network.clock import utcnow
 from network.db import db
 from network.errors import problem_response
 from network.extensions import csrf
-from network.idempotency import (ABANDONED_AFTER, IdempotencyRecord, StoredResponse, claim, complete, fingerprint,
-                                 parse_key)
+from network.idempotency import (
+    ABANDONED_AFTER,
+    IdempotencyRecord,
+    StoredResponse,
+    claim,
+    complete,
+    fingerprint,
+    parse_key,
+)
 from network.models import OrganisationType, Region, Role
 from network.oauth import SCOPES
 from network.permissions import Permission
 from network.scheduler import job_by_id, run_job_once
 from tests.conftest import extra_app, test_config
-from tests.factories import (OrganisationFactory, RegionFactory, bearer, get_token, login, make_api_client,
-                             make_member)
+from tests.factories import OrganisationFactory, RegionFactory, bearer, get_token, login, make_api_client, make_member
 
 PROBLEM = "application/problem+json"
 ITEMS = "/api/v1/test-items"
@@ -424,8 +430,9 @@ def test_docs_page_uses_only_its_own_assets(client):
 
 
 def test_docs_page_renders_in_a_browser_without_other_origins(client, app):
-    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     import os
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing")

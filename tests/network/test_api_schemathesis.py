@@ -51,7 +51,7 @@ def _fresh_contexts(app):
     return wsgi
 
 
-def _world_ids(session, keyring, rworld, side: str) -> dict:  # noqa: F811
+def _world_ids(session, keyring, rworld, side: str) -> dict:
     mentor = principal_for(rworld["mentor"])
     referral = rs.save_draft(session, mentor, keyring, rworld["student"], draft_data(rworld))
     rs.send_referral(session, mentor, keyring, referral)
@@ -101,7 +101,7 @@ def _use_real_ids(case, ids: dict) -> None:
 
 
 @pytest.mark.parametrize("side", ["school", "gemeente"])
-def test_every_operation_conforms_to_the_openapi_document(app, session, keyring, rworld, monkeypatch,  # noqa: F811
+def test_every_operation_conforms_to_the_openapi_document(app, session, keyring, rworld, monkeypatch,
                                                           side):
     monkeypatch.setitem(app.config, "API_CLIENT_RATE_LIMIT", "100000 per minute")
     monkeypatch.setitem(app.config, "TOKEN_RATE_LIMIT", "1000 per minute")

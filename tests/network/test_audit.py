@@ -13,9 +13,25 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text, update
 
-from network.audit import (_CHAINED_FIELDS, AuditAction, AuditChainHead, AuditCheckpoint, AuditEvent, AuditOutcome,
-                           VerifyReport, _chain_sql, _plain, _read_span, canonical, checkpoint_payload, event_hash,
-                           record, seal, seal_all, verify)
+from network.audit import (
+    _CHAINED_FIELDS,
+    AuditAction,
+    AuditChainHead,
+    AuditCheckpoint,
+    AuditEvent,
+    AuditOutcome,
+    VerifyReport,
+    _chain_sql,
+    _plain,
+    _read_span,
+    canonical,
+    checkpoint_payload,
+    event_hash,
+    record,
+    seal,
+    seal_all,
+    verify,
+)
 from network.db import db
 from network.permissions import system_principal
 from network.tags import StudentTag

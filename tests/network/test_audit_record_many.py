@@ -1,7 +1,9 @@
 from sqlalchemy import event
-from network.audit import record_many, event_values, AuditAction
+
+from network.audit import AuditAction, event_values, record_many
 from network.permissions import system_principal
 from network.tags import StudentTag
+
 
 def test_one_insert_for_mixed_rows(session, app):
     from network.db import db

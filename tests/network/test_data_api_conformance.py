@@ -26,7 +26,7 @@ OPERATIONS = {
 SCOPES = ["students:read", "consents:read", "consents:write", "socialmap:write", "agreements:read"]
 
 
-def test_the_operations_conform_to_the_openapi_document(app, client, session, keyring, world, actors,  # noqa: F811
+def test_the_operations_conform_to_the_openapi_document(app, client, session, keyring, world, actors,
                                                         monkeypatch):
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, given, settings

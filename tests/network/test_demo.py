@@ -13,8 +13,17 @@ from stdnum.nl import bsn as stdnum_bsn
 from network.audit import AuditEvent
 from network.clock import utcnow
 from network.demo import ACCOUNTS, DEMO_PASSWORD, ORGANISATIONS, REGION_CODE, STUDENTS, demo_bsns
-from network.models import (SCHOOL_STAFF_ROLES, Account, Membership, Organisation, OrganisationType, Region, Role,
-                            SchoolLevel, Student)
+from network.models import (
+    SCHOOL_STAFF_ROLES,
+    Account,
+    Membership,
+    Organisation,
+    OrganisationType,
+    Region,
+    Role,
+    SchoolLevel,
+    Student,
+)
 from network.passwords import make_hasher, password_problems, verify_password
 
 

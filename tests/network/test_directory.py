@@ -6,9 +6,20 @@ import pytest
 from sqlalchemy import select
 
 from network.audit import AuditEvent
-from network.directory import (add_membership, clean_identifiers, create_account, create_organisation, create_region,
-                               deactivate_account, get_account, get_organisation, list_accounts, list_organisations,
-                               reactivate_account, update_organisation)
+from network.directory import (
+    add_membership,
+    clean_identifiers,
+    create_account,
+    create_organisation,
+    create_region,
+    deactivate_account,
+    get_account,
+    get_organisation,
+    list_accounts,
+    list_organisations,
+    reactivate_account,
+    update_organisation,
+)
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Account, Organisation, OrganisationType, Role, WebSession
 from network.passwords import make_hasher, verify_password

@@ -15,8 +15,15 @@ from network.audit import AuditEvent
 from network.db import db
 from network.models import OrganisationType, Role
 from network.oauth import ApiClient, ApiToken, create_client, digest, revoke_client, rotate_secret
-from tests.factories import (OrganisationFactory, RegionFactory, bearer, get_token, make_api_client, make_member,
-                             principal_for)
+from tests.factories import (
+    OrganisationFactory,
+    RegionFactory,
+    bearer,
+    get_token,
+    make_api_client,
+    make_member,
+    principal_for,
+)
 
 PROBLEM = "application/problem+json"
 

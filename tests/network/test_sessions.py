@@ -9,11 +9,9 @@ from network import identity
 from network.db import db
 from network.models import Account, WebSession
 from network.permissions import system_principal
-from tests.conftest import test_config
+from tests.conftest import extra_app, test_config
 from tests.factories import PASSWORD
-from tests.conftest import extra_app
-from tests.network.test_auth_views import (NEW_PASSWORD, load, logout, new_account, page_post,
-                                            web_login)
+from tests.network.test_auth_views import NEW_PASSWORD, load, logout, new_account, page_post, web_login
 
 COOKIE = "schakel"
 

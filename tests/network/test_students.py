@@ -16,8 +16,14 @@ from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import OrganisationType, Role, SchoolLevel, Student
 from network.student_schemas import StudentArgs
-from network.students import (PURPOSE_GUIDANCE, get_student, list_students, register_student, student_in_walls,
-                              update_student)
+from network.students import (
+    PURPOSE_GUIDANCE,
+    get_student,
+    list_students,
+    register_student,
+    student_in_walls,
+    update_student,
+)
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
 
 BSN = "111222333"

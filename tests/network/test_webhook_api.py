@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from network.audit import AuditEvent
 from network.models import OrganisationType, Role
 from network.webhooks import WebhookSubscription
-from tests.factories import (OrganisationFactory, RegionFactory, bearer, get_token, login, make_api_client,
-                             make_member)
+from tests.factories import OrganisationFactory, RegionFactory, bearer, get_token, login, make_api_client, make_member
 from tests.referrals.conftest import ractors, rworld  # noqa: F401 - fixtures
 
 BASE = "/api/v1/webhook-subscriptions"

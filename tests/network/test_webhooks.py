@@ -105,7 +105,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()},

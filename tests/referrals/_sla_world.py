@@ -13,8 +13,8 @@ from network.db import db
 from network.models import OrganisationType, Role
 from referrals.models import Referral
 from referrals.states import ReferralStatus, ReferralType
-from tests.socialmap.conftest import add_service
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member
+from tests.socialmap.conftest import add_service
 
 UTC = dt.UTC
 STUDENT_NAMES = ("Sanne", "Jobzoeker", "Noor", "Vergeetmeniet")

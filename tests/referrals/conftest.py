@@ -15,10 +15,10 @@ from consent.service import grant_consent
 from network import clock
 from network.db import db
 from network.models import OrganisationType, Role
-from socialmap.models import ServiceStatus
 from socialmap.entries import ensure_default_categories
-from tests.socialmap.conftest import add_service
+from socialmap.models import ServiceStatus
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, make_member, principal_for
+from tests.socialmap.conftest import add_service
 
 
 def born_years_ago(years: int) -> dt.date:

@@ -28,7 +28,7 @@ def readme_client() -> dict:
     start = text.index("**Example partner client**")
     code = re.search(r"```python\n(.*?)```", text[start:], re.S).group(1)
     namespace: dict = {}
-    exec(compile(code, "README.md (partner client)", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(code, "README.md (partner client)", "exec"), namespace)
     return namespace
 
 

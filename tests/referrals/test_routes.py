@@ -11,12 +11,12 @@ from network import clock
 from network.audit import AuditEvent
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.notifications import Notification
+from referrals.checkins import check_in_note, find_check_in, record_check_in
 from referrals.intake import intake_answers, record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus, Situation
-from referrals.checkins import check_in_note, find_check_in, record_check_in
 from referrals.route_service import add_months, decide_route, find_route, open_route, record_exit, update_route
-from referrals.tags import CheckinTag
 from referrals.route_timeline import timeline
+from referrals.tags import CheckinTag
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
 
@@ -281,8 +281,8 @@ def test_intake_bad_input(session, route_actors, keyring, route):
 
 def _referral_with_events(session, route_world, route, mentor):
     from network.permissions import system_principal
-    from referrals.referral_timeline import add_event
     from referrals.models import EventKind, Referral
+    from referrals.referral_timeline import add_event
     from referrals.states import ReferralStatus, ReferralType
     from socialmap.entries import create_service
     from tests.factories import principal_for
@@ -302,8 +302,8 @@ def _referral_with_events(session, route_world, route, mentor):
 
 
 def test_timeline_merges_everything_newest_first(session, app, route_world, route_actors, keyring, route):
-    from referrals.referral_timeline import add_event
     from referrals.models import EventKind
+    from referrals.referral_timeline import add_event
 
     record_intake(session, route_actors["mentor"], keyring, route, {"held_on": clock.today(), "summary": "Plan maken"})
     referral, partner = _referral_with_events(session, route_world, route, route_actors["mentor"])

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from network.db import db
 from network.notifications import Notification
 from referrals import service as rs
-from referrals.referral_timeline import add_event
 from referrals.models import EventKind, Referral
+from referrals.referral_timeline import add_event
 from referrals.states import ReferralStatus as S
 from tests.conftest import csrf_from
 from tests.factories import login

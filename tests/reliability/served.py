@@ -85,7 +85,7 @@ class Hub:
 
     def start(self, timeout: float = 60) -> Hub:
         self.port = free_port()
-        log = open(self.log_path, "a")  # noqa: SIM115 - the server's output, kept for the failure message
+        log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(self.workers_wanted), "-k", "gthread", "--threads", "4",
              "--graceful-timeout", "5", "-b", f"127.0.0.1:{self.port}", "network:create_app()"],
@@ -138,7 +138,7 @@ class Hub:
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
                                          headers=all_headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 return response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()
@@ -153,5 +153,5 @@ class Hub:
             data=urllib.parse.urlencode({"grant_type": "client_credentials"}).encode(),
             headers={**HTTPS, "Authorization": f"Basic {basic}",
                      "Content-Type": "application/x-www-form-urlencoded"})
-        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(request, timeout=15) as response:
             return json.loads(response.read())["access_token"]

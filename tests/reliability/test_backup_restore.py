@@ -17,6 +17,7 @@ from network.crypto import FieldRef, Keyring
 from network.models import Student
 from tests.reliability.served import Hub, environment, own_database, schakel
 
+
 def _ok(result) -> str:
     assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result.stdout

@@ -222,8 +222,8 @@ class Stream:
         return self._sign(item)
 
     def _sign(self, plan: dict) -> tuple[int, bytes, str]:
-        from consent.agreements.models import SignatureMethod
         from consent.agreements.documents import statement
+        from consent.agreements.models import SignatureMethod
 
         signed_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
         stmt = statement(agreement_id=plan["agreement"], number=1, version_hash=plan["version_hash"],

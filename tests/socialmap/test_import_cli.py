@@ -6,8 +6,8 @@ bad file is one line on the terminal and nothing in the database."""
 from __future__ import annotations
 
 import copy
-import uuid
 import json
+import uuid
 
 import pytest
 from sqlalchemy import func, select

@@ -33,8 +33,8 @@ def test_members_see_contact_persons(client, region_map):
 
 
 def test_inactive_entries_are_not_public(client, region_map, system):
-    from socialmap.models import ServiceStatus
     from socialmap.entries import update_service
+    from socialmap.models import ServiceStatus
 
     service = region_map["services"]["budget"]
     update_service(db.session, system, service, {"status": ServiceStatus.defunct})

@@ -161,7 +161,7 @@ class Http:
 class Server:
     def __init__(self, app_spec: str, env: dict[str, str], log_path: Path):
         self.port = free_port()
-        self.log = open(log_path, "w")  # noqa: SIM115 - open while the server runs; closed in stop()
+        self.log = open(log_path, "w")
         self.proc = subprocess.Popen(
             [_bin("gunicorn"), *GUNICORN_ARGS, "-b", f"127.0.0.1:{self.port}", app_spec],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -565,8 +565,8 @@ def _seed_services(conn, rng: random.Random, count: int, provider_ids: list[int]
     """Services with two categories each, vocabulary as in tests/bench/test_socialmap_search.py."""
     from sqlalchemy.orm import Session
 
-    from socialmap.models import service_category
     from socialmap.entries import ensure_default_categories
+    from socialmap.models import service_category
 
     words = ["jobcoach", "begeleiding", "jongeren", "werk", "stage", "horeca", "logistiek", "zorg", "schulden",
              "geldzaken", "budget", "coaching", "uitkering", "leerplicht", "werkgever", "vacature", "praktijk",

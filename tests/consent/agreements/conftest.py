@@ -12,7 +12,6 @@ import consent.agreements  # noqa: F401  (registers the jobs)
 from consent.agreements.models import AgreementKind
 from consent.agreements.service import create_agreement, find_agreement, save_parties, save_section
 from consent.service import grant_consent
-from network.db import db
 from tests.consent.conftest import actors, born_years_ago, grant_data, world  # noqa: F401
 
 CHECKS = {"contact_person": "Mevrouw Bakker (mentor)", "meetings": "Elke zes weken op school",

@@ -12,9 +12,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from consent.agreements.documents import statement, verify_bundle
 from consent.agreements.models import Agreement, SignatureMethod, VersionStatus
 from consent.agreements.service import find_agreement, save_section
-from consent.agreements.documents import statement, verify_bundle
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
 from network.models import OrganisationKey, OrganisationType, Role

@@ -14,9 +14,9 @@ import pytest
 import rfc8785
 from sqlalchemy import select
 
+from consent.agreements.documents import verify_bundle
 from consent.agreements.models import Agreement, AgreementEvent, AgreementKind, AgreementSignature, VersionStatus
 from consent.agreements.service import create_agreement
-from consent.agreements.documents import verify_bundle
 from network.audit import AuditEvent
 from tests.consent.agreements._pages import offered_plan, version_row
 from tests.consent.agreements._signed import partner_statement, party_keys, register_key, sign

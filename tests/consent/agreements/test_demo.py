@@ -45,10 +45,10 @@ def test_demo_agreements_are_made_once_and_verify(app, session, keyring):
 
 def test_route_timeline_lists_the_plan(app, session, keyring):
     import referrals  # noqa: F401  (registers the referral features)
+    from consent.demo import _principal
     from referrals.demo import seed_demo_routes
     from referrals.models import Route
     from referrals.route_timeline import timeline
-    from consent.demo import _principal
 
     _seed(session, keyring)
     seed_demo_agreements(session, keyring, clock.today())

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from consent.agreements.documents import document_hash, format_time, verify_bundle, version_document
 from consent.agreements.models import Agreement, AgreementKind, AgreementSignature, SigningOrder, VersionStatus
 from consent.agreements.service import (
     content_of,
@@ -34,7 +35,6 @@ from consent.agreements.service import (
     save_section,
 )
 from consent.agreements.signatures import build_bundle, verify_agreement
-from consent.agreements.documents import document_hash, format_time, verify_bundle, version_document
 from network.config import write_secrets_file
 from network.db import UTCDateTime, db
 from network.keys import published_jwks

@@ -26,8 +26,8 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consent.agreements.signatures import build_bundle, sign_with_organisation_key
 from consent.agreements.documents import MalformedBundle, verify_bundle
+from consent.agreements.signatures import build_bundle, sign_with_organisation_key
 from tests.consent.agreements._signed import (
     offer,
     partner_statement,
