@@ -112,10 +112,10 @@ def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
     # the view modules that add their routes to referrals.blueprint.bp and socialmap.blueprint.bp
-    import referrals.sent_views  # noqa: F401
-    import referrals.views  # noqa: F401
-    import socialmap.bulk_views  # noqa: F401
-    import socialmap.views  # noqa: F401
+    import referrals.sent_views
+    import referrals.views  # noqa: F401 - imported for its routes, as the three around it
+    import socialmap.bulk_views
+    import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp
     from consent.agreements.api import bp as agreements_api_bp
     from consent.agreements.sign_views import bp as agreement_signing_bp
