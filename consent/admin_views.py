@@ -60,7 +60,8 @@ def purpose_edit(purpose_id):
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        _done, errors = submit(PurposeEditArgs, values, lambda data: update_purpose(db.session, current_principal(), purpose, data))
+        _done, errors = submit(PurposeEditArgs, values,
+                               lambda data: update_purpose(db.session, current_principal(), purpose, data))
         if not errors:
             return redirect_to("consent_admin.catalogue", _("Het doel is opgeslagen."))
     return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
@@ -75,7 +76,8 @@ def purpose_new():
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        _done, errors = submit(PurposeCreateArgs, values, lambda data: create_purpose(db.session, current_principal(), data))
+        _done, errors = submit(PurposeCreateArgs, values,
+                               lambda data: create_purpose(db.session, current_principal(), data))
         if not errors:
             return redirect_to("consent_admin.catalogue", _("Het doel is toegevoegd."))
     return render_template("consent/admin_purpose.html", purpose=None, categories=categories, values=values,
@@ -117,7 +119,8 @@ def legal_task_edit(task_id):
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        _done, errors = submit(LegalTaskEditArgs, values, lambda data: update_legal_task(db.session, current_principal(), task, data))
+        _done, errors = submit(LegalTaskEditArgs, values,
+                               lambda data: update_legal_task(db.session, current_principal(), task, data))
         if not errors:
             return redirect_to("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
     return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
@@ -138,7 +141,8 @@ def legal_task_new():
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
-        _done, errors = submit(LegalTaskCreateArgs, values, lambda data: create_legal_task(db.session, current_principal(), data))
+        _done, errors = submit(LegalTaskCreateArgs, values,
+                               lambda data: create_legal_task(db.session, current_principal(), data))
         if not errors:
             return redirect_to("consent_admin.catalogue", _("De wettelijke taak is toegevoegd."))
     return render_template("consent/admin_task.html", task=None, categories=categories, values=values,

@@ -48,8 +48,8 @@ def seed_demo_consents(session: Session, keyring: Keyring, today: dt.date) -> in
     plans = [
         # (student, actor e-mail, recipient, purpose, categories, explicit, channel)
         (("Daan", "Willems"), "daan.willems@student.rocwaalrand.example", "Gemeente Waalstede", "jobcoaching",
-         ["contactgegevens", "opleiding", "ondersteuningsbehoefte", "school-naar-werk-plan"], ["ondersteuningsbehoefte"],
-         None),
+         ["contactgegevens", "opleiding", "ondersteuningsbehoefte", "school-naar-werk-plan"],
+         ["ondersteuningsbehoefte"], None),
         (("Kevin", "Hermsen"), "f.elamrani@rocwaalrand.example", "Werkgeversservicepunt Waalrand",
          "begeleiding-naar-werk", ["contactgegevens", "opleiding"], [], "paper"),
     ]

@@ -58,8 +58,9 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
     under16 = under_consent_age(student.date_of_birth, clock.today())
     to = student.parent_email if under16 else student.email
     if to:
+        organisation_name = actor.acting.organisation_name if actor.acting else "de school"
         enqueue_email(session, keyring, to=to, subject="Schakel: vraag om toestemming",
-                      body=(f"Hallo,\n\n{actor.name} van {actor.acting.organisation_name if actor.acting else 'de school'}"
+                      body=(f"Hallo,\n\n{actor.name} van {organisation_name}"
                             f" vraagt toestemming om gegevens te delen met {recipient.name} voor "
                             f"'{purpose.label}'.\nKijk in Schakel bij 'Wie mag wat zien': {portal_url}\n"
                             "Je beslist zelf. Nee zeggen mag altijd.\n\nSchakel"))

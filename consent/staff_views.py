@@ -152,8 +152,9 @@ def ask(student_id):
     principal, student = _student(student_id)
     raw = form_dict(request.form)
     portal_url = current_app.config["BASE_URL"].rstrip("/") + "/mijn-gegevens/toestemmingen"
-    _done, errors = submit(RequestArgs, raw, lambda data: request_consent(db.session, principal, keyring(), student, data,
-                                                                      portal_url=portal_url))
+    _done, errors = submit(RequestArgs, raw,
+                           lambda data: request_consent(db.session, principal, keyring(), student, data,
+                                                        portal_url=portal_url))
     if not errors:
         return redirect_to("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
                                    student_id=student.id)

@@ -148,7 +148,8 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
         "consent/portal.html", student=student, role=role, choices=choices, active=active, ended=ended,
         labels=labels, categories=categories, purposes=purposes, organisations=organisations, legal=legal,
         requests=requests, request_texts=request_texts,
-        recipient_options=[(o.id, o.name) for o in organisations], purpose_options=[(p.code, p.label) for p in purposes], values=values or {}, errors=errors or {},
+        recipient_options=[(o.id, o.name) for o in organisations],
+        purpose_options=[(p.code, p.label) for p in purposes], values=values or {}, errors=errors or {},
         default_until=default_valid_until(student, today), text_version=CONSENT_TEXT_VERSION,
         special={str(c.code) for c in categories if c.is_special})
     return html, status

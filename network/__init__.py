@@ -153,12 +153,12 @@ def _register_blueprints(app: Flask) -> None:
     init_web(app)
     init_oauth(app)
     for blueprint in (main_bp, auth_bp, oauth_bp, api_clients_bp, students_bp, admin_bp, dev_bp, notifications_bp,
-                      consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp, referrals_bp,
-                      inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp, agreement_verify_bp,
-                      webhooks_admin_bp):
+                      consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp,
+                      referrals_bp, inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp,
+                      agreement_verify_bp, webhooks_admin_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp, students_api_bp,
-                   consents_api_bp, services_api_bp])
+    init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp,
+                   students_api_bp, consents_api_bp, services_api_bp])
 
 
 def _configure_logging(app: Flask) -> None:

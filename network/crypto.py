@@ -120,7 +120,8 @@ class Keyring:
         for kid in kids:
             raw = self.signing_keys[kid].public_key().public_bytes(
                 serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            keys.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": b64url_encode(raw)})
+            keys.append({"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid,
+                         "x": b64url_encode(raw)})
         return {"keys": keys}
 
 

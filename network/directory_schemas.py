@@ -85,7 +85,8 @@ class MembershipArgs(FormSchema):
     organisation_id = fields.Integer(required=True, error_messages={"required": _l("Kies een organisatie.")})
     role = fields.Enum(Role, by_value=True, required=True,
                        error_messages={"unknown": _CHOOSE, "required": _l("Kies een rol.")})
-    title = fields.String(load_default=None, validate=validate.Length(max=120, error=_l("Gebruik hoogstens 120 tekens.")))
+    title = fields.String(load_default=None,
+                          validate=validate.Length(max=120, error=_l("Gebruik hoogstens 120 tekens.")))
 
 
 class AccountArgs(MembershipArgs):

@@ -211,8 +211,8 @@ def run_idempotent(principal, view, args: tuple, kwargs: dict[str, Any]):
     if response.status_code >= 500 or response.direct_passthrough or response.is_streamed:
         after_request_unit(lambda committed: _release_quietly(engine, claimed))
         return response
-    stored = StoredResponse(status=response.status_code, body=response.get_data(),
-                            headers={name: response.headers[name] for name in STORED_HEADERS if name in response.headers})
+    headers = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
+    stored = StoredResponse(status=response.status_code, body=response.get_data(), headers=headers)
 
     def store(committed: bool) -> None:
         """Once the request's work is committed (or, for a 4xx answer, rolled back: it did

@@ -3,8 +3,9 @@ Features add their ``models`` module here (by name: network imports no feature a
 
 import importlib
 
-MODEL_MODULES = ("network.models", "network.audit", "network.notifications", "network.oauth", "network.webhooks", "network.idempotency", "consent.models", "socialmap.models",
-                 "referrals.models", "consent.agreements.models")
+MODEL_MODULES = ("network.models", "network.audit", "network.notifications", "network.oauth", "network.webhooks",
+                 "network.idempotency", "consent.models", "socialmap.models", "referrals.models",
+                 "consent.agreements.models")
 
 #: database objects that migrations make by hand and no model declares: the sociale kaart's
 #: full-text index (SQLite: an FTS5 table and its shadow tables; PostgreSQL: a generated

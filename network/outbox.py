@@ -370,7 +370,8 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
     return report
 
 
-def run_outbox_job(app: Any, now: dt.datetime | None = None, *, ids: Iterable[uuid.UUID] | None = None) -> DeliveryReport:
+def run_outbox_job(app: Any, now: dt.datetime | None = None, *,
+                   ids: Iterable[uuid.UUID] | None = None) -> DeliveryReport:
     """The scheduler's entry point (and the web layer's after-commit delivery): deliver due
     messages of ``app`` in its own app context, with its own sessions, through its backend."""
 

@@ -38,7 +38,8 @@ def password_problems(password: str, *, min_length: int, email: str = "", name: 
         problems.append(_l("Kies een wachtwoord van hoogstens %(n)d tekens.", n=MAX_LENGTH))
     lowered = password.lower()
     if lowered in common_passwords() or lowered.rstrip("0123456789!") in common_passwords():
-        problems.append(_l("Dit wachtwoord komt voor in lijsten van veelgebruikte of gelekte wachtwoorden. Kies een ander."))
+        problems.append(
+            _l("Dit wachtwoord komt voor in lijsten van veelgebruikte of gelekte wachtwoorden. Kies een ander."))
     personal = {email.lower(), email.split("@")[0].lower(), name.lower().replace(" ", "")} - {""}
     if any(part and len(part) >= 4 and part in lowered.replace(" ", "") for part in personal):
         problems.append(_l("Gebruik uw naam of e-mailadres niet in uw wachtwoord."))

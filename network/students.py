@@ -41,8 +41,8 @@ FIELD_CATEGORIES = {
 }
 #: what the list shows of each student: name and date of birth (contact), programme (education)
 LIST_CATEGORIES = frozenset({Category.contact, Category.education})
-_LIST_COLUMNS = (Student.id, Student.school_id, Student.account_id, Student.first_name, Student.last_name, Student.date_of_birth,
-                 Student.programme, Student.level, Student.expected_exit_date, Student.version)
+_LIST_COLUMNS = (Student.id, Student.school_id, Student.account_id, Student.first_name, Student.last_name,
+                 Student.date_of_birth, Student.programme, Student.level, Student.expected_exit_date, Student.version)
 
 CONFLICT_MESSAGE = _l("Iemand anders heeft deze leerling intussen gewijzigd. Uw invoer staat hieronder nog: "
                       "controleer de gegevens en sla opnieuw op.")

@@ -12,8 +12,8 @@ rollback, and the rollback path here commits them on their own. The events of a 
 and die with the change.
 
 After the end: hooks registered with :func:`after_request_commit` run (the outbox delivers
-what the request enqueued once the response is sent), and callbacks registered with :func:`after_request_unit` (the Idempotency-Key store)
-learn whether the work was committed.
+what the request enqueued once the response is sent), and callbacks registered with
+:func:`after_request_unit` (the Idempotency-Key store) learn whether the work was committed.
 
 A request that leaves changes behind that this module did not commit (a write after the
 commit, in a streamed body or a late hook) is a bug: in development and tests it raises at
@@ -75,7 +75,8 @@ def _rollback_and_keep_audit(session: Session) -> None:
         log.exception("The audit events of a rolled-back unit of work could not be written")
         try:
             session.rollback()
-        except Exception:  # the connection is gone; the pool replaces it
+        except Exception:  # noqa: BLE001 - last-ditch cleanup on a failure path: raising here would replace the
+            # error the caller is answering; the connection is gone and the pool replaces it
             session.close()
 
 

@@ -108,7 +108,8 @@ def _local_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(AMSTERDAM).date()
 
 
-def acceptance_table(session: Session, region_id: int, now: dt.datetime) -> tuple[Table, float | None, float | None, int]:
+def acceptance_table(session: Session, region_id: int,
+                     now: dt.datetime) -> tuple[Table, float | None, float | None, int]:
     """Median time from sending to accepting, per receiving organisation and for the region,
     in working days (Dutch holidays excluded) and in hours, over the last 12 months."""
     rows = session.execute(

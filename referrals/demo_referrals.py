@@ -104,7 +104,8 @@ def seed_demo_referrals(session: Session, keyring: Keyring, today: dt.date) -> i
     # 3. in progress after the warm hand-over: Daan to the gemeente's jobcoach
     daan = make("mentor", "daan", "jobcoach", "jobcoaching", "transitieroute",
                 ["contactgegevens", "opleiding", "ondersteuningsbehoefte"],
-                _details("Daan zoekt na zijn eindstage werk in de logistiek en heeft een jobcoach nodig op de werkvloer.",
+                _details("Daan zoekt na zijn eindstage werk in de logistiek "
+                         "en heeft een jobcoach nodig op de werkvloer.",
                          life_domains={"gezondheid": {"problem": True, "explanation": "Snel overprikkeld in drukte"}},
                          background={"barriers": "Autisme (ASS)", "last_diploma": "Entree (in opleiding)"}), 30)
     transition(session, people["jobcoach"], keyring, daan, S.accepted, now=_at(today - dt.timedelta(days=27)))

@@ -130,7 +130,8 @@ def _load(referral_id: int):
 def _suggestions(principal) -> list[tuple[int, str]]:
     """Active services of other organisations in the region, to suggest when declining."""
     rows = db.session.execute(
-        select(Service.id, Service.name, Organisation.name).join(Organisation, Organisation.id == Service.organisation_id)
+        select(Service.id, Service.name, Organisation.name)
+        .join(Organisation, Organisation.id == Service.organisation_id)
         .where(Organisation.region_id == principal.region_id, Organisation.is_active.is_(True),
                Service.status == ServiceStatus.active, Service.is_internal.is_(False),
                Service.organisation_id != principal.organisation_id)
@@ -153,7 +154,8 @@ def _render(principal, referral, *, form: str | None = None, values=None, errors
     today = clock.today()
     purpose = db.session.scalar(select(Purpose.label).where(Purpose.code == referral.purpose))
     html = render_template(
-        "referrals/inbox/detail.html", referral=referral, purpose_label=purpose or referral.purpose, packet=packet, student_name=student_name,
+        "referrals/inbox/detail.html", referral=referral, purpose_label=purpose or referral.purpose, packet=packet,
+        student_name=student_name,
         sections=packet_sections(packet.content) if packet.state == "open" else [],
         hidden=[str(CATEGORY_LABELS[Category(c)]) for c in packet.shared if c not in packet.allowed]
         if packet.state == "open" else [],

@@ -210,7 +210,8 @@ PACKET_LABELS = {
     "city": _l("Woonplaats"), "phone": _l("Telefoon"), "email": _l("E-mailadres"),
     "parent_name": _l("Naam ouder/verzorger"), "parent_email": _l("E-mailadres ouder/verzorger"),
     "parent_phone": _l("Telefoon ouder/verzorger"), "school": _l("School"), "programme": _l("Opleiding"),
-    "level": _l("Niveau"), "expected_exit_date": _l("Verwachte uitstroomdatum"), "reason": _l("Reden van de verwijzing"),
+    "level": _l("Niveau"), "expected_exit_date": _l("Verwachte uitstroomdatum"),
+    "reason": _l("Reden van de verwijzing"),
     "remarks": _l("Overige opmerkingen"), "organisation": _l("Organisatie"), "function": _l("Functie"),
     "contact": _l("Contactgegevens"),
 }

@@ -1,6 +1,6 @@
 """More pages of the sociale kaart (on :data:`socialmap.blueprint.bp`, with
-:mod:`socialmap.views`): the spreadsheet import (upload, preview with per-row problems, confirm or cancel), the XLSX export, the
-employer matcher and the full HSDS download for coordinators (the ``schakel socialmap``
+:mod:`socialmap.views`): the spreadsheet import (upload, preview with per-row problems, confirm or
+cancel), the XLSX export, the employer matcher and the full HSDS download for coordinators (the ``schakel socialmap``
 commands are in :mod:`socialmap.cli`)."""
 
 from __future__ import annotations

@@ -30,7 +30,8 @@ ENTRIES: tuple[tuple[str, str, tuple[str, ...], dict, tuple[str, str] | None, in
       "voor studenten van alle niveaus."}, ("Sanne Bakker", "BPV-begeleider"), 40),
     ("ROC Waalrand", "Jobfinder entree", ("begeleiding", "werkgeversnetwerk"),
      {"is_internal": True, "department": "Jobfinder", "target_groups": ["entree"],
-      "description": "Helpt entreestudenten aan een baan of leerbaan na de opleiding."}, ("Joost de Vries", "Jobfinder"), 10),
+      "description": "Helpt entreestudenten aan een baan of leerbaan na de opleiding."},
+     ("Joost de Vries", "Jobfinder"), 10),
     ("ROC Waalrand", "Team passend onderwijs", ("overleg", "kennis", "begeleiding"),
      {"is_internal": True, "department": "Team passend onderwijs",
       "description": "Extra ondersteuning in de opleiding en bij de overstap naar stage en werk."},
@@ -45,10 +46,12 @@ ENTRIES: tuple[tuple[str, str, tuple[str, ...], dict, tuple[str, str] | None, in
     ("Praktijkschool Bergakker", "Praktijkroute en stagebegeleiding", ("stageplaatsen", "begeleiding"),
      {"is_internal": True, "target_groups": ["pro"]}, None, 15),
     ("Praktijkschool Bergakker", "Nazorg oud-leerlingen", ("begeleiding",),
-     {"is_internal": True, "target_groups": ["pro"], "description": "Contact met oud-leerlingen tot een jaar na school."},
+     {"is_internal": True, "target_groups": ["pro"],
+      "description": "Contact met oud-leerlingen tot een jaar na school."},
      None, 250),
     ("Gemeente Waalstede", "Jobcoach team jongeren", ("begeleiding", "regelruimte"),
-     {"department": "Team jongeren", "gemeenten": ["Waalstede"], "target_groups": ["entree", "pro", "vso", "doelgroepregister"],
+     {"department": "Team jongeren", "gemeenten": ["Waalstede"],
+      "target_groups": ["entree", "pro", "vso", "doelgroepregister"],
       "capacity": C.wachtlijst, "description": "De jobcoach begeleidt jongeren met een ondersteuningsbehoefte op de "
       "werkplek, tijdens de eindstage en in de eerste baan."}, ("Lotte Verhoeven", "Jobcoach"), 25),
     ("Gemeente Waalstede", "Werk en inkomen jongeren", ("financiering", "regelruimte", "kennis"),
@@ -86,11 +89,13 @@ ENTRIES: tuple[tuple[str, str, tuple[str, ...], dict, tuple[str, str] | None, in
      {"target_groups": ["vsv"], "maximum_age": 23, "description": "Begeleiding van voortijdig schoolverlaters "
       "terug naar school of naar werk."}, ("Noor Visser", "Trajectbegeleider RMC"), 15),
     ("RMC Waalrand", "Nazorg schoolverlaters", ("overleg",),
-     {"target_groups": ["entree", "vsv"], "description": "Twee jaar contact met schoolverlaters zonder startkwalificatie."},
+     {"target_groups": ["entree", "vsv"],
+      "description": "Twee jaar contact met schoolverlaters zonder startkwalificatie."},
      None, 75),
     ("SBB regio Waalrand", "Adviseur praktijkleren", ("stageplaatsen", "kennis", "werkgeversnetwerk"),
      {"department": "Adviseur praktijkleren"}, None, 55),
-    ("SBB regio Waalrand", "Erkende leerbedrijven zoeken", ("stageplaatsen",), {"url": "https://sbb.example"}, None, 65),
+    ("SBB regio Waalrand", "Erkende leerbedrijven zoeken", ("stageplaatsen",), {"url": "https://sbb.example"},
+     None, 65),
     ("Leerwerkloket Waalrand", "Loopbaanadvies en EVC", ("kennis", "begeleiding"), {}, None, 85),
     ("Leerwerkloket Waalrand", "Leerwerktrajecten", ("werkgeversnetwerk", "financiering"), {}, None, 95),
     ("MEE Waalrand", "Cliëntondersteuning jongeren", ("begeleiding", "kennis"),
@@ -112,7 +117,8 @@ ENTRIES: tuple[tuple[str, str, tuple[str, ...], dict, tuple[str, str] | None, in
      {"sector": "Logistiek", "sbb_recognised": True, "offers": ["aangepaste_werkplek", "coaching_op_de_werkvloer"],
       "target_groups": ["entree", "mbo2"], "capacity": C.eerst_overleg}, ("Yvonne Peters", "Teamleider magazijn"), 20),
     ("Logistiek Centrum Waalhaven", "Werkplek banenafspraak magazijn", ("stageplaatsen",),
-     {"sector": "Logistiek", "offers": ["baanperspectief", "ervaring_doelgroep"], "target_groups": ["doelgroepregister"]},
+     {"sector": "Logistiek", "offers": ["baanperspectief", "ervaring_doelgroep"],
+      "target_groups": ["doelgroepregister"]},
      None, 220),
     ("Zorgcentrum Bergweide", "Stage zorg en welzijn", ("stageplaatsen",),
      {"sector": "Zorg en welzijn", "sbb_recognised": True, "offers": ["coaching_op_de_werkvloer"],
@@ -144,7 +150,8 @@ def seed_demo_socialmap(session: Session, today: dt.date | None = None) -> int:
     region = session.scalar(select(Region).where(Region.code == REGION_CODE))
     if region is None:
         return 0
-    organisations = {o.name: o for o in session.scalars(select(Organisation).where(Organisation.region_id == region.id))}
+    organisations = {o.name: o
+                     for o in session.scalars(select(Organisation).where(Organisation.region_id == region.id))}
     created = 0
     for org_name, service_name, categories, extra, contact, age in ENTRIES:
         organisation = organisations.get(org_name)

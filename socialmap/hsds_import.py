@@ -324,8 +324,8 @@ def _ensure_categories(session: Session, wanted: list[tuple[str, dict]]) -> list
     codes = []
     for code, term in wanted:
         if session.scalar(select(Category.id).where(Category.code == code)) is None:
-            session.add(Category(uuid=uuid.UUID(term["id"]) if term.get("id") else term_id("waarvoor-te-benaderen", code),
-                                 code=code[:40], name=(term.get("name") or code)[:80],
+            term_uuid = uuid.UUID(term["id"]) if term.get("id") else term_id("waarvoor-te-benaderen", code)
+            session.add(Category(uuid=term_uuid, code=code[:40], name=(term.get("name") or code)[:80],
                                  description=term.get("description"), position=99, is_active=True))
         codes.append(code)
     return codes
@@ -346,7 +346,8 @@ def _apply_provenance(session: Session, service: Service, provenance: dict[str, 
             changed.append(name)
     added = [entry for entry in provenance["history"] if session.get(ServiceChange, entry["id"]) is None]
     for entry in added:
-        session.add(ServiceChange(service_id=service.id, **{**entry, "changed_at": entry["changed_at"] or service.updated_at}))
+        session.add(ServiceChange(service_id=service.id,
+                                  **{**entry, "changed_at": entry["changed_at"] or service.updated_at}))
     if added:
         changed.append("metadata")
     session.flush()  # the entry's own UPDATE first: its onupdate would stamp updated_at after ours

@@ -225,7 +225,8 @@ def _provenance(raw: dict, problems: list[str]) -> dict[str, Any]:
             problems.append(f"ongeldige assured_date {raw['assured_date']!r}")
     phones = raw.get("phones") or []
     history = [{"id": uuid.UUID(entry["id"]), "resource_type": (entry.get("resource_type") or "service")[:30],
-                "resource_id": (entry.get("resource_id") or "")[:36], "action": (entry.get("last_action_type") or "")[:20],
+                "resource_id": (entry.get("resource_id") or "")[:36],
+                "action": (entry.get("last_action_type") or "")[:20],
                 "field": (entry.get("field_name") or "")[:60], "old_value": entry.get("previous_value"),
                 "new_value": entry.get("replacement_value"), "actor_name": (entry.get("updated_by") or "")[:200],
                 "changed_at": _parse_time(entry.get("last_action_date"))}

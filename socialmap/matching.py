@@ -71,7 +71,8 @@ def match_employers(session: Session, needs: SupportNeeds, *, page: int = 1, per
     score = func.coalesce(score, 0).cast(Integer)
     conditions = [Service.status == ServiceStatus.active,
                   or_(Organisation.type == OrganisationType.werkgever,
-                      exists().where(ServiceTag.service_id == Service.id, ServiceTag.vocabulary == TagVocabulary.offer))]
+                      exists().where(ServiceTag.service_id == Service.id,
+                                     ServiceTag.vocabulary == TagVocabulary.offer))]
     if needs.gemeente:
         conditions.append(or_(_tag(TagVocabulary.gemeente, [needs.gemeente]), Organisation.gemeente == needs.gemeente))
     if needs.sbb_only:

@@ -29,7 +29,8 @@ from socialmap.vocab import OFFERS, TARGET_GROUPS
 CONTACT_ROWS = 3
 _TOO_LONG = _l("Gebruik hoogstens {max} tekens.")
 #: a phone number, or a gemeente's short number "14" + area code (14 0487)
-PHONE = validate.Regexp(r"^(\+?[0-9 ()-]{8,20}|14 ?0[0-9]{2,3})$", error=_l("Vul een geldig telefoonnummer in, zoals 06 12345678."))
+PHONE = validate.Regexp(r"^(\+?[0-9 ()-]{8,20}|14 ?0[0-9]{2,3})$",
+                        error=_l("Vul een geldig telefoonnummer in, zoals 06 12345678."))
 EMAIL = validate.Email(error=_l("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl."))
 URL = validate.URL(schemes={"http", "https"}, require_tld=True,
                    error=_l("Vul een geldig webadres in, zoals https://www.voorbeeld.nl."))

@@ -90,7 +90,9 @@ def offer_values(agreement: Agreement) -> dict[str, Any]:
     return values
 
 
-def offer_input(agreement: Agreement, form: Any) -> tuple[dict[str, Any], SigningOrder | None, list[str], dict[str, list[str]]]:
+def offer_input(
+    agreement: Agreement, form: Any,
+) -> tuple[dict[str, Any], SigningOrder | None, list[str], dict[str, list[str]]]:
     """The order and the signers (in signing order) from the form, or the field errors."""
     values: dict[str, Any] = form.to_dict()
     values["signers"] = form.getlist("signers")

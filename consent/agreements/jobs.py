@@ -1,5 +1,6 @@
 """Scheduled jobs of the agreements (registered with the scheduler when the package loads).
-Each run is one unit of work (:meth:`network.scheduler.Job.run`); both are idempotent (stamps on the party and the moment)."""
+Each run is one unit of work (:meth:`network.scheduler.Job.run`); both are idempotent
+(stamps on the party and the moment)."""
 
 from __future__ import annotations
 

@@ -217,7 +217,8 @@ def sign_with_organisation_key(session: Session, actor: Principal, keyring: Keyr
     if key is None or key.organisation_id != party.organisation_id or key.revoked_at is not None:
         raise ValidationFailed(errors={"kid": [str(_l("Onbekende of ingetrokken sleutel voor deze organisatie."))]})
     if signed_at.tzinfo is None or abs(now - signed_at) > API_CLOCK_SKEW:
-        raise ValidationFailed(errors={"signed_at": [str(_l("Het tijdstip wijkt meer dan 5 minuten af van nu (UTC)."))]})
+        raise ValidationFailed(
+            errors={"signed_at": [str(_l("Het tijdstip wijkt meer dan 5 minuten af van nu (UTC)."))]})
     signer_name = (signer_name or "").strip()[:200]
     if not signer_name:
         raise ValidationFailed(errors={"signer_name": [str(_l("Vul de naam van de ondertekenaar in."))]})

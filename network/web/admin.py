@@ -256,7 +256,8 @@ def _account_page(account, values=None, errors=None, status=200):
     return render_template("admin/account.html", account=account, values=values or {}, errors=errors or {},
                            organisation_options=_organisation_options() if current_principal().has(
                                Permission.account_manage) else [],
-                           fits={role.value: [t.value for t in types] for role, types in ROLE_ORGANISATION_TYPES.items()},
+                           fits={role.value: [t.value for t in types]
+                                 for role, types in ROLE_ORGANISATION_TYPES.items()},
                            **_options()), status
 
 

@@ -197,7 +197,8 @@ def totp_setup():
         if secret is None:
             return redirect(url_for("auth.totp_setup"))
         return _setup_page(account, secret, forced, {"code": [
-            _("Deze code klopt niet. Controleer of de sleutel goed is overgenomen en typ de code die nu in de app staat.")]},
+            _("Deze code klopt niet. Controleer of de sleutel goed is overgenomen "
+              "en typ de code die nu in de app staat.")]},
             status=400)
     if forced:
         identity.complete_login(db.session, current_principal(), account, utcnow(), method="totp_enrollment")

@@ -156,7 +156,8 @@ def seed(app, factor: float, *, seed_value: int = 5) -> Seeded:
             school_id, region = rng.choice(schools)
             students.append((uuid.UUID(int=rng.getrandbits(128), version=4), school_id, region))
         bulk(conn, "student", ({"id": sid, "school_id": school_id, "first_name": rng.choice(FIRST),
-                                "last_name": rng.choice(LAST), "date_of_birth": today - dt.timedelta(days=6500 + k % 900),
+                                "last_name": rng.choice(LAST),
+                                "date_of_birth": today - dt.timedelta(days=6500 + k % 900),
                                 "level": "mbo2", "expected_exit_date": today + dt.timedelta(days=k % 700 - 200),
                                 "created_at": now, "updated_at": now, "version": 1}
                                for k, (sid, school_id, _r) in enumerate(students)))
@@ -229,135 +230,203 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
         consents made here are added to it.
     """
     out = ReferralSet()
-    active = set() if active is None else active
+    book = _ConsentBook(keyring=keyring, purposes=purposes, active=set() if active is None else active,
+                        next_consent=first_consent_id, measured_id=measured_id, detail_sample=detail_sample,
+                        detail_chance=detail_chance, detail_ids=out.detail_ids)
     counters = {"referral_events": 0, "referral_packets": 0, "consents": 0, "consent_items": 0}
     statuses = out.statuses
-    next_consent = first_consent_id
-    #: (student, receiver, purpose) -> its active consent
-    active_consent: dict[tuple[Any, int, str], int] = {}
     # creation moments, oldest first, so ids follow time as in production
     ages = sorted((rng.random() ** 1.3 * DAYS_BACK for _ in range(count)), reverse=True)
     for start in range(0, count, CHUNK):
-        rows, events, packets, consents, items = [], [], [], [], []
+        rows, events, packets = [], [], []
+        book.consents, book.items = [], []
         for rid in range(start + 1, min(start + CHUNK, count) + 1):
-            age = ages[rid - 1]
-            created = now - dt.timedelta(days=age)
-            sid, school_id, region = rng.choice(students)
-            to_org, kind, _w = receivers[region][0] if rng.random() < 0.8 else receivers[region][1]
-            purpose = rng.choice(GEMEENTE_PURPOSES) if kind == "gemeente" else "rmc-nazorg"
-            status = _status_for(rng, age)
+            drawn = _draw_referral(rng, rid, ages[rid - 1], students=students, receivers=receivers,
+                                   service_of=service_of, mentors=mentors, staff=staff, now=now, today=today)
+            status = drawn.row["status"]
             statuses[status] = statuses.get(status, 0) + 1
-            sent = None if status == "draft" else created + dt.timedelta(minutes=rng.randint(5, 600))
-            changed = created if sent is None else sent
-            answered = None
-            if status not in ("draft", "requested"):
-                answered = sent + dt.timedelta(hours=rng.randint(2, 24 * 9))
-                changed = answered
-                if status not in ("accepted", "rejected") or rng.random() < 0.1:
-                    changed = min(now - dt.timedelta(hours=1),
-                                  answered + dt.timedelta(days=rng.uniform(1, max(2.0, age * 0.8))))
-            response_due = (sent.date() + dt.timedelta(days=7)) if sent else None
-            owner = rng.choice(staff[to_org]) if answered and rng.random() < 0.9 else None
-            row = {"id": rid, "student_id": sid, "route_id": None, "from_organisation_id": school_id,
-                   "from_account_id": mentors[school_id], "from_name": "Mentor", "to_organisation_id": to_org,
-                   "service_id": rng.choice(service_of[to_org]), "purpose": purpose,
-                   "type": "rmc" if kind == "rmc" else "transitieroute", "status": status,
-                   "status_reason": "Reden" if status in REASONED else None, "status_changed_at": changed,
-                   "outcome": rng.choice(OUTCOMES) if status == "completed" else None,
-                   "categories": CATEGORIES, "details_encrypted": None, "client_token": None,
-                   "owner_account_id": owner, "sent_at": sent, "response_due": response_due,
-                   "answered_at": answered, "closed_at": changed if status in TERMINAL else None,
-                   "reminder_sent_at": None, "escalated_at": None, "nudged_at": None,
-                   "handover_on": None, "handover_present": None, "handover_confirmed_at": None,
-                   "created_at": created, "updated_at": changed, "version": 1}
-            if status == "requested" and response_due < today and rng.random() < 0.9:
-                # the hourly job reminded it; two working days later it escalated
-                row["reminder_sent_at"] = dt.datetime.combine(response_due + dt.timedelta(days=1), dt.time(8),
-                                                              dt.UTC)
-                if response_due < today - dt.timedelta(days=4) and rng.random() < 0.9:
-                    row["escalated_at"] = row["reminder_sent_at"] + dt.timedelta(days=3)
-            if status in ("in-progress", "on-hold") or (status in TERMINAL and answered and status != "rejected"):
-                row["handover_on"] = answered.date() + dt.timedelta(days=3)
-                row["handover_present"] = "Leerling, mentor, jobcoach"
-                row["handover_confirmed_at"] = answered + dt.timedelta(days=3)
-            last_event = changed
-            if status == "in-progress" and changed < now - dt.timedelta(days=30):
-                if rng.random() < 0.7:  # an update now and then
-                    last_event = changed + dt.timedelta(days=rng.uniform(0, (now - changed).days))
-                if rng.random() < 0.95 and last_event < now - dt.timedelta(days=28):
-                    row["nudged_at"] = last_event + dt.timedelta(days=28)
-            rows.append(row)
-
-            def event(kind_: str, at, from_status=None, to_status=None, reason=None):
-                events.append({"referral_id": rid, "kind": kind_, "at": at, "from_status": from_status,
-                               "to_status": to_status, "reason": reason, "internal_to": None,
-                               "actor_account_id": None, "actor_name": "Bench"})
-
-            event("created", created, to_status="draft")
-            if sent:
-                event("transition", sent, "draft", "requested")
-            if answered:
-                first = "rejected" if status == "rejected" else "accepted"
-                event("transition", answered, "requested", first)
-                if status not in ("accepted", "rejected"):
-                    event("transition", changed, "accepted" if status != "on-hold" else "in-progress", status,
-                          "Reden" if status in REASONED else None)
-            if last_event != changed:
-                event("update", last_event)
-            if row["nudged_at"]:
-                event("nudge", row["nudged_at"])
-            if sent:
-                consent_state = rng.random()
-                withdrawn = kind == "gemeente" and 0.85 <= consent_state < 0.95
-                packet = {"referral_id": rid, "student_id": sid, "recipient_id": to_org,
-                          "categories": CATEGORIES, "basis": "", "created_at": sent,
-                          "content_encrypted": None if withdrawn else "bench-placeholder",
-                          "withdrawn_at": sent + dt.timedelta(days=20) if withdrawn else None,
-                          "withdrawn_reason": "withdrawn" if withdrawn else None}
-                key = (sid, to_org, purpose)
-                if kind == "gemeente" and consent_state < 0.85 and key in active_consent:
-                    # the hub keeps one valid consent per organisation and purpose (consent.service
-                    # refuses a second): a later referral rests on the same one
-                    packet["basis"] = f"consent:{active_consent[key]}"
-                elif kind == "gemeente":
-                    cid = next_consent
-                    next_consent += 1
-                    counters["consents"] += 1
-                    packet["basis"] = f"consent:{cid}"
-                    status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
-                    if status_c == "active" and (str(sid), to_org, purposes[purpose]) in active:
-                        status_c = "expired"  # the student already has an active one from the caller's seed
-                    if status_c == "active":
-                        active_consent[key] = cid
-                        active.add((str(sid), to_org, purposes[purpose]))
-                    valid_from = sent.date() - dt.timedelta(days=1)
-                    valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
-                                   else valid_from + dt.timedelta(days=3 * 365 + 30))
-                    consents.append({"id": cid, "student_id": sid, "recipient_id": to_org,
-                                     "purpose_id": purposes[purpose], "status": status_c,
-                                     "valid_from": valid_from, "valid_until": valid_until,
-                                     "given_by": "student", "channel": "portal", "text_version": "v1",
-                                     "text_hash": "0" * 64, "recorded_by_name": "Bench", "given_at": sent,
-                                     "withdrawn_at": packet["withdrawn_at"], "expired_at": None})
-                    for category in CATEGORIES.split():
-                        items.append({"consent_id": cid, "category": category,
-                                      "explicit": category == "ondersteuningsbehoefte"})
-                    if (to_org == measured_id and status_c == "active" and status in OPEN_STATUSES
-                            and len(out.detail_ids) < detail_sample and rng.random() < detail_chance):
-                        out.detail_ids.append(rid)
-                        packet["content_encrypted"] = _packet_content(keyring, rid, sid)
-                else:
-                    packet["basis"] = "legal_task:rmc-nazorg"
-                packets.append(packet)
+            rows.append(drawn.row)
+            events.extend(_referral_events(drawn))
+            if drawn.sent:
+                packets.append(book.packet(rng, drawn, today))
         bulk(conn, "referral", rows)
         counters["referral_events"] += bulk(conn, "referral_event", events)
         counters["referral_packets"] += bulk(conn, "referral_packet", packets)
-        bulk(conn, "consent", consents)
-        counters["consent_items"] += bulk(conn, "consent_item", items)
+        bulk(conn, "consent", book.consents)
+        counters["consent_items"] += bulk(conn, "consent_item", book.items)
+    counters["consents"] = book.made
     out.counts = counters
     out.statuses = dict(sorted(statuses.items(), key=lambda kv: -kv[1]))
     return out
 
+
+@dataclass
+class _Drawn:
+    """One referral as drawn: its row, the kind of receiver, and the moments its events need."""
+
+    row: dict[str, Any]
+    kind: str
+    created: dt.datetime
+    sent: dt.datetime | None
+    answered: dt.datetime | None
+    changed: dt.datetime
+    last_event: dt.datetime
+
+
+def _draw_referral(rng: random.Random, rid: int, age: float, *, students, receivers, service_of, mentors, staff,
+                   now: dt.datetime, today: dt.date) -> _Drawn:
+    """The row of referral ``rid``, ``age`` days old: receiver, status and its moments drawn."""
+    created = now - dt.timedelta(days=age)
+    sid, school_id, region = rng.choice(students)
+    to_org, kind, _w = receivers[region][0] if rng.random() < 0.8 else receivers[region][1]
+    purpose = rng.choice(GEMEENTE_PURPOSES) if kind == "gemeente" else "rmc-nazorg"
+    status = _status_for(rng, age)
+    sent = None if status == "draft" else created + dt.timedelta(minutes=rng.randint(5, 600))
+    changed = created if sent is None else sent
+    answered = None
+    if status not in ("draft", "requested"):
+        answered = sent + dt.timedelta(hours=rng.randint(2, 24 * 9))
+        changed = answered
+        if status not in ("accepted", "rejected") or rng.random() < 0.1:
+            changed = min(now - dt.timedelta(hours=1),
+                          answered + dt.timedelta(days=rng.uniform(1, max(2.0, age * 0.8))))
+    response_due = (sent.date() + dt.timedelta(days=7)) if sent else None
+    owner = rng.choice(staff[to_org]) if answered and rng.random() < 0.9 else None
+    row = {"id": rid, "student_id": sid, "route_id": None, "from_organisation_id": school_id,
+           "from_account_id": mentors[school_id], "from_name": "Mentor", "to_organisation_id": to_org,
+           "service_id": rng.choice(service_of[to_org]), "purpose": purpose,
+           "type": "rmc" if kind == "rmc" else "transitieroute", "status": status,
+           "status_reason": "Reden" if status in REASONED else None, "status_changed_at": changed,
+           "outcome": rng.choice(OUTCOMES) if status == "completed" else None,
+           "categories": CATEGORIES, "details_encrypted": None, "client_token": None,
+           "owner_account_id": owner, "sent_at": sent, "response_due": response_due,
+           "answered_at": answered, "closed_at": changed if status in TERMINAL else None,
+           "reminder_sent_at": None, "escalated_at": None, "nudged_at": None,
+           "handover_on": None, "handover_present": None, "handover_confirmed_at": None,
+           "created_at": created, "updated_at": changed, "version": 1}
+    if status == "requested" and response_due < today and rng.random() < 0.9:
+        # the hourly job reminded it; two working days later it escalated
+        row["reminder_sent_at"] = dt.datetime.combine(response_due + dt.timedelta(days=1), dt.time(8),
+                                                      dt.UTC)
+        if response_due < today - dt.timedelta(days=4) and rng.random() < 0.9:
+            row["escalated_at"] = row["reminder_sent_at"] + dt.timedelta(days=3)
+    if status in ("in-progress", "on-hold") or (status in TERMINAL and answered and status != "rejected"):
+        row["handover_on"] = answered.date() + dt.timedelta(days=3)
+        row["handover_present"] = "Leerling, mentor, jobcoach"
+        row["handover_confirmed_at"] = answered + dt.timedelta(days=3)
+    last_event = changed
+    if status == "in-progress" and changed < now - dt.timedelta(days=30):
+        if rng.random() < 0.7:  # an update now and then
+            last_event = changed + dt.timedelta(days=rng.uniform(0, (now - changed).days))
+        if rng.random() < 0.95 and last_event < now - dt.timedelta(days=28):
+            row["nudged_at"] = last_event + dt.timedelta(days=28)
+    return _Drawn(row=row, kind=kind, created=created, sent=sent, answered=answered, changed=changed,
+                  last_event=last_event)
+
+
+def _referral_events(drawn: _Drawn) -> list[dict[str, Any]]:
+    """The events of a drawn referral, oldest first: created, sent, answered, its last change."""
+    rid, status = drawn.row["id"], drawn.row["status"]
+    events: list[dict[str, Any]] = []
+
+    def event(kind_: str, at, from_status=None, to_status=None, reason=None):
+        events.append({"referral_id": rid, "kind": kind_, "at": at, "from_status": from_status,
+                       "to_status": to_status, "reason": reason, "internal_to": None,
+                       "actor_account_id": None, "actor_name": "Bench"})
+
+    event("created", drawn.created, to_status="draft")
+    if drawn.sent:
+        event("transition", drawn.sent, "draft", "requested")
+    if drawn.answered:
+        first = "rejected" if status == "rejected" else "accepted"
+        event("transition", drawn.answered, "requested", first)
+        if status not in ("accepted", "rejected"):
+            event("transition", drawn.changed, "accepted" if status != "on-hold" else "in-progress", status,
+                  "Reden" if status in REASONED else None)
+    if drawn.last_event != drawn.changed:
+        event("update", drawn.last_event)
+    if drawn.row["nudged_at"]:
+        event("nudge", drawn.row["nudged_at"])
+    return events
+
+
+@dataclass
+class _ConsentBook:
+    """The consents :func:`seed_referrals` makes for a gemeente's packets (one active consent per
+    student, receiver and purpose), and the current chunk's consent rows and items."""
+
+    keyring: Any
+    purposes: dict[str, int]
+    #: ``(str(student id), recipient id, purpose id)`` of every active consent, the caller's too
+    active: set[tuple[str, int, int]]
+    next_consent: int
+    measured_id: int
+    detail_sample: int
+    detail_chance: float
+    detail_ids: list[int]
+    made: int = 0
+    #: (student, receiver, purpose) -> its active consent made here
+    active_consent: dict[tuple[Any, int, str], int] = field(default_factory=dict)
+    consents: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def packet(self, rng: random.Random, drawn: _Drawn, today: dt.date) -> dict[str, Any]:
+        """The packet of a sent referral, on a consent (gemeente) or the RMC's legal task."""
+        row, kind = drawn.row, drawn.kind
+        rid, sid, to_org, purpose, sent = (row["id"], row["student_id"], row["to_organisation_id"], row["purpose"],
+                                           drawn.sent)
+        consent_state = rng.random()
+        withdrawn = kind == "gemeente" and 0.85 <= consent_state < 0.95
+        packet = {"referral_id": rid, "student_id": sid, "recipient_id": to_org,
+                  "categories": CATEGORIES, "basis": "", "created_at": sent,
+                  "content_encrypted": None if withdrawn else "bench-placeholder",
+                  "withdrawn_at": sent + dt.timedelta(days=20) if withdrawn else None,
+                  "withdrawn_reason": "withdrawn" if withdrawn else None}
+        key = (sid, to_org, purpose)
+        if kind == "gemeente" and consent_state < 0.85 and key in self.active_consent:
+            # the hub keeps one valid consent per organisation and purpose (consent.service
+            # refuses a second): a later referral rests on the same one
+            packet["basis"] = f"consent:{self.active_consent[key]}"
+        elif kind == "gemeente":
+            cid = self._consent(rng, drawn, consent_state, withdrawn, packet, today)
+            packet["basis"] = f"consent:{cid}"
+        else:
+            packet["basis"] = "legal_task:rmc-nazorg"
+        return packet
+
+    def _consent(self, rng: random.Random, drawn: _Drawn, consent_state: float, withdrawn: bool,
+                 packet: dict[str, Any], today: dt.date) -> int:
+        """A new consent (with its items) for a gemeente's packet; the measured receiver's open
+        referrals on an active one may get a really encrypted packet."""
+        row, sent = drawn.row, drawn.sent
+        rid, sid, to_org, purpose, status = (row["id"], row["student_id"], row["to_organisation_id"],
+                                             row["purpose"], row["status"])
+        cid = self.next_consent
+        self.next_consent += 1
+        self.made += 1
+        status_c = "active" if consent_state < 0.85 else ("withdrawn" if withdrawn else "expired")
+        if status_c == "active" and (str(sid), to_org, self.purposes[purpose]) in self.active:
+            status_c = "expired"  # the student already has an active one from the caller's seed
+        if status_c == "active":
+            self.active_consent[(sid, to_org, purpose)] = cid
+            self.active.add((str(sid), to_org, self.purposes[purpose]))
+        valid_from = sent.date() - dt.timedelta(days=1)
+        valid_until = (max(valid_from, today - dt.timedelta(days=3)) if status_c == "expired"
+                       else valid_from + dt.timedelta(days=3 * 365 + 30))
+        self.consents.append({"id": cid, "student_id": sid, "recipient_id": to_org,
+                              "purpose_id": self.purposes[purpose], "status": status_c,
+                              "valid_from": valid_from, "valid_until": valid_until,
+                              "given_by": "student", "channel": "portal", "text_version": "v1",
+                              "text_hash": "0" * 64, "recorded_by_name": "Bench", "given_at": sent,
+                              "withdrawn_at": packet["withdrawn_at"], "expired_at": None})
+        for category in CATEGORIES.split():
+            self.items.append({"consent_id": cid, "category": category,
+                               "explicit": category == "ondersteuningsbehoefte"})
+        if (to_org == self.measured_id and status_c == "active" and status in OPEN_STATUSES
+                and len(self.detail_ids) < self.detail_sample and rng.random() < self.detail_chance):
+            self.detail_ids.append(rid)
+            packet["content_encrypted"] = _packet_content(self.keyring, rid, sid)
+        return cid
 
 def _packet_content(keyring, referral_id: int, student_id: uuid.UUID) -> str:
     from network.crypto import FieldRef

@@ -187,7 +187,8 @@ def test_audit_verify_speed(app, app_ctx, keyring):
         **seeded, "verify_runs": runs, "cli_seconds": cli_seconds,
         "cli_events_per_second": round(EVENTS / cli_seconds) if cli_seconds else None,
         "tamper": {"seq": seq, "named": broken.problem, "seconds": round(tamper_seconds, 3)},
-        "load_average": round(load, 2), "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+        "load_average": round(load, 2), "python": platform.python_version(), "machine": platform.machine(),
+        "cpus": os.cpu_count(),
     }
     json_path, md_path = _write_results(report)
     print(f"\n{md_path.read_text()}\nwritten: {json_path}, {md_path}")

@@ -98,9 +98,10 @@ def _seed(rng: random.Random) -> dict:
     n_consents = int(FULL_CONSENTS * FACTOR)
     n_schools = max(REGIONS, n_students // 500)
 
-    region_ids = session.execute(insert(Region.__table__).returning(Region.__table__.c.id, sort_by_parameter_order=True),
-                                 [{"name": f"Benchregio {i}", "code": f"bench-{i}", "created_at": now}
-                                  for i in range(REGIONS)]).scalars().all()
+    region_ids = session.execute(
+        insert(Region.__table__).returning(Region.__table__.c.id, sort_by_parameter_order=True),
+        [{"name": f"Benchregio {i}", "code": f"bench-{i}", "created_at": now} for i in range(REGIONS)],
+    ).scalars().all()
 
     def organisations(count: int, kind) -> list[tuple[int, int, OrganisationType]]:
         rows = [{"region_id": region_ids[i % REGIONS], "name": f"{kind or 'Partner'} {i}",
@@ -109,8 +110,10 @@ def _seed(rng: random.Random) -> dict:
                  "email": None, "created_at": now, "version": 1} for i in range(count)]
         ids = []
         for chunk in _chunks(rows):
-            ids += session.execute(insert(Organisation.__table__).returning(Organisation.__table__.c.id, sort_by_parameter_order=True),
-                                   chunk).scalars().all()
+            ids += session.execute(
+                insert(Organisation.__table__).returning(Organisation.__table__.c.id, sort_by_parameter_order=True),
+                chunk,
+            ).scalars().all()
         return [(oid, row["region_id"], row["type"]) for oid, row in zip(ids, rows, strict=True)]
 
     schools = organisations(n_schools, OrganisationType.school)

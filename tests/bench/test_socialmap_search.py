@@ -23,7 +23,9 @@ from socialmap.search import SearchQuery, search_services
 pytestmark = [pytest.mark.bench,
               pytest.mark.skipif(not os.environ.get("SCHAKEL_BENCH"), reason="benchmarks run with SCHAKEL_BENCH=1")]
 
-WORDS = ["jobcoach", "begeleiding", "jongeren", "werk", "stage", "horeca", "logistiek", "zorg", "schulden", "geldzaken", "budget", "coaching", "uitkering", "leerplicht", "werkgever", "vacature", "praktijk", "opleiding", "entree", "kennis", "overleg", "financiering", "wonen", "dagbesteding", "re-integratie", "loonkostensubsidie"]
+WORDS = ["jobcoach", "begeleiding", "jongeren", "werk", "stage", "horeca", "logistiek", "zorg", "schulden", "geldzaken",
+         "budget", "coaching", "uitkering", "leerplicht", "werkgever", "vacature", "praktijk", "opleiding", "entree",
+         "kennis", "overleg", "financiering", "wonen", "dagbesteding", "re-integratie", "loonkostensubsidie"]
 #: filler vocabulary, so that a query word occurs in a few per cent of the entries, as in a real map
 FILLER = [f"{a}{b}" for a in ("werk", "zorg", "school", "team", "plan", "hulp", "wijk", "regio", "traject", "advies")
           for b in ("punt", "huis", "loket", "route", "groep", "plaats", "centrum", "dienst", "kamer", "lijn",
@@ -60,7 +62,8 @@ def _seed(count: int) -> None:
     for i in range(count):
         name = " ".join([rng.choice(WORDS)] + rng.sample(FILLER, 2)).capitalize()
         cats = rng.sample(categories, 2)
-        rows.append({"id": i + 1, "uuid": uuid.uuid4(), "organisation_id": orgs[i % len(orgs)].id, "name": f"{name} {i}",
+        rows.append({"id": i + 1, "uuid": uuid.uuid4(), "organisation_id": orgs[i % len(orgs)].id,
+                     "name": f"{name} {i}",
                      "description": " ".join(rng.choices(FILLER, k=25) + rng.sample(WORDS, 2)),
                      "status": ServiceStatus.active,
                      "keywords": " ".join(c.name for c in cats), "is_internal": False, "sbb_recognised": False,

@@ -22,7 +22,8 @@ def test_jobs_are_registered():
 
 def test_expire_job_expires_once(app, session, world, actors, keyring):
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=10), clock.today() - dt.timedelta(days=1)
+    consent.valid_from = clock.today() - dt.timedelta(days=10)
+    consent.valid_until = clock.today() - dt.timedelta(days=1)
     session.commit()
     consent_id = consent.id
     job = job_by_id("consent.expire")

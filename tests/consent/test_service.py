@@ -233,7 +233,8 @@ def test_a_withdrawal_that_lost_a_race_is_a_conflict_and_writes_nothing(session,
 
 def test_expire_is_idempotent_and_decide_denies_past_the_end_even_before_it(session, world, actors, keyring):
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=30), clock.today() - dt.timedelta(days=1)
+    consent.valid_from = clock.today() - dt.timedelta(days=30)
+    consent.valid_until = clock.today() - dt.timedelta(days=1)
     session.commit()
     assert not decide(session, actors["partner"], world["student"], "jobcoaching", [C.contact]).allowed
     assert expire_consents(session) == 1
@@ -246,7 +247,8 @@ def test_the_expiry_job_leaves_a_consent_withdrawn_after_it_looked(session, worl
     """The job reads the consents past their end; one is withdrawn before the job writes: it
     stays withdrawn, and the job neither counts it nor records an expiry."""
     consent = grant_consent(session, actors["student_account"], keyring, world["student"], grant_data(world))
-    consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=30), clock.today() - dt.timedelta(days=1)
+    consent.valid_from = clock.today() - dt.timedelta(days=30)
+    consent.valid_until = clock.today() - dt.timedelta(days=1)
     session.commit()
 
     def withdrawn_in_between(state):

@@ -103,7 +103,8 @@ def test_consent_state_machine(app):
                 return
             consent_id, cats = self.active.pop(purpose)
             consent = self.session.get(Consent, consent_id)
-            consent.valid_from, consent.valid_until = clock.today() - dt.timedelta(days=2), clock.today() - dt.timedelta(days=1)
+            consent.valid_from = clock.today() - dt.timedelta(days=2)
+            consent.valid_until = clock.today() - dt.timedelta(days=1)
             self.session.commit()
             assert expire_consents(self.session) == 1
             self.session.commit()

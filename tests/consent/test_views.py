@@ -275,7 +275,8 @@ def test_hub_admin_edits_a_legal_task_but_never_with_special_categories(client, 
     response = post_form(client, url, {"label": task.label, "categories": ["contactgegevens"],
                                        "own_region_only": "true", "is_active": "true"})
     assert response.status_code == 302
-    decision = decide(session, actors["rmc_staff"], world["student"], "rmc-nazorg", [Category.contact, Category.education])
+    decision = decide(session, actors["rmc_staff"], world["student"], "rmc-nazorg",
+                      [Category.contact, Category.education])
     assert decision.allowed == {Category.contact}  # the data, not code, decides
 
 

@@ -23,7 +23,8 @@ def _next(page) -> None:
     page.wait_for_load_state()
 
 
-def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, page, browser, live_server, axe, demo_region):
+def test_mentor_refers_and_the_jobcoach_accepts_hands_over_and_completes(app, page, browser, live_server, axe,
+                                                                          demo_region):
     log_in(page, MENTOR)
     page.goto("/leerlingen?q=Willems")
     page.get_by_role("link", name="Willems, Daan").first.click()
@@ -138,10 +139,12 @@ def test_route_dashboard_and_notification_pages_are_accessible(app, page, browse
 
     with app.app_context():
         route_id = db.session.scalar(select(Route.id).order_by(Route.id))
-        check_in_id = db.session.scalar(select(CheckIn.id).where(CheckIn.recorded_at.is_(None)).order_by(CheckIn.due_date))
+        check_in_id = db.session.scalar(select(CheckIn.id).where(CheckIn.recorded_at.is_(None))
+                                        .order_by(CheckIn.due_date))
     log_in(page, MENTOR)
     for path, what in (("/trajecten", "routes"), (f"/trajecten/{route_id}", "route"),
-                       (f"/trajecten/{route_id}/gesprek", "intake form"), (f"/trajecten/{route_id}/tijdlijn", "timeline"),
+                       (f"/trajecten/{route_id}/gesprek", "intake form"),
+                       (f"/trajecten/{route_id}/tijdlijn", "timeline"),
                        (f"/trajecten/nazorg/{check_in_id}", "check-in"), ("/verwijzingen", "sent referrals"),
                        ("/verwijzingen/concepten", "drafts"), ("/meldingen/", "notifications")):
         response = page.goto(path)

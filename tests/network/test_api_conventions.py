@@ -19,6 +19,7 @@ from collections import Counter
 import pytest
 from marshmallow import Schema, fields
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 
 from network.api import Blueprint, api_require
 from network.clock import utcnow
@@ -408,7 +409,7 @@ def _view_for(app, path, method):
     concrete = re.sub(r"\{[^}]+\}", "1", path)
     try:
         endpoint, _args = adapter.match(concrete, method=method.upper())
-    except Exception:  # a uuid or other converter: match on the rule text instead
+    except HTTPException:  # a uuid or other converter (404, 405 or a redirect): match on the rule text instead
         pattern = re.sub(r"\{[^}]+\}", "<[^>]+>", re.escape(path).replace(r"\{", "{").replace(r"\}", "}"))
         endpoint = next(rule.endpoint for rule in app.url_map.iter_rules()
                         if re.fullmatch(pattern, rule.rule) and method.upper() in rule.methods)

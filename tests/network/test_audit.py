@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import itertools
 import threading
 
 import pytest
@@ -57,7 +58,7 @@ def test_sealed_chain_verifies(session, keyring):
     events = _sealed(session, keyring, 25)
     assert [e.seq for e in events] == list(range(1, 26))
     assert events[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     report = verify(session, keyring)
     assert report.ok, report.problem
     assert report.checked == 25 and report.checkpoints == 1 and report.unsealed == 0
@@ -307,7 +308,8 @@ def _values(event):
 def _reference_verify(session, keyring):
     """verify as it was before it was made fast: ORM rows, one by one. The fast one must say the same."""
     report = VerifyReport()
-    checkpoints = {cp.seq: cp for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()}
+    checkpoints = {cp.seq: cp
+                   for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()}
     report.checkpoints = len(checkpoints)
     for cp in checkpoints.values():
         if not keyring.verify(cp.key_id, cp.payload(), cp.signature):
@@ -339,7 +341,8 @@ def _reference_verify(session, keyring):
     if checkpoints and max(checkpoints) > last_seq:
         return report.fail(f"a signed checkpoint covers seq {max(checkpoints)}, beyond the last event",
                            seq=last_seq + 1)
-    report.unsealed = session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))).scalar_one()
+    report.unsealed = session.execute(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))).scalar_one()
     return report
 
 

@@ -314,7 +314,8 @@ MATRIX: dict[str, object] = {
     "agreements.parties": Perm(Permission.agreement_manage, agreement_walls),
     "agreements.offer": Perm(Permission.agreement_manage, agreement_walls),
     "agreements.end": Perm(Permission.agreement_manage, agreement_walls),
-    "agreements.request_consent": Perm(Permission.agreement_manage, agreement_walls),  # an empty post: back with a message
+    # an empty post: back with a message
+    "agreements.request_consent": Perm(Permission.agreement_manage, agreement_walls),
     # signed agreements: signing, print, PDF and bundle (consent/agreements/sign_views.py): any
     # logged-in party inside the agreement's own walls (a guardian has no role). The matrix's plans
     # are drafts: the signing page refuses with 409, a bundle is 409, print and PDF are served

@@ -90,7 +90,8 @@ def test_create_organisation(session, hub):
 
 def test_only_hub_admin_or_cli_manages(session, hub):
     _, region, _ = hub
-    coordinator = principal_for(make_member(Role.coordinator, OrganisationFactory(region=region, type=OrganisationType.rmc)))
+    rmc = OrganisationFactory(region=region, type=OrganisationType.rmc)
+    coordinator = principal_for(make_member(Role.coordinator, rmc))
     with pytest.raises(Forbidden):
         create_organisation(session, coordinator, region=region, name="X", type="gemeente")
     organisation = create_organisation(session, system_principal(), region=region, name="X", type="gemeente")
@@ -214,6 +215,15 @@ def test_lists_respect_tenant_walls(session, hub):
         list_accounts(session, principal_for(own_member))
 
 
+def _recorder(statements: list[str]):
+    """A ``before_cursor_execute`` listener that appends each statement to ``statements``."""
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    return listener
+
+
 def test_list_accounts_uses_fixed_number_of_queries(session, hub, app):
     from sqlalchemy import event
 
@@ -225,8 +235,8 @@ def test_list_accounts_uses_fixed_number_of_queries(session, hub, app):
         make_member(Role.partner_staff, organisation)
     counts = []
     for per_page in (3, 12):
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        statements: list[str] = []
+        listener = _recorder(statements)
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             session.expire_all()

@@ -188,7 +188,8 @@ def test_each_domain_event_says_once_which_audit_tags_record_it():
 # -- the code types no name out -----------------------------------------------------------------------
 
 def _python_files() -> list[Path]:
-    return [path for package in ("network", "consent", "referrals", "socialmap") for path in (ROOT / package).rglob("*.py")
+    return [path for package in ("network", "consent", "referrals", "socialmap")
+            for path in (ROOT / package).rglob("*.py")
             if "migrations" not in path.parts and path.relative_to(ROOT).as_posix() not in DECLARING]
 
 
@@ -228,8 +229,9 @@ def test_no_event_name_is_written_as_a_string():
                             found.append(f"{where}:{node.lineno} {keyword.arg}={ast.unparse(keyword.value)}")
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 arguments = node.args.args + node.args.kwonlyargs
-                defaults = [None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults + node.args.kw_defaults
-                for argument, default in zip(arguments, defaults):
+                defaults = ([None] * (len(node.args.args) - len(node.args.defaults)) + node.args.defaults
+                            + node.args.kw_defaults)
+                for argument, default in zip(arguments, defaults, strict=True):
                     if argument.arg == "event_type" and _is_text(default):
                         found.append(f"{where}:{node.lineno} default {argument.arg}={ast.unparse(default)}")
             elif isinstance(node, ast.Constant) and node.value in names and id(node) not in skip:

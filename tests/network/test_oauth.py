@@ -58,7 +58,8 @@ def test_client_credentials_issues_a_short_lived_token_stored_only_as_digest(cli
 
 def test_secret_in_the_body_works_too_and_scope_is_narrowed_to_what_the_client_holds(client, session):
     w = _world(session)
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": w["api_client"].client_id,
+    response = client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                                 "client_id": w["api_client"].client_id,
                                                  "client_secret": w["secret"], "scope": "referrals:read"})
     assert response.status_code == 200 and response.get_json()["scope"] == "referrals:read"
     response = client.post("/oauth/token", data={"grant_type": "client_credentials", "scope": "socialmap:write"},
@@ -121,13 +122,15 @@ def test_introspection_answers_for_the_clients_own_tokens_only(client, session):
     other, other_secret = make_api_client(w["gemeente"], ["referrals:read"], name="Ander systeem")
     session.commit()
     token = get_token(client, w["api_client"], w["secret"])
-    mine = client.post("/oauth/introspect", data={"token": token}, headers=_basic(w["api_client"].client_id, w["secret"]))
+    mine = client.post("/oauth/introspect", data={"token": token},
+                       headers=_basic(w["api_client"].client_id, w["secret"]))
     assert mine.status_code == 200 and mine.get_json()["active"] is True
     assert mine.get_json()["client_id"] == w["api_client"].client_id
     theirs = client.post("/oauth/introspect", data={"token": token}, headers=_basic(other.client_id, other_secret))
     assert theirs.get_json() == {"active": False}
     client.post("/oauth/revoke", data={"token": token}, headers=_basic(w["api_client"].client_id, w["secret"]))
-    again = client.post("/oauth/introspect", data={"token": token}, headers=_basic(w["api_client"].client_id, w["secret"]))
+    again = client.post("/oauth/introspect", data={"token": token},
+                        headers=_basic(w["api_client"].client_id, w["secret"]))
     assert again.get_json() == {"active": False}
 
 
@@ -141,7 +144,8 @@ def test_admin_rotates_and_revokes_a_client(client, session):
     session.expire_all()
     new_secret = rotate_secret(session, admin, session.get(ApiClient, created.id))
     session.commit()
-    old = client.post("/oauth/token", data={"grant_type": "client_credentials"}, headers=_basic(created.client_id, secret))
+    old = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                      headers=_basic(created.client_id, secret))
     assert old.status_code == 401
     get_token(client, created, new_secret)
     revoke_client(session, admin, session.get(ApiClient, created.id))

@@ -83,7 +83,8 @@ def test_audit_seal_job_seals(app):
         db.session.commit()
     assert run_job_once(app, job_by_id("audit.seal"), NOW)
     with app.app_context():
-        assert db.session.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))).scalar() == 0
+        unsealed = select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))
+        assert db.session.execute(unsealed).scalar() == 0
 
 
 def test_every_job_is_listed_with_an_interval(app):

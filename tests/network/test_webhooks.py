@@ -381,7 +381,8 @@ def test_a_host_name_is_checked_by_what_it_resolves_to(session, keyring, partner
     answers = {"hooks.partner.example": ["93.184.215.14"], "intern.partner.example": ["93.184.215.14", "10.0.0.8"]}
     monkeypatch.setattr(webhook_delivery, "resolve", lambda host, port: answers[host])
     subscription, _ = create_subscription(session, partner["principal"], keyring, PRODUCTION,
-                                          url="https://hooks.partner.example/schakel", event_types=["socialmap.changed"])
+                                          url="https://hooks.partner.example/schakel",
+                                          event_types=["socialmap.changed"])
     assert subscription.url == "https://hooks.partner.example/schakel"
     with pytest.raises(ValidationFailed) as refused:
         create_subscription(session, partner["principal"], keyring, PRODUCTION,

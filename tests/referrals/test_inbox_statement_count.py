@@ -54,9 +54,10 @@ def big_inbox(session, keyring, rworld):
                                     for n in range(2, 9)]
     mentors = [rworld["mentor"]] + [make_member(Role.mentor, school, name=f"Mentor {school.name}")
                                     for school in schools[1:]]
-    students = {school.id: [StudentFactory(school=school, date_of_birth=born_years_ago(17 + m), first_name=f"Leerling{m}",
-                                           last_name=school.name) for m in range(3)] for school in schools}
-    for k, (student, mentor) in enumerate((s, mentor) for school, mentor in zip(schools, mentors)
+    students = {school.id: [StudentFactory(school=school, date_of_birth=born_years_ago(17 + m),
+                                           first_name=f"Leerling{m}", last_name=school.name) for m in range(3)]
+                for school in schools}
+    for k, (student, mentor) in enumerate((s, mentor) for school, mentor in zip(schools, mentors, strict=True)
                                           for s in students[school.id]):
         if k % 3:
             continue

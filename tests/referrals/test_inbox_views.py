@@ -175,7 +175,7 @@ def test_page_shows_facts_packet_in_dutch_timeline_and_only_allowed_steps(client
     assert "111222333" not in html  # no BSN shared (and never shown in full)
     assert "Accepteren" in html and "Afwijzen" in html and "Oppakken" in html
     assert "Afronden met een uitkomst" not in html and "Pauzeren" not in html
-    assert 'name="version" value="%d"' % referral.version in html
+    assert f'name="version" value="{referral.version}"' in html
     assert "Jobcoach Visser" in html  # a colleague to assign to
     assert "Status" in html and "Nieuw, wacht op antwoord" in html  # the timeline
 
@@ -313,7 +313,8 @@ def test_stale_version_of_an_open_referral_lists_the_steps(client, session, keyr
     response = post(client, referral, "/status", {"status": "accepted", "version": str(referral.version - 1 or 99)})
     assert response.status_code == 303
     html = client.get(page_of(referral)).get_data(as_text=True)
-    assert "Iemand anders heeft deze verwijzing intussen gewijzigd" in html and "Wat nu kan: Accepteren, Afwijzen" in html
+    assert "Iemand anders heeft deze verwijzing intussen gewijzigd" in html
+    assert "Wat nu kan: Accepteren, Afwijzen" in html
     assert reload(referral).status is S.requested
 
 

@@ -82,7 +82,8 @@ def test_withdrawal_mid_referral_wipes_the_packet_and_tells_both_sides(session, 
     assert view.state == "withdrawn" and view.content == {}
     packet = session.scalar(select(HandoverPacket).where(HandoverPacket.referral_id == referral.id))
     assert packet.content_encrypted is None and packet.withdrawn_reason == "withdrawn"
-    titles = set(session.scalars(select(Notification.account_id).where(Notification.kind == "referral:packet-withdrawn")))
+    titles = set(session.scalars(select(Notification.account_id)
+                                 .where(Notification.kind == "referral:packet-withdrawn")))
     assert {rworld["jobcoach"].id, rworld["mentor"].id} <= titles
     assert count(session, ReferralEvent, ReferralEvent.kind == EventKind.packet_withdrawn) == 1
 

@@ -52,7 +52,8 @@ def step3_form(**overrides):
             "reason": "Sanne zoekt na haar eindstage werk in de logistiek.",
             "ss-study_progress": "Op schema", "ld-gezondheid-problem": "1",
             "ld-gezondheid-explanation": "Snel overprikkeld", "ld-financien-problem": "1",
-            "ld-financien-explanation": "Kleine schuld", "cw-0-name": "K. de Wit", "cw-0-function": "Ambulant begeleider",
+            "ld-financien-explanation": "Kleine schuld", "cw-0-name": "K. de Wit",
+            "cw-0-function": "Ambulant begeleider",
             "cw-0-organisation": "MEE", "cw-0-contact": "06 11111111", "bg-barriers": "Autisme (ASS)",
             "remarks": "Graag snel contact", "ga": "verder"}
     form.update(overrides)

@@ -97,11 +97,13 @@ def test_full_disk_on_sqlite_is_503_and_the_file_stays_sound(app, client, sessio
     session.rollback()
     with on_every_connection(app, f"PRAGMA max_page_count = {pages}", "PRAGMA max_page_count = 1073741823"):
         # every token is a row and an audit event: the free space of the last pages runs out
-        for issued in range(3000):
+        issued = 0  # the tokens handed out before the disk was full
+        for _attempt in range(3000):
             response = client.post("/oauth/token", data={"grant_type": "client_credentials",
                                                          "client_id": api_client.client_id, "client_secret": secret})
             if response.status_code != 200:
                 break
+            issued += 1
         assert response.status_code == 503 and response.mimetype == PROBLEM, response.get_data(as_text=True)
         # another kind of write either still fits in its tables' pages or is refused whole
         accept = _accept(client, token, target)
@@ -118,7 +120,8 @@ def test_full_disk_on_sqlite_is_503_and_the_file_stays_sound(app, client, sessio
     session.rollback()
 
 
-def test_a_vanished_database_connection_is_503_then_recovers(app, client, session, keyring, rworld, ractors, monkeypatch):
+def test_a_vanished_database_connection_is_503_then_recovers(app, client, session, keyring, rworld, ractors,
+                                                             monkeypatch):
     """The connection dies under a request (the server restarted): that request is 503, the
     pool throws the connection away, the next request gets a fresh one (pre-ping)."""
     from sqlalchemy.exc import OperationalError

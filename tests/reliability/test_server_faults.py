@@ -152,7 +152,8 @@ def _state(url: str, tmp, secret_values) -> dict:
         consents_of: dict[str, list] = {}
         for student_id, st in db.session.execute(select(Consent.student_id, Consent.status)):
             consents_of.setdefault(str(student_id), []).append(st)
-        return {"consents_of": consents_of, "activated": activated, "status": status, "accept_events": accept_events, "answered": answered, "withdrawn": withdrawn,
+        return {"consents_of": consents_of, "activated": activated, "status": status, "accept_events": accept_events,
+                "answered": answered, "withdrawn": withdrawn,
                 "withdraw_receipts": withdraw_receipts,
                 "withdraw_events": {int(k): v for k, v in withdraw_events.items()},
                 "versions": versions, "signatures": signatures}
@@ -321,7 +322,9 @@ def test_kill_9_of_a_worker_and_of_the_server_loses_no_acknowledged_write(served
     def done(kind, item) -> bool:
         if kind == "referral":
             return state["status"][item[0]] is ReferralStatus.accepted
-        return item in state["withdrawn"] if kind == "consent" else state["versions"][item["agreement"]] is VersionStatus.active
+        if kind == "consent":
+            return item in state["withdrawn"]
+        return state["versions"][item["agreement"]] is VersionStatus.active
 
     assert not all(done(kind, item) for kind, item in thirds[2]) or all(done(kind, item) for kind, item in items), \
         "the server was killed after the last write of the stream: nothing was in flight"

@@ -47,7 +47,8 @@ def region_map(session, categories):
         "jobcoach": add_service(gemeente, "Jobcoach team jongeren", department="Team jongeren",
                                 categories=["begeleiding", "regelruimte"], gemeenten=["Waalstede"],
                                 target_groups=["entree", "pro", "vso"],
-                                description="De jobcoach begeleidt jongeren met een ondersteuningsbehoefte op de werkplek.",
+                                description="De jobcoach begeleidt jongeren met een ondersteuningsbehoefte "
+                                            "op de werkplek.",
                                 contacts=[{"name": "Lotte Verhoeven", "title": "Jobcoach",
                                            "email": "l.verhoeven@waalstede.example", "phone": "06 12345678"}]),
         "schuld": add_service(mee, "Schuldhulpverlening jongeren", categories=["begeleiding"],

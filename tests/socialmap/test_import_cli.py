@@ -95,7 +95,8 @@ def test_apply_writes_and_audits_and_a_second_apply_changes_nothing(app, session
     again = _run(app, CONFORMANCE / "examples" / name, "waalrand", "--apply")
     assert again.exit_code == 0, again.output
     lines = again.output.splitlines()
-    assert f"organisatie {ORG_ID} 'Example Organization Inc.': ongewijzigd (al in de hub (id {service.organisation_id}))" in lines
+    assert (f"organisatie {ORG_ID} 'Example Organization Inc.': "
+            f"ongewijzigd (al in de hub (id {service.organisation_id}))") in lines
     assert f"dienst {SERVICE_ID} 'Community Counselling': ongewijzigd" in lines
     assert ("Diensten: 0 nieuw, 0 bijgewerkt, 1 ongewijzigd, 0 geweigerd; "
             "organisaties: 0 nieuw, 0 bijgewerkt, 1 ongewijzigd, 0 geweigerd.") in lines

@@ -91,7 +91,8 @@ def profile_one(send, expect: int, requests: int = REQUESTS) -> dict[str, Any]:
             "categories_ms": {label: round(seconds * 1000 / requests, 3)
                               for label, seconds in sorted(by_category.items(), key=lambda kv: -kv[1])},
             "top_functions": [{"function": where, "own_ms_per_request": round(own * 1000 / requests, 3),
-                               "calls_per_request": round(calls / requests, 1)} for own, calls, where in functions[:12]]}
+                               "calls_per_request": round(calls / requests, 1)}
+                              for own, calls, where in functions[:12]]}
 
 
 def _check(response, expect: int) -> None:
@@ -149,7 +150,8 @@ def markdown(profiles: dict[str, Any]) -> list[str]:
              f"{REQUESTS} requests each through Flask's test client after {WARM_UP} warm-up requests, under cProfile "
              "(no gunicorn, no HTTP parsing). 'unprofiled' is the same loop without the profiler.", "",
              "| category | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
-             "| **unprofiled ms/request** | " + " | ".join(f"**{profiles[n]['ms_per_request']}**" for n in names) + " |",
+             "| **unprofiled ms/request** | "
+             + " | ".join(f"**{profiles[n]['ms_per_request']}**" for n in names) + " |",
              "| profiled ms/request | " + " | ".join(str(profiles[n]["profiled_ms_per_request"]) for n in names) + " |"]
     for label in labels:
         lines.append(f"| {label} | " + " | ".join(str(profiles[n]["categories_ms"].get(label, 0)) for n in names)

@@ -340,7 +340,8 @@ def run_wrk(wrk: str, port: int, path: str, args: argparse.Namespace, script: Pa
     cmd += ["-s", str(script)]
     cmd.append(f"http://127.0.0.1:{port}{path if temporary else '/'}")
     try:
-        completed = subprocess.run(cmd, capture_output=True, text=True, timeout=(duration or args.duration) + 60, check=False)
+        completed = subprocess.run(cmd, capture_output=True, text=True, timeout=(duration or args.duration) + 60,
+                                   check=False)
     finally:
         if temporary:
             script.unlink()
@@ -546,12 +547,21 @@ def load(wrk: str, args, env, tmp: Path, seeded, password: str, url: str, not_me
         hub.wait("/healthz")
         client = Http(hub.port)
         sessions = [client.login(email, password) for email in seeded.load_emails]
-        cookie = lambda i: f"__Host-schakel={sessions[i % len(sessions)][0]}"
+
+        def cookie(i: int) -> str:
+            return f"__Host-schakel={sessions[i % len(sessions)][0]}"
+
         partners = [client.login(email, password, None)[0] for email in seeded.partner_emails]
-        partner = lambda i: f"__Host-schakel={partners[i % len(partners)]}"
+
+        def partner(i: int) -> str:
+            return f"__Host-schakel={partners[i % len(partners)]}"
+
         # real client-credentials requests, one token per load organisation's client
         tokens = {who: client.token(client_id, secret) for who, (client_id, secret) in seeded.api_clients.items()}
-        auth = lambda who: {"Authorization": f"Bearer {tokens[who]}"}
+
+        def auth(who: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[who]}"}
+
         students = seeded.student_ids[:500]
         details = seeded.referral_detail_ids
         codes = seeded.verify_codes
@@ -614,7 +624,8 @@ def load(wrk: str, args, env, tmp: Path, seeded, password: str, url: str, not_me
         log(f"load consent_withdraw ({len(ids)} active consents available)")
         before = _count(url, "SELECT count(*) FROM consent WHERE status = 'withdrawn'")
         withdraws = [{"method": "POST", "path": f"/toestemmingen/{cid}/intrekken-namens-leerling",
-                      "cookie": cookie(i), "body": urllib.parse.urlencode({"csrf_token": sessions[i % len(sessions)][1]})}
+                      "cookie": cookie(i),
+                      "body": urllib.parse.urlencode({"csrf_token": sessions[i % len(sessions)][1]})}
                      for i, cid in enumerate(ids)]
         result = run_wrk(wrk, hub.port, "/toestemmingen/<id>/intrekken-namens-leerling", args,
                          lua_script(withdraws, args.threads, tmp / "withdraw.lua"))
@@ -647,7 +658,7 @@ def load(wrk: str, args, env, tmp: Path, seeded, password: str, url: str, not_me
         fresh = [client.anonymous_session() for _ in range(args.login_sessions)]
         logins = [{"method": "POST", "path": "/inloggen", "cookie": f"__Host-schakel={c}",
                    "body": urllib.parse.urlencode({"email": email, "password": password, "csrf_token": t})}
-                  for (c, t), email in zip(fresh, seeded.login_emails)]
+                  for (c, t), email in zip(fresh, seeded.login_emails, strict=True)]  # seeded login_sessions each
         result = run_wrk(wrk, hub.port, "/inloggen", args, lua_script(logins, args.threads, tmp / "login.lua"))
         result["sessions_prepared"] = len(fresh)
         endpoints["login"] = {"kind": "write", "path": "/inloggen (POST)", **result}
@@ -782,8 +793,8 @@ def markdown(report: dict[str, Any]) -> str:
                  f"(whole command {a.get('verify_wall_s')} s)")
     for what, why in report.get("not_measured", {}).items():
         lines.append(f"- Not measured: {what}: {why}")
-    lines += ["", f"Targets (issue 8, set for PostgreSQL at factor 1; this run: factor {report['factor']:g}): {TARGETS}",
-              ""]
+    lines += ["", f"Targets (issue 8, set for PostgreSQL at factor 1; this run: factor {report['factor']:g}): "
+                  f"{TARGETS}", ""]
     lines += [f"- {line}" for line in check_targets(report)]
     from tests.bench.harness.profile import markdown as profile_markdown
 

@@ -140,12 +140,44 @@ def _pg(value: Any) -> Any:
     return getattr(value, "value", value)  # enums as their stored string
 
 
+@dataclass
+class _Run:
+    """What the steps of :func:`seed` share: the loading connection, the random source (drawn from in
+    the same order as ever, so a seed value gives the same data), the sizes and what earlier steps made."""
+
+    conn: Any
+    rng: random.Random
+    keyring: Any
+    n: dict[str, int]
+    out: Seeded
+    now: dt.datetime
+    today: dt.date
+    regions: list[dict[str, Any]] = field(default_factory=list)
+    schools: list[dict[str, Any]] = field(default_factory=list)
+    partners_by_region: dict[int, list[int]] = field(default_factory=dict)
+    #: the referral receivers per region: its first gemeente (80 %) and its RMC (20 %)
+    receivers: dict[int, list[tuple[int, str, float]]] = field(default_factory=dict)
+    provider_ids: list[int] = field(default_factory=list)
+    load_school: dict[str, Any] = field(default_factory=dict)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    memberships: list[dict[str, Any]] = field(default_factory=list)
+    mentors: dict[int, int] = field(default_factory=dict)
+    partner_staff: dict[int, list[int]] = field(default_factory=dict)
+    student_ids: list[uuid.UUID] = field(default_factory=list)
+    student_school: list[dict[str, Any]] = field(default_factory=list)
+    student_weights: list[float] = field(default_factory=list)
+    load_students: list[str] = field(default_factory=list)
+    special: set[str] = field(default_factory=set)
+    text_hash: str = ""
+    #: (student, recipient, purpose id) of every active consent, over all three kinds seeded
+    #: here: the database holds at most one (ux_consent_one_active)
+    active: set[tuple[str, int, int]] = field(default_factory=set)
+
+
 def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
          login_accounts: int = 600) -> Seeded:
     """Fill the (freshly migrated, empty) database of ``app``. Returns what the load needs."""
     import time
-
-    from tests.bench import referral_seed
 
     rng = random.Random(seed_value)
     n = scaled(factor)
@@ -161,309 +193,346 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA synchronous=OFF")  # this loading connection only
+            run = _Run(conn=conn, rng=rng, keyring=keyring, n=n, out=out, now=now, today=today)
             step = time.perf_counter()
-            # -- regions and organisations ------------------------------------------------------
-            regions = [{"id": i + 1, "name": f"Regio {i + 1}", "code": f"regio-{i + 1}", "created_at": now}
-                       for i in range(n["regions"])]
-            bulk(conn, "region", regions)
-            n_schools = max(2, round(500 * factor))
-            orgs: list[dict[str, Any]] = []
-            schools: list[dict[str, Any]] = []
-            partners_by_region: dict[int, list[int]] = {}
-            # the referral receivers per region: its first gemeente (80 %) and its RMC (20 %)
-            receivers: dict[int, list[tuple[int, str, float]]] = {}
-            for i in range(n_schools):
-                org = {"id": len(orgs) + 1, "region_id": regions[i % len(regions)]["id"], "name": f"School {i + 1}",
-                       "type": "school", "brin": f"{i:04d}XB"[:6], "gemeente": "Waalstede", "is_active": True,
-                       "created_at": now, "version": 1}
-                orgs.append(org)
-                schools.append(org)
-            partner_types = ["gemeente", "gemeente", "gemeente", "uwv", "rmc", "wsp", "werkgever", "werkgever",
-                             "zorg", "mee"]
-            for region in regions:
-                for j, kind in enumerate(partner_types):
-                    org = {"id": len(orgs) + 1, "region_id": region["id"], "name": f"{kind.title()} {j + 1}",
-                           "type": kind, "gemeente": "Waalstede", "is_active": True, "created_at": now,
-                           "version": 1, "email": f"{kind}{j}.r{region['id']}@bench.example"}
-                    orgs.append(org)
-                    partners_by_region.setdefault(region["id"], []).append(org["id"])
-                    if (kind, j) in (("gemeente", 0), ("rmc", 4)):
-                        receivers.setdefault(region["id"], []).append((org["id"], kind, 0.8 if j == 0 else 0.2))
-            provider_ids = []
-            for k in range(max(1, n["services"] // 5) if have_socialmap else 0):
-                org = {"id": len(orgs) + 1, "region_id": regions[k % len(regions)]["id"],
-                       "name": f"Aanbieder {k + 1}", "type": rng.choice(["gemeente", "werkgever", "zorg", "mee"]),
-                       "gemeente": "Waalstede", "is_active": True, "created_at": now, "version": 1}
-                orgs.append(org)
-                provider_ids.append(org["id"])
-            bulk(conn, "organisation", ({"brin": None, "email": None, **o} for o in orgs))
-            out.counts["regions"], out.counts["organisations"] = len(regions), len(orgs)
-
-            # -- accounts: load users (one hash, reused) and a few staff per school -------------
-            password_hash = hasher.hash(PASSWORD)
-            school_weights = _lognormal_weights(rng, len(schools), 0.6)
-            student_school = rng.choices(schools, cum_weights=school_weights, k=n["students"])
-            sizes: dict[int, int] = {}
-            for school in student_school:
-                sizes[school["id"]] = sizes.get(school["id"], 0) + 1
-            load_school = max(schools, key=lambda s: sizes.get(s["id"], 0))
-            out.load_school_id = load_school["id"]
-            out.gemeente_id = receivers[load_school["region_id"]][0][0]
-            accounts, memberships = [], []
-
-            def account(email: str, org_id: int, role: str) -> int:
-                accounts.append({"id": len(accounts) + 1, "email": email, "name": email.split("@")[0],
-                                 "password_hash": password_hash, "is_active": True, "failed_logins": 0,
-                                 "created_at": now, "version": 1})
-                memberships.append({"account_id": len(accounts), "organisation_id": org_id, "role": role,
-                                    "created_at": now})
-                return len(accounts)
-
-            for k in range(LOAD_ACCOUNTS):
-                out.load_emails.append(f"bench-staff-{k}@bench.example")
-                account(out.load_emails[-1], load_school["id"], "zorgcoordinator")
-            # one account per login attempt: concurrent logins of one account collide on its version
-            for k in range(login_accounts):
-                out.login_emails.append(f"bench-login-{k}@bench.example")
-                account(out.login_emails[-1], load_school["id"], "mentor")
-            # the measured gemeente's staff: one session each for the inbox load
-            partner_staff: dict[int, list[int]] = {}
-            for k in range(LOAD_ACCOUNTS):
-                out.partner_emails.append(f"bench-partner-{k}@bench.example")
-                partner_staff.setdefault(out.gemeente_id, []).append(
-                    account(out.partner_emails[-1], out.gemeente_id, "partner_staff"))
-            mentors: dict[int, int] = {}
-            for school in schools:
-                for k, role in enumerate(("mentor", "mentor", "decaan", "bpv_begeleider", "zorgcoordinator")):
-                    made = account(f"{role}{k}.s{school['id']}@bench.example", school["id"], role)
-                    mentors.setdefault(school["id"], made)
-            for ids in partners_by_region.values():
-                for org_id in ids:
-                    partner_staff.setdefault(org_id, []).append(
-                        account(f"partner.o{org_id}@bench.example", org_id, "partner_staff"))
-            bulk(conn, "account", accounts)
-            bulk(conn, "membership", ({"id": i + 1, **m} for i, m in enumerate(memberships)))
-            out.counts["accounts"] = len(accounts)
+            _seed_organisations(run, factor, have_socialmap=have_socialmap)
+            _seed_accounts(run, hasher.hash(PASSWORD), login_accounts)
             out.seconds["organisations_accounts"] = time.perf_counter() - step
-
-            # -- students ------------------------------------------------------------------------
             step = time.perf_counter()
-            student_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(n["students"])]
-            bsn_count = 0
-
-            def students() -> Iterator[dict[str, Any]]:
-                nonlocal bsn_count
-                levels = ["entree", "mbo2", "mbo3", "mbo4", "pro", "vso"]
-                for sid, school in zip(student_ids, student_school):
-                    row = {"id": sid, "school_id": school["id"], "first_name": rng.choice(FIRST),
-                           "last_name": rng.choice(LAST),
-                           "date_of_birth": today - dt.timedelta(days=rng.randint(15 * 365, 23 * 365)),
-                           "email": f"l{sid.hex[:10]}@student.bench.example", "level": rng.choice(levels),
-                           "expected_exit_date": today + dt.timedelta(days=rng.randint(-365, 3 * 365)),
-                           "bsn_encrypted": None, "bsn_index": None, "created_at": now, "updated_at": now,
-                           "version": 1}
-                    if rng.random() < bsn_fraction:
-                        bsn = valid_bsn(rng)
-                        row["bsn_encrypted"] = keyring.encrypt(bsn, FieldRef("student", "bsn", str(sid)))
-                        row["bsn_index"] = keyring.blind_index("bsn", bsn)
-                        bsn_count += 1
-                    yield row
-
-            out.counts["students"] = bulk(conn, "student", students())
-            out.counts["students_with_bsn"] = bsn_count
+            _seed_students(run, bsn_fraction)
             out.seconds["students"] = time.perf_counter() - step
-            load_students = [str(sid) for sid, school in zip(student_ids, student_school)
-                             if school["id"] == load_school["id"]]
-            out.student_ids = load_students[:2000]
-
-            # -- consents (and their per-category items) -----------------------------------------
             step = time.perf_counter()
-            needed: dict[int, list[str]] = {}
-            for pid, cat in conn.execute(text("SELECT purpose_id, category FROM consent_purpose_category")):
-                needed.setdefault(pid, []).append(cat)
-            special = {code for (code,) in conn.execute(text(
-                "SELECT code FROM consent_data_category WHERE is_special"))}
-            student_weights = _lognormal_weights(rng, len(student_ids), 1.0)
-            region_of_school = {s["id"]: s["region_id"] for s in schools}
-            load_index = {sid for sid in load_students}
-            text_hash = hashlib.sha256(b"bench consent text v1").hexdigest()
-            items: list[dict[str, Any]] = []
-            #: (student, recipient, purpose id) of every active consent, over all three kinds seeded
-            #: here: the database holds at most one (ux_consent_one_active)
-            active: set[tuple[str, int, int]] = set()
-
-            def consents() -> Iterator[dict[str, Any]]:
-                chosen = rng.choices(range(len(student_ids)), cum_weights=student_weights, k=n["consents"])
-                for cid, index in enumerate(chosen, 1):
-                    school_id = student_school[index]["id"]
-                    pid = rng.choice(list(needed))
-                    recipient = rng.choice(partners_by_region[region_of_school[school_id]])
-                    roll = rng.random()
-                    status = "active" if roll < 0.85 else ("withdrawn" if roll < 0.95 else "expired")
-                    if status == "active" and (str(student_ids[index]), recipient, pid) in active:
-                        status = "withdrawn"  # one active consent per organisation and purpose (a unique index)
-                    elif status == "active":
-                        active.add((str(student_ids[index]), recipient, pid))
-                    start = today - dt.timedelta(days=rng.randint(0, 700))
-                    until = start + dt.timedelta(days=730)
-                    if status == "expired":
-                        until = today - dt.timedelta(days=rng.randint(1, 30))
-                        start = until - dt.timedelta(days=730)
-                    given = dt.datetime.combine(start, dt.time(10), dt.UTC)
-                    cats = rng.sample(needed[pid], rng.randint(1, len(needed[pid])))
-                    for cat in cats:
-                        items.append({"consent_id": cid, "category": cat, "explicit": cat in special})
-                    sid = str(student_ids[index])
-                    if status == "active" and sid in load_index:
-                        out.withdraw_consent_ids.append(cid)
-                    yield {"id": cid, "student_id": student_ids[index],
-                           "recipient_id": recipient,
-                           "purpose_id": pid, "status": status, "valid_from": start, "valid_until": until,
-                           "given_by": "student", "channel": "portal", "text_version": "v1", "text_hash": text_hash,
-                           "recorded_by_name": "Bench", "given_at": given,
-                           "withdrawn_at": given + dt.timedelta(days=30) if status == "withdrawn" else None,
-                           "withdrawn_by_name": "Bench" if status == "withdrawn" else None,
-                           "expired_at": now if status == "expired" else None}
-
-            out.counts["consents"] = bulk(conn, "consent", consents())
-            out.counts["consent_items"] = bulk(conn, "consent_item", items)
-            items.clear()
-            rng.shuffle(out.withdraw_consent_ids)
-            out.count_consent_ids = out.withdraw_consent_ids[:4]
-            out.withdraw_consent_ids = out.withdraw_consent_ids[4:]
+            _seed_consents(run)
             out.seconds["consents"] = time.perf_counter() - step
-
-            # -- sociale kaart -------------------------------------------------------------------
             if have_socialmap:
                 step = time.perf_counter()
-                out.counts["services"] = _seed_services(conn, rng, n["services"], provider_ids, now)
+                out.counts["services"] = _seed_services(conn, rng, n["services"], run.provider_ids, now)
                 out.seconds["services"] = time.perf_counter() - step
-
-            # -- referrals (tests/bench/referral_seed.py), and consents to create more -------------
             step = time.perf_counter()
-            service_of = _seed_receiver_services(conn, rng, receivers, out.counts.get("services", 0), now)
-            out.create_service_id = service_of[out.gemeente_id][0]
-            purposes = dict(conn.execute(text("SELECT code, id FROM consent_purpose")).all())
-            region_students = [(sid, school["id"], school["region_id"])
-                               for sid, school in zip(student_ids, student_school)]
-            # enough of the measured gemeente's open referrals get a real packet at any factor
-            qualifying = n["referrals"] / len(regions) * 0.8 * 0.1
-            made = referral_seed.seed_referrals(
-                conn, rng, keyring, count=n["referrals"], students=region_students, receivers=receivers,
-                service_of=service_of, mentors=mentors, staff=partner_staff, purposes=purposes,
-                measured_id=out.gemeente_id, now=now, today=today, first_consent_id=out.counts["consents"] + 1,
-                active=active,
-                detail_chance=min(1.0, 4 * referral_seed.DETAIL_SAMPLE / max(qualifying, 1)))
-            out.referral_detail_ids = made.detail_ids
-            out.counts["referrals"] = n["referrals"]
-            out.counts.update({f"referral_{k}" if k.startswith("consent") else k: v for k, v in made.counts.items()})
-            out.counts["referrals_to_measured_gemeente"] = conn.execute(text(
-                "SELECT count(*) FROM referral WHERE to_organisation_id = :o"), {"o": out.gemeente_id}).scalar_one()
-            first = out.counts["consents"] + made.counts["consents"] + 1
-            out.create_student_ids = [sid for sid in load_students
-                                      if (sid, out.gemeente_id, purposes["jobcoaching"]) not in active][:CREATE_CANDIDATES]
-            create_consents = [
-                {"id": first + k, "student_id": uuid.UUID(sid), "recipient_id": out.gemeente_id,
-                 "purpose_id": purposes["jobcoaching"], "status": "active", "valid_from": today - dt.timedelta(days=5),
-                 "valid_until": today + dt.timedelta(days=700), "given_by": "student", "channel": "portal",
-                 "text_version": "v1", "text_hash": text_hash, "recorded_by_name": "Bench",
-                 "given_at": now - dt.timedelta(days=5), "withdrawn_at": None, "expired_at": None}
-                for k, sid in enumerate(out.create_student_ids)]
-            bulk(conn, "consent", create_consents)
-            bulk(conn, "consent_item", ({"consent_id": c["id"], "category": cat, "explicit": cat in special}
-                                        for c in create_consents for cat in REFERRAL_CATEGORIES))
-            out.counts["create_referral_consents"] = len(create_consents)
+            _seed_referrals(run)
             out.seconds["referrals"] = time.perf_counter() - step
-
-            # -- the load organisations' API clients (all scopes) --------------------------------
-            out.api_clients = {"school": ("bench-school", API_SECRET), "gemeente": ("bench-gemeente", API_SECRET)}
-            bulk(conn, "api_client", [
-                {"id": k + 1, "client_id": client_id, "organisation_id": org_id, "name": f"Bench {who}",
-                 "secret_hash": oauth_digest(secret), "scope": " ".join(sorted(SCOPES)), "created_at": now}
-                for k, (who, (client_id, secret), org_id) in enumerate(
-                    (who, out.api_clients[who], org_id)
-                    for who, org_id in (("school", load_school["id"]), ("gemeente", out.gemeente_id)))])
-
-            # -- audit events: a sealed history, and the newest PENDING_EVENTS not yet sealed ----
-            # (production seals every minute, so its log is sealed but for the last moments;
-            # the harness seals the pending rest and times that, then verifies the whole chain)
+            _seed_api_clients(run)
             step = time.perf_counter()
-            pending = min(PENDING_EVENTS, max(1, n["audit_events"] // 100))
-            sealed_upto = n["audit_events"] - pending
-            checkpoints: list[tuple[int, str]] = []
-            staff = [(a["id"], a["name"], m["organisation_id"], m["role"]) for a, m in zip(accounts, memberships)]
-            cum_types = list(itertools.accumulate(w for *_, w in EVENT_TYPES))
-            span = dt.timedelta(days=730)
-            total_events = n["audit_events"]
-
-            def events() -> Iterator[dict[str, Any]]:
-                start = now - span
-                prev = GENESIS
-                for i in range(total_events):
-                    event_type, action, _w = rng.choices(EVENT_TYPES, cum_weights=cum_types)[0]
-                    account_id, name, org_id, role = rng.choice(staff)
-                    index = rng.choices(range(len(student_ids)), cum_weights=student_weights)[0] \
-                        if event_type != "auth:login" and event_type != "socialmap:service:update" else None
-                    sid = str(student_ids[index]) if index is not None else None
-                    row = {"occurred_at": start + span * (i / total_events), "action": action,
-                           "event_type": event_type, "outcome": "success" if rng.random() < 0.97 else "denied",
-                           "account_id": account_id, "account_name": name, "role": role,
-                           "organisation_id": org_id, "organisation_name": f"Organisatie {org_id}",
-                           "on_behalf_of": None, "purpose": "begeleiding-naar-werk" if sid else None,
-                           "channel": "web", "source_ip": f"10.{i % 250}.{(i // 250) % 250}.{i % 7 + 1}",
-                           "user_agent": "Mozilla/5.0 (bench)", "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-                           "object_type": "student" if sid else "account", "object_id": sid or str(account_id),
-                           "student_id": sid, "basis": "legal_task:onderwijstaak" if sid else None,
-                           "detail": json.dumps({"allowed": ["contactgegevens", "opleiding"],
-                                                 "requested": ["bsn", "contactgegevens", "opleiding"]},
-                                                sort_keys=True, separators=(",", ":"))}
-                    if i < sealed_upto:  # chained exactly as network.audit.seal does
-                        seq = i + 1
-                        row.update(seq=seq, prev_hash=prev, hash=event_hash(row, seq, prev))
-                        prev = row["hash"]
-                        if seq % CHECKPOINT_EVERY == 0 or seq == sealed_upto:
-                            checkpoints.append((seq, prev))
-                    else:
-                        row.update(seq=None, prev_hash=None, hash=None)
-                    yield row
-
-            out.counts["audit_events"] = bulk(conn, "audit_event", events())
-            out.counts["audit_events_sealed_in_seed"] = sealed_upto
-            signed = []
-            for k, (seq, head_hash) in enumerate(checkpoints):
-                kid, signature = keyring.sign(checkpoint_payload(seq, head_hash, now))
-                signed.append({"id": k + 1, "seq": seq, "head_hash": head_hash, "created_at": now, "key_id": kid,
-                               "signature": signature})
-            bulk(conn, "audit_checkpoint", signed)
-            if checkpoints:
-                conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
-                    last_seq=checkpoints[-1][0], last_hash=checkpoints[-1][1], updated_at=now))
+            _seed_audit_events(run)
             out.seconds["audit_events"] = time.perf_counter() - step
             if conn.dialect.name == "postgresql":
-                for table in ("region", "organisation", "account", "membership", "consent", "socialmap_service",
-                              "referral", "referral_event", "referral_packet", "api_client", "audit_checkpoint"):
-                    if table in db.metadata.tables:
-                        conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                             f"(SELECT coalesce(max(id), 1) FROM {table}))")
+                _reset_sequences(conn)
         step = time.perf_counter()
-        out.verify_codes = _seed_agreements(app, keyring, load_school["id"], out.load_emails[0],
+        out.verify_codes = _seed_agreements(app, keyring, run.load_school["id"], out.load_emails[0],
                                             max(3, round(AGREEMENTS * factor)), today, now)
         out.counts["signed_agreements"] = len(out.verify_codes)
         out.seconds["agreements"] = time.perf_counter() - step
         step = time.perf_counter()
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql("VACUUM ANALYZE")
-                # write the load's dirty buffers now, not during the measurement (a checkpoint
-                # of gigabytes on this 2-core VM takes CPU and I/O from the server under test)
-                conn.exec_driver_sql("CHECKPOINT")
-            else:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
+        _analyze(engine)
         out.seconds["analyze"] = time.perf_counter() - step
         engine.dispose()
     return out
+
+
+def _seed_organisations(run: _Run, factor: float, *, have_socialmap: bool) -> None:
+    """Regions, schools, the partner organisations of each region and the sociale kaart's providers."""
+    n, now, out = run.n, run.now, run.out
+    regions = [{"id": i + 1, "name": f"Regio {i + 1}", "code": f"regio-{i + 1}", "created_at": now}
+               for i in range(n["regions"])]
+    bulk(run.conn, "region", regions)
+    n_schools = max(2, round(500 * factor))
+    orgs: list[dict[str, Any]] = []
+    for i in range(n_schools):
+        org = {"id": len(orgs) + 1, "region_id": regions[i % len(regions)]["id"], "name": f"School {i + 1}",
+               "type": "school", "brin": f"{i:04d}XB"[:6], "gemeente": "Waalstede", "is_active": True,
+               "created_at": now, "version": 1}
+        orgs.append(org)
+        run.schools.append(org)
+    partner_types = ["gemeente", "gemeente", "gemeente", "uwv", "rmc", "wsp", "werkgever", "werkgever",
+                     "zorg", "mee"]
+    for region in regions:
+        for j, kind in enumerate(partner_types):
+            org = {"id": len(orgs) + 1, "region_id": region["id"], "name": f"{kind.title()} {j + 1}",
+                   "type": kind, "gemeente": "Waalstede", "is_active": True, "created_at": now,
+                   "version": 1, "email": f"{kind}{j}.r{region['id']}@bench.example"}
+            orgs.append(org)
+            run.partners_by_region.setdefault(region["id"], []).append(org["id"])
+            if (kind, j) in (("gemeente", 0), ("rmc", 4)):
+                run.receivers.setdefault(region["id"], []).append((org["id"], kind, 0.8 if j == 0 else 0.2))
+    for k in range(max(1, n["services"] // 5) if have_socialmap else 0):
+        org = {"id": len(orgs) + 1, "region_id": regions[k % len(regions)]["id"],
+               "name": f"Aanbieder {k + 1}", "type": run.rng.choice(["gemeente", "werkgever", "zorg", "mee"]),
+               "gemeente": "Waalstede", "is_active": True, "created_at": now, "version": 1}
+        orgs.append(org)
+        run.provider_ids.append(org["id"])
+    bulk(run.conn, "organisation", ({"brin": None, "email": None, **o} for o in orgs))
+    out.counts["regions"], out.counts["organisations"] = len(regions), len(orgs)
+    run.regions = regions
+
+
+def _seed_accounts(run: _Run, password_hash: str, login_accounts: int) -> None:
+    """Load users (one hash, reused), a few staff per school and per partner; also picks which
+    school each student goes to (the load school is the biggest)."""
+    rng, out, now, schools = run.rng, run.out, run.now, run.schools
+    school_weights = _lognormal_weights(rng, len(schools), 0.6)
+    run.student_school = rng.choices(schools, cum_weights=school_weights, k=run.n["students"])
+    sizes: dict[int, int] = {}
+    for school in run.student_school:
+        sizes[school["id"]] = sizes.get(school["id"], 0) + 1
+    load_school = max(schools, key=lambda s: sizes.get(s["id"], 0))
+    run.load_school = load_school
+    out.load_school_id = load_school["id"]
+    out.gemeente_id = run.receivers[load_school["region_id"]][0][0]
+    accounts, memberships = run.accounts, run.memberships
+
+    def account(email: str, org_id: int, role: str) -> int:
+        accounts.append({"id": len(accounts) + 1, "email": email, "name": email.split("@")[0],
+                         "password_hash": password_hash, "is_active": True, "failed_logins": 0,
+                         "created_at": now, "version": 1})
+        memberships.append({"account_id": len(accounts), "organisation_id": org_id, "role": role,
+                            "created_at": now})
+        return len(accounts)
+
+    for k in range(LOAD_ACCOUNTS):
+        out.load_emails.append(f"bench-staff-{k}@bench.example")
+        account(out.load_emails[-1], load_school["id"], "zorgcoordinator")
+    # one account per login attempt: concurrent logins of one account collide on its version
+    for k in range(login_accounts):
+        out.login_emails.append(f"bench-login-{k}@bench.example")
+        account(out.login_emails[-1], load_school["id"], "mentor")
+    # the measured gemeente's staff: one session each for the inbox load
+    for k in range(LOAD_ACCOUNTS):
+        out.partner_emails.append(f"bench-partner-{k}@bench.example")
+        run.partner_staff.setdefault(out.gemeente_id, []).append(
+            account(out.partner_emails[-1], out.gemeente_id, "partner_staff"))
+    for school in schools:
+        for k, role in enumerate(("mentor", "mentor", "decaan", "bpv_begeleider", "zorgcoordinator")):
+            made = account(f"{role}{k}.s{school['id']}@bench.example", school["id"], role)
+            run.mentors.setdefault(school["id"], made)
+    for ids in run.partners_by_region.values():
+        for org_id in ids:
+            run.partner_staff.setdefault(org_id, []).append(
+                account(f"partner.o{org_id}@bench.example", org_id, "partner_staff"))
+    bulk(run.conn, "account", accounts)
+    bulk(run.conn, "membership", ({"id": i + 1, **m} for i, m in enumerate(memberships)))
+    out.counts["accounts"] = len(accounts)
+
+
+def _seed_students(run: _Run, bsn_fraction: float) -> None:
+    """The students (a fraction with an encrypted BSN), each at the school drawn for it."""
+    rng, keyring, now, today = run.rng, run.keyring, run.now, run.today
+    run.student_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(run.n["students"])]
+    bsn_count = 0
+
+    def students() -> Iterator[dict[str, Any]]:
+        nonlocal bsn_count
+        levels = ["entree", "mbo2", "mbo3", "mbo4", "pro", "vso"]
+        for sid, school in zip(run.student_ids, run.student_school, strict=True):
+            row = {"id": sid, "school_id": school["id"], "first_name": rng.choice(FIRST),
+                   "last_name": rng.choice(LAST),
+                   "date_of_birth": today - dt.timedelta(days=rng.randint(15 * 365, 23 * 365)),
+                   "email": f"l{sid.hex[:10]}@student.bench.example", "level": rng.choice(levels),
+                   "expected_exit_date": today + dt.timedelta(days=rng.randint(-365, 3 * 365)),
+                   "bsn_encrypted": None, "bsn_index": None, "created_at": now, "updated_at": now,
+                   "version": 1}
+            if rng.random() < bsn_fraction:
+                bsn = valid_bsn(rng)
+                row["bsn_encrypted"] = keyring.encrypt(bsn, FieldRef("student", "bsn", str(sid)))
+                row["bsn_index"] = keyring.blind_index("bsn", bsn)
+                bsn_count += 1
+            yield row
+
+    run.out.counts["students"] = bulk(run.conn, "student", students())
+    run.out.counts["students_with_bsn"] = bsn_count
+    run.load_students = [str(sid) for sid, school in zip(run.student_ids, run.student_school, strict=True)
+                         if school["id"] == run.load_school["id"]]
+    run.out.student_ids = run.load_students[:2000]
+
+
+def _seed_consents(run: _Run) -> None:
+    """Consents (and their per-category items), weighted towards some students; at most one
+    active consent per student, recipient and purpose."""
+    rng, out, now, today, conn = run.rng, run.out, run.now, run.today, run.conn
+    needed: dict[int, list[str]] = {}
+    for pid, cat in conn.execute(text("SELECT purpose_id, category FROM consent_purpose_category")):
+        needed.setdefault(pid, []).append(cat)
+    run.special = special = {code for (code,) in conn.execute(text(
+        "SELECT code FROM consent_data_category WHERE is_special"))}
+    run.student_weights = _lognormal_weights(rng, len(run.student_ids), 1.0)
+    region_of_school = {s["id"]: s["region_id"] for s in run.schools}
+    load_index = set(run.load_students)
+    run.text_hash = text_hash = hashlib.sha256(b"bench consent text v1").hexdigest()
+    items: list[dict[str, Any]] = []
+    active, student_ids, student_school = run.active, run.student_ids, run.student_school
+
+    def consents() -> Iterator[dict[str, Any]]:
+        chosen = rng.choices(range(len(student_ids)), cum_weights=run.student_weights, k=run.n["consents"])
+        for cid, index in enumerate(chosen, 1):
+            school_id = student_school[index]["id"]
+            pid = rng.choice(list(needed))
+            recipient = rng.choice(run.partners_by_region[region_of_school[school_id]])
+            roll = rng.random()
+            status = "active" if roll < 0.85 else ("withdrawn" if roll < 0.95 else "expired")
+            if status == "active" and (str(student_ids[index]), recipient, pid) in active:
+                status = "withdrawn"  # one active consent per organisation and purpose (a unique index)
+            elif status == "active":
+                active.add((str(student_ids[index]), recipient, pid))
+            start = today - dt.timedelta(days=rng.randint(0, 700))
+            until = start + dt.timedelta(days=730)
+            if status == "expired":
+                until = today - dt.timedelta(days=rng.randint(1, 30))
+                start = until - dt.timedelta(days=730)
+            given = dt.datetime.combine(start, dt.time(10), dt.UTC)
+            cats = rng.sample(needed[pid], rng.randint(1, len(needed[pid])))
+            for cat in cats:
+                items.append({"consent_id": cid, "category": cat, "explicit": cat in special})
+            sid = str(student_ids[index])
+            if status == "active" and sid in load_index:
+                out.withdraw_consent_ids.append(cid)
+            yield {"id": cid, "student_id": student_ids[index],
+                   "recipient_id": recipient,
+                   "purpose_id": pid, "status": status, "valid_from": start, "valid_until": until,
+                   "given_by": "student", "channel": "portal", "text_version": "v1", "text_hash": text_hash,
+                   "recorded_by_name": "Bench", "given_at": given,
+                   "withdrawn_at": given + dt.timedelta(days=30) if status == "withdrawn" else None,
+                   "withdrawn_by_name": "Bench" if status == "withdrawn" else None,
+                   "expired_at": now if status == "expired" else None}
+
+    out.counts["consents"] = bulk(conn, "consent", consents())
+    out.counts["consent_items"] = bulk(conn, "consent_item", items)
+    items.clear()
+    rng.shuffle(out.withdraw_consent_ids)
+    out.count_consent_ids = out.withdraw_consent_ids[:4]
+    out.withdraw_consent_ids = out.withdraw_consent_ids[4:]
+
+
+def _seed_referrals(run: _Run) -> None:
+    """Referrals (tests/bench/referral_seed.py), and the consents the load needs to create more."""
+    from tests.bench import referral_seed
+
+    rng, out, now, today, conn, n = run.rng, run.out, run.now, run.today, run.conn, run.n
+    service_of = _seed_receiver_services(conn, rng, run.receivers, out.counts.get("services", 0), now)
+    out.create_service_id = service_of[out.gemeente_id][0]
+    purposes = dict(conn.execute(text("SELECT code, id FROM consent_purpose")).all())
+    region_students = [(sid, school["id"], school["region_id"])
+                       for sid, school in zip(run.student_ids, run.student_school, strict=True)]
+    # enough of the measured gemeente's open referrals get a real packet at any factor
+    qualifying = n["referrals"] / len(run.regions) * 0.8 * 0.1
+    made = referral_seed.seed_referrals(
+        conn, rng, run.keyring, count=n["referrals"], students=region_students, receivers=run.receivers,
+        service_of=service_of, mentors=run.mentors, staff=run.partner_staff, purposes=purposes,
+        measured_id=out.gemeente_id, now=now, today=today, first_consent_id=out.counts["consents"] + 1,
+        active=run.active,
+        detail_chance=min(1.0, 4 * referral_seed.DETAIL_SAMPLE / max(qualifying, 1)))
+    out.referral_detail_ids = made.detail_ids
+    out.counts["referrals"] = n["referrals"]
+    out.counts.update({f"referral_{k}" if k.startswith("consent") else k: v for k, v in made.counts.items()})
+    out.counts["referrals_to_measured_gemeente"] = conn.execute(text(
+        "SELECT count(*) FROM referral WHERE to_organisation_id = :o"), {"o": out.gemeente_id}).scalar_one()
+    first = out.counts["consents"] + made.counts["consents"] + 1
+    jobcoaching = purposes["jobcoaching"]
+    out.create_student_ids = [sid for sid in run.load_students
+                              if (sid, out.gemeente_id, jobcoaching) not in run.active][:CREATE_CANDIDATES]
+    create_consents = [
+        {"id": first + k, "student_id": uuid.UUID(sid), "recipient_id": out.gemeente_id,
+         "purpose_id": jobcoaching, "status": "active", "valid_from": today - dt.timedelta(days=5),
+         "valid_until": today + dt.timedelta(days=700), "given_by": "student", "channel": "portal",
+         "text_version": "v1", "text_hash": run.text_hash, "recorded_by_name": "Bench",
+         "given_at": now - dt.timedelta(days=5), "withdrawn_at": None, "expired_at": None}
+        for k, sid in enumerate(out.create_student_ids)]
+    bulk(conn, "consent", create_consents)
+    bulk(conn, "consent_item", ({"consent_id": c["id"], "category": cat, "explicit": cat in run.special}
+                                for c in create_consents for cat in REFERRAL_CATEGORIES))
+    out.counts["create_referral_consents"] = len(create_consents)
+
+
+def _seed_api_clients(run: _Run) -> None:
+    """The load organisations' API clients (all scopes)."""
+    out = run.out
+    out.api_clients = {"school": ("bench-school", API_SECRET), "gemeente": ("bench-gemeente", API_SECRET)}
+    bulk(run.conn, "api_client", [
+        {"id": k + 1, "client_id": client_id, "organisation_id": org_id, "name": f"Bench {who}",
+         "secret_hash": oauth_digest(secret), "scope": " ".join(sorted(SCOPES)), "created_at": run.now}
+        for k, (who, (client_id, secret), org_id) in enumerate(
+            (who, out.api_clients[who], org_id)
+            for who, org_id in (("school", run.load_school["id"]), ("gemeente", out.gemeente_id)))])
+
+
+def _seed_audit_events(run: _Run) -> None:
+    """Audit events: a sealed history, and the newest PENDING_EVENTS not yet sealed (production
+    seals every minute, so its log is sealed but for the last moments; the harness seals the
+    pending rest and times that, then verifies the whole chain)."""
+    rng, out, now, n, student_ids = run.rng, run.out, run.now, run.n, run.student_ids
+    pending = min(PENDING_EVENTS, max(1, n["audit_events"] // 100))
+    sealed_upto = n["audit_events"] - pending
+    checkpoints: list[tuple[int, str]] = []
+    staff = [(a["id"], a["name"], m["organisation_id"], m["role"])
+             for a, m in zip(run.accounts, run.memberships, strict=True)]
+    cum_types = list(itertools.accumulate(w for *_, w in EVENT_TYPES))
+    span = dt.timedelta(days=730)
+    total_events = n["audit_events"]
+
+    def events() -> Iterator[dict[str, Any]]:
+        start = now - span
+        prev = GENESIS
+        for i in range(total_events):
+            event_type, action, _w = rng.choices(EVENT_TYPES, cum_weights=cum_types)[0]
+            account_id, name, org_id, role = rng.choice(staff)
+            about_a_student = event_type != "auth:login" and event_type != "socialmap:service:update"
+            index = (rng.choices(range(len(student_ids)), cum_weights=run.student_weights)[0]
+                     if about_a_student else None)
+            sid = str(student_ids[index]) if index is not None else None
+            row = {"occurred_at": start + span * (i / total_events), "action": action,
+                   "event_type": event_type, "outcome": "success" if rng.random() < 0.97 else "denied",
+                   "account_id": account_id, "account_name": name, "role": role,
+                   "organisation_id": org_id, "organisation_name": f"Organisatie {org_id}",
+                   "on_behalf_of": None, "purpose": "begeleiding-naar-werk" if sid else None,
+                   "channel": "web", "source_ip": f"10.{i % 250}.{(i // 250) % 250}.{i % 7 + 1}",
+                   "user_agent": "Mozilla/5.0 (bench)", "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                   "object_type": "student" if sid else "account", "object_id": sid or str(account_id),
+                   "student_id": sid, "basis": "legal_task:onderwijstaak" if sid else None,
+                   "detail": json.dumps({"allowed": ["contactgegevens", "opleiding"],
+                                         "requested": ["bsn", "contactgegevens", "opleiding"]},
+                                        sort_keys=True, separators=(",", ":"))}
+            if i < sealed_upto:  # chained exactly as network.audit.seal does
+                seq = i + 1
+                row.update(seq=seq, prev_hash=prev, hash=event_hash(row, seq, prev))
+                prev = row["hash"]
+                if seq % CHECKPOINT_EVERY == 0 or seq == sealed_upto:
+                    checkpoints.append((seq, prev))
+            else:
+                row.update(seq=None, prev_hash=None, hash=None)
+            yield row
+
+    out.counts["audit_events"] = bulk(run.conn, "audit_event", events())
+    out.counts["audit_events_sealed_in_seed"] = sealed_upto
+    signed = []
+    for k, (seq, head_hash) in enumerate(checkpoints):
+        kid, signature = run.keyring.sign(checkpoint_payload(seq, head_hash, now))
+        signed.append({"id": k + 1, "seq": seq, "head_hash": head_hash, "created_at": now, "key_id": kid,
+                       "signature": signature})
+    bulk(run.conn, "audit_checkpoint", signed)
+    if checkpoints:
+        run.conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
+            last_seq=checkpoints[-1][0], last_hash=checkpoints[-1][1], updated_at=now))
+
+
+def _reset_sequences(conn) -> None:
+    """PostgreSQL: move the id sequences past the ids the seed wrote itself."""
+    for table in ("region", "organisation", "account", "membership", "consent", "socialmap_service",
+                  "referral", "referral_event", "referral_packet", "api_client", "audit_checkpoint"):
+        if table in db.metadata.tables:
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                 f"(SELECT coalesce(max(id), 1) FROM {table}))")
+
+
+def _analyze(engine) -> None:
+    """Fresh planner statistics (and, on PostgreSQL, the dirty buffers written) before the load."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM ANALYZE")
+            # write the load's dirty buffers now, not during the measurement (a checkpoint
+            # of gigabytes on this 2-core VM takes CPU and I/O from the server under test)
+            conn.exec_driver_sql("CHECKPOINT")
+        else:
+            conn.exec_driver_sql("ANALYZE")
+            conn.commit()
 
 
 def _seed_receiver_services(conn, rng: random.Random, receivers: dict[int, list[tuple[int, str, float]]],

@@ -47,7 +47,8 @@ def test_bad_input_gives_dutch_errors_keyed_like_the_inputs():
     section = find_section(PLAN, "internship")
     content, errors = load_section(section, MultiDict({"start": "2027-13-01", "company": "x" * 201}), CHOICES)
     assert content is None
-    assert errors == {"start": ["Vul een geldige datum in (dd-mm-jjjj)."], "company": ["Houd dit korter dan 200 tekens."]}
+    assert errors == {"start": ["Vul een geldige datum in (dd-mm-jjjj)."],
+                      "company": ["Houd dit korter dan 200 tekens."]}
     long_text, errors = load_section(find_section(PLAN, "future"), MultiDict({"goal": "x" * 4001}), CHOICES)
     assert long_text is None and errors == {"goal": ["Houd dit korter dan 4000 tekens."]}
 

@@ -6,6 +6,7 @@ written (no signature row, no event, statuses unchanged, even when the caller co
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pytest
 from sqlalchemy import select
@@ -226,8 +227,8 @@ def test_from_16_the_student_signs_and_a_guardian_cannot(session, keyring, world
             reload(session, guardian, agreement_id)
         agreement, access = reload(session, actors["mentor"], agreement_id)
         assert signing_capacity(session, guardian, agreement, agreement.latest.parties[0]) is None
-        _refused(session, agreement_id, Forbidden, lambda: sign_version(
-            session, guardian, keyring, agreement, access, 1, "student", authenticated_at=utcnow(),
+        _refused(session, agreement_id, Forbidden, functools.partial(
+            sign_version, session, guardian, keyring, agreement, access, 1, "student", authenticated_at=utcnow(),
             method=SignatureMethod.password), match="namens")
         row = sign(session, keyring, student_actor, agreement_id, 1, "student")
         assert (row.signer_name, row.on_behalf_of) == (student_actor.name, None)
@@ -293,8 +294,9 @@ def test_signing_twice_or_for_another_party_is_refused(session, keyring, world, 
                                                            agreement_id, 1, keys["student"]), match="al gereageerd")
     _refused(session, agreement_id, Forbidden, lambda: sign(session, keyring, actors["student_account"],
                                                             agreement_id, 1, keys["gemeente"]), match="namens")
-    _refused(session, agreement_id, ValidationFailed, lambda: sign(session, keyring, actors["mentor"], agreement_id,
-                                                                   1, "org-999999"), match="ondertekent deze versie niet")
+    _refused(session, agreement_id, ValidationFailed,
+             lambda: sign(session, keyring, actors["mentor"], agreement_id, 1, "org-999999"),
+             match="ondertekent deze versie niet")
     # a party that said no cannot sign afterwards, and the refusal ends the round
     decline_version(session, actors["partner"], keyring, *reload(session, actors["partner"], agreement_id), 1,
                     keys["gemeente"], reason="De uren kloppen niet")

@@ -75,7 +75,8 @@ class AgreementMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         env = self.env
-        self.session, self.keyring, self.world, self.actors = env["session"], env["keyring"], env["world"], env["actors"]
+        self.session, self.keyring = env["session"], env["keyring"]
+        self.world, self.actors = env["world"], env["actors"]
         self.keys = {"student": "student", "school": f"org-{self.world['school'].id}",
                      "gemeente": f"org-{self.world['gemeente'].id}"}
         mentor = self.actors["mentor"]
