@@ -146,7 +146,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # the operator's own Python file (like Flask's from_pyfile), trusted as the code is: whoever
         # sets SCHAKEL_CONFIG can already run code as the hub
         code = compile(Path(pyfile).read_text(), pyfile, "exec")
-        exec(code, namespace)
+        exec(code, namespace)  # nosec B102 # the operator's own config file
         config.update({k: v for k, v in namespace.items() if k.isupper()})
     for name, (variable, parse) in ENV_SETTINGS.items():
         if variable in os.environ and os.environ[variable] != "":

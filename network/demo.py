@@ -15,6 +15,7 @@ run in production.
 from __future__ import annotations
 
 import datetime as dt
+import graphlib
 import random
 import zlib
 from collections.abc import Callable
@@ -364,13 +365,22 @@ def _refuse_in_production() -> None:
 
 
 #: feature seeders run after the region exists: ``(session, keyring, today) -> number added``.
-#: Features register theirs when imported (network imports no feature).
-DEMO_SEEDERS: list[tuple[str, Callable[[Session, Keyring, dt.date], int]]] = []
+#: Features register theirs when imported (network imports no feature); each names the seeders
+#: whose data it builds on, so the order does not hang on which package happens to be imported first.
+DEMO_SEEDERS: dict[str, tuple[Callable[[Session, Keyring, dt.date], int], tuple[str, ...]]] = {}
 
 
-def register_demo_seeder(label: str, seeder: Callable[[Session, Keyring, dt.date], int]) -> None:
-    if all(existing is not seeder for _, existing in DEMO_SEEDERS):
-        DEMO_SEEDERS.append((label, seeder))
+def register_demo_seeder(label: str, seeder: Callable[[Session, Keyring, dt.date], int], *,
+                         after: tuple[str, ...] = ()) -> None:
+    """Register ``seeder`` under ``label``; it runs after the seeders labelled in ``after``."""
+    DEMO_SEEDERS.setdefault(label, (seeder, after))
+
+
+def demo_seeders_in_order() -> list[tuple[str, Callable[[Session, Keyring, dt.date], int]]]:
+    """The registered seeders, each after the ones it names (registration order otherwise)."""
+    graph = {label: [name for name in after if name in DEMO_SEEDERS] for label, (_, after) in DEMO_SEEDERS.items()}
+    sorter = graphlib.TopologicalSorter(graph)
+    return [(label, DEMO_SEEDERS[label][0]) for label in sorter.static_order()]
 
 
 @demo_cli.command("seed")
@@ -385,7 +395,7 @@ def demo_seed() -> None:
         report = seed_demo_region(db.session, keyring, hasher=hasher,
                                   min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
         today = clock.today()
-        extra = {label: seeder(db.session, keyring, today) for label, seeder in DEMO_SEEDERS}
+        extra = {label: seeder(db.session, keyring, today) for label, seeder in demo_seeders_in_order()}
     except (DomainError, MarshmallowValidationError) as exc:
         errors = getattr(exc, "errors", None) or getattr(exc, "messages", None) or {}
         details = "; ".join(f"{field}: {', '.join(map(str, messages))}" for field, messages in errors.items())

@@ -14,5 +14,5 @@ from referrals.packet import connect_signals
 
 connect_signals()
 register_jobs()
-register_demo_seeder("trajecten", seed_demo_routes)
-register_demo_seeder("verwijzingen", seed_demo_referrals)
+register_demo_seeder("trajecten", seed_demo_routes, after=("sociale-kaartregels",))
+register_demo_seeder("verwijzingen", seed_demo_referrals, after=("trajecten", "toestemmingen"))

@@ -18,4 +18,4 @@ from consent.agreements.jobs import register_jobs
 from network.demo import register_demo_seeder
 
 register_jobs()
-register_demo_seeder("overeenkomsten", seed_demo_agreements)
+register_demo_seeder("overeenkomsten", seed_demo_agreements, after=("toestemmingen",))

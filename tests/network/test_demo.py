@@ -180,3 +180,20 @@ def test_expected_exit_dates_follow_the_seeding_day(app, session, keyring):
     session.commit()
     exits = [s.expected_exit_date for s in session.scalars(select(Student))]
     assert all(day < exit_date <= dt.date(2028, 1, 1) for exit_date in exits)
+
+
+def test_seeders_run_after_the_ones_they_build_on_whatever_the_import_order(app, session, monkeypatch):
+    """Referrals need the consents (a werkgeversservicepunt has no other basis for Kevin) and the
+    routes; the order once hung on which feature package was imported first, and an import sort
+    broke ``schakel demo seed``. Registered backwards, the seed still works."""
+    from network import demo
+
+    backwards = dict(reversed(list(demo.DEMO_SEEDERS.items())))
+    monkeypatch.setattr(demo, "DEMO_SEEDERS", backwards)
+    order = [label for label, _ in demo.demo_seeders_in_order()]
+    assert order.index("toestemmingen") < order.index("verwijzingen")
+    assert order.index("trajecten") < order.index("verwijzingen")
+    assert order.index("sociale-kaartregels") < order.index("trajecten")
+    assert order.index("toestemmingen") < order.index("overeenkomsten")
+    output = _seed(app)
+    assert "verwijzingen" in output
