@@ -1,10 +1,19 @@
 """Shared fixtures. The database is SQLite (a temp file) unless ``TEST_DATABASE_URL`` names
 another (CI runs the suite again with PostgreSQL). The schema comes from the Alembic
-migrations, never from ``create_all``. Views and services commit for real, so each test
-starts from empty tables (truncated after every test that used the database)."""
+migrations, never from ``create_all``. Requests commit for real (one commit point each, as in
+production), so each test starts from empty tables (emptied after every test that used the
+database: a few milliseconds).
+
+Under pytest-xdist each worker has a database of its own: a SQLite file in the worker's temp
+directory, or on PostgreSQL ``<database>_<worker>`` (``test_gw0``, ``test_gw1``…), created on
+the server of ``TEST_DATABASE_URL`` when missing, as is that database itself. The test
+databases commit without waiting for the disk (``synchronous_commit = off``): a crash of the
+server could lose the last commits of a test run, which nobody needs back, and it halves the
+time of the PostgreSQL run."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from contextlib import contextmanager
@@ -12,7 +21,9 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from network import create_app
 from network.config import generate_secrets
@@ -21,8 +32,47 @@ from network.db import db
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
+def ensure_postgres_database(url: URL) -> None:
+    """Create the database ``url`` names when the server has none by that name, and let it
+    commit without waiting for the disk. Stops the run saying what is missing: a server that
+    does not answer, or one that answers but will not make the database."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        conn = engine.connect()
+    except OperationalError as exc:
+        pytest.exit(f"PostgreSQL does not answer at {url.host}:{url.port} (TEST_DATABASE_URL): {exc.orig}",
+                    returncode=3)
+    try:
+        with conn:
+            # one worker at a time: two CREATE DATABASE at once fail on the shared template
+            conn.execute(text("SELECT pg_advisory_lock(hashtext('schakel test databases'))"))
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}) is None:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+            conn.execute(text(f'ALTER DATABASE "{url.database}" SET synchronous_commit = off'))
+    except (OperationalError, ProgrammingError) as exc:
+        pytest.exit(f"PostgreSQL at {url.host}:{url.port} answers, but the test database {url.database!r} could "
+                    f"not be made ready: the user {url.username!r} needs CREATEDB (or create it yourself: "
+                    f"createdb -h {url.host} -U {url.username} {url.database}): {exc.orig}", returncode=3)
+    finally:
+        engine.dispose()
+
+
+@functools.cache
+def worker_database_url() -> str:
+    """``TEST_DATABASE_URL`` for this xdist worker (its own PostgreSQL database), made ready."""
+    url = make_url(TEST_DATABASE_URL)
+    if url.get_backend_name() != "postgresql":
+        return TEST_DATABASE_URL
+    ensure_postgres_database(url)  # the reliability tests make their scratch databases from it
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = url.set(database=f"{url.database}_{worker}")
+        ensure_postgres_database(url)
+    return url.render_as_string(hide_password=False)
+
+
 def database_url(tmp_dir: Path) -> str:
-    return TEST_DATABASE_URL or f"sqlite:///{tmp_dir / 'test.db'}"
+    return worker_database_url() if TEST_DATABASE_URL else f"sqlite:///{tmp_dir / 'test.db'}"
 
 
 def test_config(tmp_dir: Path, **overrides) -> dict:
