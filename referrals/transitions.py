@@ -53,36 +53,88 @@ def transition(session: Session, actor: Principal, keyring: Keyring, referral: R
     side = side_of(actor, referral)
     if side is None or not can_view_referral(actor, referral):
         raise NotFound(NOT_FOUND)
+    target = _target_status(to)
+    allowed = _check_step(referral, side, target, expected_version)
+    errors: dict[str, list[str]] = {}
+    reason = _checked_reason(target, reason, errors)
+    chosen_outcome = _checked_outcome(target, outcome, errors)
+    _check_handover_confirmed(referral, target, allowed)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    previous = _move(referral, actor, side, target, reason, chosen_outcome, now)
+    add_event(session, keyring, referral, EventKind.transition, actor, from_status=previous, to_status=target,
+              reason=reason, now=now)
+    detail = {"from": previous.value, "to": target.value}
+    if chosen_outcome:
+        detail["outcome"] = chosen_outcome.value
+    record(session, actor, action=AuditAction.update, event_type=TRANSITION_TAGS[target], object_type="referral",
+           object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose, detail=detail)
+    if previous is not S.draft:  # the receiver never saw a draft: nothing to tell
+        tell_other_side(session, keyring, referral, side, kind=TRANSITION_NOTICES[target], base_url=base_url,
+                        now=now, title=f"Verwijzing nr. {referral.id}: {_STATUS_WORDS.get(target, target.value)}")
+    announce(session, keyring, referral, own_only_for=actor if previous is S.draft else None)
+    return referral
+
+
+def _target_status(to: ReferralStatus | str) -> ReferralStatus:
+    """The status asked for; an unknown one is a field error."""
     try:
-        target = ReferralStatus(to)
+        return ReferralStatus(to)
     except ValueError:
         raise ValidationFailed(errors={"status": [str(_l("Onbekende status."))]}) from None
+
+
+def _check_step(referral: Referral, side: str, target: ReferralStatus,
+                expected_version: int | None) -> list[ReferralStatus]:
+    """The state machine's word on the step, as a :class:`Conflict`: sending goes through the
+    wizard, the version must be current, and the status and the side must allow ``target``.
+    Returns what ``side`` may do from the current status."""
     if target is S.requested:
-        raise Conflict(_l("Versturen gaat via de verwijswizard."), allowed=[s.value for s in allowed_for(referral.status, side)])
+        raise Conflict(_l("Versturen gaat via de verwijswizard."),
+                       allowed=[s.value for s in allowed_for(referral.status, side)])
     check_version(referral, expected_version)
     allowed = allowed_for(referral.status, side)
     if target not in allowed_next(referral.status) or side not in MOVED_BY.get(target, ()):
         raise Conflict(_l("Deze stap kan niet vanuit de status '%(status)s'.", status=referral.status.value),
                        allowed=[s.value for s in allowed])
-    errors: dict[str, list[str]] = {}
+    return allowed
+
+
+def _checked_reason(target: ReferralStatus, reason: str | None, errors: dict[str, list[str]]) -> str | None:
+    """The stripped reason (None when empty); required for some targets, at most 500 characters."""
     reason = (reason or "").strip() or None
     if target in REASON_REQUIRED and not reason:
         errors["reason"] = [str(_l("Geef een reden op."))]
     if reason and len(reason) > 500:
         errors["reason"] = [str(_l("De reden is te lang (hoogstens 500 tekens)."))]
-    chosen_outcome = None
-    if target is S.completed:
-        try:
-            chosen_outcome = Outcome(outcome) if outcome else None
-        except ValueError:
-            chosen_outcome = None
-        if chosen_outcome is None:
-            errors["outcome"] = [str(_l("Kies de uitkomst."))]
+    return reason
+
+
+def _checked_outcome(target: ReferralStatus, outcome: Outcome | str | None,
+                     errors: dict[str, list[str]]) -> Outcome | None:
+    """The outcome a completed referral needs (None for any other target)."""
+    if target is not S.completed:
+        return None
+    try:
+        chosen_outcome = Outcome(outcome) if outcome else None
+    except ValueError:
+        chosen_outcome = None
+    if chosen_outcome is None:
+        errors["outcome"] = [str(_l("Kies de uitkomst."))]
+    return chosen_outcome
+
+
+def _check_handover_confirmed(referral: Referral, target: ReferralStatus, allowed: list[ReferralStatus]) -> None:
+    """The work starts (accepted → in-progress) only after the confirmed warm hand-over."""
     if target is S.in_progress and referral.status is S.accepted and referral.handover_confirmed_at is None:
         raise Conflict(_l("Leg eerst de warme overdracht vast (en laat de ontvanger die bevestigen)."),
                        allowed=[s.value for s in allowed if s is not S.in_progress])
-    if errors:
-        raise ValidationFailed(errors=errors)
+
+
+def _move(referral: Referral, actor: Principal, side: str, target: ReferralStatus, reason: str | None,
+          chosen_outcome: Outcome | None, now: dt.datetime) -> ReferralStatus:
+    """Set the new status with the stamps it brings (answered, outcome, closed, the receiver's
+    owner on accepting). Returns the previous status."""
     previous = referral.status
     referral.status, referral.status_reason, referral.status_changed_at = target, reason, now
     if previous is S.requested and target in (S.accepted, S.rejected):
@@ -93,16 +145,7 @@ def transition(session: Session, actor: Principal, keyring: Keyring, referral: R
         referral.closed_at = now
     if target in (S.accepted,) and referral.owner_account_id is None and side == RECEIVER:
         referral.owner_account_id = actor.account_id
-    add_event(session, keyring, referral, EventKind.transition, actor, from_status=previous, to_status=target,
-              reason=reason, now=now)
-    record(session, actor, action=AuditAction.update, event_type=TRANSITION_TAGS[target], object_type="referral",
-           object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
-           detail={"from": previous.value, "to": target.value, **({"outcome": chosen_outcome.value} if chosen_outcome else {})})
-    if previous is not S.draft:  # the receiver never saw a draft: nothing to tell
-        tell_other_side(session, keyring, referral, side, kind=TRANSITION_NOTICES[target], base_url=base_url,
-                         now=now, title=f"Verwijzing nr. {referral.id}: {_STATUS_WORDS.get(target, target.value)}")
-    announce(session, keyring, referral, own_only_for=actor if previous is S.draft else None)
-    return referral
+    return previous
 
 
 _STATUS_WORDS = {
