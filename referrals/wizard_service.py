@@ -101,58 +101,23 @@ def save_draft(session: Session, actor: Principal, keyring: Keyring, student: St
         repeated create with the same token returns the draft it made), ``expected_version``.
     """
     now = now or utcnow()
-    if referral is None and data.get("client_token"):
-        existing = session.scalar(select(Referral).where(Referral.client_token == str(data["client_token"])))
-        if existing is not None:
-            if side_of(actor, existing) != SENDER:
-                raise NotFound(NOT_FOUND)
-            if existing.status is not S.draft:
-                return existing  # a double submit: the referral was made (and maybe sent) already
-            referral = existing
+    if referral is None:
+        referral = _draft_by_token(session, actor, data)
+        if referral is not None and referral.status is not S.draft:
+            return referral  # a double submit: the referral was made (and maybe sent) already
     if referral is not None:
-        if side_of(actor, referral) != SENDER:
-            raise NotFound(NOT_FOUND)
-        if referral.status is not S.draft:
-            raise Conflict(_l("Deze verwijzing is al verstuurd en kan niet meer als concept worden gewijzigd."),
-                           allowed=[s.value for s in allowed_for(referral.status, SENDER)])
-        check_version(referral, data.get("expected_version"))
+        _check_still_draft(actor, referral, data.get("expected_version"))
     errors: dict[str, list[str]] = {}
     service = _check_draft(session, actor, student, data, errors)
-    categories = []
-    for code in data.get("categories") or []:
-        try:
-            category = Category(code)
-        except ValueError:
-            errors.setdefault("categories", []).append(str(_l("Onbekend gegevenstype.")))
-            continue
-        if category not in SHAREABLE:
-            errors.setdefault("categories", []).append(str(_l("Dit gegevenstype kan niet met een verwijzing mee.")))
-        categories.append(category)
+    categories = _checked_categories(data.get("categories") or [], errors)
     if errors:
         raise ValidationFailed(errors=errors)
     created = referral is None
     if created:
-        referral = Referral(student_id=student.id, from_organisation_id=actor.organisation_id,
-                            from_account_id=actor.account_id, from_name=actor.name, status=S.draft,
-                            client_token=str(data["client_token"]) if data.get("client_token") else None,
-                            created_at=now, status_changed_at=now, type=ReferralType.transitieroute,
-                            purpose=data.get("purpose") or "", categories="")
-        route = session.scalar(select(Route).where(Route.student_id == student.id))
-        referral.route_id = route.id if route else None
-    if service is not None:
-        referral.service_id, referral.to_organisation_id = service.id, service.organisation_id
-    if data.get("purpose"):
-        referral.purpose = str(data["purpose"])
-    if data.get("type"):
-        referral.type = ReferralType(data["type"])
-    if "categories" in data:
-        referral.categories = " ".join(sorted(c.value for c in set(categories)))
+        referral = _new_draft(session, actor, student, data, now)
+    _apply_draft_fields(referral, service, data, categories)
     if created:
-        if referral.service_id is None:
-            raise ValidationFailed(errors={"service_id": [str(_l("Kies een dienst van de sociale kaart."))]})
-        session.add(referral)
-        session.flush()  # the id binds the encrypted details to this row
-        add_event(session, keyring, referral, EventKind.created, actor, to_status=S.draft, now=now)
+        _store_new_draft(session, actor, keyring, referral, now)
     if "details" in data:
         details = empty_details()
         details.update(data["details"] or {})
@@ -161,6 +126,78 @@ def save_draft(session: Session, actor: Principal, keyring: Keyring, student: St
            event_type=ReferralTag.draft, object_type="referral", object_id=referral.id, student_id=student.id,
            purpose="verwijzing", basis="legal_task:onderwijstaak")
     return referral
+
+
+def _draft_by_token(session: Session, actor: Principal, data: dict[str, Any]) -> Referral | None:
+    """The referral an earlier create with the same ``client_token`` made (only its sender may
+    see it), or None."""
+    if not data.get("client_token"):
+        return None
+    existing = session.scalar(select(Referral).where(Referral.client_token == str(data["client_token"])))
+    if existing is not None and side_of(actor, existing) != SENDER:
+        raise NotFound(NOT_FOUND)
+    return existing
+
+
+def _check_still_draft(actor: Principal, referral: Referral, expected_version: Any) -> None:
+    """Only the sender changes a draft, only while it is one, and only from its current version."""
+    if side_of(actor, referral) != SENDER:
+        raise NotFound(NOT_FOUND)
+    if referral.status is not S.draft:
+        raise Conflict(_l("Deze verwijzing is al verstuurd en kan niet meer als concept worden gewijzigd."),
+                       allowed=[s.value for s in allowed_for(referral.status, SENDER)])
+    check_version(referral, expected_version)
+
+
+def _checked_categories(codes: list[Any], errors: dict[str, list[str]]) -> list[Category]:
+    """The data categories chosen (codes), each one that can go with a referral."""
+    categories = []
+    for code in codes:
+        try:
+            category = Category(code)
+        except ValueError:
+            errors.setdefault("categories", []).append(str(_l("Onbekend gegevenstype.")))
+            continue
+        if category not in SHAREABLE:
+            errors.setdefault("categories", []).append(str(_l("Dit gegevenstype kan niet met een verwijzing mee.")))
+        categories.append(category)
+    return categories
+
+
+def _new_draft(session: Session, actor: Principal, student: Student, data: dict[str, Any],
+               now: dt.datetime) -> Referral:
+    """A new draft from the actor's school, on the student's route if there is one (not stored yet)."""
+    referral = Referral(student_id=student.id, from_organisation_id=actor.organisation_id,
+                        from_account_id=actor.account_id, from_name=actor.name, status=S.draft,
+                        client_token=str(data["client_token"]) if data.get("client_token") else None,
+                        created_at=now, status_changed_at=now, type=ReferralType.transitieroute,
+                        purpose=data.get("purpose") or "", categories="")
+    route = session.scalar(select(Route).where(Route.student_id == student.id))
+    referral.route_id = route.id if route else None
+    return referral
+
+
+def _apply_draft_fields(referral: Referral, service: Service | None, data: dict[str, Any],
+                        categories: list[Category]) -> None:
+    """The wizard's fields that ``data`` fills in (an empty purpose or type leaves the old one)."""
+    if service is not None:
+        referral.service_id, referral.to_organisation_id = service.id, service.organisation_id
+    if data.get("purpose"):
+        referral.purpose = str(data["purpose"])
+    if data.get("type"):
+        referral.type = ReferralType(data["type"])
+    if "categories" in data:
+        referral.categories = " ".join(sorted(c.value for c in set(categories)))
+
+
+def _store_new_draft(session: Session, actor: Principal, keyring: Keyring, referral: Referral,
+                     now: dt.datetime) -> None:
+    """Add a new draft (it needs a service) with its first timeline event."""
+    if referral.service_id is None:
+        raise ValidationFailed(errors={"service_id": [str(_l("Kies een dienst van de sociale kaart."))]})
+    session.add(referral)
+    session.flush()  # the id binds the encrypted details to this row
+    add_event(session, keyring, referral, EventKind.created, actor, to_status=S.draft, now=now)
 
 
 def _check_send(session: Session, referral: Referral, keyring: Keyring, today: dt.date,
@@ -216,7 +253,8 @@ def send_referral(session: Session, actor: Principal, keyring: Keyring, referral
     if referral.status is not S.draft:
         if referral.status is S.requested and referral.sent_at is not None:
             return referral
-        raise Conflict(_l("Deze verwijzing is al verstuurd."), allowed=[s.value for s in allowed_for(referral.status, SENDER)])
+        raise Conflict(_l("Deze verwijzing is al verstuurd."),
+                       allowed=[s.value for s in allowed_for(referral.status, SENDER)])
     check_version(referral, expected_version)
     service, categories, refs = _check_send(session, referral, keyring, today, response_due)
     student = referral.student
