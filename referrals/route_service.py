@@ -342,6 +342,23 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
     contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins."""
     today = today or clock.today()
     require_route_manager(actor, route)
+    _check_exit_date(route, exit_date, today)
+    if route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins:
+        return []
+    if wants_rmc_followup(session, route, route.student):
+        route.followup_months = 24
+    route.exit_date, route.status = exit_date, RouteStatus.followup
+    made = _schedule_check_ins(route, exit_date)
+    session.flush()
+    record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
+           object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
+           detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
+                   "check_ins": sorted(c.months for c in route.check_ins)})
+    return made
+
+
+def _check_exit_date(route: Route, exit_date: dt.date | None, today: dt.date) -> None:
+    """Given, not in the future, not before the start, and fixed once a check-in was recorded."""
     errors: dict[str, list[str]] = {}
     if exit_date is None:
         errors["exit_date"] = [_l("Vul de datum in waarop de leerling de school verliet.")]
@@ -355,11 +372,11 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
                                   "veranderen.")]
     if errors:
         raise ValidationFailed(errors=errors)
-    if route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins:
-        return []
-    if wants_rmc_followup(session, route, route.student):
-        route.followup_months = 24
-    route.exit_date, route.status = exit_date, RouteStatus.followup
+
+
+def _schedule_check_ins(route: Route, exit_date: dt.date) -> list[CheckIn]:
+    """A check-in at each month mark up to the route's follow-up (due dates of existing ones
+    moved along, open ones past the follow-up removed); returns the new ones."""
     existing = {c.months: c for c in route.check_ins}
     made = []
     for months in CHECK_IN_MONTHS:
@@ -375,9 +392,4 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
     for months, check_in in existing.items():
         if months > route.followup_months and check_in.recorded_at is None:
             route.check_ins.remove(check_in)
-    session.flush()
-    record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
-           object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
-           detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
-                   "check_ins": sorted(c.months for c in route.check_ins)})
     return made
