@@ -2,9 +2,10 @@
 list (cursor pagination), one referral with its packet and timeline (``ETag: W/"<version>"``),
 transitions, updates and notes, the warm hand-over and its confirmation, and the owner.
 
-Every write calls the same service as the HTML pages (:mod:`referrals.service`), so a partner
-system (an OAuth client acting as its organisation, ``account_id`` None: it is recorded under
-its name, ``API-client <naam>``) can do what a person can and nothing more. Reading a referral
+Every write calls the same service as the HTML pages (:mod:`referrals.service`,
+:mod:`referrals.wizard_service`, :mod:`referrals.transitions`), so a partner system (an OAuth
+client acting as its organisation, ``account_id`` None: it is recorded under its name,
+``API-client <naam>``) can do what a person can and nothing more. Reading a referral
 needs ``referrals:read``; changing it also the write permission of the caller's side (the
 receiver's ``referral_handle``, the sender's ``referral_create``: scope ``referrals:write``),
 else 403 ``insufficient_scope``. A change of the referral row needs ``If-Match`` with its ETag
@@ -66,21 +67,12 @@ from referrals.inbox import InboxFilters, list_inbox, list_sent
 from referrals.models import Referral, ReferralEvent
 from referrals.packet import read_packet
 from referrals.referral_timeline import event_body, visible_events
-from referrals.service import (
-    RECEIVER,
-    assign,
-    confirm_handover,
-    get_referral,
-    post_message,
-    record_handover,
-    save_draft,
-    send_referral,
-    side_of,
-    transition,
-)
+from referrals.service import RECEIVER, assign, get_referral, post_message, side_of
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, empty_details
 from referrals.states import ReferralStatus, allowed_for
 from referrals.tags import ReferralTag
+from referrals.transitions import confirm_handover, record_handover, transition
+from referrals.wizard_service import save_draft, send_referral
 
 bp = Blueprint("referrals_api", __name__, url_prefix="/api/v1", description="Verwijzingen")
 

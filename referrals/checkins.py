@@ -1,5 +1,6 @@
-"""Follow-up (nazorg) check-ins after the exit: recording what a check-in found, and the
-alert to the region's RMC when the young person dropped out or is lost from view.
+"""Follow-up (nazorg) check-ins after the exit: recording the exit (which schedules the
+check-ins at 3, 6, 12 and, for RMC follow-up, 24 months), recording what a check-in found, and
+the alert to the region's RMC when the young person dropped out or is lost from view.
 
 Same conventions as :mod:`referrals.route_service`: session, actor, keyring and clock in; flush,
 never commit; audited in the same transaction. The alert carries no name (it leaves the hub
@@ -15,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network import clock
 from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.crypto import Keyring
@@ -25,15 +27,83 @@ from network.notifications import notify_organisation
 from network.permissions import Principal
 from referrals.models import ALERT_SITUATIONS, CheckIn, Route, RouteStatus, Situation
 from referrals.route_service import (
+    CHECK_IN_MONTHS,
     PURPOSE_RMC,
     PURPOSE_SCHOOL,
     RMC_ALERT_PATH,
     SCHOOL_BASIS,
+    add_months,
     find_route,
     is_route_rmc,
     is_route_school_staff,
+    require_route_manager,
+    wants_rmc_followup,
 )
-from referrals.tags import CheckinNotice, CheckinTag
+from referrals.tags import CheckinNotice, CheckinTag, RouteTag
+
+# -- the exit: scheduling the check-ins --------------------------------------------------------
+
+def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.date | None, *,
+                today: dt.date | None = None) -> list[CheckIn]:
+    """The student left school on ``exit_date``: the route goes to follow-up and check-ins are
+    scheduled at 3, 6 and 12 months (and 24 for RMC follow-up), assigned to the responsible
+    contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins."""
+    today = today or clock.today()
+    require_route_manager(actor, route)
+    _check_exit_date(route, exit_date, today)
+    if route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins:
+        return []
+    if wants_rmc_followup(session, route, route.student):
+        route.followup_months = 24
+    route.exit_date, route.status = exit_date, RouteStatus.followup
+    made = _schedule_check_ins(route, exit_date)
+    session.flush()
+    record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
+           object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
+           detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
+                   "check_ins": sorted(c.months for c in route.check_ins)})
+    return made
+
+
+def _check_exit_date(route: Route, exit_date: dt.date | None, today: dt.date) -> None:
+    """Given, not in the future, not before the start, and fixed once a check-in was recorded."""
+    errors: dict[str, list[str]] = {}
+    if exit_date is None:
+        errors["exit_date"] = [_l("Vul de datum in waarop de leerling de school verliet.")]
+    elif exit_date > today:
+        errors["exit_date"] = [_l("De uitstroomdatum ligt in de toekomst. Leg de uitstroom vast als die "
+                                  "heeft plaatsgevonden.")]
+    elif exit_date < route.start_date:
+        errors["exit_date"] = [_l("De uitstroomdatum ligt vóór de start van het traject.")]
+    elif route.exit_date is not None and route.exit_date != exit_date and any(c.recorded_at for c in route.check_ins):
+        errors["exit_date"] = [_l("Er zijn al nazorgcontacten vastgelegd; de uitstroomdatum kan niet meer "
+                                  "veranderen.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def _schedule_check_ins(route: Route, exit_date: dt.date) -> list[CheckIn]:
+    """A check-in at each month mark up to the route's follow-up (due dates of existing ones
+    moved along, open ones past the follow-up removed); returns the new ones."""
+    existing = {c.months: c for c in route.check_ins}
+    made = []
+    for months in CHECK_IN_MONTHS:
+        if months > route.followup_months:
+            continue
+        due = add_months(exit_date, months)
+        if months in existing:
+            existing[months].due_date = due  # an exit date corrected before any check-in
+            continue
+        check_in = CheckIn(months=months, due_date=due, assigned_account_id=route.responsible_account_id)
+        route.check_ins.append(check_in)
+        made.append(check_in)
+    for months, check_in in existing.items():
+        if months > route.followup_months and check_in.recorded_at is None:
+            route.check_ins.remove(check_in)
+    return made
+
+
+# -- recording a check-in ----------------------------------------------------------------------
 
 
 def find_check_in(session: Session, actor: Principal, check_in_id: Any) -> CheckIn:

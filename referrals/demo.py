@@ -14,10 +14,10 @@ from network.crypto import Keyring
 from network.models import Account, Membership, Student
 from network.permissions import Principal, permissions_for
 from network.web import acting_from
-from referrals.checkins import record_check_in
+from referrals.checkins import record_check_in, record_exit
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Route, RoutePhase
-from referrals.route_service import add_months, open_route, record_exit, update_route
+from referrals.route_service import add_months, open_route, update_route
 
 #: (first, last name, staff e-mail, phase, months since exit or None, intake days ago or None)
 DEMO_ROUTES = (

@@ -20,8 +20,10 @@ from network.crypto import Keyring
 from network.models import Account, Membership, Organisation, Region, Student
 from network.permissions import Acting, Principal, permissions_for
 from referrals.models import Referral
-from referrals.service import confirm_handover, post_message, record_handover, save_draft, send_referral, transition
+from referrals.service import post_message
 from referrals.states import ReferralStatus as S
+from referrals.transitions import confirm_handover, record_handover, transition
+from referrals.wizard_service import save_draft, send_referral
 from socialmap.models import Service
 
 REGION_CODE = "waalrand"

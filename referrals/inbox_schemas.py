@@ -179,35 +179,75 @@ def packet_sections(content: dict[str, Any]) -> list[dict[str, Any]]:
         part = content.get(category.value)
         if part is None:
             continue
-        rows: list[tuple[Any, str]] = []
-        care_workers: list[list[tuple[Any, str]]] = []
-        if category is Category.contact:
-            rows = [(label, _date(part.get(k)) if k == "date_of_birth" else str(part.get(k)))
-                    for k, label in CONTACT_LABELS.items() if part.get(k)]
-        elif category is Category.education:
-            for key, label in EDUCATION_LABELS.items():
-                value = part.get(key)
-                if key == "level" and value:
-                    value = next((str(v) for lvl, v in LEVEL_LABELS.items() if lvl.value == value), value)
-                elif key == "expected_exit_date" and value:
-                    value = _date(value)
-                if value:
-                    rows.append((label, str(value)))
-            rows += [(label, str(part["school_situation"][k])) for k, label in SCHOOL_SITUATION.items()
-                     if (part.get("school_situation") or {}).get(k)]
-            rows += [(label, str(part[k])) for k, (label, cat) in BACKGROUND.items()
-                     if cat is Category.education and part.get(k)]
-        elif category is Category.bsn:
-            rows = [(_l("BSN"), mask_bsn(str(part)))] if part else []
-        else:
-            rows = _domains(part.get("life_domains") or {})
-            if category is Category.support:
-                rows += [(label, str(part["background"][k])) for k, (label, cat) in BACKGROUND.items()
-                         if cat is Category.support and (part.get("background") or {}).get(k)]
-                care_workers = [[(CARE_WORKER_LABELS[k], str(worker.get(k))) for k in CARE_WORKER_LABELS
-                                 if worker.get(k)] for worker in part.get("care_workers") or []]
-            if category is Category.life_domains and part.get("remarks"):
-                rows.append((_l("Opmerkingen"), str(part["remarks"])))
+        rows = _SECTION_ROWS.get(category, _domain_rows)(part)
+        care_workers = _care_workers(part) if category is Category.support else []
         sections.append({"code": category.value, "title": CATEGORY_LABELS[category], "rows": rows,
                          "care_workers": [w for w in care_workers if w]})
     return sections
+
+
+Rows = list[tuple[Any, str]]
+
+
+def _contact_rows(part: dict[str, Any]) -> Rows:
+    return [(label, _date(part.get(k)) if k == "date_of_birth" else str(part.get(k)))
+            for k, label in CONTACT_LABELS.items() if part.get(k)]
+
+
+def _education_rows(part: dict[str, Any]) -> Rows:
+    """The programme (the level in words, dates as dd-mm-jjjj), the school situation and the
+    background questions about education."""
+    rows: Rows = []
+    for key, label in EDUCATION_LABELS.items():
+        value = _education_value(key, part.get(key))
+        if value:
+            rows.append((label, str(value)))
+    rows += [(label, str(part["school_situation"][k])) for k, label in SCHOOL_SITUATION.items()
+             if (part.get("school_situation") or {}).get(k)]
+    rows += [(label, str(part[k])) for k, (label, cat) in BACKGROUND.items()
+             if cat is Category.education and part.get(k)]
+    return rows
+
+
+def _education_value(key: str, value: Any) -> Any:
+    if key == "level" and value:
+        return next((str(v) for lvl, v in LEVEL_LABELS.items() if lvl.value == value), value)
+    if key == "expected_exit_date" and value:
+        return _date(value)
+    return value
+
+
+def _bsn_rows(part: Any) -> Rows:
+    return [(_l("BSN"), mask_bsn(str(part)))] if part else []
+
+
+def _domain_rows(part: dict[str, Any]) -> Rows:
+    """The leefgebieden answers in the category's part (all that justice shares)."""
+    return _domains(part.get("life_domains") or {})
+
+
+def _support_rows(part: dict[str, Any]) -> Rows:
+    return _domain_rows(part) + [(label, str(part["background"][k])) for k, (label, cat) in BACKGROUND.items()
+                                 if cat is Category.support and (part.get("background") or {}).get(k)]
+
+
+def _life_domains_rows(part: dict[str, Any]) -> Rows:
+    rows = _domain_rows(part)
+    if part.get("remarks"):
+        rows.append((_l("Opmerkingen"), str(part["remarks"])))
+    return rows
+
+
+def _care_workers(part: dict[str, Any]) -> list[Rows]:
+    return [[(CARE_WORKER_LABELS[k], str(worker.get(k))) for k in CARE_WORKER_LABELS if worker.get(k)]
+            for worker in part.get("care_workers") or []]
+
+
+#: how each category's part of the packet becomes rows; any other category is leefgebieden only
+_SECTION_ROWS = {
+    Category.contact: _contact_rows,
+    Category.education: _education_rows,
+    Category.bsn: _bsn_rows,
+    Category.support: _support_rows,
+    Category.life_domains: _life_domains_rows,
+}

@@ -47,18 +47,9 @@ from referrals.inbox_schemas import (
 from referrals.models import EventKind
 from referrals.packet import read_packet
 from referrals.referral_timeline import event_body, visible_events
-from referrals.service import (
-    RECEIVER,
-    assign,
-    colleagues,
-    confirm_handover,
-    get_referral,
-    post_message,
-    record_handover,
-    side_of,
-    transition,
-)
+from referrals.service import RECEIVER, assign, colleagues, get_referral, post_message, side_of
 from referrals.states import TERMINAL, ReferralStatus, allowed_for
+from referrals.transitions import confirm_handover, record_handover, transition
 from socialmap.models import Service, ServiceStatus
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")

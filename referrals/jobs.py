@@ -1,7 +1,7 @@
 """Scheduled jobs of the referrals package. Each run is one unit of work
-(:meth:`network.scheduler.Job.run`) and is idempotent. :data:`JOBS` is the package's list: other modules append theirs
-(the referral SLA job of ``referrals.deadlines``) and :func:`register_jobs` registers them all
-with :mod:`network.scheduler` when the package is imported."""
+(:meth:`network.scheduler.Job.run`) and is idempotent. :data:`JOBS` is the package's list;
+:func:`register_jobs` registers it, with the referral SLA jobs of ``referrals.deadlines``
+(:data:`~referrals.deadlines.DEADLINE_JOBS`), with :mod:`network.scheduler` when the package is imported."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from flask import Flask
 
 from network.db import db
 from network.scheduler import Job, register_job
+from referrals.deadlines import DEADLINE_JOBS
+from referrals.followup import run_followup
 
 DAY = 24 * 3600
 
 
 def followup_job(app: Flask) -> str:
     """``referrals.followup``: remind contacts of due check-ins (once), close finished routes."""
-    from referrals.followup import run_followup
-
     result = run_followup(db.session, app.extensions["schakel.keyring"],
                           base_url=app.config.get("BASE_URL", ""))
     return str(result)
@@ -28,7 +28,5 @@ JOBS: list[Job] = [
 
 
 def register_jobs() -> None:
-    from referrals.deadlines import DEADLINE_JOBS
-
     for job in (*JOBS, *DEADLINE_JOBS):
         register_job(job)

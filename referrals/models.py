@@ -29,6 +29,7 @@ from network.crypto import FieldRef
 from network.db import UTCDateTime, db
 from network.models import Account, Organisation, Student, str_enum
 from referrals.states import Outcome, ReferralStatus, ReferralType
+from socialmap.models import Service
 
 
 class RoutePhase(enum.StrEnum):
@@ -224,7 +225,7 @@ class Referral(db.Model):
     to_organisation: Mapped[Organisation] = relationship(foreign_keys=[to_organisation_id])
     from_account: Mapped[Account | None] = relationship(foreign_keys=[from_account_id])
     owner: Mapped[Account | None] = relationship(foreign_keys=[owner_account_id])
-    service = relationship("Service")
+    service: Mapped[Service | None] = relationship()
     packet: Mapped[HandoverPacket | None] = relationship(back_populates="referral", uselist=False)
     events: Mapped[list[ReferralEvent]] = relationship(back_populates="referral", order_by="ReferralEvent.id",
                                                        cascade="all, delete-orphan")

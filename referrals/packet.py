@@ -107,6 +107,8 @@ def wipe_packets(session: Session, keyring: Keyring, *, consent_id: int, student
 def on_consent_ended(consent, session: Session, reason: str, keyring: Keyring | None = None, **_extra: Any) -> int:
     """Receiver of :data:`network.signals.consent_withdrawn` / ``consent_expired``."""
     if keyring is None:
+        # lazy on purpose: a service module does not import flask (STYLE.md 4); only a signal sent
+        # without a keyring (the consent expiry job, inside its app context) needs the app's
         from flask import current_app
 
         keyring = current_app.extensions["schakel.keyring"]

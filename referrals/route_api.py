@@ -38,7 +38,7 @@ from network.db import db
 from network.errors import ValidationFailed
 from network.permissions import Permission, Principal
 from network.web import keyring
-from referrals import route_service
+from referrals import checkins, route_service
 from referrals.api_common import BAD_INPUT, NO_SCOPE, NOT_FOUND, base_url, load_body
 from referrals.api_schemas import (
     CheckInListSchema,
@@ -186,7 +186,7 @@ def record_exit(route_id):
     check_if_match(route.version, "het traject")
     data = load_body(RouteExitArgs)
     decision = _decided(principal, route, event_type=RouteTag.exit, action=AuditAction.update)
-    route_service.record_exit(db.session, principal, route, data["exit_date"])
+    checkins.record_exit(db.session, principal, route, data["exit_date"])
     return _answer(route, decision)
 
 

@@ -1,4 +1,5 @@
-"""Routes (the Transitieroute of a student) and their follow-up (nazorg) check-ins.
+"""Routes (the Transitieroute of a student): the walls, the list, opening and updating a route.
+The exit and the follow-up (nazorg) check-ins it schedules are in :mod:`referrals.checkins`.
 
 Plain functions: they take the session, the acting :class:`Principal`, the keyring and the
 clock (``today``/``now``), flush but never commit, and audit every change in the same
@@ -257,40 +258,11 @@ def update_route(session: Session, actor: Principal, route: Route, data: dict[st
     require_route_manager(actor, route)
     if expected_version is not None and route.version != expected_version:
         raise Conflict(CONFLICT_MESSAGE)
-    data = dict(data)
-    if data.get("phase") is not None:
-        try:
-            data["phase"] = RoutePhase(data["phase"])
-        except ValueError:
-            raise ValidationFailed(errors={"phase": [_l("Kies een fase.")]}) from None
-    errors: dict[str, list[str]] = {}
-    if "responsible_account_id" in data:
-        _check_responsible(session, route.school_id, data["responsible_account_id"], errors)
-    for phase in RoutePhase:
-        reached = data.get(f"reached_{phase.value}")
-        if reached is not None and reached > today:
-            errors.setdefault(f"reached_{phase.value}", []).append(
-                _l("Een bereikte datum kan niet in de toekomst liggen."))
-    if data.get("expected_exit_date") and data["expected_exit_date"] < route.start_date:
-        errors.setdefault("expected_exit_date", []).append(_l("De verwachte uitstroomdatum ligt vóór de start."))
-    if errors:
-        raise ValidationFailed(errors=errors)
-    changed: list[str] = []
-    for name in ("phase", "responsible_account_id", "expected_exit_date"):
-        if name in data and data[name] is not None and getattr(route, name) != data[name]:
-            setattr(route, name, data[name])
-            changed.append(name)
+    data = _with_phase(data)
+    _check_route_update(session, route, data, today)
+    changed = _apply_route_fields(route, data)
     by_phase = {p.phase: p for p in route.phases}
-    for phase in RoutePhase:
-        row = by_phase.get(phase)
-        if row is None:
-            row = RoutePhaseDate(phase=phase, position=list(RoutePhase).index(phase))
-            route.phases.append(row)
-        for kind in ("planned", "reached"):
-            key = f"{kind}_{phase.value}"
-            if key in data and getattr(row, f"{kind}_date") != data[key]:
-                setattr(row, f"{kind}_date", data[key])
-                changed.append(key)
+    changed += _apply_phase_dates(route, by_phase, data)
     current = by_phase.get(route.phase) or next(p for p in route.phases if p.phase is route.phase)
     if "phase" in changed and current.reached_date is None:
         current.reached_date = today
@@ -307,51 +279,57 @@ def update_route(session: Session, actor: Principal, route: Route, data: dict[st
     return changed
 
 
-# -- exit and follow-up ------------------------------------------------------------------------
+def _with_phase(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``data`` with the phase as a :class:`RoutePhase` (an unknown one is a field error)."""
+    data = dict(data)
+    if data.get("phase") is not None:
+        try:
+            data["phase"] = RoutePhase(data["phase"])
+        except ValueError:
+            raise ValidationFailed(errors={"phase": [_l("Kies een fase.")]}) from None
+    return data
 
-def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.date | None, *,
-                today: dt.date | None = None) -> list[CheckIn]:
-    """The student left school on ``exit_date``: the route goes to follow-up and check-ins are
-    scheduled at 3, 6 and 12 months (and 24 for RMC follow-up), assigned to the responsible
-    contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins."""
-    today = today or clock.today()
-    require_route_manager(actor, route)
+
+def _check_route_update(session: Session, route: Route, data: dict[str, Any], today: dt.date) -> None:
+    """The responsible contact is school staff, no phase is reached in the future and the expected
+    exit is not before the start; else :class:`ValidationFailed` with every field's message."""
     errors: dict[str, list[str]] = {}
-    if exit_date is None:
-        errors["exit_date"] = [_l("Vul de datum in waarop de leerling de school verliet.")]
-    elif exit_date > today:
-        errors["exit_date"] = [_l("De uitstroomdatum ligt in de toekomst. Leg de uitstroom vast als die "
-                                  "heeft plaatsgevonden.")]
-    elif exit_date < route.start_date:
-        errors["exit_date"] = [_l("De uitstroomdatum ligt vóór de start van het traject.")]
-    elif route.exit_date is not None and route.exit_date != exit_date and any(c.recorded_at for c in route.check_ins):
-        errors["exit_date"] = [_l("Er zijn al nazorgcontacten vastgelegd; de uitstroomdatum kan niet meer "
-                                  "veranderen.")]
+    if "responsible_account_id" in data:
+        _check_responsible(session, route.school_id, data["responsible_account_id"], errors)
+    for phase in RoutePhase:
+        reached = data.get(f"reached_{phase.value}")
+        if reached is not None and reached > today:
+            errors.setdefault(f"reached_{phase.value}", []).append(
+                _l("Een bereikte datum kan niet in de toekomst liggen."))
+    if data.get("expected_exit_date") and data["expected_exit_date"] < route.start_date:
+        errors.setdefault("expected_exit_date", []).append(_l("De verwachte uitstroomdatum ligt vóór de start."))
     if errors:
         raise ValidationFailed(errors=errors)
-    if route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins:
-        return []
-    if wants_rmc_followup(session, route, route.student):
-        route.followup_months = 24
-    route.exit_date, route.status = exit_date, RouteStatus.followup
-    existing = {c.months: c for c in route.check_ins}
-    made = []
-    for months in CHECK_IN_MONTHS:
-        if months > route.followup_months:
-            continue
-        due = add_months(exit_date, months)
-        if months in existing:
-            existing[months].due_date = due  # an exit date corrected before any check-in
-            continue
-        check_in = CheckIn(months=months, due_date=due, assigned_account_id=route.responsible_account_id)
-        route.check_ins.append(check_in)
-        made.append(check_in)
-    for months, check_in in existing.items():
-        if months > route.followup_months and check_in.recorded_at is None:
-            route.check_ins.remove(check_in)
-    session.flush()
-    record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
-           object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
-           detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
-                   "check_ins": sorted(c.months for c in route.check_ins)})
-    return made
+
+
+def _apply_route_fields(route: Route, data: dict[str, Any]) -> list[str]:
+    """Set the phase, the responsible contact and the expected exit where given; returns the changed."""
+    changed: list[str] = []
+    for name in ("phase", "responsible_account_id", "expected_exit_date"):
+        if name in data and data[name] is not None and getattr(route, name) != data[name]:
+            setattr(route, name, data[name])
+            changed.append(name)
+    return changed
+
+
+def _apply_phase_dates(route: Route, by_phase: dict[RoutePhase, RoutePhaseDate], data: dict[str, Any]) -> list[str]:
+    """Set the planned and reached date of each phase given (a missing phase row is added);
+    returns the changed ``planned_<phase>``/``reached_<phase>`` keys."""
+    changed: list[str] = []
+    for phase in RoutePhase:
+        row = by_phase.get(phase)
+        if row is None:
+            row = RoutePhaseDate(phase=phase, position=list(RoutePhase).index(phase))
+            route.phases.append(row)
+        for kind in ("planned", "reached"):
+            key = f"{kind}_{phase.value}"
+            if key in data and getattr(row, f"{kind}_date") != data[key]:
+                setattr(row, f"{kind}_date", data[key])
+                changed.append(key)
+    return changed
+

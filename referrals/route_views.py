@@ -21,7 +21,7 @@ from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
-from referrals.checkins import find_check_in, record_check_in
+from referrals.checkins import find_check_in, record_check_in, record_exit
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -40,7 +40,6 @@ from referrals.route_service import (
     is_route_school_staff,
     list_routes,
     open_route,
-    record_exit,
     school_staff_accounts,
     update_route,
 )

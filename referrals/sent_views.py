@@ -39,9 +39,10 @@ from referrals.schemas import (
     ReasonArgs,
     packet_vocab,
 )
-from referrals.service import SENDER, get_referral, post_message, record_handover, side_of, transition
+from referrals.service import SENDER, get_referral, post_message, side_of
 from referrals.states import ReferralStatus, allowed_for
 from referrals.tags import ReferralTag
+from referrals.transitions import record_handover, transition
 
 PER_PAGE = 25
 #: the events that show a deadline was missed

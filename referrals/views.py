@@ -5,7 +5,7 @@ form: nothing to save yet), 2 find the service on the sociale kaart (the first P
 the draft, with a one-time ``client_token`` so a double submit is one draft), 3 the sign-up
 form, 4 the data categories (only those the recipient has a basis for), 5 the preview of
 exactly what the recipient will see, then send. Every POST saves the draft
-(:func:`referrals.service.save_draft`), so leaving to record a consent loses nothing; a draft
+(:func:`referrals.wizard_service.save_draft`), so leaving to record a consent loses nothing; a draft
 continues where it was (``?stap=``).
 
 Every page that shows the student reads it through :func:`network.access.decide` (purpose
@@ -42,17 +42,11 @@ from referrals.schemas import (
     form_raw,
 )
 from referrals.sent_views import show_conflict
-from referrals.service import (
-    SENDER,
-    get_referral,
-    new_client_token,
-    save_draft,
-    send_referral,
-    side_of,
-    transition,
-)
+from referrals.service import SENDER, get_referral, side_of
 from referrals.states import ReferralStatus
 from referrals.tags import ReferralTag
+from referrals.transitions import transition
+from referrals.wizard_service import new_client_token, save_draft, send_referral
 from socialmap.models import Service, ServiceStatus
 
 NO_STUDENT = _l("Deze leerling bestaat niet, of u heeft er geen toegang toe.")

@@ -26,9 +26,9 @@ from referrals.schemas import (
     packet_vocab,
     signup_values,
 )
-from referrals.service import read_details, shareable_categories
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE, snapshot
 from referrals.tags import ReferralTag
+from referrals.wizard_service import read_details, shareable_categories
 from referrals.workdays import DEFAULT_RESPONSE_DAYS, add_working_days
 from socialmap.entries import list_categories
 from socialmap.models import Service

@@ -29,7 +29,7 @@ from consent.agreements.models import AgreementKind
 from consent.agreements.service import create_agreement
 from network.oauth import SCOPES
 from network.webhooks import EVENT_TYPES
-from referrals import service as rs
+from referrals import wizard_service as ws
 from referrals.route_service import open_route
 from tests.factories import bearer, get_token, make_api_client, principal_for
 from tests.referrals.conftest import draft_data, rworld  # noqa: F401  (the world fixture)
@@ -53,8 +53,8 @@ def _fresh_contexts(app):
 
 def _world_ids(session, keyring, rworld, side: str) -> dict:
     mentor = principal_for(rworld["mentor"])
-    referral = rs.save_draft(session, mentor, keyring, rworld["student"], draft_data(rworld))
-    rs.send_referral(session, mentor, keyring, referral)
+    referral = ws.save_draft(session, mentor, keyring, rworld["student"], draft_data(rworld))
+    ws.send_referral(session, mentor, keyring, referral)
     route = open_route(session, mentor, rworld["student"], {})
     agreement = create_agreement(session, mentor, keyring, rworld["student"], AgreementKind.plan)
     session.commit()

@@ -210,14 +210,14 @@ def test_a_change_made_through_the_api_reaches_the_receiver_after_commit(app, cl
     import datetime as dt
     import json
 
-    from referrals import service as rs
+    from referrals import wizard_service as ws
     from tests.network.test_webhooks import Receiver, reference_verify
     from tests.referrals.conftest import draft_data
 
     monkeypatch.setitem(app.config, "TOKEN_RATE_LIMIT", "10000 per minute")
     api_client, secret = make_api_client(rworld["gemeente"], ["webhooks:manage", "referrals:read", "referrals:write"])
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
-    rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     session.commit()
     h = bearer(get_token(client, api_client, secret))
     receiver = Receiver()

@@ -19,6 +19,8 @@ from network.permissions import system_principal
 from network.webhook_delivery import UrlPolicy
 from network.webhooks import create_subscription, delete_subscription
 from referrals import service as rs
+from referrals import transitions as rt
+from referrals import wizard_service as ws
 from socialmap.entries import create_service, set_capacity, update_service
 from tests.consent.agreements._signed import offer, party_keys, sign
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan
@@ -58,17 +60,17 @@ def test_a_sent_and_changed_referral_is_announced_to_both_sides_and_no_one_else(
     gemeente = subscribed(session, keyring, rworld["gemeente"])
     gemeente_map_only = subscribed(session, keyring, rworld["gemeente"], ["socialmap.changed"], name="Kaart")
     elsewhere = subscribed(session, keyring, rworld["far_gemeente"])
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
     session.commit()
     assert events(session, keyring) == []  # a draft is nobody's business yet
 
-    rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+    ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     session.commit()
     created = of_type(events(session, keyring), "referral.created")
     assert set(created) == {school, gemeente}
     assert all(body["data"] == {"id": referral.id} and body["type"] == "referral.created" for body in created.values())
 
-    rs.transition(session, ractors["jobcoach"], keyring, referral, "accepted", expected_version=referral.version)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, "accepted", expected_version=referral.version)
     session.commit()
     assert set(of_type(events(session, keyring), "referral.updated")) == {school, gemeente}
 
@@ -87,8 +89,8 @@ def test_a_sent_and_changed_referral_is_announced_to_both_sides_and_no_one_else(
 
 def test_a_failed_change_leaves_no_event(session, keyring, rworld, ractors):
     subscribed(session, keyring, rworld["gemeente"])
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
-    rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     session.rollback()  # the request failed after the send
     assert events(session, keyring) == []
 

@@ -8,7 +8,7 @@ import json
 
 from consent.service import withdraw_consent
 from network.db import db
-from referrals import service as rs
+from referrals import wizard_service as ws
 from referrals.models import Referral
 from referrals.states import ReferralStatus as S
 from tests.factories import login
@@ -19,8 +19,8 @@ PROBLEM = "application/problem+json"
 
 
 def sent(session, keyring, rworld, ractors, student=None) -> Referral:
-    referral = rs.save_draft(session, ractors["mentor"], keyring, student or rworld["student"], draft_data(rworld))
-    rs.send_referral(session, ractors["mentor"], keyring, referral)
+    referral = ws.save_draft(session, ractors["mentor"], keyring, student or rworld["student"], draft_data(rworld))
+    ws.send_referral(session, ractors["mentor"], keyring, referral)
     session.commit()
     return referral
 

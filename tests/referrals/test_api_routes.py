@@ -14,8 +14,9 @@ from network import clock
 from network.audit import AuditEvent
 from network.db import db
 from network.notifications import Notification
+from referrals.checkins import record_exit
 from referrals.models import CheckIn, Route, RoutePhase, RouteStatus, Situation
-from referrals.route_service import add_months, open_route, record_exit
+from referrals.route_service import add_months, open_route
 from tests.factories import StudentFactory, bearer, get_token, login, make_api_client
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 from tests.referrals.test_inbox_queries import count_statements

@@ -14,10 +14,10 @@ from network.clock import AMSTERDAM
 from network.db import db
 from network.notifications import Notification
 from network.scheduler import job_by_id, run_job_once
-from referrals.checkins import record_check_in
+from referrals.checkins import record_check_in, record_exit
 from referrals.jobs import JOBS, register_jobs
 from referrals.models import CheckIn, Route, RouteStatus
-from referrals.route_service import add_months, open_route, record_exit
+from referrals.route_service import add_months, open_route
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
 

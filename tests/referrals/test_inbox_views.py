@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from consent.service import withdraw_consent
 from network import clock
 from network.db import db
-from referrals import service as rs
+from referrals import transitions as rt
+from referrals import wizard_service as ws
 from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import ReferralStatus as S
 from tests.conftest import csrf_from
@@ -25,9 +26,9 @@ INBOX = "/inbox"
 
 def sent(session, keyring, rworld, ractors, *, student=None, today=None, **overrides) -> Referral:
     """A referral from the mentor to the gemeente's jobcoach service, sent."""
-    referral = rs.save_draft(session, ractors["mentor"], keyring, student or rworld["student"],
+    referral = ws.save_draft(session, ractors["mentor"], keyring, student or rworld["student"],
                              draft_data(rworld, **overrides))
-    rs.send_referral(session, ractors["mentor"], keyring, referral, today=today)
+    ws.send_referral(session, ractors["mentor"], keyring, referral, today=today)
     session.commit()
     return referral
 
@@ -61,7 +62,7 @@ def events(session, referral, kind) -> int:
 def test_inbox_lists_my_organisations_referrals_with_names_only_on_a_basis(client, session, keyring, rworld, ractors):
     mine = sent(session, keyring, rworld, ractors)
     # no consent for Noor: the gemeente sees the referral, not her name
-    unnamed = rs.save_draft(session, ractors["mentor"], keyring, rworld["other_student"], draft_data(rworld))
+    unnamed = ws.save_draft(session, ractors["mentor"], keyring, rworld["other_student"], draft_data(rworld))
     session.commit()
     unnamed.status = S.requested  # a referral whose basis is gone (not sendable today)
     session.commit()
@@ -96,7 +97,7 @@ def test_school_staff_get_403_and_other_partners_404(client, session, keyring, r
 
 
 def test_drafts_never_reach_the_inbox(client, session, keyring, rworld, ractors):
-    draft = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    draft = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
     session.commit()
     login(client, rworld["jobcoach"])
     assert f"Nr. {draft.id}<" not in client.get(INBOX).get_data(as_text=True)
@@ -108,8 +109,8 @@ def test_filters(client, session, keyring, rworld, ractors):
     second = sent(session, keyring, rworld, ractors)
     extra = add_service(rworld["gemeente"], "Werk en inkomen")
     other_service = sent(session, keyring, rworld, ractors, service_id=extra.id)
-    rs.transition(session, ractors["jobcoach"], keyring, first, S.accepted)  # owner: jobcoach
-    rs.transition(session, ractors["jobcoach"], keyring, second, S.rejected, reason="Geen plek")
+    rt.transition(session, ractors["jobcoach"], keyring, first, S.accepted)  # owner: jobcoach
+    rt.transition(session, ractors["jobcoach"], keyring, second, S.rejected, reason="Geen plek")
     second.response_due = clock.today() - dt.timedelta(days=1)
     other_service.response_due = clock.today() - dt.timedelta(days=3)
     session.commit()
@@ -231,8 +232,8 @@ def test_accept_handover_update_note_hold_resume_complete(client, session, keyri
 
 def test_confirm_a_school_recorded_handover(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
-    rs.record_handover(session, ractors["mentor"], keyring, referral, held_on=clock.today(), present="Sanne, mentor")
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.record_handover(session, ractors["mentor"], keyring, referral, held_on=clock.today(), present="Sanne, mentor")
     session.commit()
     login(client, rworld["jobcoach"])
     assert "Warme overdracht bevestigen" in client.get(page_of(referral)).get_data(as_text=True)
@@ -272,7 +273,7 @@ def test_decline_without_reason_is_400_keeps_input_and_changes_nothing(client, s
 def test_bad_input_rerenders_in_dutch_and_changes_nothing(client, session, keyring, rworld, ractors, path, data, field,
                                                           message):
     referral = sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
     session.commit()
     version = reload(referral).version
     count = session.scalar(select(func.count()).select_from(ReferralEvent))

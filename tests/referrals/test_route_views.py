@@ -11,9 +11,10 @@ from sqlalchemy import select
 from network import clock
 from network.db import db
 from network.notifications import Notification
+from referrals.checkins import record_exit
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus
-from referrals.route_service import add_months, open_route, record_exit
+from referrals.route_service import add_months, open_route
 from tests.conftest import csrf_from, post_form
 from tests.factories import login
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)

@@ -11,10 +11,10 @@ from network import clock
 from network.audit import AuditEvent
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.notifications import Notification
-from referrals.checkins import check_in_note, find_check_in, record_check_in
+from referrals.checkins import check_in_note, find_check_in, record_check_in, record_exit
 from referrals.intake import intake_answers, record_intake
 from referrals.models import CheckIn, Intake, Route, RoutePhase, RouteStatus, Situation
-from referrals.route_service import add_months, decide_route, find_route, open_route, record_exit, update_route
+from referrals.route_service import add_months, decide_route, find_route, open_route, update_route
 from referrals.route_timeline import timeline
 from referrals.tags import CheckinTag
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)

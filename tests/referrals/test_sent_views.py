@@ -14,6 +14,8 @@ from sqlalchemy import select
 from network.db import db
 from network.notifications import Notification
 from referrals import service as rs
+from referrals import transitions as rt
+from referrals import wizard_service as ws
 from referrals.models import EventKind, Referral
 from referrals.referral_timeline import add_event
 from referrals.states import ReferralStatus as S
@@ -23,8 +25,8 @@ from tests.referrals.conftest import draft_data
 
 
 def sent(session, keyring, rworld, ractors, **overrides):
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
-    rs.send_referral(session, ractors["mentor"], keyring, referral)
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
+    ws.send_referral(session, ractors["mentor"], keyring, referral)
     session.commit()
     return referral
 
@@ -65,7 +67,7 @@ def test_list_filters_and_pages_with_a_cursor(client, session, keyring, rworld, 
 
     monkeypatch.setattr(sent_views, "PER_PAGE", 2)
     made = [sent(session, keyring, rworld, ractors) for _i in range(3)]
-    colleague_draft = rs.save_draft(session, ractors["colleague"], keyring, rworld["student"], draft_data(rworld))
+    colleague_draft = ws.save_draft(session, ractors["colleague"], keyring, rworld["student"], draft_data(rworld))
     session.commit()
     login(client, rworld["mentor"])
     html = client.get("/verwijzingen").get_data(as_text=True)
@@ -99,7 +101,7 @@ def test_stale_version_is_a_conflict_with_the_current_state(client, session, key
     referral = sent(session, keyring, rworld, ractors)
     login(client, rworld["mentor"])
     html, token, version = page_form(client, f"/verwijzingen/{referral.id}")
-    rs.transition(session, ractors["jobcoach"], keyring, fresh(referral.id), S.accepted)  # meanwhile
+    rt.transition(session, ractors["jobcoach"], keyring, fresh(referral.id), S.accepted)  # meanwhile
     session.commit()
     response = client.post(f"/verwijzingen/{referral.id}/intrekken",
                            data={"csrf_token": token, "version": version, "reason": "Dubbel verwezen"})
@@ -112,7 +114,7 @@ def test_stale_version_is_a_conflict_with_the_current_state(client, session, key
 
 def test_handover_update_and_entered_in_error(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
     session.commit()
     login(client, rworld["mentor"])
     html, token, version = page_form(client, f"/verwijzingen/{referral.id}")
@@ -143,7 +145,7 @@ def test_handover_update_and_entered_in_error(client, session, keyring, rworld, 
 
 def test_a_closed_referral_answers_with_what_is_allowed(client, session, keyring, rworld, ractors):
     referral = sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.rejected, reason="Geen plek")
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.rejected, reason="Geen plek")
     session.commit()
     login(client, rworld["mentor"])
     html = client.get(f"/verwijzingen/{referral.id}").get_data(as_text=True)

@@ -14,6 +14,8 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import OutboxMessage
 from network.notifications import Notification
 from referrals import service as rs
+from referrals import transitions as rt
+from referrals import wizard_service as ws
 from referrals.models import EventKind, HandoverPacket, Referral, ReferralEvent
 from referrals.packet import read_packet
 from referrals.states import ReferralStatus as S
@@ -21,8 +23,8 @@ from tests.referrals.conftest import draft_data, signup
 
 
 def _sent(session, keyring, rworld, ractors, **overrides):
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
-    rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
+    ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     session.commit()
     return referral
 
@@ -45,14 +47,14 @@ def test_draft_send_accept_handover_complete(session, keyring, rworld, ractors):
     assert view.content["contactgegevens"]["name"] == "Sanne Jobzoeker"
     assert view.content["ondersteuningsbehoefte"]["life_domains"]["gezondheid"]["explanation"] == "Snel overprikkeld"
     assert "leefgebieden" not in view.content  # not shared: financien stays at school
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
     assert referral.owner_account_id == rworld["jobcoach"].id
     with pytest.raises(Conflict):
-        rs.transition(session, ractors["jobcoach"], keyring, referral, S.in_progress)  # no hand-over yet
-    rs.record_handover(session, ractors["jobcoach"], keyring, referral, held_on=dt.date(2026, 11, 20),
+        rt.transition(session, ractors["jobcoach"], keyring, referral, S.in_progress)  # no hand-over yet
+    rt.record_handover(session, ractors["jobcoach"], keyring, referral, held_on=dt.date(2026, 11, 20),
                        present="Sanne, mentor Jansen, jobcoach Bakker", today=dt.date(2026, 11, 23))
     assert referral.status is S.in_progress and referral.handover_confirmed_at is not None
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.completed, outcome="werk")
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.completed, outcome="werk")
     session.commit()
     assert referral.status is S.completed and referral.outcome.value == "werk" and referral.closed_at
     kinds = [e.kind for e in referral.events]
@@ -64,17 +66,17 @@ def test_draft_send_accept_handover_complete(session, keyring, rworld, ractors):
 
 def test_school_recorded_handover_waits_for_receiver(session, keyring, rworld, ractors):
     referral = _sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
-    rs.record_handover(session, ractors["mentor"], keyring, referral, held_on=dt.date(2026, 11, 20),
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.record_handover(session, ractors["mentor"], keyring, referral, held_on=dt.date(2026, 11, 20),
                        present="Sanne, mentor", today=dt.date(2026, 11, 23))
     assert referral.status is S.accepted and referral.handover_confirmed_at is None
-    rs.confirm_handover(session, ractors["jobcoach"], keyring, referral)
+    rt.confirm_handover(session, ractors["jobcoach"], keyring, referral)
     assert referral.status is S.in_progress
 
 
 def test_withdrawal_mid_referral_wipes_the_packet_and_tells_both_sides(session, keyring, rworld, ractors):
     referral = _sent(session, keyring, rworld, ractors)
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
     session.commit()
     withdraw_consent(session, ractors["student_account"], keyring, rworld["consent"])
     session.commit()
@@ -95,11 +97,11 @@ def test_withdrawal_mid_referral_wipes_the_packet_and_tells_both_sides(session, 
     ({"purpose": "rmc-nazorg"}, "categories"),  # the consent is for jobcoaching only
 ])
 def test_send_refuses_bad_input_and_writes_nothing(session, keyring, rworld, ractors, overrides, field):
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld, **overrides))
     session.commit()
     before = (count(session, HandoverPacket), count(session, OutboxMessage), count(session, Notification))
     with pytest.raises(ValidationFailed) as caught:
-        rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+        ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     session.rollback()
     assert field in caught.value.errors
     assert (count(session, HandoverPacket), count(session, OutboxMessage), count(session, Notification)) == before
@@ -108,31 +110,31 @@ def test_send_refuses_bad_input_and_writes_nothing(session, keyring, rworld, rac
 
 def test_refuses_inactive_service_own_organisation_and_past_due(session, keyring, rworld, ractors):
     with pytest.raises(ValidationFailed) as caught:
-        rs.save_draft(session, ractors["mentor"], keyring, rworld["student"],
+        ws.save_draft(session, ractors["mentor"], keyring, rworld["student"],
                       draft_data(rworld, service_id=rworld["own_service"].id))
     assert "service_id" in caught.value.errors
     session.rollback()
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"],
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"],
                              draft_data(rworld, service_id=rworld["inactive"].id))
     with pytest.raises(ValidationFailed) as caught:
-        rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
+        ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23))
     assert "service_id" in caught.value.errors
     session.rollback()
-    referral = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
     with pytest.raises(ValidationFailed) as caught:
-        rs.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23),
+        ws.send_referral(session, ractors["mentor"], keyring, referral, today=dt.date(2026, 11, 23),
                          response_due=dt.date(2026, 11, 1))
     assert "response_due" in caught.value.errors
 
 
 def test_double_submit_is_one_referral(session, keyring, rworld, ractors):
     data = draft_data(rworld, client_token="token-1")
-    first = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], data)
-    rs.send_referral(session, ractors["mentor"], keyring, first, today=dt.date(2026, 11, 23))
+    first = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], data)
+    ws.send_referral(session, ractors["mentor"], keyring, first, today=dt.date(2026, 11, 23))
     session.commit()
-    again = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], data)
+    again = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], data)
     assert again.id == first.id
-    assert rs.send_referral(session, ractors["mentor"], keyring, again).id == first.id
+    assert ws.send_referral(session, ractors["mentor"], keyring, again).id == first.id
     session.commit()
     assert count(session, Referral) == 1 and count(session, HandoverPacket) == 1
 
@@ -140,21 +142,21 @@ def test_double_submit_is_one_referral(session, keyring, rworld, ractors):
 def test_terminal_states_refuse_and_list_allowed(session, keyring, rworld, ractors):
     referral = _sent(session, keyring, rworld, ractors)
     with pytest.raises(ValidationFailed):
-        rs.transition(session, ractors["jobcoach"], keyring, referral, S.rejected)  # reason required
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.rejected, reason="Geen plek; probeer MEE")
+        rt.transition(session, ractors["jobcoach"], keyring, referral, S.rejected)  # reason required
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.rejected, reason="Geen plek; probeer MEE")
     session.commit()
     with pytest.raises(Conflict) as caught:
-        rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
+        rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted)
     assert caught.value.extra["allowed"] == ["entered-in-error"]
 
 
 def test_stale_version_is_a_conflict(session, keyring, rworld, ractors):
     referral = _sent(session, keyring, rworld, ractors)
     stale = referral.version
-    rs.transition(session, ractors["jobcoach"], keyring, referral, S.accepted, expected_version=stale)
+    rt.transition(session, ractors["jobcoach"], keyring, referral, S.accepted, expected_version=stale)
     session.commit()
     with pytest.raises(Conflict):
-        rs.transition(session, ractors["jobcoach2"], keyring, referral, S.on_hold, reason="wacht",
+        rt.transition(session, ractors["jobcoach2"], keyring, referral, S.on_hold, reason="wacht",
                       expected_version=stale)
 
 
@@ -164,13 +166,13 @@ def test_tenant_walls(session, keyring, rworld, ractors):
         with pytest.raises(NotFound):
             rs.get_referral(session, ractors[name], referral.id)
     with pytest.raises(NotFound):
-        rs.transition(session, ractors["far_coach"], keyring, referral, S.accepted)
+        rt.transition(session, ractors["far_coach"], keyring, referral, S.accepted)
     with pytest.raises(NotFound):
-        rs.save_draft(session, ractors["far_mentor"], keyring, rworld["student"], draft_data(rworld))
+        ws.save_draft(session, ractors["far_mentor"], keyring, rworld["student"], draft_data(rworld))
     # the school cannot accept its own referral; the receiver cannot see a draft
     with pytest.raises(Conflict):
-        rs.transition(session, ractors["mentor"], keyring, referral, S.accepted)
-    draft = rs.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+        rt.transition(session, ractors["mentor"], keyring, referral, S.accepted)
+    draft = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
     with pytest.raises(NotFound):
         rs.get_referral(session, ractors["jobcoach"], draft.id)
 

@@ -35,6 +35,8 @@ from network import clock
 from network.audit import AuditEvent
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from referrals import service as rs
+from referrals import transitions as rt
+from referrals import wizard_service as ws
 from referrals.models import EventKind, Referral, ReferralEvent
 from referrals.states import (
     MOVED_BY,
@@ -82,7 +84,7 @@ class ReferralMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        self.referral = rs.save_draft(self.session, self.ractors["mentor"], self.keyring, self.rworld["student"],
+        self.referral = ws.save_draft(self.session, self.ractors["mentor"], self.keyring, self.rworld["student"],
                                       draft_data(self.rworld))
         self.session.commit()
         self.id = self.referral.id
@@ -149,7 +151,7 @@ class ReferralMachine(RuleBasedStateMachine):
         referral = self._load()
         before = self.status
         try:
-            rs.send_referral(self.session, self.ractors[who], self.keyring, referral, today=self.today)
+            ws.send_referral(self.session, self.ractors[who], self.keyring, referral, today=self.today)
         except Conflict:
             assert before not in (S.draft, S.requested)
             return self._refused()
@@ -186,14 +188,14 @@ class ReferralMachine(RuleBasedStateMachine):
             outcome_ok = False
         if not self._visible_to(side):
             with pytest.raises(NotFound):
-                rs.transition(self.session, actor, self.keyring, referral, target, reason=reason, outcome=outcome)
+                rt.transition(self.session, actor, self.keyring, referral, target, reason=reason, outcome=outcome)
             return self._refused()
         by_table = (target is not S.requested and target in allowed_next(self.status)
                     and side in MOVED_BY.get(target, ()))
         needs_handover = target is S.in_progress and self.status is S.accepted and not self.handover_confirmed
         valid = (has_reason or target not in REASON_REQUIRED) and (outcome_ok or target is not S.completed)
         try:
-            rs.transition(self.session, actor, self.keyring, referral, target, reason=reason, outcome=outcome)
+            rt.transition(self.session, actor, self.keyring, referral, target, reason=reason, outcome=outcome)
         except Conflict as refused:
             assert not by_table or needs_handover, (self.status, side, target)
             if not by_table and target is not S.requested:
@@ -214,7 +216,7 @@ class ReferralMachine(RuleBasedStateMachine):
         try:
             # each recording differs (a correction), so the row changes every time
             self.recordings += 1
-            rs.record_handover(self.session, actor, self.keyring, referral, held_on=self.today - dt.timedelta(days=1),
+            rt.record_handover(self.session, actor, self.keyring, referral, held_on=self.today - dt.timedelta(days=1),
                                present=f"Leerling, mentor en jobcoach ({self.recordings})", today=self.today)
         except NotFound:
             assert not self._visible_to(side)
@@ -234,7 +236,7 @@ class ReferralMachine(RuleBasedStateMachine):
     def confirm_handover(self, who):
         referral = self._load()
         try:
-            rs.confirm_handover(self.session, self.ractors[who], self.keyring, referral)
+            rt.confirm_handover(self.session, self.ractors[who], self.keyring, referral)
         except (NotFound, Conflict, Forbidden):
             assert who in SENDERS or self.status is not S.accepted or not self.handover_recorded \
                 or not self._visible_to(RECEIVER)
@@ -283,7 +285,7 @@ class ReferralMachine(RuleBasedStateMachine):
     @rule(who=st.sampled_from(OUTSIDERS), status=st.sampled_from(list(S)))
     def outsider_moves(self, who, status):
         with pytest.raises(NotFound):
-            rs.transition(self.session, self.ractors[who], self.keyring, self._load(), status, reason="x",
+            rt.transition(self.session, self.ractors[who], self.keyring, self._load(), status, reason="x",
                           outcome="werk")
         self._refused()
 

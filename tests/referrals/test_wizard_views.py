@@ -16,8 +16,8 @@ from network.db import db
 from network.models import OutboxMessage
 from network.notifications import Notification
 from referrals.models import HandoverPacket, Referral
-from referrals.service import read_details
 from referrals.states import ReferralStatus as S
+from referrals.wizard_service import read_details
 from socialmap.models import ServiceStatus
 from tests.conftest import csrf_from
 from tests.factories import login

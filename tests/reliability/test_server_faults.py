@@ -43,7 +43,7 @@ def _seed(url: str, tmp, secret_values, count: int, others: int = 0) -> dict:
     """The referral world with ``count`` referrals sent to the gemeente; with ``others``, as many
     students whose consent the school will withdraw, and as many plans offered to the gemeente
     for signature with its own organisation key."""
-    from referrals import service as rs
+    from referrals import wizard_service as ws
 
     with extra_app(test_config(tmp, SQLALCHEMY_DATABASE_URI=url, SECRETS=secret_values)) as app, app.app_context():
         keyring = app.extensions["schakel.keyring"]
@@ -51,8 +51,8 @@ def _seed(url: str, tmp, secret_values, count: int, others: int = 0) -> dict:
         mentor = principal_for(world["mentor"])
         referrals = []
         for _ in range(count):
-            referral = rs.save_draft(db.session, mentor, keyring, world["student"], draft_data(world))
-            rs.send_referral(db.session, mentor, keyring, referral)
+            referral = ws.save_draft(db.session, mentor, keyring, world["student"], draft_data(world))
+            ws.send_referral(db.session, mentor, keyring, referral)
             referrals.append(referral)
         api_client, secret = make_api_client(world["gemeente"], ["referrals:read", "referrals:write",
                                                                  "agreements:read", "agreements:sign"])
