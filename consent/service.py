@@ -22,6 +22,7 @@ from consent.models import (
     Consent,
     ConsentItem,
     ConsentReceipt,
+    ConsentRequest,
     ConsentStatus,
     DataCategory,
     GivenBy,
@@ -29,6 +30,7 @@ from consent.models import (
     ReceiptKind,
     Relation,
     Representation,
+    RequestStatus,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
 from consent.tags import ConsentTag
@@ -256,8 +258,6 @@ def _add_receipt(session: Session, keyring: Keyring, consent: Consent, kind: Rec
 
 
 def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> None:
-    from consent.models import ConsentRequest, RequestStatus
-
     for request in session.scalars(select(ConsentRequest).where(
             ConsentRequest.student_id == consent.student_id, ConsentRequest.recipient_id == consent.recipient_id,
             ConsentRequest.purpose_id == consent.purpose_id, ConsentRequest.status == RequestStatus.open)).all():

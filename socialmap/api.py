@@ -31,7 +31,7 @@ from network.errors import (
 )
 from network.models import Organisation
 from socialmap import hsds
-from socialmap.entries import list_categories
+from socialmap.entries import list_categories, service_history
 from socialmap.models import (
     Category,
     OrganisationProfile,
@@ -269,8 +269,6 @@ def _service_by_uuid(hsds_id: str) -> Service:
 
 @bp.get("/services/<hsds_id>")
 def service(hsds_id: str):
-    from socialmap.entries import service_history
-
     item = _service_by_uuid(hsds_id)
     history = service_history(db.session, item, include_personal=False)
     return jsonify(hsds.service_full(item, _profiles([item.organisation_id]), include_personal=False,

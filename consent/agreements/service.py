@@ -41,6 +41,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
+from consent.models import Purpose, Representation
 from consent.service import active_representation
 from consent.tags import AgreementNotice, AgreementTag
 from network import clock
@@ -51,7 +52,7 @@ from network.crypto import Keyring
 from network.db import add_unless_duplicate
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag
-from network.models import Organisation, Role, Student
+from network.models import SCHOOL_STAFF_ROLES, Organisation, Role, Student
 from network.notifications import notify, organisation_staff
 from network.permissions import Principal, can_manage_student
 from network.signals import agreement_awaiting_signature
@@ -220,8 +221,6 @@ def list_agreements(session: Session, actor: Principal, *, student: Student | No
     else:
         today = clock.today()
         own = select(Student.id).where(Student.account_id == actor.account_id)
-        from consent.models import Representation
-
         represented = select(Representation.student_id).where(Representation.account_id == actor.account_id,
                                                               Representation.ended_at.is_(None))
         query = query.where(or_(Agreement.student_id.in_(own), Agreement.student_id.in_(represented)))
@@ -377,8 +376,6 @@ def save_parties(session: Session, actor: Principal, keyring: Keyring, agreement
     latest = agreement.latest
     fixed = {p.key: p for p in latest.parties if p.key in ("student", f"org-{agreement.school_id}")}
     organisations = {o.id: o for o in partner_choices(session, agreement)}
-    from consent.models import Purpose
-
     purposes = set(session.scalars(select(Purpose.code).where(Purpose.is_active.is_(True))))
     wanted: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -506,14 +503,10 @@ def signer_accounts(session: Session, agreement: Agreement, party: AgreementPart
         student = agreement.student
         if not under_consent_age(student.date_of_birth, clock.today()):
             return [student.account_id] if student.account_id else []
-        from consent.models import Representation
-
         return list(session.scalars(select(Representation.account_id).where(
             Representation.student_id == student.id, Representation.ended_at.is_(None))))
     roles = None
     if party.organisation_id == agreement.school_id:
-        from network.models import SCHOOL_STAFF_ROLES
-
         roles = SCHOOL_STAFF_ROLES
     return organisation_staff(session, party.organisation_id, roles)
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from consent.agreements.models import Agreement, AgreementKind, AgreementVersion, PartyKind
 from consent.agreements.service import DEFAULT_PARTNER_PURPOSE, Access, require_editor
+from consent.lifecycle import request_consent
 from consent.models import ConsentRequest, Purpose, RequestStatus
 from network.access import Category, bases_for_organisations
 from network.crypto import Keyring
@@ -115,8 +116,6 @@ def request_missing_consent(session: Session, actor: Principal, keyring: Keyring
                             portal_url: str = "/mijn-gegevens/toestemmingen") -> Any:
     """The one-step fix: ask the student (under 16: the parent) for the consent a warning
     names. Only categories the purpose needs can be asked for (``check_scope``)."""
-    from consent.lifecycle import request_consent
-
     require_editor(access, agreement)
     purpose_row = session.scalar(select(Purpose).where(Purpose.code == purpose))
     if purpose_row is None:

@@ -45,6 +45,7 @@ from consent.agreements.service import (
     document_of,
     notify_signers,
     read_agreement,
+    signer_accounts,
     sync_review_moments,
     touch,
 )
@@ -268,8 +269,6 @@ def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: A
     add_event(session, agreement, version, "activated", actor, now=now)
     if agreement.kind is AgreementKind.plan:
         sync_review_moments(session, agreement, content)
-    from consent.agreements.service import signer_accounts
-
     accounts = {a for p in version.parties for a in signer_accounts(session, agreement, p)}
     notify(session, keyring, accounts, kind=AgreementNotice.active,
            title=str(_l("Versie %(n)s is door alle partijen ondertekend en geldt nu", n=version.number)),
@@ -302,8 +301,6 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
     version.status = VersionStatus.declined
     version.closed_at = now
     add_event(session, agreement, version, "declined", actor, {"party": party.key, "reason": reason}, now=now)
-    from consent.agreements.service import signer_accounts
-
     school_party = next((p for p in version.parties if p.organisation_id == agreement.school_id), None)
     accounts = set(signer_accounts(session, agreement, school_party)) if school_party else set()
     if agreement.created_by_account_id:
