@@ -362,6 +362,78 @@ def partner_choices(session: Session, agreement: Agreement) -> list[Organisation
         Organisation.id != agreement.school_id).order_by(Organisation.name)))
 
 
+def _party_key(index: int, row: dict[str, Any], organisations: dict[int, Organisation], seen: set[str],
+               errors: dict[str, list[str]]) -> str | None:
+    """The row's party key (``org-<id>`` for an organisation picked from the list), or None with
+    a field error when the organisation is not of the region or already a party."""
+    key = row.get("key")
+    if not key:
+        org_id = row.get("organisation_id")
+        if org_id not in organisations:
+            errors.setdefault(f"parties-{index}-organisation_id", []).append(
+                str(_l("Kies een organisatie uit de regio.")))
+            return None
+        key = f"org-{org_id}"
+    if key in seen:
+        errors.setdefault(f"parties-{index}-organisation_id", []).append(
+            str(_l("Deze organisatie staat er al bij.")))
+        return None
+    return key
+
+
+def _party_role(index: int, row: dict[str, Any], purposes: set[str], errors: dict[str, list[str]]) -> str:
+    """The row's role, stripped; field errors for a missing role, a too long commitment or a
+    purpose that is not in the catalogue."""
+    role = (row.get("role") or "").strip()
+    if not role:
+        errors.setdefault(f"parties-{index}-role", []).append(str(_l("Vul de rol van deze partij in.")))
+    if len(row.get("commitment") or "") > MAX_COMMITMENT:
+        errors.setdefault(f"parties-{index}-commitment", []).append(
+            str(_l("Houd de toezegging korter dan %(max)s tekens.", max=MAX_COMMITMENT)))
+    if row.get("purpose") and row["purpose"] not in purposes:
+        errors.setdefault(f"parties-{index}-purpose", []).append(str(_l("Kies een doel uit de lijst.")))
+    return role
+
+
+def _wanted_parties(rows: list[dict[str, Any]], fixed: dict[str, AgreementParty],
+                    organisations: dict[int, Organisation], purposes: set[str],
+                    errors: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """The rows checked, each with its key and role; the student and the school stay parties."""
+    wanted: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        key = _party_key(index, row, organisations, seen, errors)
+        if key is None:
+            continue
+        seen.add(key)
+        role = _party_role(index, row, purposes, errors)
+        wanted.append({**row, "key": key, "role": role})
+    for key in fixed:
+        if key not in seen:
+            errors.setdefault("parties", []).append(
+                str(_l("De leerling en de school blijven altijd partij.")))
+    return wanted
+
+
+def _rebuilt_parties(wanted: list[dict[str, Any]], fixed: dict[str, AgreementParty],
+                     organisations: dict[int, Organisation], signs: dict[str, bool]) -> list[dict[str, Any]]:
+    """The parties as :func:`parties_as_dicts` gives them, in the order of ``wanted``; a party
+    keeps whether it signs (a new one signs)."""
+    rebuilt = []
+    for position, row in enumerate(wanted, start=1):
+        if row["key"] in fixed:
+            base = fixed[row["key"]]
+            kind, organisation_id, name = base.kind.value, base.organisation_id, base.name
+        else:
+            org = organisations[int(row["key"].split("-", 1)[1])]
+            kind, organisation_id, name = PartyKind.organisation.value, org.id, org.name
+        rebuilt.append({"key": row["key"], "kind": kind, "organisation_id": organisation_id, "name": name,
+                        "role": row["role"][:120], "purpose": row.get("purpose") or None,
+                        "contact": row.get("contact") or None, "commitment": (row.get("commitment") or "").strip(),
+                        "signs": signs.get(row["key"], True), "position": position})
+    return rebuilt
+
+
 def save_parties(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, access: Access,
                  rows: list[dict[str, Any]], *, row_version: Any = None,
                  now: dt.datetime | None = None) -> AgreementVersion:
@@ -377,52 +449,12 @@ def save_parties(session: Session, actor: Principal, keyring: Keyring, agreement
     fixed = {p.key: p for p in latest.parties if p.key in ("student", f"org-{agreement.school_id}")}
     organisations = {o.id: o for o in partner_choices(session, agreement)}
     purposes = set(session.scalars(select(Purpose.code).where(Purpose.is_active.is_(True))))
-    wanted: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for index, row in enumerate(rows):
-        key = row.get("key")
-        if not key:
-            org_id = row.get("organisation_id")
-            if org_id not in organisations:
-                errors.setdefault(f"parties-{index}-organisation_id", []).append(
-                    str(_l("Kies een organisatie uit de regio.")))
-                continue
-            key = f"org-{org_id}"
-        if key in seen:
-            errors.setdefault(f"parties-{index}-organisation_id", []).append(
-                str(_l("Deze organisatie staat er al bij.")))
-            continue
-        seen.add(key)
-        role = (row.get("role") or "").strip()
-        if not role:
-            errors.setdefault(f"parties-{index}-role", []).append(str(_l("Vul de rol van deze partij in.")))
-        if len(row.get("commitment") or "") > MAX_COMMITMENT:
-            errors.setdefault(f"parties-{index}-commitment", []).append(
-                str(_l("Houd de toezegging korter dan %(max)s tekens.", max=MAX_COMMITMENT)))
-        if row.get("purpose") and row["purpose"] not in purposes:
-            errors.setdefault(f"parties-{index}-purpose", []).append(str(_l("Kies een doel uit de lijst.")))
-        wanted.append({**row, "key": key, "role": role})
-    for key in fixed:
-        if key not in seen:
-            errors.setdefault("parties", []).append(
-                str(_l("De leerling en de school blijven altijd partij.")))
+    wanted = _wanted_parties(rows, fixed, organisations, purposes, errors)
     if errors:
         raise ValidationFailed(errors=errors)
     now = now or utcnow()
     before = parties_as_dicts(latest)
-    signs = {p["key"]: p["signs"] for p in before}
-    rebuilt = []
-    for position, row in enumerate(wanted, start=1):
-        if row["key"] in fixed:
-            base = fixed[row["key"]]
-            kind, organisation_id, name = base.kind.value, base.organisation_id, base.name
-        else:
-            org = organisations[int(row["key"].split("-", 1)[1])]
-            kind, organisation_id, name = PartyKind.organisation.value, org.id, org.name
-        rebuilt.append({"key": row["key"], "kind": kind, "organisation_id": organisation_id, "name": name,
-                        "role": row["role"][:120], "purpose": row.get("purpose") or None,
-                        "contact": row.get("contact") or None, "commitment": (row.get("commitment") or "").strip(),
-                        "signs": signs.get(row["key"], True), "position": position})
+    rebuilt = _rebuilt_parties(wanted, fixed, organisations, {p["key"]: p["signs"] for p in before})
     if rebuilt == before:
         return latest
     version = editable_version(session, actor, keyring, agreement, now=now)
