@@ -18,8 +18,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import DEFAULT_PARTNER_PURPOSE, Access, require_editor
 from consent.agreements.models import Agreement, AgreementKind, AgreementVersion, PartyKind
-from consent.agreements.service import DEFAULT_PARTNER_PURPOSE, Access, require_editor
 from consent.lifecycle import request_consent
 from consent.models import ConsentRequest, Purpose, RequestStatus
 from network.access import Category, bases_for_organisations

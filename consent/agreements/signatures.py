@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import Access, read_agreement
 from consent.agreements.documents import (
     BUNDLE_FORMAT,
     VersionReport,
@@ -26,6 +27,7 @@ from consent.agreements.documents import (
     statement_for,
     verify_document,
 )
+from consent.agreements.lifecycle import notify_signers, signer_accounts, sync_review_moments
 from consent.agreements.models import (
     Agreement,
     AgreementKind,
@@ -38,17 +40,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import (
-    Access,
-    add_event,
-    content_of,
-    document_of,
-    notify_signers,
-    read_agreement,
-    signer_accounts,
-    sync_review_moments,
-    touch,
-)
+from consent.agreements.service import add_event, content_of, document_of, touch
 from consent.service import active_representation
 from consent.tags import AgreementNotice, AgreementTag
 from network import clock

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from consent.agreements.access import find_agreement, list_agreements, read_agreement, require_editor
 from consent.agreements.content import (
     Field,
     Section,
@@ -42,6 +43,7 @@ from consent.agreements.forms import (
     party_values,
     posted_values,
 )
+from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import AgreementKind, AgreementStatus, VersionStatus
 from consent.agreements.overview import (
     EVENT_LABELS,
@@ -57,19 +59,7 @@ from consent.agreements.overview import (
     open_agreement_id,
     overview,
 )
-from consent.agreements.service import (
-    create_agreement,
-    end_agreement,
-    find_agreement,
-    list_agreements,
-    offer_for_signature,
-    parties_as_dicts,
-    partner_choices,
-    read_agreement,
-    require_editor,
-    save_parties,
-    save_section,
-)
+from consent.agreements.service import create_agreement, parties_as_dicts, partner_choices, save_parties, save_section
 from consent.agreements.sharing import request_missing_consent
 from consent.agreements.signatures import find_version, verify_agreement
 from consent.tags import AgreementTag
