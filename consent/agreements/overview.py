@@ -20,13 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from consent.agreements.access import Access, access_of, reader
-from consent.agreements.content import (
-    Completeness,
-    Section,
-    completeness,
-    find_section,
-    missing_for_offer,
-)
+from consent.agreements.content import Completeness, Section, completeness, find_section, missing_for_offer
 from consent.agreements.documents import VersionReport
 from consent.agreements.models import (
     Agreement,

@@ -201,7 +201,7 @@ def editable_version(session: Session, actor: Principal, keyring: Keyring, agree
 def save_section(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, access: Access,
                  section_code: str, part: dict[str, Any], *, row_version: Any = None,
                  now: dt.datetime | None = None) -> AgreementVersion:
-    """Save one section of the content (validated by :func:`content.load_section`). Saving what
+    """Save one section of the content (validated by :func:`forms.load_section`). Saving what
     is already there changes nothing and makes no new version."""
     require_editor(access, agreement)
     check_row_version(agreement, row_version)

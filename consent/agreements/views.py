@@ -20,28 +20,20 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from consent.agreements.access import find_agreement, list_agreements, read_agreement, require_editor
-from consent.agreements.content import (
-    Field,
-    Section,
-    find_section,
-    flatten,
-    form_values,
-    load_section,
-    row_count,
-    sections_for,
-)
-from consent.agreements.content import (
-    diff as content_diff,
-)
+from consent.agreements.content import Field, Section, find_section, flatten, sections_for
+from consent.agreements.content import diff as content_diff
 from consent.agreements.forms import (
     MAX_PARTY_ROWS,
     fixed_keys,
+    form_values,
+    load_section,
     offer_input,
     offer_values,
     party_errors,
     party_rows,
     party_values,
     posted_values,
+    row_count,
 )
 from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import AgreementKind, AgreementStatus, VersionStatus
