@@ -1,7 +1,7 @@
 """The agreement edit forms in and out: stored values as form values, and the submitted form as
 the service wants it (a content section through its marshmallow schema, the parties' rows, the
 signers in signing order), with the form's own field names on every error. No request here: the
-views in :mod:`consent.agreements.views` use it."""
+views in :mod:`consent.agreements.edit_views` use it."""
 
 from __future__ import annotations
 

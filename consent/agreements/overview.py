@@ -3,10 +3,11 @@ names as far as the actor's decision allows, the overview of one agreement (comp
 who still signs, verification, sharing warnings, who changed what), the words for codes, and
 the choices of the section forms.
 
-No flask here (STYLE rule 4): the views in :mod:`consent.agreements.views` render what these
-functions return. Every function takes an agreement the caller already found and read
-(:func:`~consent.agreements.access.find_agreement`, :func:`~consent.agreements.access.read_agreement`),
-except :func:`agreement_rows`, which decides (and audits) the names it shows itself.
+No flask here (STYLE rule 4): the views in :mod:`consent.agreements.views` and
+:mod:`consent.agreements.edit_views` render what these functions return. Every function takes
+an agreement the caller already found and read (:func:`~consent.agreements.access.find_agreement`,
+:func:`~consent.agreements.access.read_agreement`), except :func:`agreement_rows`, which
+decides (and audits) the names it shows itself.
 """
 
 from __future__ import annotations
