@@ -31,7 +31,8 @@ from network.errors import (
 )
 from network.models import Organisation
 from socialmap import hsds
-from socialmap.entries import list_categories, service_history
+from socialmap.entries import list_categories
+from socialmap.entry_changes import service_history
 from socialmap.models import (
     Category,
     OrganisationProfile,
