@@ -49,6 +49,7 @@ from network.notifications import notify, organisation_staff
 from network.permissions import Principal
 from network.signals import agreement_awaiting_signature
 
+# -- offer for signature -------------------------------------------------------------------------
 
 def offer_for_signature(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, access: Access,
                         *, order: SigningOrder, signers: list[str], row_version: Any = None,
@@ -134,6 +135,8 @@ def notify_signers(session: Session, keyring: Keyring, agreement: Agreement, ver
     notify(session, keyring, accounts, kind=AgreementNotice.sign, title=title, link=f"/plannen/{agreement.id}",
            base_url=base_url, now=now)
 
+
+# -- active, ended ---------------------------------------------------------------------------------
 
 def sync_review_moments(session: Session, agreement: Agreement, content: dict[str, Any]) -> None:
     """The active plan's dated moments become review reminders for the school's contact (the
