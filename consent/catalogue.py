@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from consent.models import DataCategory, LegalTask, LegalTaskCategory, Purpose, PurposeCategory
 from consent.tags import ConsentTag
 from network.access import Category
 from network.audit import AuditAction, record
@@ -65,14 +66,6 @@ LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, tuple
 
 def seed_catalogues(session: Session) -> None:
     """Add the standard categories, purposes and legal tasks that are missing. Flushes."""
-    from consent.models import (
-        DataCategory,
-        LegalTask,
-        LegalTaskCategory,
-        Purpose,
-        PurposeCategory,
-    )
-
     existing = set(session.scalars(select(DataCategory.code)))
     for code, (label, description, special, order) in CATEGORIES.items():
         if code not in existing:
@@ -103,8 +96,6 @@ def update_purpose(session: Session, actor, purpose, data: dict) -> None:
     Existing consents keep the categories they were given for; new ones are checked against
     the new list. A purpose needs at least one category (else :class:`ValidationFailed`).
     """
-    from consent.models import PurposeCategory
-
     wanted = {Category(c).value for c in data.get("categories") or []}
     if not wanted:
         raise ValidationFailed(errors={"categories": [_l("Kies minstens één soort gegevens.")]})
@@ -142,8 +133,6 @@ def _check_code(code: str | None, errors: dict[str, list[str]]) -> str:
 
 def _task_categories(session: Session, purpose, data: dict, errors: dict[str, list[str]]) -> set[str]:
     """The categories of a legal task: at least one, never special, and only what the purpose needs."""
-    from consent.models import DataCategory
-
     wanted = {Category(c).value for c in data.get("categories") or []}
     special = {str(c.code) for c in session.scalars(select(DataCategory).where(DataCategory.is_special.is_(True)))}
     if not wanted:
@@ -162,8 +151,6 @@ def _task_categories(session: Session, purpose, data: dict, errors: dict[str, li
 def create_purpose(session: Session, actor, data: dict):
     """Hub admin: add a purpose with the categories it needs (validated: a free, well-formed
     code and at least one category). Raises :class:`ValidationFailed`; adds nothing then."""
-    from consent.models import Purpose, PurposeCategory
-
     errors: dict[str, list[str]] = {}
     code = _check_code(data.get("code"), errors)
     if "code" not in errors and session.scalar(select(Purpose.id).where(Purpose.code == code)) is not None:
@@ -190,8 +177,6 @@ def create_legal_task(session: Session, actor, data: dict):
     Validated like an edit (at least one category, never a special one, only what the purpose
     needs) plus a well-formed code that is free for that type and purpose. Adds nothing on error.
     """
-    from consent.models import LegalTask, LegalTaskCategory, Purpose
-
     errors: dict[str, list[str]] = {}
     try:
         org_type = OrganisationType(data.get("organisation_type"))
@@ -230,8 +215,6 @@ def update_legal_task(session: Session, actor, task, data: dict) -> None:
     (AVG art. 9/10), so asking for one is a field error and nothing changes; nor may it cover
     a category its purpose does not need, or none at all.
     """
-    from consent.models import LegalTaskCategory
-
     errors: dict[str, list[str]] = {}
     wanted = _task_categories(session, task.purpose, data, errors)
     if errors:

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.catalogue import seed_catalogues
+from consent.lifecycle import request_consent
 from consent.models import Consent, ConsentRequest, Purpose
+from consent.service import grant_consent
 from network.crypto import Keyring
 from network.models import Account, Membership, Organisation, Student
 from network.permissions import Acting, Principal, permissions_for
@@ -40,9 +42,6 @@ def _org(session: Session, name: str) -> Organisation | None:
 
 def seed_demo_consents(session: Session, keyring: Keyring, today: dt.date) -> int:
     """Add the demo consents that are missing; returns how many were added. Flushes only."""
-    from consent.lifecycle import request_consent
-    from consent.service import grant_consent
-
     seed_catalogues(session)
     added = 0
     plans = [

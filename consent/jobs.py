@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from consent.lifecycle import expire_consents, remind_expiring
 from network.db import db
 from network.scheduler import Job, register_job
 
@@ -14,16 +15,12 @@ DAY = 24 * 3600
 
 def expire_job(app: Flask) -> str:
     """``consent.expire``: consents past their end date become expired."""
-    from consent.lifecycle import expire_consents
-
     count = expire_consents(db.session)
     return f"expired {count}"
 
 
 def remind_job(app: Flask) -> str:
     """``consent.remind``: 30 days before the end, tell the student and the recorder, once."""
-    from consent.lifecycle import remind_expiring
-
     base = app.config.get("BASE_URL", "").rstrip("/")
     count = remind_expiring(db.session, app.extensions["schakel.keyring"],
                             portal_url=f"{base}/mijn-gegevens/toestemmingen")

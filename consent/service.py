@@ -22,6 +22,7 @@ from consent.models import (
     Consent,
     ConsentItem,
     ConsentReceipt,
+    ConsentRequest,
     ConsentStatus,
     DataCategory,
     GivenBy,
@@ -29,6 +30,7 @@ from consent.models import (
     ReceiptKind,
     Relation,
     Representation,
+    RequestStatus,
 )
 from consent.receipts import DEFAULT_POLICY_URL, build_receipt, sign_receipt
 from consent.tags import ConsentTag
@@ -147,6 +149,84 @@ ALREADY_ACTIVE = _l("Er is al een geldige toestemming voor deze organisatie en d
                     "iets wilt veranderen.")
 
 
+def _acting_representation(session: Session, actor: Principal, student: Student, channel: Channel,
+                           today: dt.date) -> Representation | None:
+    """Who may record: in the portal the student or a guardian of an under-16 (the guardian's
+    representation is returned), on paper or in person the school staff of the student."""
+    if channel is Channel.portal:
+        role = subject_role(session, actor, student, today)
+        if role is None:
+            raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
+        if role == "representative":
+            return active_representation(session, actor.account_id, student)
+    elif not can_manage_student(actor, student):
+        raise Forbidden(_l("Alleen de school van de leerling kan een toestemming op papier of mondeling vastleggen."))
+    return None
+
+
+def _check_explicit(session: Session, categories: set[Category], explicit: set[Category],
+                    errors: dict[str, list[str]]) -> None:
+    """Health and justice (AVG art. 9/10) need their own tick."""
+    for special in sorted(categories & SPECIAL_CATEGORIES):
+        if special not in explicit:
+            errors.setdefault("explicit", []).append(
+                _l("Voor %(category)s is een aparte, uitdrukkelijke toestemming nodig: vink die apart aan.",
+                   category=category_labels(session).get(special, special)))
+
+
+def _check_validity(student: Student, data: dict[str, Any], today: dt.date,
+                    errors: dict[str, list[str]]) -> tuple[dt.date, dt.date]:
+    """The validity (default: from today to the end of the route), not in the past."""
+    valid_from = data.get("valid_from") or today
+    valid_until = data.get("valid_until") or default_valid_until(student, valid_from)
+    if valid_from < today:
+        errors.setdefault("valid_from", []).append(_l("Een toestemming kan niet in het verleden ingaan."))
+    if valid_until < today:
+        errors.setdefault("valid_until", []).append(_l("De einddatum ligt in het verleden."))
+    elif valid_until < valid_from:
+        errors.setdefault("valid_until", []).append(_l("De einddatum ligt vóór de begindatum."))
+    return valid_from, valid_until
+
+
+def _giver(actor: Principal, channel: Channel, representation: Representation | None, data: dict[str, Any],
+           errors: dict[str, list[str]]) -> tuple[GivenBy, str | None, Relation | None, int | None]:
+    """Who gives the consent: (given by, representative's name, relation, account). In the portal
+    the actor; on paper or in person the student or the representative the school names."""
+    if representation is not None:
+        return GivenBy.representative, actor.name, representation.relation, actor.account_id
+    if channel is Channel.portal:
+        return GivenBy.student, None, None, None
+    rep_name = data.get("representative_name")
+    rep_relation = Relation(data["representative_relation"]) if data.get("representative_relation") else None
+    given_by = GivenBy.representative if rep_name else GivenBy.student
+    if rep_name and rep_relation is None:
+        errors.setdefault("representative_relation", []).append(_l("Kies de relatie tot de leerling."))
+    return given_by, rep_name, rep_relation, None
+
+
+def _check_giver_age(student: Student, channel: Channel, given_by: GivenBy, today: dt.date,
+                     errors: dict[str, list[str]]) -> None:
+    """Under 16 a legal representative gives the consent; from 16 on the student themself."""
+    under_age = under_consent_age(student.date_of_birth, today)
+    if under_age and given_by is GivenBy.student:
+        field = "representative_name" if channel is not Channel.portal else "__all__"
+        errors.setdefault(field, []).append(
+            _l("De leerling is jonger dan 16. Een ouder of voogd (wettelijk vertegenwoordiger) geeft de toestemming."))
+    if not under_age and given_by is GivenBy.representative:
+        errors.setdefault("representative_name", []).append(
+            _l("De leerling is %(age)s jaar en geeft zelf toestemming. Een wettelijk vertegenwoordiger kan dat "
+               "vanaf 16 jaar niet meer namens de leerling doen.", age=age_on(student.date_of_birth, today)))
+
+
+def _check_not_active(session: Session, student: Student, recipient: Organisation | None, purpose: Purpose | None,
+                      errors: dict[str, list[str]]) -> None:
+    """One active consent per student, recipient and purpose."""
+    if recipient is not None and purpose is not None and session.scalar(select(Consent.id).where(
+            Consent.student_id == student.id, Consent.recipient_id == recipient.id,
+            Consent.purpose_id == purpose.id, Consent.status == ConsentStatus.active)) is not None:
+        errors.setdefault("purpose_code", []).append(ALREADY_ACTIVE)
+
+
 def grant_consent(session: Session, actor: Principal, keyring: Keyring, student: Student, data: dict[str, Any], *,
                   today: dt.date | None = None, now: dt.datetime | None = None,
                   policy_url: str = DEFAULT_POLICY_URL) -> Consent:
@@ -161,58 +241,16 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     today = today or clock.today()
     now = now or utcnow()
     channel = Channel(data.get("channel") or Channel.portal)
-    representation = None
-    if channel is Channel.portal:
-        role = subject_role(session, actor, student, today)
-        if role is None:
-            raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
-        if role == "representative":
-            representation = active_representation(session, actor.account_id, student)
-    elif not can_manage_student(actor, student):
-        raise Forbidden(_l("Alleen de school van de leerling kan een toestemming op papier of mondeling vastleggen."))
+    representation = _acting_representation(session, actor, student, channel, today)
 
     errors: dict[str, list[str]] = {}
     recipient, purpose, categories = check_scope(session, student, data, errors)
     explicit = {Category(c) for c in data.get("explicit") or []}
-    for special in sorted(categories & SPECIAL_CATEGORIES):
-        if special not in explicit:
-            errors.setdefault("explicit", []).append(
-                _l("Voor %(category)s is een aparte, uitdrukkelijke toestemming nodig: vink die apart aan.",
-                   category=category_labels(session).get(special, special)))
-    valid_from = data.get("valid_from") or today
-    valid_until = data.get("valid_until") or default_valid_until(student, valid_from)
-    if valid_from < today:
-        errors.setdefault("valid_from", []).append(_l("Een toestemming kan niet in het verleden ingaan."))
-    if valid_until < today:
-        errors.setdefault("valid_until", []).append(_l("De einddatum ligt in het verleden."))
-    elif valid_until < valid_from:
-        errors.setdefault("valid_until", []).append(_l("De einddatum ligt vóór de begindatum."))
-
-    under_age = under_consent_age(student.date_of_birth, today)
-    if representation is not None:
-        given_by, rep_name, rep_relation, rep_account = (GivenBy.representative, actor.name,
-                                                         representation.relation, actor.account_id)
-    elif channel is Channel.portal:
-        given_by, rep_name, rep_relation, rep_account = GivenBy.student, None, None, None
-    else:
-        rep_name = data.get("representative_name")
-        rep_relation = Relation(data["representative_relation"]) if data.get("representative_relation") else None
-        given_by = GivenBy.representative if rep_name else GivenBy.student
-        rep_account = None
-        if rep_name and rep_relation is None:
-            errors.setdefault("representative_relation", []).append(_l("Kies de relatie tot de leerling."))
-    if under_age and given_by is GivenBy.student:
-        field = "representative_name" if channel is not Channel.portal else "__all__"
-        errors.setdefault(field, []).append(
-            _l("De leerling is jonger dan 16. Een ouder of voogd (wettelijk vertegenwoordiger) geeft de toestemming."))
-    if not under_age and given_by is GivenBy.representative:
-        errors.setdefault("representative_name", []).append(
-            _l("De leerling is %(age)s jaar en geeft zelf toestemming. Een wettelijk vertegenwoordiger kan dat "
-               "vanaf 16 jaar niet meer namens de leerling doen.", age=age_on(student.date_of_birth, today)))
-    if recipient is not None and purpose is not None and session.scalar(select(Consent.id).where(
-            Consent.student_id == student.id, Consent.recipient_id == recipient.id,
-            Consent.purpose_id == purpose.id, Consent.status == ConsentStatus.active)) is not None:
-        errors.setdefault("purpose_code", []).append(ALREADY_ACTIVE)
+    _check_explicit(session, categories, explicit, errors)
+    valid_from, valid_until = _check_validity(student, data, today, errors)
+    given_by, rep_name, rep_relation, rep_account = _giver(actor, channel, representation, data, errors)
+    _check_giver_age(student, channel, given_by, today, errors)
+    _check_not_active(session, student, recipient, purpose, errors)
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -256,8 +294,6 @@ def _add_receipt(session: Session, keyring: Keyring, consent: Consent, kind: Rec
 
 
 def _answer_requests(session: Session, consent: Consent, now: dt.datetime) -> None:
-    from consent.models import ConsentRequest, RequestStatus
-
     for request in session.scalars(select(ConsentRequest).where(
             ConsentRequest.student_id == consent.student_id, ConsentRequest.recipient_id == consent.recipient_id,
             ConsentRequest.purpose_id == consent.purpose_id, ConsentRequest.status == RequestStatus.open)).all():

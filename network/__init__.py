@@ -111,16 +111,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
-    # the view modules that add their routes to referrals.blueprint.bp and socialmap.blueprint.bp
+    # the view modules that add their routes to referrals.blueprint.bp, socialmap.blueprint.bp and
+    # consent.agreements.blueprint.bp
+    import consent.agreements.edit_views
+    import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
     import referrals.sent_views
     import referrals.views  # noqa: F401 - imported for its routes, as the three around it
     import socialmap.bulk_views
     import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp
     from consent.agreements.api import bp as agreements_api_bp
+    from consent.agreements.blueprint import bp as agreements_bp
     from consent.agreements.sign_views import bp as agreement_signing_bp
     from consent.agreements.verify_views import bp as agreement_verify_bp
-    from consent.agreements.views import bp as agreements_bp
     from consent.api import bp as consents_api_bp
     from consent.partner_views import bp as consent_partner_bp
     from consent.staff_views import bp as consent_staff_bp

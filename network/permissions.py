@@ -55,7 +55,7 @@ class Permission(enum.StrEnum):
     region_dashboard = "referrals:dashboard:view"
     # signed agreements (consent/agreements/): the school drafts and offers the plan and the
     # privacy agreement of its own students; every party (student, school, partner) reads and
-    # signs its own; object-level walls in consent.agreements.service.find_agreement
+    # signs its own; object-level walls in consent.agreements.access.find_agreement
     agreement_view = "consent:agreement:view"
     agreement_manage = "consent:agreement:manage"
     organisation_key_manage = "network:organisation-key:manage"

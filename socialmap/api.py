@@ -5,19 +5,18 @@ organizations, service_at_locations, taxonomies, taxonomy_terms; the ``Page`` en
 It is public and read-only: active entries only, never contact persons. The OpenAPI document
 is the official one (``/`` links to it), so this is a plain blueprint rather than a
 flask-smorest one, which would publish a second, generated description of the same paths.
-Errors are RFC 9457 problem+json like the rest of the API.
+Errors are RFC 9457 problem+json like the rest of the API. The query parameters and the
+service filters are read in :mod:`socialmap.hsds_query`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 import uuid
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
@@ -25,34 +24,22 @@ from network.db import db
 from network.errors import (
     DomainError,
     NotFound,
-    ValidationFailed,
     handle_http_exception,
     problem_response,
 )
 from network.models import Organisation
 from socialmap import hsds
 from socialmap.entries import list_categories
-from socialmap.models import (
-    Category,
-    OrganisationProfile,
-    PostcodeRange,
-    Service,
-    ServiceLocation,
-    ServiceStatus,
-    ServiceTag,
-    TagVocabulary,
-    service_category,
-)
+from socialmap.entry_changes import service_history
+from socialmap.hsds_query import bool_arg, int_arg, service_filters, uuid_arg
+from socialmap.models import OrganisationProfile, Service, ServiceLocation, ServiceStatus
 from socialmap.search import SearchQuery, search_services
-from socialmap.vocab import OFFERS, TARGET_GROUPS, TAXONOMIES, taxonomy_id, term_id
+from socialmap.vocab import TAXONOMIES, taxonomy_id
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds")
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
-_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s?([A-Za-z]{2})?$")
-_TAG_TAXONOMIES = {"doelgroep": (TagVocabulary.target_group, TARGET_GROUPS),
-                   "aanbod-werkgever": (TagVocabulary.offer, OFFERS)}
 
 
 @bp.errorhandler(DomainError)
@@ -66,49 +53,6 @@ def _http_error(error: HTTPException):
     if error.code == 404:
         return problem_response(404)
     return handle_http_exception(error)
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationFailed(errors={name: ["Geef een geheel getal."]}) from None
-    if not low <= value <= high:
-        raise ValidationFailed(errors={name: [f"Geef een getal van {low} tot {high}."]})
-    return value
-
-
-def _bool_arg(name: str) -> bool:
-    raw = (request.args.get(name) or "").lower()
-    if raw in ("", "false", "0", "no"):
-        return False
-    if raw in ("true", "1", "yes"):
-        return True
-    raise ValidationFailed(errors={name: ["Geef true of false."]})
-
-
-def _datetime_arg(name: str) -> dt.datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-    except ValueError:
-        raise ValidationFailed(errors={name: ["Geef een datum en tijd volgens ISO 8601, zoals 2026-01-31T12:00:00Z."]}) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _uuid_arg(name: str) -> uuid.UUID | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValidationFailed(errors={name: ["Geef een geldige uuid."]}) from None
 
 
 def _page(contents: list[Any], total: int, page: int, per_page: int) -> Response:
@@ -137,80 +81,13 @@ def meta():
                     "openapi_url": hsds.OPENAPI_URL})
 
 
-def _service_filters() -> list:
-    conditions = [Service.status == ServiceStatus.active]
-    term = _uuid_arg("taxonomy_term_id")
-    if term is not None:
-        conditions.append(_term_condition(term))
-    taxonomy = _uuid_arg("taxonomy_id")
-    if taxonomy is not None:
-        code = next((c for c in TAXONOMIES if taxonomy_id(c) == taxonomy), None)
-        if code == "waarvoor-te-benaderen":
-            conditions.append(exists().where(service_category.c.service_id == Service.id))
-        elif code in _TAG_TAXONOMIES:
-            conditions.append(exists().where(ServiceTag.service_id == Service.id,
-                                             ServiceTag.vocabulary == _TAG_TAXONOMIES[code][0]))
-        elif code == "capaciteit":
-            conditions.append(Service.capacity.is_not(None))
-        elif code is None:
-            conditions.append(Service.id.is_(None))
-    organization = _uuid_arg("organization_id")
-    if organization is not None:
-        conditions.append(Service.organisation_id.in_(select(OrganisationProfile.organisation_id).where(
-            OrganisationProfile.uuid == organization)))
-    modified_after = _datetime_arg("modified_after")
-    if modified_after is not None:
-        conditions.append(Service.updated_at >= modified_after)
-    postcode = _postcode_arg()
-    if postcode is not None:
-        # a service whose area lists postcodes must cover this one; one without postcodes
-        # (a gemeente or no area at all) is not excluded
-        conditions.append(or_(
-            ~exists().where(PostcodeRange.service_id == Service.id),
-            exists().where(PostcodeRange.service_id == Service.id, PostcodeRange.low <= postcode,
-                           PostcodeRange.high >= postcode)))
-    return conditions
-
-
-def _postcode_arg() -> int | None:
-    """``postcode`` (a Dutch postcode: 6511, 6511 AB or 6511AB) as its 4-digit area. ``proximity``
-    (metres from the postcode's centroid) is checked and accepted, but the hub has no
-    coordinates: the filter is then the postcode's service-area coverage alone."""
-    raw = (request.args.get("postcode") or "").strip()
-    proximity = (request.args.get("proximity") or "").strip()
-    if proximity:
-        try:
-            if float(proximity) < 0 or not raw:
-                raise ValueError
-        except ValueError:
-            raise ValidationFailed(errors={"proximity": [
-                "Geef een afstand in meters (0 of meer), samen met een postcode."]}) from None
-    if not raw:
-        return None
-    match = _POSTCODE.match(raw)
-    if match is None:
-        raise ValidationFailed(errors={"postcode": ["Geef een postcode zoals 6511 AB of 6511."]})
-    return int(match.group(1))
-
-
-def _term_condition(term: uuid.UUID):
-    category_ids = select(Category.id).where(Category.uuid == term)
-    for code, (vocabulary, values) in _TAG_TAXONOMIES.items():
-        for value in values:
-            if term_id(code, value) == term:
-                return exists().where(ServiceTag.service_id == Service.id, ServiceTag.vocabulary == vocabulary,
-                                      ServiceTag.code == value)
-    return exists().where(service_category.c.service_id == Service.id,
-                          service_category.c.category_id.in_(category_ids))
-
-
 @bp.get("/services")
 def services():
     if request.args.get("format") == "ndjson":
         return _ndjson_services()
-    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    minimal, full = _bool_arg("minimal"), _bool_arg("full")
-    conditions = _service_filters()
+    page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    minimal, full = bool_arg("minimal"), bool_arg("full")
+    conditions = service_filters()
     search = (request.args.get("search") or "").strip()[:100]
     if search:
         # the filters go into the search query itself, so total_items counts what matches both
@@ -235,7 +112,7 @@ def services():
 
 def _ndjson_services() -> Response:
     """Every active service, fully nested, one JSON document per line, in batches (flat memory)."""
-    conditions = _service_filters()
+    conditions = service_filters()
     session = db.session
 
     def generate():
@@ -269,8 +146,6 @@ def _service_by_uuid(hsds_id: str) -> Service:
 
 @bp.get("/services/<hsds_id>")
 def service(hsds_id: str):
-    from socialmap.entries import service_history
-
     item = _service_by_uuid(hsds_id)
     history = service_history(db.session, item, include_personal=False)
     return jsonify(hsds.service_full(item, _profiles([item.organisation_id]), include_personal=False,
@@ -296,8 +171,8 @@ def _active_services(organisation_ids) -> dict[int, list[Service]]:
 
 @bp.get("/organizations")
 def organizations():
-    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    full, full_service = _bool_arg("full"), _bool_arg("full_service")
+    page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    full, full_service = bool_arg("full"), bool_arg("full_service")
     query = _organisations_query()
     search = (request.args.get("search") or "").strip()[:100]
     if search:
@@ -326,7 +201,7 @@ def organization(hsds_id: str):
         raise NotFound()
     profiles = _profiles([org.id])
     return jsonify(hsds.organization_full(org, profiles, _active_services([org.id]).get(org.id, []),
-                                          full_service=_bool_arg("full_service")))
+                                          full_service=bool_arg("full_service")))
 
 
 def _locations_query():
@@ -336,8 +211,8 @@ def _locations_query():
 
 @bp.get("/service_at_locations")
 def service_at_locations():
-    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    full = _bool_arg("full")
+    page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    full = bool_arg("full")
     query = _locations_query()
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.options(selectinload(ServiceLocation.service).selectinload(Service.organisation))
@@ -364,7 +239,7 @@ def service_at_location(hsds_id: str):
 
 @bp.get("/taxonomies")
 def taxonomies():
-    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     items = [hsds.taxonomy(code) for code in TAXONOMIES]
     return _page(items[(page - 1) * per_page: page * per_page], len(items), page, per_page)
 
@@ -379,10 +254,10 @@ def taxonomy(hsds_id: str):
 
 @bp.get("/taxonomy_terms")
 def taxonomy_terms():
-    page, per_page = _int_arg("page", 1, 1, 1_000_000), _int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    taxonomy_filter = _uuid_arg("taxonomy_id")
-    _bool_arg("top_only")  # every term is top level: there are no child terms
-    parent = _uuid_arg("parent_id")
+    page, per_page = int_arg("page", 1, 1, 1_000_000), int_arg("per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    taxonomy_filter = uuid_arg("taxonomy_id")
+    bool_arg("top_only")  # every term is top level: there are no child terms
+    parent = uuid_arg("parent_id")
     terms = hsds.all_terms(list_categories(db.session))
     if taxonomy_filter is not None:
         terms = [t for t in terms if t["taxonomy_id"] == str(taxonomy_filter)]

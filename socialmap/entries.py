@@ -1,4 +1,6 @@
-"""Entries of the sociale kaart: create, update (with per-field history), capacity, verify.
+"""Entries of the sociale kaart: who may see and edit them, create, update, capacity, verify.
+How ``data`` changes an entry, and the per-field history it leaves, is in
+:mod:`socialmap.entry_changes`.
 
 Plain functions: they take the session and the acting :class:`~network.permissions.Principal`,
 flush but never commit, and audit every change in the same transaction. Who may edit what
@@ -26,17 +28,13 @@ from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role
 from network.permissions import Permission, Principal
 from network.signals import socialmap_service_changed
+from socialmap.entry_changes import EntryHistory, apply_changes
 from socialmap.models import (
     CapacityStatus,
     Category,
-    Contact,
     OrganisationProfile,
-    PostcodeRange,
     Service,
-    ServiceChange,
-    ServiceLocation,
     ServiceStatus,
-    ServiceTag,
     TagVocabulary,
 )
 from socialmap.tags import SocialmapTag
@@ -47,18 +45,6 @@ from socialmap.vocab import (
     TARGET_GROUPS,
     term_id,
 )
-
-#: the scalar fields an editor changes, in the order the history shows them
-SERVICE_FIELDS = (
-    "name", "alternate_name", "description", "department", "url", "email", "phone", "minimum_age",
-    "maximum_age", "eligibility_description", "area_postcodes", "opening_hours", "capacity", "is_internal",
-    "status", "sector", "sbb_recognised", "response_days",
-)
-#: list fields -> tag vocabulary (categories are rows of their own)
-TAG_FIELDS = {"target_groups": TagVocabulary.target_group, "offers": TagVocabulary.offer,
-              "gemeenten": TagVocabulary.gemeente}
-CONTACT_FIELDS = ("name", "title", "email", "phone")
-LOCATION_FIELDS = ("name", "address", "postal_code", "city", "description")
 
 
 def is_system(actor: Principal) -> bool:
@@ -113,7 +99,8 @@ def list_categories(session: Session, *, active_only: bool = True) -> list[Categ
     return list(session.scalars(query))
 
 
-def ensure_profile(session: Session, organisation: Organisation, *, hsds_id: uuid.UUID | None = None) -> OrganisationProfile:
+def ensure_profile(session: Session, organisation: Organisation, *,
+                   hsds_id: uuid.UUID | None = None) -> OrganisationProfile:
     """The organisation's sociale-kaart profile (its HSDS id), made on first use."""
     profile = session.get(OrganisationProfile, organisation.id)
     if profile is None:
@@ -146,36 +133,6 @@ def get_service(session: Session, actor: Principal, service_uuid: uuid.UUID | st
 
 # -- writing ---------------------------------------------------------------------------------
 
-def _text(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, bool):
-        return "ja" if value else "nee"
-    if isinstance(value, (list, tuple, set)):
-        return ", ".join(sorted(str(v) for v in value))
-    return str(getattr(value, "value", value))
-
-
-class _History:
-    """Collects per-field changes of one unit of work on one entry."""
-
-    def __init__(self, session: Session, actor: Principal, service: Service, now: dt.datetime):
-        self.session, self.actor, self.service, self.now = session, actor, service, now
-        self.fields: list[str] = []
-
-    def add(self, resource_type: str, resource_id: Any, action: str, field: str, old: Any, new: Any) -> None:
-        old_text, new_text = _text(old), _text(new)
-        if action == "update" and old_text == new_text:
-            return
-        acting = self.actor.acting
-        self.session.add(ServiceChange(
-            service_id=self.service.id, resource_type=resource_type, resource_id=str(resource_id), action=action,
-            field=field, old_value=old_text, new_value=new_text, changed_at=self.now,
-            account_id=self.actor.account_id, actor_name=self.actor.name,
-            organisation_name=acting.organisation_name if acting else None))
-        self.fields.append(field if resource_type == "service" else f"{resource_type}.{field}")
-
-
 def name_taken(session: Session, organisation: Organisation, name: str, service: Service | None) -> bool:
     """Has ``organisation`` another entry than ``service`` called ``name`` (case-insensitive)?"""
     return session.scalar(select(Service.id).where(
@@ -186,96 +143,6 @@ def name_taken(session: Session, organisation: Organisation, name: str, service:
 def _check_name(session: Session, organisation: Organisation, name: str, service: Service | None) -> None:
     if name_taken(session, organisation, name, service):
         raise ValidationFailed(errors={"name": [_l("Deze organisatie heeft al een dienst met deze naam.")]})
-
-
-def _categories(session: Session, codes: list[str]) -> list[Category]:
-    found = list(session.scalars(select(Category).where(Category.code.in_(codes)))) if codes else []
-    unknown = sorted(set(codes) - {c.code for c in found})
-    if unknown:
-        raise ValidationFailed(errors={"categories": [_l("Onbekende categorie: %(codes)s.", codes=", ".join(unknown))]})
-    return sorted(found, key=lambda c: (c.position, c.name))
-
-
-def _apply(session: Session, service: Service, data: dict[str, Any], history: _History, action: str) -> None:
-    for name in SERVICE_FIELDS:
-        if name in data:
-            old = getattr(service, name)
-            new = data[name]
-            if name in ("is_internal", "sbb_recognised"):
-                new = bool(new)
-            if name == "status" and new is None:
-                new = ServiceStatus.active
-            if old != new:
-                history.add("service", service.uuid, action, name, old, new)
-                setattr(service, name, new)
-                if name == "capacity":
-                    service.capacity_updated_at = history.now
-    if "categories" in data:
-        new_categories = _categories(session, list(data["categories"] or []))
-        old_codes = [c.code for c in service.categories]
-        if sorted(old_codes) != sorted(c.code for c in new_categories):
-            history.add("service", service.uuid, action, "categories", [c.name for c in service.categories],
-                        [c.name for c in new_categories])
-            service.categories = new_categories
-    for name, vocabulary in TAG_FIELDS.items():
-        if name in data:
-            old_codes = set(service.tag_codes(vocabulary))
-            new_codes = {str(c).strip() for c in data[name] or [] if str(c).strip()}
-            if old_codes != new_codes:
-                history.add("service", service.uuid, action, name, old_codes, new_codes)
-                service.tags = [t for t in service.tags if t.vocabulary != vocabulary] + [
-                    ServiceTag(vocabulary=vocabulary, code=code) for code in sorted(new_codes)]
-    if "area_postcodes" in data:
-        wanted = postcode_ranges(service.area_postcodes)
-        if sorted((r.low, r.high) for r in service.postcode_ranges) != wanted:
-            service.postcode_ranges = [PostcodeRange(low=low, high=high) for low, high in wanted]
-    if "contacts" in data:
-        _apply_children(service.contacts, data["contacts"] or [], Contact, CONTACT_FIELDS, "contact", history,
-                        extra=("phone_uuid",))
-    if "locations" in data:
-        _apply_children(service.locations, data["locations"] or [], ServiceLocation, LOCATION_FIELDS, "location",
-                        history, extra=("location_uuid", "address_uuid"))
-
-
-def _apply_children(current: list, wanted: list[dict[str, Any]], model, fields: tuple[str, ...], kind: str,
-                    history: _History, extra: tuple[str, ...] = ()) -> None:
-    """Make ``current`` (contacts or locations) match ``wanted``: rows with a known ``id`` are
-    updated, new ones added (keeping a given id, as imports do), missing ones removed."""
-    by_id = {row.id: row for row in current}
-    keep = []
-    for position, item in enumerate(wanted):
-        row_id = item.get("id")
-        row = by_id.get(row_id) if row_id else None
-        if row is None:
-            row = model(id=row_id or uuid.uuid4())
-            for name in fields:
-                history.add(kind, row.id, "create", name, None, item.get(name))
-        else:
-            for name in fields:
-                history.add(kind, row.id, "update", name, getattr(row, name), item.get(name))
-        for name in fields + extra:
-            if name in item or name in fields:
-                setattr(row, name, item.get(name))
-        if hasattr(row, "position"):
-            row.position = position
-        keep.append(row)
-    for row in current:
-        if row not in keep:
-            for name in fields:
-                history.add(kind, row.id, "delete", name, getattr(row, name), None)
-    current[:] = keep
-
-
-def postcode_ranges(area: str | None) -> list[tuple[int, int]]:
-    """``6511-6519, 6600, 6511 AB`` → ``[(6511, 6519), (6600, 6600)]`` (4-digit areas; the
-    letters are dropped, so a street-level entry covers its whole 4-digit area)."""
-    ranges = set()
-    for token in (area or "").replace(";", ",").split(","):
-        digits = [int(part.strip()[:4]) for part in token.split("-") if part.strip()[:4].isdigit()]
-        if digits:
-            low, high = digits[0], digits[-1]
-            ranges.add((min(low, high), max(low, high)))
-    return sorted(ranges)
 
 
 def refresh_keywords(service: Service, organisation: Organisation | None = None) -> None:
@@ -311,9 +178,9 @@ def create_service(session: Session, actor: Principal, organisation: Organisatio
     ensure_profile(session, organisation)
     session.add(service)
     session.flush()  # for the id the history rows point at
-    history = _History(session, actor, service, now)
+    history = EntryHistory(session, actor, service, now)
     history.add("service", service.uuid, "create", "name", None, service.name)
-    _apply(session, service, data, history, "create")
+    apply_changes(session, service, data, history, "create")
     refresh_keywords(service, organisation)
     session.flush()
     record(session, actor, action=AuditAction.create, event_type=SocialmapTag.service_create,
@@ -342,8 +209,8 @@ def update_service(session: Session, actor: Principal, service: Service, data: d
     now = now or utcnow()
     if "name" in data and data["name"] != service.name:
         _check_name(session, service.organisation, data["name"], service)
-    history = _History(session, actor, service, now)
-    _apply(session, service, data, history, "update")
+    history = EntryHistory(session, actor, service, now)
+    apply_changes(session, service, data, history, "update")
     changed = history.fields
     if counts_as_verification:
         _mark_verified(service, now, assurer_email)
@@ -377,7 +244,7 @@ def set_capacity(session: Session, actor: Principal, service: Service, capacity:
     except ValueError:
         raise ValidationFailed(errors={"capacity": [_l("Kies plek, wachtlijst, eerst overleg of vol.")]}) from None
     now = now or utcnow()
-    history = _History(session, actor, service, now)
+    history = EntryHistory(session, actor, service, now)
     history.add("service", service.uuid, "update", "capacity", service.capacity, capacity)
     service.capacity, service.capacity_updated_at, service.updated_at = capacity, now, now
     session.flush()
@@ -393,7 +260,7 @@ def verify_service(session: Session, actor: Principal, service: Service, *, assu
     if not can_edit_service(actor, service.organisation):
         raise Forbidden(_l("U mag deze dienst niet bevestigen."))
     now = now or utcnow()
-    history = _History(session, actor, service, now)
+    history = EntryHistory(session, actor, service, now)
     history.add("service", service.uuid, "verify", "assured_date", service.assured_date, now.date())
     _mark_verified(service, now, assurer_email)
     session.flush()
@@ -402,9 +269,3 @@ def verify_service(session: Session, actor: Principal, service: Service, *, assu
     return service
 
 
-def service_history(session: Session, service: Service, *, include_personal: bool) -> list[ServiceChange]:
-    """The entry's changes, newest first; without contact persons' changes for the public."""
-    query = select(ServiceChange).where(ServiceChange.service_id == service.id)
-    if not include_personal:
-        query = query.where(ServiceChange.resource_type != "contact")
-    return list(session.scalars(query.order_by(ServiceChange.changed_at.desc(), ServiceChange.field)))

@@ -63,9 +63,12 @@ def _vocabularies(session: Session) -> dict[str, dict[str, Any]]:
         categories[category.name.lower()] = category.code
     return {
         "categories": categories,
-        "target_groups": {**{k.lower(): k for k in TARGET_GROUPS}, **{v.lower(): k for k, v in TARGET_GROUPS.items()}},
-        "capacity": {**{c.value: c.value for c in CAPACITY_LABELS}, **{v.lower(): c.value for c, v in CAPACITY_LABELS.items()}},
-        "status": {**{s.value: s.value for s in STATUS_LABELS}, **{v.lower(): s.value for s, v in STATUS_LABELS.items()}},
+        "target_groups": {**{k.lower(): k for k in TARGET_GROUPS},
+                          **{v.lower(): k for k, v in TARGET_GROUPS.items()}},
+        "capacity": {**{c.value: c.value for c in CAPACITY_LABELS},
+                     **{v.lower(): c.value for c, v in CAPACITY_LABELS.items()}},
+        "status": {**{s.value: s.value for s in STATUS_LABELS},
+                   **{v.lower(): s.value for s, v in STATUS_LABELS.items()}},
         "types": {**{t.value: t.value for t in ORGANISATION_TYPE_LABELS},
                   **{v.lower(): t.value for t, v in ORGANISATION_TYPE_LABELS.items()}},
     }
@@ -83,44 +86,59 @@ def _contact_details(text: str) -> tuple[str | None, str | None, str]:
     return email, phone, " ".join(rest.replace(",", " ").replace(";", " ").split())
 
 
-def _parse_row(cells: dict[str, str], vocab: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
-    """The raw form-like dict of one row (what :func:`load_service` checks) and its problems."""
-    problems: list[str] = []
+def _codes(cells: dict[str, str], column: str, mapping: dict[str, Any], problems: list[str]) -> list[str]:
+    """The codes a cell lists (split on commas, semicolons, slashes, new lines); each value
+    that is no known code or label is a problem."""
+    found = []
+    for part in _split(cells.get(column, "")):
+        code = _lookup(mapping, part)
+        if code is None:
+            problems.append(_("Onbekende waarde in '%(column)s': %(value)s.", column=column, value=part))
+        else:
+            found.append(code)
+    return sorted(set(found))
 
-    def codes(column: str, mapping: dict[str, Any]) -> list[str]:
-        found = []
-        for part in _split(cells.get(column, "")):
-            code = _lookup(mapping, part)
-            if code is None:
-                problems.append(_("Onbekende waarde in '%(column)s': %(value)s.", column=column, value=part))
-            else:
-                found.append(code)
-        return sorted(set(found))
 
-    organisation = cells.get("Organisatie", "")
-    if not organisation:
-        problems.append(_("De kolom Organisatie is leeg."))
-    categories = codes("Waarvoor te benaderen", vocab["categories"])
-    name = (cells.get("Dienst") or cells.get("Afdeling")
+def _service_name(cells: dict[str, str], organisation: str) -> str:
+    """The entry's name: the service, else the department, else the organisation with what it
+    is approached for, else the organisation."""
+    return (cells.get("Dienst") or cells.get("Afdeling")
             or (f"{organisation}: {cells.get('Waarvoor te benaderen')}" if cells.get("Waarvoor te benaderen") else "")
             or organisation)
-    email, phone, rest = _contact_details(cells.get("Contactgegevens", ""))
-    if rest and not (email or phone):
-        problems.append(_("In 'Contactgegevens' staat geen e-mailadres of telefoonnummer: %(value)s.", value=rest))
-    raw: dict[str, Any] = {
-        "name": name[:200], "description": cells.get("Omschrijving") or None, "categories": categories,
-        "department": cells.get("Afdeling") or None, "url": cells.get("Website") or None,
-        "target_groups": codes("Doelgroepen", vocab["target_groups"]), "gemeenten": cells.get("Gemeenten") or None,
-        "is_internal": cells.get("Intern/extern", "").strip().lower() == "intern",
-        "contacts": [{"name": cells.get("Contactpersoon", ""), "title": cells.get("Functie", ""),
-                      "email": email or "", "phone": phone or ""}],
-    }
+
+
+def _coded_values(cells: dict[str, str], vocab: dict[str, dict[str, Any]], raw: dict[str, Any],
+                  problems: list[str]) -> None:
+    """Capacity and status, as their codes (a filled-in value that is neither is a problem)."""
     for column, key in (("Capaciteit", "capacity"), ("Status", "status")):
         if cells.get(column):
             value = _lookup(vocab[key], cells[column])
             if value is None:
                 problems.append(_("Onbekende waarde in '%(column)s': %(value)s.", column=column, value=cells[column]))
             raw[key] = value
+
+
+def _parse_row(cells: dict[str, str], vocab: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """The raw form-like dict of one row (what :func:`load_service` checks) and its problems."""
+    problems: list[str] = []
+    organisation = cells.get("Organisatie", "")
+    if not organisation:
+        problems.append(_("De kolom Organisatie is leeg."))
+    categories = _codes(cells, "Waarvoor te benaderen", vocab["categories"], problems)
+    name = _service_name(cells, organisation)
+    email, phone, rest = _contact_details(cells.get("Contactgegevens", ""))
+    if rest and not (email or phone):
+        problems.append(_("In 'Contactgegevens' staat geen e-mailadres of telefoonnummer: %(value)s.", value=rest))
+    raw: dict[str, Any] = {
+        "name": name[:200], "description": cells.get("Omschrijving") or None, "categories": categories,
+        "department": cells.get("Afdeling") or None, "url": cells.get("Website") or None,
+        "target_groups": _codes(cells, "Doelgroepen", vocab["target_groups"], problems),
+        "gemeenten": cells.get("Gemeenten") or None,
+        "is_internal": cells.get("Intern/extern", "").strip().lower() == "intern",
+        "contacts": [{"name": cells.get("Contactpersoon", ""), "title": cells.get("Functie", ""),
+                      "email": email or "", "phone": phone or ""}],
+    }
+    _coded_values(cells, vocab, raw, problems)
     if not cells.get("Contactpersoon") and (email or phone):
         # no person: the details are the service's general address and phone
         raw["contacts"] = []
@@ -142,6 +160,49 @@ def check_importer(actor: Principal) -> None:
         raise Forbidden(_l("U mag de sociale kaart niet importeren."))
 
 
+#: the columns the import reads, by their header in lower case
+_COLUMNS = {c.lower(): c for c in ("Organisatie", "Soort organisatie", "Dienst", "Waarvoor te benaderen", "Afdeling",
+                                   "Contactpersoon", "Functie", "Contactgegevens", "Intern/extern", "Doelgroepen",
+                                   "Gemeenten", "Capaciteit", "Status", "Omschrijving", "Website", "Id", "KvK-nummer")}
+
+
+def _service_id(cells: dict[str, str], problems: list[str]) -> str | None:
+    """The HSDS id in the Id column (the row updates that entry), if any."""
+    if not cells.get("Id"):
+        return None
+    try:
+        return str(uuid.UUID(cells["Id"]))
+    except ValueError:
+        problems.append(_("De kolom Id bevat geen geldige id."))
+        return None
+
+
+def _check_row(cells: dict[str, str], vocab: dict[str, dict[str, Any]], line: int,
+               seen: dict[tuple[str, str], int]) -> tuple[dict[str, Any], str, str | None, list[str]]:
+    """One row: its raw entry, organisation name, service id and problems (a row with the same
+    organisation and service as an earlier one is a problem; ``seen`` remembers the first)."""
+    raw, problems = _parse_row(cells, vocab)
+    _checked, field_errors = load_service(raw)
+    problems += _field_problems(field_errors)
+    org_name = " ".join(cells.get("Organisatie", "").split())
+    key = (org_name.lower(), raw["name"].lower())
+    if org_name and key in seen:
+        problems.append(_("Dubbele regel: dezelfde organisatie en dienst als regel %(line)d.", line=seen[key]))
+    seen.setdefault(key, line)
+    return raw, org_name, _service_id(cells, problems), problems
+
+
+def _flag_new_organisations(rows: list[dict[str, Any]], organisations: dict[str, dict[str, Any]]) -> None:
+    """For an importer who may not add organisations: a row whose organisation is not in the
+    region (nor like one there) is a problem."""
+    for row in rows:
+        info = organisations.get(row["organisation"].lower())
+        if info and not info["match"] and not info["candidates"]:
+            row["problems"].append(_("%(name)s staat nog niet in de regio. Vraag de hubbeheerder de organisatie "
+                                     "toe te voegen, of gebruik de naam van een bestaande organisatie.",
+                                     name=row["organisation"]))
+
+
 def stage_import(session: Session, actor: Principal, region: Region, filename: str, content: bytes) -> PendingImport:
     """Check an upload and keep it as a pending import (see the module docstring).
 
@@ -150,32 +211,15 @@ def stage_import(session: Session, actor: Principal, region: Region, filename: s
     check_importer(actor)
     file_format, header, data = read_rows(filename, content)
     columns = {name.lower(): index for index, name in enumerate(header) if name}
-    canonical = {c.lower(): c for c in ("Organisatie", "Soort organisatie", "Dienst", "Waarvoor te benaderen",
-                                        "Afdeling", "Contactpersoon", "Functie", "Contactgegevens", "Intern/extern",
-                                        "Doelgroepen", "Gemeenten", "Capaciteit", "Status", "Omschrijving", "Website",
-                                        "Id", "KvK-nummer")}
     vocab = _vocabularies(session)
     existing_orgs = {name.lower(): org_id for org_id, name in session.execute(
         select(Organisation.id, Organisation.name).where(Organisation.region_id == region.id))}
     rows, seen, organisations = [], {}, {}
     errors = 0
     for line, row in enumerate(data, 2):
-        cells = {canonical[key]: (row[index] if index < len(row) else "")
-                 for key, index in columns.items() if key in canonical}
-        raw, problems = _parse_row(cells, vocab)
-        checked, field_errors = load_service(raw)
-        problems += _field_problems(field_errors)
-        org_name = " ".join(cells.get("Organisatie", "").split())
-        key = (org_name.lower(), raw["name"].lower())
-        if org_name and key in seen:
-            problems.append(_("Dubbele regel: dezelfde organisatie en dienst als regel %(line)d.", line=seen[key]))
-        seen.setdefault(key, line)
-        service_id = None
-        if cells.get("Id"):
-            try:
-                service_id = str(uuid.UUID(cells["Id"]))
-            except ValueError:
-                problems.append(_("De kolom Id bevat geen geldige id."))
+        cells = {_COLUMNS[key]: (row[index] if index < len(row) else "")
+                 for key, index in columns.items() if key in _COLUMNS}
+        raw, org_name, service_id, problems = _check_row(cells, vocab, line, seen)
         if org_name and org_name.lower() not in organisations:
             organisations[org_name.lower()] = _organisation_choice(
                 session, region, org_name, existing_orgs, cells, vocab)
@@ -183,12 +227,7 @@ def stage_import(session: Session, actor: Principal, region: Region, filename: s
         rows.append({"line": line, "organisation": org_name, "raw": raw, "service_id": service_id,
                      "problems": problems})
     if not can_create_organisations(actor):
-        for row in rows:
-            info = organisations.get(row["organisation"].lower())
-            if info and not info["match"] and not info["candidates"]:
-                row["problems"].append(_("%(name)s staat nog niet in de regio. Vraag de hubbeheerder de organisatie "
-                                         "toe te voegen, of gebruik de naam van een bestaande organisatie.",
-                                         name=row["organisation"]))
+        _flag_new_organisations(rows, organisations)
         errors = sum(1 for row in rows if row["problems"])
     pending = PendingImport(account_id=actor.account_id, region_id=region.id, filename=filename[:200],
                             file_format=file_format, row_count=len(rows), error_count=errors,
@@ -229,7 +268,8 @@ def preview(pending: PendingImport) -> dict[str, Any]:
 def cancel_import(session: Session, actor: Principal, pending: PendingImport) -> None:
     """Drop a pending import; nothing was written to the entries."""
     check_importer(actor)
-    pending.status, pending.decided_at, pending.payload = "cancelled", utcnow(), json.dumps({"rows": [], "organisations": {}})
+    pending.status, pending.decided_at, pending.payload = ("cancelled", utcnow(),
+                                                           json.dumps({"rows": [], "organisations": {}}))
     record(session, actor, action=AuditAction.update, event_type=SocialmapTag.import_cancel,
            object_type="socialmap_pending_import", object_id=pending.id)
 

@@ -13,6 +13,7 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 
+import xlsxwriter
 from flask_babel import gettext as _
 
 from socialmap.models import Service, TagVocabulary
@@ -69,8 +70,6 @@ def xlsx_file(services: Iterable[Service], path: str, *, include_personal: bool)
     """Write the entries as an Excel workbook to ``path`` (XlsxWriter in constant-memory mode:
     rows go to disk as they come). Every cell is written as text, and defused as in the CSV,
     so that a later save as CSV stays harmless too."""
-    import xlsxwriter
-
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
                                           "strings_to_urls": False, "strings_to_numbers": False})
     sheet = workbook.add_worksheet("Sociale kaart")
@@ -155,7 +154,8 @@ def _csv_rows(content: bytes) -> Iterator[list[str]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
-
+    # openpyxl (~200 modules, ~8 MB per process) loads on the first uploaded .xlsx, not when the hub
+    # starts: only the import page reads Excel files (as fpdf2 in consent.agreements.pdf)
     from openpyxl import load_workbook
 
     try:

@@ -29,11 +29,11 @@ from socialmap.entries import (
     get_service,
     is_member,
     list_categories,
-    service_history,
     set_capacity,
     update_service,
     verify_service,
 )
+from socialmap.entry_changes import service_history
 from socialmap.models import (
     CapacityStatus,
     Category,

@@ -4,11 +4,15 @@ anyone with the published keys (DESIGN.md rule 4).
 
 - :mod:`.models`: agreements, versions, parties, signatures, events, review moments;
 - :mod:`.content`: the sections of the plan and of the privacy agreement, as data;
-- :mod:`.service`: walls, reads (through ``consent.decide``), editing, offering, ending;
+- :mod:`.access`: the walls and the audited read (through ``consent.decide``);
+- :mod:`.service`: content, creating and editing (sections, parties), the event history;
+- :mod:`.lifecycle`: offering a version for signature, review moments, ending;
 - :mod:`.signatures`: signing (fresh login, or an organisation's key), declining, verifying;
-- :mod:`.signing`: canonical documents, hashes, statements and bundle verification;
+- :mod:`.documents`: canonical documents, hashes, statements and bundle verification;
 - :mod:`.sharing`: the consistency check against consents and legal tasks;
-- :mod:`.reminders` and :mod:`.jobs`: signature reminders and review moments.
+- :mod:`.reminders` and :mod:`.jobs`: signature reminders and review moments;
+- :mod:`.blueprint`, :mod:`.views` and :mod:`.edit_views`: the school's pages, with
+  :mod:`.forms` (the edit forms in and out) and :mod:`.overview` (what the pages show).
 
 Importing the package registers its jobs.
 """

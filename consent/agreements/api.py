@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app, request
 
+from consent.agreements.access import Access, find_agreement, list_agreements, read_agreement
 from consent.agreements.api_schemas import (
     AgreementListArgs,
     AgreementPageSchema,
@@ -30,7 +31,7 @@ from consent.agreements.api_schemas import (
 )
 from consent.agreements.models import Agreement, AgreementSignature, AgreementVersion
 from consent.agreements.overview import agreement_rows
-from consent.agreements.service import Access, content_of, find_agreement, list_agreements, read_agreement
+from consent.agreements.service import content_of
 from consent.agreements.sign_views import external_url
 from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report

@@ -11,14 +11,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import access_of
+from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import Agreement, AgreementKind, SignatureMethod, SigningOrder
-from consent.agreements.service import (
-    access_of,
-    create_agreement,
-    offer_for_signature,
-    save_parties,
-    save_section,
-)
+from consent.agreements.service import create_agreement, save_parties, save_section
 from consent.agreements.signatures import sign_version
 from consent.demo import _org, _principal, _student
 from network.clock import utcnow

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from consent.agreements.reminders import remind_pending_signatures, remind_review_moments
 from network import clock
 from network.db import db
 from network.scheduler import Job, register_job
@@ -19,16 +20,12 @@ def _run(app: Flask, work) -> int:
 
 def signature_reminder_job(app: Flask) -> str:
     """``agreements.remind``: parties whose signature is missing for 3 days get a reminder."""
-    from consent.agreements.reminders import remind_pending_signatures
-
     count = _run(app, lambda session, keyring, base: remind_pending_signatures(session, keyring, base_url=base))
     return f"reminded {count} parties"
 
 
 def review_moment_job(app: Flask) -> str:
     """``agreements.review``: the contact person hears of a plan's review moment on its day."""
-    from consent.agreements.reminders import remind_review_moments
-
     count = _run(app, lambda session, keyring, base: remind_review_moments(session, keyring, today=clock.today(),
                                                                           base_url=base))
     return f"reminded {count} review moments"

@@ -3,10 +3,11 @@ names as far as the actor's decision allows, the overview of one agreement (comp
 who still signs, verification, sharing warnings, who changed what), the words for codes, and
 the choices of the section forms.
 
-No flask here (STYLE rule 4): the views in :mod:`consent.agreements.views` render what these
-functions return. Every function takes an agreement the caller already found and read
-(:func:`~consent.agreements.service.find_agreement`, :func:`~consent.agreements.service.read_agreement`),
-except :func:`agreement_rows`, which decides (and audits) the names it shows itself.
+No flask here (STYLE rule 4): the views in :mod:`consent.agreements.views` and
+:mod:`consent.agreements.edit_views` render what these functions return. Every function takes
+an agreement the caller already found and read (:func:`~consent.agreements.access.find_agreement`,
+:func:`~consent.agreements.access.read_agreement`), except :func:`agreement_rows`, which
+decides (and audits) the names it shows itself.
 """
 
 from __future__ import annotations
@@ -19,13 +20,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from consent.agreements.content import (
-    Completeness,
-    Section,
-    completeness,
-    find_section,
-    missing_for_offer,
-)
+from consent.agreements.access import Access, access_of, reader
+from consent.agreements.content import Completeness, Section, completeness, find_section, missing_for_offer
 from consent.agreements.documents import VersionReport
 from consent.agreements.models import (
     Agreement,
@@ -38,7 +34,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import Access, access_of, content_of, events_of, reader
+from consent.agreements.service import content_of, events_of
 from consent.agreements.sharing import SharingWarning, sharing_warnings
 from consent.agreements.signatures import signable_parties, verify_agreement
 from consent.models import Purpose

@@ -165,6 +165,7 @@ def _when(value: dt.datetime | None) -> str:
 def render_pdf(doc: Printable) -> bytes:
     """The PDF of a printable version: the same information as the print page, with the QR
     code image of the verification page and the hash."""
+    # fpdf2 loads with the first PDF, not with the hub (see _pdf_class)
     from fpdf.enums import XPos, YPos
 
     pdf = _pdf_class()(format="A4")

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from consent.agreements.lifecycle import signer_accounts
 from consent.agreements.models import (
     Agreement,
     AgreementStatus,
@@ -22,7 +23,6 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import signer_accounts
 from consent.tags import AgreementNotice
 from network.clock import utcnow
 from network.crypto import Keyring

@@ -18,8 +18,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import DEFAULT_PARTNER_PURPOSE, Access, require_editor
 from consent.agreements.models import Agreement, AgreementKind, AgreementVersion, PartyKind
-from consent.agreements.service import DEFAULT_PARTNER_PURPOSE, Access, require_editor
+from consent.lifecycle import request_consent
 from consent.models import ConsentRequest, Purpose, RequestStatus
 from network.access import Category, bases_for_organisations
 from network.crypto import Keyring
@@ -46,29 +47,51 @@ class SharingWarning:
         return " ".join(self.missing)
 
 
-def _wanted(agreement: Agreement, version: AgreementVersion, content: dict[str, Any]) -> list[tuple[str, Any, str, set[str], str | None]]:
-    """(where, party, purpose, categories, claimed basis) for every promised sharing."""
-    parties = {p.key: p for p in version.parties}
+#: a promised sharing: (where, party, purpose, categories, claimed basis)
+Wanted = tuple[str, Any, str, set[str], str | None]
+
+
+def _is_partner(agreement: Agreement, party: Any) -> bool:
+    """An organisation that is a party and not the school itself (the school needs no basis here)."""
+    return party is not None and party.kind is PartyKind.organisation and party.organisation_id != agreement.school_id
+
+
+def _flows(agreement: Agreement, parties: dict[str, Any], content: dict[str, Any]) -> list[Wanted]:
+    """The privacy agreement's data flows to partners, each for its purpose and categories."""
     wanted = []
-    if agreement.kind is AgreementKind.privacy:
-        for index, flow in enumerate((content.get("flows") or {}).get("flows") or []):
-            party = parties.get(flow.get("recipient"))
-            if party is None or party.kind is not PartyKind.organisation or party.organisation_id == agreement.school_id:
-                continue
-            wanted.append((f"flow-{index}", party, flow.get("purpose") or party.purpose or DEFAULT_PARTNER_PURPOSE,
-                           set(flow.get("categories") or []), flow.get("basis")))
-        readers = (content.get("plan_access") or {}).get("plan_readers") or []
-        for key in readers:
-            party = parties.get(key)
-            if party is not None and party.kind is PartyKind.organisation and party.organisation_id != agreement.school_id:
-                wanted.append((f"reader-{key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE,
-                               {Category.plan.value}, None))
-    else:
-        for party in version.parties:
-            if party.kind is PartyKind.organisation and party.organisation_id != agreement.school_id:
-                wanted.append((f"party-{party.key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE,
-                               {Category.plan.value}, None))
+    for index, flow in enumerate((content.get("flows") or {}).get("flows") or []):
+        party = parties.get(flow.get("recipient"))
+        if not _is_partner(agreement, party):
+            continue
+        wanted.append((f"flow-{index}", party, flow.get("purpose") or party.purpose or DEFAULT_PARTNER_PURPOSE,
+                       set(flow.get("categories") or []), flow.get("basis")))
     return wanted
+
+
+def _plan_readers(agreement: Agreement, parties: dict[str, Any], content: dict[str, Any]) -> list[Wanted]:
+    """The partners the privacy agreement lets read the plan."""
+    wanted = []
+    readers = (content.get("plan_access") or {}).get("plan_readers") or []
+    for key in readers:
+        party = parties.get(key)
+        if _is_partner(agreement, party):
+            wanted.append((f"reader-{key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE,
+                           {Category.plan.value}, None))
+    return wanted
+
+
+def _plan_parties(agreement: Agreement, version: AgreementVersion) -> list[Wanted]:
+    """A plan's partner parties, who read the plan for their purpose."""
+    return [(f"party-{party.key}", party, party.purpose or DEFAULT_PARTNER_PURPOSE, {Category.plan.value}, None)
+            for party in version.parties if _is_partner(agreement, party)]
+
+
+def _wanted(agreement: Agreement, version: AgreementVersion, content: dict[str, Any]) -> list[Wanted]:
+    """(where, party, purpose, categories, claimed basis) for every promised sharing."""
+    if agreement.kind is AgreementKind.privacy:
+        parties = {p.key: p for p in version.parties}
+        return _flows(agreement, parties, content) + _plan_readers(agreement, parties, content)
+    return _plan_parties(agreement, version)
 
 
 def sharing_warnings(session: Session, agreement: Agreement, version: AgreementVersion,
@@ -115,8 +138,6 @@ def request_missing_consent(session: Session, actor: Principal, keyring: Keyring
                             portal_url: str = "/mijn-gegevens/toestemmingen") -> Any:
     """The one-step fix: ask the student (under 16: the parent) for the consent a warning
     names. Only categories the purpose needs can be asked for (``check_scope``)."""
-    from consent.lifecycle import request_consent
-
     require_editor(access, agreement)
     purpose_row = session.scalar(select(Purpose).where(Purpose.code == purpose))
     if purpose_row is None:

@@ -23,6 +23,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from consent.agreements.access import Access, find_agreement, read_agreement
 from consent.agreements.models import (
     Agreement,
     AgreementParty,
@@ -33,7 +34,6 @@ from consent.agreements.models import (
 )
 from consent.agreements.overview import KIND_LABELS, METHOD_LABELS, ORDER_LABELS, VERSION_STATUS_LABELS
 from consent.agreements.pdf import printable, render_pdf
-from consent.agreements.service import Access, find_agreement, read_agreement
 from consent.agreements.signatures import (
     FRESH_AUTH,
     STATUS_MESSAGES,

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import Access, read_agreement
 from consent.agreements.documents import (
     BUNDLE_FORMAT,
     VersionReport,
@@ -26,6 +27,7 @@ from consent.agreements.documents import (
     statement_for,
     verify_document,
 )
+from consent.agreements.lifecycle import notify_signers, signer_accounts, sync_review_moments
 from consent.agreements.models import (
     Agreement,
     AgreementKind,
@@ -38,16 +40,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import (
-    Access,
-    add_event,
-    content_of,
-    document_of,
-    notify_signers,
-    read_agreement,
-    sync_review_moments,
-    touch,
-)
+from consent.agreements.service import add_event, content_of, document_of, touch
 from consent.service import active_representation
 from consent.tags import AgreementNotice, AgreementTag
 from network import clock
@@ -268,8 +261,6 @@ def _activate(session: Session, actor: Principal, keyring: Keyring, agreement: A
     add_event(session, agreement, version, "activated", actor, now=now)
     if agreement.kind is AgreementKind.plan:
         sync_review_moments(session, agreement, content)
-    from consent.agreements.service import signer_accounts
-
     accounts = {a for p in version.parties for a in signer_accounts(session, agreement, p)}
     notify(session, keyring, accounts, kind=AgreementNotice.active,
            title=str(_l("Versie %(n)s is door alle partijen ondertekend en geldt nu", n=version.number)),
@@ -302,8 +293,6 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
     version.status = VersionStatus.declined
     version.closed_at = now
     add_event(session, agreement, version, "declined", actor, {"party": party.key, "reason": reason}, now=now)
-    from consent.agreements.service import signer_accounts
-
     school_party = next((p for p in version.parties if p.organisation_id == agreement.school_id), None)
     accounts = set(signer_accounts(session, agreement, school_party)) if school_party else set()
     if agreement.created_by_account_id:

@@ -51,8 +51,10 @@ def test_the_upgrade_names_duplicate_open_agreements_and_runs_once_one_is_ended(
 
     from sqlalchemy import insert, select
 
+    from consent.agreements.access import find_agreement
+    from consent.agreements.lifecycle import end_agreement
     from consent.agreements.models import Agreement, AgreementKind
-    from consent.agreements.service import create_agreement, end_agreement, find_agreement
+    from consent.agreements.service import create_agreement
 
     plan = create_agreement(session, actors["mentor"], keyring, world["student"], AgreementKind.plan)
     session.commit()

@@ -65,14 +65,10 @@ def _seed(url: str, tmp, secret_values, count: int, others: int = 0) -> dict:
 
 
 def _seed_consents_and_plans(world, mentor, keyring, others: int) -> dict:
+    from consent.agreements.access import find_agreement
+    from consent.agreements.lifecycle import offer_for_signature
     from consent.agreements.models import AgreementKind, SigningOrder
-    from consent.agreements.service import (
-        create_agreement,
-        find_agreement,
-        offer_for_signature,
-        save_parties,
-        save_section,
-    )
+    from consent.agreements.service import create_agreement, save_parties, save_section
     from consent.service import grant_consent
     from network.keys import register_organisation_key
     from network.models import OrganisationType, Role

@@ -574,9 +574,11 @@ def _seed_agreements(app, keyring, school_id: int, staff_email: str, count: int,
 
     from sqlalchemy import select
 
+    from consent.agreements.access import access_of
     from consent.agreements.demo import PLAN
+    from consent.agreements.lifecycle import offer_for_signature
     from consent.agreements.models import AgreementKind, SignatureMethod, SigningOrder
-    from consent.agreements.service import access_of, create_agreement, offer_for_signature, save_parties, save_section
+    from consent.agreements.service import create_agreement, save_parties, save_section
     from consent.agreements.signatures import sign_version
     from network.models import Account, Membership, Role, Student
 

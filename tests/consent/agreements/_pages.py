@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, update
 
+from consent.agreements.access import find_agreement
 from consent.agreements.models import AgreementKind, AgreementVersion, SigningOrder
-from consent.agreements.service import create_agreement, find_agreement, save_parties, save_section
+from consent.agreements.service import create_agreement, save_parties, save_section
 from consent.lifecycle import add_representation
 from network.db import db
 from network.models import Account

@@ -7,6 +7,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from consent.agreements.access import find_agreement
+from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import (
     Agreement,
     AgreementEvent,
@@ -14,7 +16,6 @@ from consent.agreements.models import (
     SignatureMethod,
     SigningOrder,
 )
-from consent.agreements.service import find_agreement, offer_for_signature
 from consent.agreements.signatures import sign_version
 from network.db import db
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan

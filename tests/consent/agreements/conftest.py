@@ -9,8 +9,9 @@ import datetime as dt
 import pytest
 
 import consent.agreements  # noqa: F401  (registers the jobs)
+from consent.agreements.access import find_agreement
 from consent.agreements.models import AgreementKind
-from consent.agreements.service import create_agreement, find_agreement, save_parties, save_section
+from consent.agreements.service import create_agreement, save_parties, save_section
 from consent.service import grant_consent
 from tests.consent.conftest import actors, born_years_ago, grant_data, world  # noqa: F401
 

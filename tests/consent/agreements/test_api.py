@@ -12,9 +12,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from consent.agreements.access import find_agreement
 from consent.agreements.documents import statement, verify_bundle
 from consent.agreements.models import Agreement, SignatureMethod, VersionStatus
-from consent.agreements.service import find_agreement, save_section
+from consent.agreements.service import save_section
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
 from network.models import OrganisationKey, OrganisationType, Role

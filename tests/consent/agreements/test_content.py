@@ -14,13 +14,11 @@ from consent.agreements.content import (
     diff,
     find_section,
     flatten,
-    form_values,
-    load_section,
     missing_for_offer,
     review_moments,
-    row_count,
     sections_for,
 )
+from consent.agreements.forms import form_values, load_section, row_count
 from consent.agreements.models import AgreementKind
 
 PLAN, PRIVACY = AgreementKind.plan, AgreementKind.privacy

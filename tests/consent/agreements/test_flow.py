@@ -3,9 +3,11 @@ active, verification, a bundle checked offline, an edit that asks for signatures
 
 from __future__ import annotations
 
+from consent.agreements.access import find_agreement
 from consent.agreements.documents import verify_bundle
+from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import AgreementStatus, SignatureMethod, SigningOrder, VersionStatus
-from consent.agreements.service import find_agreement, offer_for_signature, save_section
+from consent.agreements.service import save_section
 from consent.agreements.signatures import build_bundle, sign_version, verify_agreement
 from network.keys import published_jwks
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from consent.agreements.jobs import JOBS
+from consent.agreements.lifecycle import end_agreement
 from consent.agreements.models import ReviewMoment, SigningOrder
-from consent.agreements.service import end_agreement, save_section
+from consent.agreements.service import save_section
 from network import clock
 from network.clock import AMSTERDAM
 from network.db import db
@@ -135,8 +136,9 @@ def test_a_withdrawn_offer_is_not_reminded(app, session, keyring, world, actors,
 
 
 def _active_plan_with_moment(session, keyring, world, actors, student_key, student_actor, student, due: dt.date):
+    from consent.agreements.access import find_agreement
     from consent.agreements.models import AgreementKind
-    from consent.agreements.service import create_agreement, find_agreement, save_parties
+    from consent.agreements.service import create_agreement, save_parties
 
     mentor = actors["mentor"]
     agreement = create_agreement(session, mentor, keyring, student, AgreementKind.plan)

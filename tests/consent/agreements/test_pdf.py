@@ -10,9 +10,10 @@ import json
 import pypdf
 from sqlalchemy import select
 
+from consent.agreements.access import find_agreement
 from consent.agreements.documents import verify_bundle
 from consent.agreements.pdf import pdf_text, qr_svg_data_uri
-from consent.agreements.service import find_agreement, save_section
+from consent.agreements.service import save_section
 from network.audit import AuditAction, AuditEvent, AuditOutcome
 from network.db import db
 from network.keys import published_jwks

@@ -11,6 +11,8 @@ import functools
 import pytest
 from sqlalchemy import select
 
+from consent.agreements.access import find_agreement
+from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import (
     AgreementKind,
     AgreementSignature,
@@ -18,14 +20,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import (
-    create_agreement,
-    end_agreement,
-    find_agreement,
-    offer_for_signature,
-    save_parties,
-    save_section,
-)
+from consent.agreements.service import create_agreement, save_parties, save_section
 from consent.agreements.signatures import (
     decline_version,
     sign_version,

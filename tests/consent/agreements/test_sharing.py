@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from consent.agreements.access import find_agreement
 from consent.agreements.models import AgreementKind
-from consent.agreements.service import content_of, create_agreement, find_agreement, save_parties, save_section
+from consent.agreements.service import content_of, create_agreement, save_parties, save_section
 from consent.agreements.sharing import request_missing_consent, sharing_warnings
 from consent.models import ConsentRequest, RequestStatus
 from consent.service import grant_consent, withdraw_consent

@@ -10,8 +10,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from consent.agreements.access import find_agreement
 from consent.agreements.models import AgreementSignature, SignatureMethod, SigningOrder, VersionStatus
-from consent.agreements.service import find_agreement, save_section
+from consent.agreements.service import save_section
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
 from network.identity import LoginPolicy, reauthenticate

@@ -24,16 +24,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Uuid, bindparam, select, text
 from sqlalchemy.orm import Session
 
+from consent.agreements.access import find_agreement
 from consent.agreements.documents import document_hash, format_time, verify_bundle, version_document
 from consent.agreements.models import Agreement, AgreementKind, AgreementSignature, SigningOrder, VersionStatus
-from consent.agreements.service import (
-    content_of,
-    create_agreement,
-    document_of,
-    find_agreement,
-    save_parties,
-    save_section,
-)
+from consent.agreements.service import content_of, create_agreement, document_of, save_parties, save_section
 from consent.agreements.signatures import build_bundle, verify_agreement
 from network.config import write_secrets_file
 from network.db import UTCDateTime, db

@@ -28,6 +28,8 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select
 
+from consent.agreements.access import find_agreement
+from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import (
     AgreementEvent,
     AgreementKind,
@@ -36,14 +38,7 @@ from consent.agreements.models import (
     SigningOrder,
     VersionStatus,
 )
-from consent.agreements.service import (
-    create_agreement,
-    end_agreement,
-    find_agreement,
-    offer_for_signature,
-    save_parties,
-    save_section,
-)
+from consent.agreements.service import create_agreement, save_parties, save_section
 from consent.agreements.signatures import decline_version, sign_version, verify_agreement
 from network.errors import DomainError
 from tests.consent.agreements._signed import utcnow

@@ -12,8 +12,9 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
+from consent.agreements.access import find_agreement
 from consent.agreements.models import Agreement, AgreementEvent, AgreementStatus, VersionStatus
-from consent.agreements.service import content_of, find_agreement, save_section
+from consent.agreements.service import content_of, save_section
 from network.db import db
 from tests.conftest import csrf_from
 from tests.consent.agreements.conftest import CHECKS, ready_plan
@@ -311,8 +312,8 @@ def test_new_without_a_kind_is_a_dutch_error(client, session, world):
 
 
 def test_the_diff_shows_the_changed_field(client, session, keyring, world, actors, plan):
+    from consent.agreements.lifecycle import offer_for_signature
     from consent.agreements.models import SigningOrder
-    from consent.agreements.service import offer_for_signature
 
     agreement, access = find_agreement(session, actors["mentor"], plan.id)
     offer_for_signature(session, actors["mentor"], keyring, agreement, access, order=SigningOrder.parallel,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event, select, update
 
+from consent.agreements.access import find_agreement
+from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import (
     AgreementKind,
     AgreementSignature,
@@ -18,7 +20,7 @@ from consent.agreements.models import (
     SignatureMethod,
     SigningOrder,
 )
-from consent.agreements.service import create_agreement, find_agreement, offer_for_signature, save_section
+from consent.agreements.service import create_agreement, save_section
 from consent.agreements.signatures import sign_version
 from consent.lifecycle import add_representation
 from consent.models import Consent, ConsentStatus
