@@ -49,12 +49,14 @@ def _with(env: dict[str, str], url: str) -> dict[str, str]:
     return {**env, "DATABASE_URL": url}
 
 
-@pytest.fixture
-def hub_with_data(tmp_path):
+@pytest.fixture(scope="module")
+def hub_with_data(tmp_path_factory):
     """A migrated hub database with the demo region, its audit log sealed; development mode,
-    because the demo region is refused in production."""
-    with own_database(tmp_path) as url:
-        env, secret_values = environment(url, tmp_path)
+    because the demo region is refused in production. Made once for the module (three CLI runs,
+    ~15 s): no test here writes to it, each restores into a database of its own."""
+    tmp = tmp_path_factory.mktemp("source")
+    with own_database(tmp) as url:
+        env, secret_values = environment(url, tmp)
         env["SCHAKEL_ENV"] = "development"
         _ok(schakel(env, "db", "upgrade"))
         _ok(schakel(env, "demo", "seed"))
