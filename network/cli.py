@@ -16,7 +16,8 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from network import create_app
-from network.audit import seal_all, verify
+from network.audit_chain import seal_all
+from network.audit_verify import verify
 from network.backup import BackupError, backup, restore
 from network.config import generate_secrets, write_secrets_file
 from network.db import db

@@ -22,7 +22,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from network.audit import seal_all
+from network.audit_chain import seal_all
 from network.clock import AMSTERDAM, utcnow
 from network.db import db
 from network.models import JobRun
