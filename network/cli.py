@@ -16,13 +16,14 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from network import create_app
+from network.accounts import add_membership, create_account
 from network.audit_chain import seal_all
 from network.audit_verify import verify
 from network.backup import BackupError, backup, restore
 from network.config import generate_secrets, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
-from network.directory import add_membership, create_account, create_organisation, create_region
+from network.directory import create_organisation, create_region
 from network.errors import ValidationFailed
 from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
 from network.models import Organisation, OrganisationType, Region, Role

@@ -251,7 +251,8 @@ def seed_demo_region(session: Session, keyring, *, hasher, password: str = DEMO_
     :param hasher: the argon2 password hasher (``network.passwords.make_hasher``).
     :param today: the day expected exit dates are counted from (tests pin it).
     """
-    from network.directory import add_membership, create_account, create_organisation, create_region
+    from network.accounts import add_membership, create_account
+    from network.directory import create_organisation, create_region
     from network.students import register_student
 
     actor = system_principal(channel="cli", name="demo seed")

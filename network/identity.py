@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from network import directory
+from network import accounts
 from network.audit import AuditAction, AuditOutcome, record
 from network.crypto import Keyring
 from network.db import keep_on_rollback
@@ -330,5 +330,5 @@ def reauthenticate(session: Session, principal: Principal, hasher: PasswordHashe
 def deactivate_account(session: Session, actor: Principal, account: Account) -> Account:
     """Switch an account off: it cannot log in any more and every open session ends now
     (audited). Needs ``account_manage`` (or the system). Same service as the admin pages use."""
-    return directory.deactivate_account(session, actor, account)
+    return accounts.deactivate_account(session, actor, account)
 
