@@ -17,7 +17,7 @@ from network.models import OrganisationType, OutboxMessage
 from network.oauth import client_principal
 from network.permissions import system_principal
 from network.webhook_delivery import UrlPolicy
-from network.webhooks import create_subscription, delete_subscription
+from network.webhook_subscriptions import create_subscription, delete_subscription
 from referrals import service as rs
 from socialmap.entries import create_service, set_capacity, update_service
 from tests.consent.agreements._signed import offer, party_keys, sign
