@@ -267,7 +267,7 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
 def register_cli(app: Flask) -> None:
     """Attach every command group; features add theirs here too (imported here, never at
     module level: network imports no feature)."""
-    from socialmap.cli import socialmap_cli
+    from socialmap.cli import socialmap_cli  # a feature: network must not import it at module level
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
