@@ -43,7 +43,7 @@ def _chain_sql(dialect: str, *, digest: bool = False) -> str:
     :func:`canonical` for these values: keys in the order given, no spaces, integers and null
     alike, strings escaped as ``json.dumps(ensure_ascii=False)`` does (``\"``, ``\\``,
     ``\b\f\n\r\t``, other control characters as ``\u00xx``, everything else as is); the
-    timestamp is formatted as :func:`_ts` does. tests/network/test_audit.py checks this
+    timestamp is formatted as :func:`~network.audit_chain._ts` does. tests/network/test_audit.py checks this
     against event_hash for random values on both databases. Where the two still differ (a
     year before 1000; a timestamp SQLite holds in another format, which becomes null here),
     the hash does not match and :func:`_recheck` hashes that event with event_hash itself.
