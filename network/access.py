@@ -30,7 +30,7 @@ from network.audit import (
 )
 from network.errors import Forbidden
 from network.events import EventTag
-from network.models import Student
+from network.models import Role, Student
 from network.permissions import Acting, Principal
 from network.tags import StudentTag
 
@@ -201,42 +201,60 @@ def decide_each(session: Session, principal: Principal, pairs: Iterable[tuple[St
     legal = {(s.id, p): _legal_bases(principal, s, p) for s, p in pairs}
     open_pairs = [(s, p) for s, p in pairs
                   if not requested <= frozenset().union(*(b.categories for b in legal[(s.id, p)]))]
-    extra: dict[tuple[Any, str], list[Basis]] = {}
-    failed: set[tuple[Any, str]] = set()
-    for provider in _providers:
-        if not open_pairs:
-            break
-        batch = _batch_providers.get(provider)
-        try:
-            if batch is not None:
-                for key, bases in batch(session, principal, open_pairs, requested).items():
-                    extra.setdefault(key, []).extend(bases)
-            else:
-                for student, purpose in open_pairs:
-                    extra.setdefault((student.id, purpose), []).extend(
-                        provider(session, principal, student, purpose, requested))
-        except Exception:
-            log.exception("Access decision failed for a list of %d students; denying", len(open_pairs))
-            failed.update((s.id, p) for s, p in open_pairs)
+    extra, failed = _provider_bases(session, principal, open_pairs, requested)
     decisions, rows = {}, []
     for student, purpose in pairs:
         key = (student.id, purpose)
         if key in failed:
             decision, outcome = Decision(purpose, requested, frozenset(), ()), AuditOutcome.failure
         else:
-            bases = legal[key] + extra.get(key, [])
-            allowed = frozenset().union(*(b.categories & requested for b in bases)) if bases else frozenset()
-            decision = Decision(purpose, requested, allowed, tuple(b for b in bases if b.categories & requested))
-            outcome = AuditOutcome.success if allowed else AuditOutcome.denied
+            decision, outcome = _pair_decision(purpose, requested, legal[key] + extra.get(key, []))
         decisions[key] = decision
         rows.append(_audit_values(principal, student, decision, outcome, action, event_type))
     record_many(session, rows)
     return decisions
 
 
-def _acting_for(organisation) -> Acting:
-    from network.models import Role
+def _provider_bases(session: Session, principal: Principal, open_pairs: list[tuple[Student, str]],
+                    requested: frozenset[Category]) -> tuple[dict[tuple[Any, str], list[Basis]], set[tuple[Any, str]]]:
+    """The bases the registered providers give for the pairs the legal tasks leave open, and
+    the pairs whose provider failed (those are denied: fail closed per provider)."""
+    extra: dict[tuple[Any, str], list[Basis]] = {}
+    failed: set[tuple[Any, str]] = set()
+    for provider in _providers:
+        if not open_pairs:
+            break
+        try:
+            _ask_provider(provider, session, principal, open_pairs, requested, extra)
+        except Exception:
+            log.exception("Access decision failed for a list of %d students; denying", len(open_pairs))
+            failed.update((s.id, p) for s, p in open_pairs)
+    return extra, failed
 
+
+def _ask_provider(provider: BasisProvider, session: Session, principal: Principal,
+                  open_pairs: list[tuple[Student, str]], requested: frozenset[Category],
+                  extra: dict[tuple[Any, str], list[Basis]]) -> None:
+    """Add one provider's bases to ``extra``: in one call where it has a batch form, else pair by pair."""
+    batch = _batch_providers.get(provider)
+    if batch is not None:
+        for key, bases in batch(session, principal, open_pairs, requested).items():
+            extra.setdefault(key, []).extend(bases)
+    else:
+        for student, purpose in open_pairs:
+            extra.setdefault((student.id, purpose), []).extend(
+                provider(session, principal, student, purpose, requested))
+
+
+def _pair_decision(purpose: str, requested: frozenset[Category], bases: list[Basis]) -> tuple[Decision, AuditOutcome]:
+    """What the bases of one pair allow together, and the audit outcome: denied when nothing."""
+    allowed = frozenset().union(*(b.categories & requested for b in bases)) if bases else frozenset()
+    decision = Decision(purpose, requested, allowed, tuple(b for b in bases if b.categories & requested))
+    outcome = AuditOutcome.success if allowed else AuditOutcome.denied
+    return decision, outcome
+
+
+def _acting_for(organisation) -> Acting:
     return Acting(membership_id=0, organisation_id=organisation.id, organisation_name=organisation.name,
                   organisation_type=organisation.type, region_id=organisation.region_id, role=Role.partner_staff)
 
@@ -280,8 +298,6 @@ def bases_for_organisation(session: Session, organisation, student: Student, pur
     """What ``organisation``'s staff would be allowed for ``purpose`` (no audit: nothing of the
     student is read). The referral wizard uses it to offer only categories with a basis for the
     recipient; the recipient's own reads still go through :func:`decide`."""
-    from network.models import Role
-
     acting = Acting(membership_id=0, organisation_id=organisation.id, organisation_name=organisation.name,
                     organisation_type=organisation.type, region_id=organisation.region_id, role=Role.partner_staff)
     decision, _outcome = _decide(session, Principal(name=organisation.name, acting=acting), student, purpose,

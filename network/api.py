@@ -7,8 +7,8 @@ authlib's 401 headers; :class:`ProblemApi` routes every error through ``network.
 
 The conventions hold for every feature's endpoints without work in their views:
 :func:`api_require` runs authenticated POSTs through ``Idempotency-Key`` handling
-(:mod:`network.idempotency`); :class:`ConventionsPlugin` documents, per operation, the OAuth2
-scopes, the errors every endpoint can answer (401/403/429 behind a token, 404 with path
+(:mod:`network.idempotency`); :class:`network.api_openapi.ConventionsPlugin` documents, per
+operation, the OAuth2 scopes, the errors every endpoint can answer (401/403/429 behind a token, 404 with path
 parameters, 400/413 with a body, 409/422 for a reused key), the ``Idempotency-Key`` parameter
 and the ``API-Version`` header; :func:`init_api` adds the request checks (413 before anything
 reads an oversize body, ``Cache-Control: no-store`` on answers to requests with credentials)
@@ -32,9 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
-from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, current_app, g, render_template, request, url_for
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
@@ -46,6 +44,7 @@ from webargs.flaskparser import abort as webargs_abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network import idempotency
+from network.api_openapi import ConventionsPlugin, document_conventions, schema_namer
 from network.errors import (
     _HTTP_TITLES,
     Forbidden,
@@ -59,11 +58,10 @@ from network.errors import (
     handle_http_exception,
 )
 from network.extensions import csrf, limiter
-from network.oauth import SCOPES, bearer_principal, insufficient_scope, raise_insufficient_scope
+from network.oauth import bearer_principal, insufficient_scope, raise_insufficient_scope
+from network.web import current_principal, request_source
 
 PROBLEM_JSON = "application/problem+json"
-#: the OpenAPI security scheme of partner systems' tokens
-SECURITY_SCHEME = "oauth2"
 
 
 class ProblemApi(Api):
@@ -180,7 +178,8 @@ def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang
             principal = api_principal()
             if not principal.is_authenticated:
                 raise NotAuthenticated("Log in om de API te gebruiken: stuur een OAuth2-token "
-                                       "(Authorization: Bearer).", headers={"WWW-Authenticate": 'Bearer realm="schakel"'})
+                                       "(Authorization: Bearer).",
+                                       headers={"WWW-Authenticate": 'Bearer realm="schakel"'})
             if not any(principal.has(permission) for permission in permissions):
                 for permission in permissions:
                     if insufficient_scope(permission, principal):
@@ -287,8 +286,6 @@ def check_if_match(version: int, what: str, *, required: bool = True, stale: str
 def api_principal():
     """The actor of an API request (bearer token, else browser session), channel ``api``;
     memoised on ``g`` like :func:`network.web.current_principal`."""
-    from network.web import current_principal, request_source
-
     if g.get("api_principal") is None:
         principal = bearer_principal(request_source(channel="api"))
         if principal is None:
@@ -309,111 +306,6 @@ def _limit_client(client_id: int) -> None:
         reset = limiter.limiter.get_window_stats(limit, "api-client", str(client_id)).reset_time
         raise TooManyRequests("Deze client doet te veel verzoeken; probeer het zo weer.",
                               headers={"Retry-After": str(max(1, int(reset - time.time())))})
-
-
-def scopes_granting(*permissions: Any) -> list[str]:
-    """The OAuth2 scopes whose tokens may hold one of ``permissions``."""
-    return [name for name, scope in SCOPES.items() if any(p in scope.permissions for p in permissions)]
-
-
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-class ConventionsPlugin(BasePlugin):
-    """Documents what every operation shares, from its route and its view: the security
-    requirement (the scopes granting ``api_require``'s permission), the errors it can answer
-    whatever the view does, the ``Idempotency-Key`` parameter on POST and the ``API-Version``
-    header on every response. What an operation documents itself wins."""
-
-    def __init__(self, app: Flask):
-        super().__init__()
-        self.app = app
-
-    def operation_helper(self, path=None, operations=None, **kwargs):
-        rule = kwargs.get("rule")
-        view = self.app.view_functions.get(rule.endpoint) if rule is not None else None
-        permissions = getattr(view, "required_permissions", None) or (
-            (view.required_permission,) if hasattr(view, "required_permission") else ())
-        for method, operation in (operations or {}).items():
-            if method not in _METHODS:
-                continue
-            statuses = []
-            if permissions:
-                scopes = scopes_granting(*permissions)
-                operation.setdefault("security", [{SECURITY_SCHEME: [s]} for s in scopes] or [{SECURITY_SCHEME: []}])
-                statuses += [401, 403, 429]
-            if rule is not None and rule.arguments:
-                statuses.append(404)
-            if method in ("post", "put", "patch"):
-                statuses += [400, 413]
-            if method == "post":
-                operation.setdefault("parameters", []).append(idempotency.HEADER)
-                if permissions:
-                    statuses += [409, 422]
-            responses = operation.setdefault("responses", {})
-            for status in statuses:
-                if status not in responses and str(status) not in responses:
-                    responses[str(status)] = http.HTTPStatus(status).name
-            for status, response in responses.items():
-                if isinstance(response, dict):
-                    headers = response.setdefault("headers", {})
-                    headers.setdefault("API-Version", "API-Version")
-                    if method == "post" and permissions and not str(status).startswith("5"):
-                        headers.setdefault(idempotency.REPLAYED_HEADER, idempotency.REPLAYED_HEADER)
-
-
-def _nullable_enum(self, field, ret=None, **kwargs) -> dict:
-    """apispec (OpenAPI 3.1) makes an ``allow_none`` field's type nullable but leaves ``null``
-    out of its ``enum``: the documented schema would refuse the answers' nulls."""
-    if field.allow_none and "enum" in (ret or {}) and None not in ret["enum"]:
-        return {"enum": [*ret["enum"], None]}
-    return {}
-
-
-def _schema_namer() -> Callable[[Any], str]:
-    """apispec's schema names (the class name without ``Schema``), kept unique across features:
-    a second ``NamedSchema`` from another module becomes ``ConsentNamed`` instead of apispec's
-    warning and ``Named1``. One namer per spec (tests build several apps)."""
-    owners: dict[str, type] = {}
-
-    def name(schema: Any) -> str:
-        cls = resolve_schema_cls(schema)
-        cls = cls[0] if isinstance(cls, list) else cls
-        base = cls.__name__.removesuffix("Schema") or cls.__name__
-        module = cls.__module__.split(".")
-        for candidate in (base, module[0].title() + base, "".join(p.title() for p in module) + base):
-            if owners.setdefault(candidate, cls) is cls:
-                return candidate
-        return f"{base}{id(cls)}"
-
-    return name
-
-
-def _document_conventions(api: Api, app: Flask) -> None:
-    components = api.spec.components
-    components.security_scheme(SECURITY_SCHEME, {
-        "type": "oauth2",
-        "description": "OAuth2 client credentials (RFC 6749 §4.4): een partnersysteem vraagt met zijn "
-                       "client_id en geheim een token (hoogstens een uur geldig) en stuurt dat als "
-                       "`Authorization: Bearer`.",
-        "flows": {"clientCredentials": {"tokenUrl": app.config["BASE_URL"].rstrip("/") + "/oauth/token",
-                                        "scopes": {name: scope.description for name, scope in SCOPES.items()}}}})
-    components.header("API-Version", {"description": "De versie van de API die antwoordt (NL API Design Rules).",
-                                      "required": True, "schema": {"type": "string"}})
-    components.header(idempotency.REPLAYED_HEADER, {
-        "description": "`true` als dit het bewaarde antwoord is op een eerder verzoek met dezelfde "
-                       "Idempotency-Key (er is niets opnieuw gedaan).",
-        "schema": {"type": "string", "enum": ["true"]}})
-    components.parameter(idempotency.HEADER, "header", {
-        "required": False,
-        "description": "Optioneel (draft-ietf-httpapi-idempotency-key-header): een unieke sleutel, bijvoorbeeld "
-                       "een UUID. Hetzelfde verzoek met dezelfde sleutel krijgt binnen "
-                       f"{app.config['IDEMPOTENCY_HOURS']} uur hetzelfde antwoord terug (met "
-                       "`Idempotent-Replayed: true`) en wordt niet nog eens uitgevoerd; dezelfde sleutel met "
-                       "een ander verzoek is 422, terwijl het eerste nog loopt 409. Geldt voor aanroepen met "
-                       "een token of sessie; zonder wordt de header genegeerd.",
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}})
-    api.ma_plugin.converter.add_attribute_function(_nullable_enum)
 
 
 def _check_body_size() -> None:
@@ -438,9 +330,9 @@ def init_api(app: Flask, blueprints: list[Blueprint]) -> Api:
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "Schakel: de regionale hub van school naar werk."},
         "servers": [{"url": base_url, "description": "Deze hub"}],
-        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=_schema_namer()),
+        "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_namer()),
         "extra_plugins": [ConventionsPlugin(app)]})
-    _document_conventions(api, app)
+    document_conventions(api, app)
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)

@@ -16,12 +16,14 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from network import create_app
-from network.audit import seal_all, verify
+from network.accounts import add_membership, create_account
+from network.audit_chain import seal_all
+from network.audit_verify import verify
 from network.backup import BackupError, backup, restore
 from network.config import generate_secrets, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
-from network.directory import add_membership, create_account, create_organisation, create_region
+from network.directory import create_organisation, create_region
 from network.errors import ValidationFailed
 from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
 from network.models import Organisation, OrganisationType, Region, Role
@@ -265,7 +267,7 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
 def register_cli(app: Flask) -> None:
     """Attach every command group; features add theirs here too (imported here, never at
     module level: network imports no feature)."""
-    from socialmap.cli import socialmap_cli
+    from socialmap.cli import socialmap_cli  # a feature: network must not import it at module level
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)

@@ -11,7 +11,11 @@ from typing import Any
 
 from flask import Flask, Response, g, json, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from network.db import db, is_unique_violation
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +166,6 @@ def _html_error(status: int, detail: str | None = None) -> Response:
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    from network.db import db
-
     db.session.rollback()
     if wants_problem_json():
         return problem_response(error.status, title=error.title, detail=error.detail, code=error.code,
@@ -173,34 +175,51 @@ def handle_domain_error(error: DomainError) -> Response:
 
 def handle_http_exception(error: HTTPException) -> Response:
     if error.code and error.code >= 500:
-        from network.db import db
-
         db.session.rollback()
     if wants_problem_json():
-        headers = {}
-        if error.code == 405 and error.response is None:
-            headers["Allow"] = ", ".join(error.valid_methods or [])  # type: ignore[attr-defined]
-        original = error.get_response()
-        for header in ("WWW-Authenticate", "Retry-After", "Allow"):
-            if header in original.headers:
-                headers[header] = original.headers[header]
-        detail = None
-        data = getattr(error, "data", None)
-        errors = None
-        if isinstance(data, dict) and "messages" in data:  # webargs / flask-smorest validation
-            errors = {}
-            for location, found in data["messages"].items():
-                for name, texts in field_messages(found if isinstance(found, dict) else {location: found}).items():
-                    errors.setdefault(name, []).extend(texts)
-        elif error.code not in (404, 405):
-            detail = error.description if error.code and error.code < 500 else None
-        extra = _oauth_error(error)
-        if extra:  # authlib's RFC 6750 error (401 invalid_token, 403 insufficient_scope)
-            detail = extra.get("error_description") or detail
-        return problem_response(error.code or 500, errors=errors, detail=detail, headers=headers, **extra)
+        return _http_problem(error)
     if error.code == 429:
         return _html_error(429, _("U heeft het te vaak geprobeerd. Wacht even en probeer het opnieuw."))
     return _html_error(error.code or 500)
+
+
+def _http_problem(error: HTTPException) -> Response:
+    """An HTTP error as problem+json: the headers it carries, webargs' field errors or its
+    description as the detail, and authlib's OAuth error fields."""
+    headers = _problem_headers(error)
+    detail = None
+    data = getattr(error, "data", None)
+    errors = None
+    if isinstance(data, dict) and "messages" in data:  # webargs / flask-smorest validation
+        errors = _validation_errors(data["messages"])
+    elif error.code not in (404, 405):
+        detail = error.description if error.code and error.code < 500 else None
+    extra = _oauth_error(error)
+    if extra:  # authlib's RFC 6750 error (401 invalid_token, 403 insufficient_scope)
+        detail = extra.get("error_description") or detail
+    return problem_response(error.code or 500, errors=errors, detail=detail, headers=headers, **extra)
+
+
+def _problem_headers(error: HTTPException) -> dict[str, str]:
+    """The headers of the error's own response a client needs: how to authenticate, when to
+    retry, which methods are allowed."""
+    headers = {}
+    if error.code == 405 and error.response is None:
+        headers["Allow"] = ", ".join(error.valid_methods or [])  # type: ignore[attr-defined]
+    original = error.get_response()
+    for header in ("WWW-Authenticate", "Retry-After", "Allow"):
+        if header in original.headers:
+            headers[header] = original.headers[header]
+    return headers
+
+
+def _validation_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
+    """webargs' messages per location (json, query, ...) as one ``{field: [text, ...]}``."""
+    errors: dict[str, list[str]] = {}
+    for location, found in messages.items():
+        for name, texts in field_messages(found if isinstance(found, dict) else {location: found}).items():
+            errors.setdefault(name, []).extend(texts)
+    return errors
 
 
 def _oauth_error(error: HTTPException) -> dict[str, str]:
@@ -215,11 +234,6 @@ def _oauth_error(error: HTTPException) -> dict[str, str]:
 
 
 def handle_unexpected(error: Exception) -> Response:
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.orm.exc import StaleDataError
-
-    from network.db import db, is_unique_violation
-
     original = getattr(error, "original_exception", None)
     # raised where Flask no longer looks for its handler: the commit point (an after_request
     # hook) or saving the session
@@ -227,7 +241,8 @@ def handle_unexpected(error: Exception) -> Response:
         return handle_stale_data(original)
     if isinstance(original, DBAPIError) and (database_unavailable(original) or is_unique_violation(original)):
         return handle_database_error(original)
-    log.exception("Unhandled error in request %r", getattr(g, "request_id", None))
+    # the traceback of what went wrong: Flask hands a view's exception over wrapped in a 500
+    log.error("Unhandled error in request %r", getattr(g, "request_id", None), exc_info=original or error)
     db.session.rollback()
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -244,16 +259,12 @@ _UNAVAILABLE_SQLSTATES = ("25006", "53100", "53200", "53300", "57P01", "57P02", 
 def database_unavailable(error: Exception) -> bool:
     """True for an error that means the database is unreachable or cannot write now (the
     request can be tried again later), as opposed to a bug."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError
-
     if isinstance(error, DisconnectionError):
         return True
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:
         return True
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     code = getattr(getattr(error, "orig", None), "sqlstate", None)
     if code in _UNAVAILABLE_SQLSTATES:
         return True
@@ -268,8 +279,6 @@ def handle_database_error(error: Exception) -> Response:
     """The database is away or cannot write: roll back (nothing half-written), log it once,
     and answer 503 with ``Retry-After`` instead of a 500. A write a unique index refused (two
     requests made the same thing at once) is a 409."""
-    from network.db import db, is_unique_violation
-
     if getattr(getattr(error, "orig", None), "sqlstate", None) == "22003":
         # a number beyond the column's range that no schema stopped: invalid input, not a crash
         db.session.rollback()
@@ -303,8 +312,6 @@ def handle_stale_data(error: Exception) -> Response:
     """Two requests changed the same row at once and the other committed first (the row
     version moved between our read and our write): nothing of ours is kept. With ``If-Match``
     that is a failed precondition (412), otherwise a conflict (409)."""
-    from network.db import db
-
     db.session.rollback()
     log.info("Concurrent edit refused in request %r", getattr(g, "request_id", None))
     detail = _("Iemand anders heeft dit net gewijzigd. Er is niets van dit verzoek opgeslagen; laad opnieuw en "
@@ -356,9 +363,6 @@ def refuse_nul_input() -> None:
 
 
 def init_errors(app: Flask) -> None:
-    from sqlalchemy.exc import DBAPIError, DisconnectionError
-    from sqlalchemy.orm.exc import StaleDataError
-
     app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(DisconnectionError, handle_database_error)

@@ -3,8 +3,8 @@ Features add their ``models`` module here (by name: network imports no feature a
 
 import importlib
 
-MODEL_MODULES = ("network.models", "network.audit", "network.notifications", "network.oauth", "network.webhooks",
-                 "network.idempotency", "consent.models", "socialmap.models", "referrals.models",
+MODEL_MODULES = ("network.models", "network.audit", "network.audit_chain", "network.notifications", "network.oauth",
+                 "network.webhooks", "network.idempotency", "consent.models", "socialmap.models", "referrals.models",
                  "consent.agreements.models")
 
 #: database objects that migrations make by hand and no model declares: the sociale kaart's

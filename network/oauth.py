@@ -2,11 +2,11 @@
 grant, revocation (RFC 7009), introspection (RFC 7662) and the bearer-token check of the API.
 
 A client belongs to one organisation and holds scopes (:data:`SCOPES`); a hub admin creates,
-rotates and revokes it. Client secrets and access tokens are random 256-bit strings stored only
-as SHA-256 digests (authlib's SQLAlchemy mixins would store them in plain text): a leaked
-database row gives nothing to log in with, and the look-up of a token is one indexed select.
-Argon2 is for passwords people choose; for a random 256-bit secret a plain digest is enough and
-keeps the token endpoint fast.
+rotates and revokes it (:mod:`network.oauth_clients`). Client secrets and access tokens are
+random 256-bit strings stored only as SHA-256 digests (authlib's SQLAlchemy mixins would store
+them in plain text): a leaked database row gives nothing to log in with, and the look-up of a
+token is one indexed select. Argon2 is for passwords people choose; for a random 256-bit secret
+a plain digest is enough and keeps the token endpoint fast.
 
 An API client acts as its organisation: as a school's staff for a school, as partner staff for
 any other organisation. Its permissions are that role's permissions narrowed to its token's
@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -28,13 +27,13 @@ from authlib.oauth2.rfc6749 import ClientMixin, InvalidScopeError, TokenMixin, g
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import request
 from sqlalchemy import ForeignKey, Integer, String, Text, select, update
-from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
+from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
 
 from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.db import UTCDateTime, db
-from network.errors import Forbidden, ValidationFailed
 from network.models import Account, Organisation, OrganisationType, Role
 from network.permissions import Acting, Permission, Principal, permissions_for
 from network.tags import ApiClientTag
@@ -195,72 +194,6 @@ class ApiToken(db.Model, TokenMixin):
         return self.client
 
 
-# -- managing clients (hub admin) ------------------------------------------------------------
-
-def _check(name: str, scopes: list[str]) -> dict[str, list[str]]:
-    errors = {}
-    if not name or len(name) > 120:
-        errors["name"] = ["Geef de client een naam van hoogstens 120 tekens."]
-    if not scopes or any(s not in SCOPES for s in scopes):
-        errors["scopes"] = ["Kies een of meer bekende scopes."]
-    return errors
-
-
-def _require_manager(principal: Principal) -> None:
-    if not principal.has(Permission.api_client_manage):
-        raise Forbidden("Alleen een beheerder van de hub beheert API-clients.")
-
-
-def create_client(session: Session, principal: Principal, organisation: Organisation, *, name: str,
-                  scopes: list[str]) -> tuple[ApiClient, str]:
-    """A new client for ``organisation``; returns it with its secret (shown once, kept only as digest)."""
-    _require_manager(principal)
-    name = name.strip()
-    errors = _check(name, scopes)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    secret = secrets.token_urlsafe(32)
-    client = ApiClient(client_id="schakel-" + secrets.token_urlsafe(18), organisation_id=organisation.id,
-                       name=name, secret_hash=digest(secret), scope=" ".join(sorted(set(scopes))),
-                       created_by_id=principal.account_id)
-    session.add(client)
-    session.flush()
-    record(session, principal, action=AuditAction.create, event_type=ApiClientTag.create, object_type="api_client",
-           object_id=client.id, detail={"organisation_id": organisation.id, "scope": client.scope})
-    return client, secret
-
-
-def rotate_secret(session: Session, principal: Principal, client: ApiClient) -> str:
-    """A new secret for ``client``: the old one stops working at once; tokens already issued
-    run out by themselves within the hour (revoke the client to stop them too)."""
-    _require_manager(principal)
-    if client.revoked_at is not None:
-        raise ValidationFailed("Een ingetrokken client krijgt geen nieuw geheim.")
-    secret = secrets.token_urlsafe(32)
-    client.secret_hash = digest(secret)
-    client.secret_rotated_at = utcnow()
-    record(session, principal, action=AuditAction.update, event_type=ApiClientTag.rotate, object_type="api_client",
-           object_id=client.id)
-    return secret
-
-
-def revoke_client(session: Session, principal: Principal, client: ApiClient) -> None:
-    """Revoke ``client`` and every token it holds, on the next request."""
-    _require_manager(principal)
-    now = utcnow()
-    if client.revoked_at is None:
-        client.revoked_at = now
-    session.execute(update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=now))
-    record(session, principal, action=AuditAction.update, event_type=ApiClientTag.revoke, object_type="api_client",
-           object_id=client.id)
-
-
-def clients_of(session: Session, organisation_id: int) -> list[ApiClient]:
-    return list(session.scalars(select(ApiClient).where(ApiClient.organisation_id == organisation_id)
-                                .order_by(ApiClient.id)))
-
-
 # -- the authorization server ----------------------------------------------------------------
 
 def _query_client(client_id: str) -> ApiClient | None:
@@ -370,8 +303,6 @@ def client_principal(client: ApiClient, scope: str, *, source: dict | None = Non
 def bearer_principal(source: dict) -> Principal | None:
     """The principal of the request's bearer token, None without an ``Authorization`` header;
     an invalid, expired or revoked token is authlib's 401 with ``WWW-Authenticate`` (RFC 6750)."""
-    from flask import request
-
     if "Authorization" not in request.headers:
         return None
     try:

@@ -33,9 +33,7 @@ from network.permissions import Permission, Principal
 from network.schemas import BaseSchema
 from network.web import keyring
 from network.webhook_delivery import UrlPolicy
-from network.webhooks import (
-    EVENT_TYPES,
-    WebhookSubscription,
+from network.webhook_subscriptions import (
     create_subscription,
     delete_subscription,
     get_subscription,
@@ -44,6 +42,7 @@ from network.webhooks import (
     rotate_secret,
     update_subscription,
 )
+from network.webhooks import EVENT_TYPES, WebhookSubscription
 
 bp = Blueprint("webhooks_api", __name__, url_prefix="/api/v1",
                description="Webhooks: abonnementen van uw partnersysteem op gebeurtenissen")

@@ -14,21 +14,23 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from network.accounts import (
+    add_membership,
+    create_account,
+    deactivate_account,
+    get_account,
+    list_accounts,
+    membership_problems,
+    reactivate_account,
+)
 from network.db import db
 from network.directory import (
     ROLE_ORGANISATION_TYPES,
-    add_membership,
-    create_account,
     create_organisation,
-    deactivate_account,
     find_similar_organisations,
-    get_account,
     get_organisation,
-    list_accounts,
     list_organisations,
     list_regions,
-    membership_problems,
-    reactivate_account,
     update_organisation,
 )
 from network.directory_schemas import (

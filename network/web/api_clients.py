@@ -15,7 +15,8 @@ from flask_babel import lazy_gettext as _l
 from network.db import db
 from network.directory import get_organisation
 from network.errors import NotFound, ValidationFailed
-from network.oauth import SCOPES, ApiClient, clients_of, create_client, revoke_client, rotate_secret
+from network.oauth import SCOPES, ApiClient
+from network.oauth_clients import clients_of, create_client, revoke_client, rotate_secret
 from network.permissions import Permission
 from network.web import current_principal, redirect_to, require
 

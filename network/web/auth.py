@@ -19,14 +19,15 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from network import identity
+from network import identity, password_changes
 from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.crypto import token_hash
 from network.db import db
 from network.extensions import limiter, login_manager
-from network.identity import LoginPolicy, LoginStatus, ResetTokenState
+from network.identity import LoginPolicy, LoginStatus
 from network.models import Account
+from network.password_changes import ResetTokenState
 from network.passwords import verify_password
 from network.tags import AuthTag
 from network.web import current_principal, hasher, keyring, login_required_view
@@ -253,9 +254,9 @@ def change_password():
     if new != request.form.get("new_password_repeat", ""):
         errors["new_password_repeat"] = [_("De twee nieuwe wachtwoorden zijn niet gelijk.")]
     else:
-        errors = identity.change_password(db.session, current_principal(), hasher(), account,
-                                          current=request.form.get("current_password", ""), new=new,
-                                          policy=_policy(), now=utcnow())
+        errors = password_changes.change_password(db.session, current_principal(), hasher(), account,
+                                                  current=request.form.get("current_password", ""), new=new,
+                                                  policy=_policy(), now=utcnow())
     if errors:
         db.session.rollback()
         return _account_page(errors, 400)
@@ -283,9 +284,9 @@ def forgot_password():
     if "@" not in email or len(email) > 254:
         return _render("auth/forgot_password.html", 400, values={"email": email}, errors={
             "email": [_("Vul een geldig e-mailadres in, zoals naam@voorbeeld.nl.")]})
-    identity.request_password_reset(db.session, current_principal(), keyring(), email=email,
-                                    base_url=current_app.config["BASE_URL"], policy=_policy(), now=utcnow(),
-                                    compose=_compose_reset_email)
+    password_changes.request_password_reset(db.session, current_principal(), keyring(), email=email,
+                                            base_url=current_app.config["BASE_URL"], policy=_policy(), now=utcnow(),
+                                            compose=_compose_reset_email)
     return redirect(url_for("auth.forgot_password_sent"))
 
 
@@ -308,7 +309,7 @@ def reset_link(token: str):
     """The link from the e-mail. The token leaves the address bar at once: the session keeps
     only its hash, and the form lives at a URL without it (no token in history or Referer)."""
     digest = token_hash(token)
-    state, _reset = identity.check_reset_token(db.session, digest, utcnow())
+    state, _reset = password_changes.check_reset_token(db.session, digest, utcnow())
     if state is not ResetTokenState.valid:
         return _reset_invalid(state)
     session["reset_digest"] = digest
@@ -323,7 +324,7 @@ def reset_password():
         return _reset_invalid(ResetTokenState.unknown)
     min_length = current_app.config["PASSWORD_MIN_LENGTH"]
     if request.method == "GET":
-        state, _reset = identity.check_reset_token(db.session, digest, utcnow())
+        state, _reset = password_changes.check_reset_token(db.session, digest, utcnow())
         if state is not ResetTokenState.valid:
             return _reset_invalid(state)
         return render_template("auth/reset_password.html", errors={}, min_length=min_length), 200, _NO_STORE
@@ -331,8 +332,8 @@ def reset_password():
     if new != request.form.get("new_password_repeat", ""):
         state, errors = ResetTokenState.valid, {"new_password_repeat": [_("De twee wachtwoorden zijn niet gelijk.")]}
     else:
-        state, errors = identity.reset_password(db.session, current_principal(), hasher(), digest=digest, new=new,
-                                                policy=_policy(), now=utcnow())
+        state, errors = password_changes.reset_password(db.session, current_principal(), hasher(), digest=digest,
+                                                        new=new, policy=_policy(), now=utcnow())
     if state is not ResetTokenState.valid:
         db.session.rollback()
         session.pop("reset_digest", None)

@@ -5,7 +5,7 @@ Not in the default run:
         pytest -m bench tests/bench/test_audit_speed.py -s -p no:randomly
 
 Seeds N sealed events (default 1,000,000) as ``seal`` would leave them: hashes from
-``network.audit.event_hash`` (the one definition), one signed checkpoint per 5,000 events
+``network.audit_chain.event_hash`` (the one definition), one signed checkpoint per 5,000 events
 (``AUDIT_SEAL_BATCH``) and the chain head, written with COPY on PostgreSQL and one
 executemany on SQLite. Then it times ``verify`` and the ``schakel audit verify --no-seal``
 command (with two connections on PostgreSQL, the default, and with one), and checks that an
@@ -27,17 +27,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, text
 
-from network.audit import (
-    _CHAINED_FIELDS,
-    GENESIS,
-    AuditAction,
-    AuditCheckpoint,
-    AuditOutcome,
-    canonical,
-    checkpoint_payload,
-    event_hash,
-    verify,
-)
+from network.audit import AuditAction, AuditOutcome, canonical
+from network.audit_chain import _CHAINED_FIELDS, GENESIS, AuditCheckpoint, checkpoint_payload, event_hash
+from network.audit_verify import verify
 from network.db import db
 
 pytestmark = [pytest.mark.bench,

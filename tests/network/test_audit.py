@@ -14,25 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text, update
 
-from network.audit import (
+from network.audit import AuditAction, AuditEvent, AuditOutcome, canonical, record
+from network.audit_chain import (
     _CHAINED_FIELDS,
-    AuditAction,
     AuditChainHead,
     AuditCheckpoint,
-    AuditEvent,
-    AuditOutcome,
-    VerifyReport,
-    _chain_sql,
     _plain,
-    _read_span,
-    canonical,
     checkpoint_payload,
     event_hash,
-    record,
     seal,
     seal_all,
-    verify,
 )
+from network.audit_verify import VerifyReport, _chain_sql, _read_span, verify
 from network.db import db
 from network.permissions import system_principal
 from network.tags import StudentTag

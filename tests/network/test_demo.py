@@ -12,7 +12,8 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from network.audit import AuditEvent
 from network.clock import utcnow
-from network.demo import ACCOUNTS, DEMO_PASSWORD, ORGANISATIONS, REGION_CODE, STUDENTS, demo_bsns
+from network.demo import DEMO_PASSWORD, REGION_CODE, demo_bsns
+from network.demo_data import ACCOUNTS, ORGANISATIONS, STUDENTS
 from network.models import (
     SCHOOL_STAFF_ROLES,
     Account,

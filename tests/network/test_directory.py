@@ -5,19 +5,21 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from network.audit import AuditEvent
-from network.directory import (
+from network.accounts import (
     add_membership,
-    clean_identifiers,
     create_account,
-    create_organisation,
-    create_region,
     deactivate_account,
     get_account,
-    get_organisation,
     list_accounts,
-    list_organisations,
     reactivate_account,
+)
+from network.audit import AuditEvent
+from network.directory import (
+    clean_identifiers,
+    create_organisation,
+    create_region,
+    get_organisation,
+    list_organisations,
     update_organisation,
 )
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed

@@ -10,11 +10,12 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from network import identity
+from network import identity, password_changes
 from network.audit import AuditEvent, AuditOutcome
 from network.crypto import token_hash
-from network.identity import LoginPolicy, LoginStatus, ResetTokenState
+from network.identity import LoginPolicy, LoginStatus
 from network.models import Account, OrganisationType, OutboxMessage, PasswordResetToken, Role, WebSession
+from network.password_changes import ResetTokenState
 from network.passwords import make_hasher
 from network.permissions import Principal, system_principal
 from tests.factories import PASSWORD, AccountFactory, OrganisationFactory, make_member
@@ -184,14 +185,14 @@ def test_change_password_checks_and_revokes_every_session(session, anon, hasher,
     account = AccountFactory()
     _web_session(session, account, "a" * 64)
     _web_session(session, account, "b" * 64)
-    errors = identity.change_password(session, anon, hasher, account, current="niet-mijn-wachtwoord",
-                                      new=NEW_PASSWORD, policy=policy, now=NOW)
+    errors = password_changes.change_password(session, anon, hasher, account, current="niet-mijn-wachtwoord",
+                                              new=NEW_PASSWORD, policy=policy, now=NOW)
     assert list(errors) == ["current_password"]
-    errors = identity.change_password(session, anon, hasher, account, current=PASSWORD, new="welkom123",
-                                      policy=policy, now=NOW)
+    errors = password_changes.change_password(session, anon, hasher, account, current=PASSWORD, new="welkom123",
+                                              policy=policy, now=NOW)
     assert list(errors) == ["new_password"]
-    assert identity.change_password(session, anon, hasher, account, current=PASSWORD, new=NEW_PASSWORD,
-                                    policy=policy, now=NOW) == {}
+    assert password_changes.change_password(session, anon, hasher, account, current=PASSWORD, new=NEW_PASSWORD,
+                                            policy=policy, now=NOW) == {}
     session.commit()
     assert session.scalar(select(func.count()).select_from(WebSession)) == 0
     assert account.password_changed_at == NOW
@@ -210,8 +211,8 @@ def _reset_link(session, keyring) -> str:
 
 
 def _request_reset(session, anon, keyring, policy, email, now=NOW):
-    identity.request_password_reset(session, anon, keyring, email=email, base_url="https://hub.example/",
-                                    policy=policy, now=now, compose=_compose)
+    password_changes.request_password_reset(session, anon, keyring, email=email, base_url="https://hub.example/",
+                                            policy=policy, now=now, compose=_compose)
     session.commit()
 
 
@@ -232,25 +233,25 @@ def test_reset_flow_single_use_expiry_and_unlock(session, anon, keyring, policy,
     stored = session.execute(select(PasswordResetToken)).scalar_one()
     assert stored.token_hash != token and stored.expires_at == NOW + dt.timedelta(hours=1)
 
-    state, errors = identity.reset_password(session, anon, hasher, digest=token_hash(token), new="kort", policy=policy,
-                                            now=NOW)
+    state, errors = password_changes.reset_password(session, anon, hasher, digest=token_hash(token), new="kort",
+                                                    policy=policy, now=NOW)
     assert state is ResetTokenState.valid and list(errors) == ["new_password"]
     session.rollback()
-    state, errors = identity.reset_password(session, anon, hasher, digest=token_hash(token), new=NEW_PASSWORD,
-                                            policy=policy, now=NOW + dt.timedelta(minutes=5))
+    state, errors = password_changes.reset_password(session, anon, hasher, digest=token_hash(token), new=NEW_PASSWORD,
+                                                    policy=policy, now=NOW + dt.timedelta(minutes=5))
     session.commit()
     assert (state, errors) == (ResetTokenState.valid, {})
     session.refresh(account)
     assert account.locked_until is None
     assert session.scalar(select(func.count()).select_from(WebSession)) == 0
-    state, _ = identity.reset_password(session, anon, hasher, digest=token_hash(token), new=NEW_PASSWORD + "x",
-                                       policy=policy, now=NOW + dt.timedelta(minutes=6))
+    state, _ = password_changes.reset_password(session, anon, hasher, digest=token_hash(token), new=NEW_PASSWORD + "x",
+                                               policy=policy, now=NOW + dt.timedelta(minutes=6))
     assert state is ResetTokenState.used
-    assert identity.check_reset_token(session, token_hash("bestaat-niet"), NOW)[0] is ResetTokenState.unknown
+    assert password_changes.check_reset_token(session, token_hash("bestaat-niet"), NOW)[0] is ResetTokenState.unknown
 
     _request_reset(session, anon, keyring, policy, account.email, now=NOW + dt.timedelta(minutes=10))
     late = _reset_link(session, keyring)
-    state = identity.check_reset_token(session, token_hash(late), NOW + dt.timedelta(minutes=71))[0]
+    state = password_changes.check_reset_token(session, token_hash(late), NOW + dt.timedelta(minutes=71))[0]
     assert state is ResetTokenState.expired
 
 
@@ -261,8 +262,8 @@ def test_only_the_newest_reset_link_works(session, anon, keyring, policy):
     _request_reset(session, anon, keyring, policy, account.email, now=NOW + dt.timedelta(seconds=1))
     second = _reset_link(session, keyring)
     assert first != second
-    assert identity.check_reset_token(session, token_hash(first), NOW)[0] is ResetTokenState.used
-    assert identity.check_reset_token(session, token_hash(second), NOW)[0] is ResetTokenState.valid
+    assert password_changes.check_reset_token(session, token_hash(first), NOW)[0] is ResetTokenState.used
+    assert password_changes.check_reset_token(session, token_hash(second), NOW)[0] is ResetTokenState.valid
 
 
 def test_deactivate_account_revokes_sessions_and_audits(session):

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from network.audit import AuditEvent
 from network.db import db
 from network.models import OrganisationType, Role
-from network.oauth import ApiClient, ApiToken, create_client, digest, revoke_client, rotate_secret
+from network.oauth import ApiClient, ApiToken, digest
+from network.oauth_clients import create_client, revoke_client, rotate_secret
 from tests.factories import (
     OrganisationFactory,
     RegionFactory,

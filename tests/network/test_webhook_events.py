@@ -17,7 +17,7 @@ from network.models import OrganisationType, OutboxMessage
 from network.oauth import client_principal
 from network.permissions import system_principal
 from network.webhook_delivery import UrlPolicy
-from network.webhooks import create_subscription, delete_subscription
+from network.webhook_subscriptions import create_subscription, delete_subscription
 from referrals import service as rs
 from referrals import transitions as rt
 from referrals import wizard_service as ws

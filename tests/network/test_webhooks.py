@@ -31,15 +31,8 @@ from network.models import OrganisationType, OutboxMessage, OutboxStatus, Role
 from network.oauth import client_principal
 from network.permissions import Permission
 from network.webhook_delivery import HttpSender, UrlPolicy
-from network.webhooks import (
-    WebhookSubscription,
-    create_subscription,
-    delete_subscription,
-    emit,
-    list_dead_letters,
-    replay_dead_letter,
-    rotate_secret,
-)
+from network.webhook_subscriptions import create_subscription, delete_subscription, rotate_secret
+from network.webhooks import WebhookSubscription, emit, list_dead_letters, replay_dead_letter
 from tests.conftest import post_form
 from tests.factories import OrganisationFactory, RegionFactory, login, make_api_client, make_member, principal_for
 

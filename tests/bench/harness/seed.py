@@ -2,7 +2,7 @@
 
 Factor 1 = 40 regions, 20,000 services, 200,000 students, 2,000,000 consents, 1,000,000
 referrals, 10,000,000 audit events (DESIGN.md, issue 8). The audit log is seeded as production
-keeps it: chained and signed (as ``network.audit.seal`` does) but for the newest events, which
+keeps it: chained and signed (as ``network.audit_chain.seal`` does) but for the newest events, which
 the harness seals and times before it verifies the whole chain.
 
 Referrals come from :func:`tests.bench.referral_seed.seed_referrals` (the service-layer bench's
@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import insert, text, update
 
-from network.audit import GENESIS, AuditChainHead, checkpoint_payload, event_hash
+from network.audit_chain import GENESIS, AuditChainHead, checkpoint_payload, event_hash
 from network.clock import utcnow
 from network.crypto import FieldRef
 from network.db import db
@@ -489,7 +489,7 @@ def _seed_audit_events(run: _Run) -> None:
                    "detail": json.dumps({"allowed": ["contactgegevens", "opleiding"],
                                          "requested": ["bsn", "contactgegevens", "opleiding"]},
                                         sort_keys=True, separators=(",", ":"))}
-            if i < sealed_upto:  # chained exactly as network.audit.seal does
+            if i < sealed_upto:  # chained exactly as network.audit_chain.seal does
                 seq = i + 1
                 row.update(seq=seq, prev_hash=prev, hash=event_hash(row, seq, prev))
                 prev = row["hash"]
