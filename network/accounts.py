@@ -16,8 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from network.audit import AuditAction, record
-from network.db import Page
-from network.directory import ROLE_ORGANISATION_TYPES, _allow, _escape_like, _is_hub_wide, _is_system
+from network.db import Page, escape_like
+from network.directory import ROLE_ORGANISATION_TYPES, is_hub_wide, is_system_actor, require_permission
 from network.errors import Forbidden, NotFound, ValidationFailed
 from network.models import Account, Membership, Organisation, Role
 from network.passwords import password_problems
@@ -30,7 +30,7 @@ def create_account(session: Session, actor: Principal, *, email: str, name: str,
                    hasher: Any = None, min_password_length: int = 12) -> Account:
     """Add an account (hub admin or CLI). The e-mail address is stored lower-cased and must be
     unique. Without a password the person sets one through the reset flow later."""
-    _allow(actor, Permission.account_manage)
+    require_permission(actor, Permission.account_manage)
     email, name = email.strip().lower(), name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -69,7 +69,7 @@ def add_membership(session: Session, actor: Principal, *, account: Account, orga
                    role: Role | str, title: str | None = None) -> Membership:
     """Give ``account`` a ``role`` in ``organisation`` (hub admin or CLI); the role must fit the
     organisation type (:data:`ROLE_ORGANISATION_TYPES`)."""
-    _allow(actor, Permission.account_manage)
+    require_permission(actor, Permission.account_manage)
     role = Role(role)
     errors = membership_problems(organisation, role)
     if errors:
@@ -90,7 +90,7 @@ def add_membership(session: Session, actor: Principal, *, account: Account, orga
 
 def deactivate_account(session: Session, actor: Principal, account: Account) -> Account:
     """Switch an account off: it can no longer log in and every open session ends now."""
-    _allow(actor, Permission.account_manage)
+    require_permission(actor, Permission.account_manage)
     if account.id == actor.account_id:
         raise ValidationFailed(errors={"account": [_l("U kunt uw eigen account niet uitzetten.")]})
     if account.is_active:
@@ -104,7 +104,7 @@ def deactivate_account(session: Session, actor: Principal, account: Account) -> 
 
 def reactivate_account(session: Session, actor: Principal, account: Account) -> Account:
     """Switch a deactivated account back on."""
-    _allow(actor, Permission.account_manage)
+    require_permission(actor, Permission.account_manage)
     if not account.is_active:
         account.is_active = True
         session.flush()
@@ -117,7 +117,7 @@ def get_account(session: Session, actor: Principal, account_id: int) -> Account:
     """One account inside the actor's walls (hub admin: all; coordinator: their region)."""
     account = session.scalar(select(Account).where(Account.id == account_id).options(
         selectinload(Account.memberships).selectinload(Membership.organisation)))
-    if account is None or not (_is_system(actor) or can_view_account(actor, account)):
+    if account is None or not (is_system_actor(actor) or can_view_account(actor, account)):
         raise NotFound(_l("Dit account bestaat niet, of u heeft er geen toegang toe."))
     return account
 
@@ -126,15 +126,15 @@ def list_accounts(session: Session, actor: Principal, *, q: str | None = None, p
                   per_page: int = 50) -> Page:
     """Accounts the actor may see, by name, with their memberships (a fixed number of queries):
     all for the hub admin, those with a membership in the region for a coordinator."""
-    if not (_is_hub_wide(actor) or actor.has(Permission.account_view)):
+    if not (is_hub_wide(actor) or actor.has(Permission.account_view)):
         raise Forbidden(_l("U mag geen accounts bekijken."))
     query = select(Account)
-    if not _is_hub_wide(actor):
+    if not is_hub_wide(actor):
         in_region = (select(Membership.account_id).join(Organisation)
                      .where(Organisation.region_id == actor.region_id))
         query = query.where(Account.id.in_(in_region))
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
+        pattern = f"%{escape_like(q.lower())}%"
         query = query.where(or_(func.lower(Account.name).like(pattern, escape="\\"),
                                 Account.email.like(pattern, escape="\\")))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

@@ -21,7 +21,7 @@ from network.events import EventTag, require_member
 from network.models import str_enum
 from network.permissions import Principal
 
-_BigId = BigInteger().with_variant(Integer, "sqlite")
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class AuditAction(enum.StrEnum):
@@ -52,7 +52,7 @@ class AuditEvent(db.Model):
               sqlite_where=text("seq IS NULL")),
     )
 
-    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     action: Mapped[AuditAction] = mapped_column(str_enum(AuditAction, "audit_action"))
     #: what happened, e.g. ``student:view``: written only from an :class:`~network.events.EventTag`
@@ -82,7 +82,7 @@ class AuditEvent(db.Model):
     #: canonical JSON (sorted keys); never BSN, passwords or tokens
     detail: Mapped[str | None] = mapped_column(Text)
     # the chain, filled in by seal()
-    seq: Mapped[int | None] = mapped_column(_BigId, unique=True)
+    seq: Mapped[int | None] = mapped_column(BigId, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from network.audit import AuditEvent, _BigId, canonical
+from network.audit import AuditEvent, BigId, canonical
 from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import UTCDateTime, db
@@ -33,7 +33,7 @@ class AuditChainHead(db.Model):
     __tablename__ = "audit_chain_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    last_seq: Mapped[int] = mapped_column(_BigId, default=0)
+    last_seq: Mapped[int] = mapped_column(BigId, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -47,7 +47,7 @@ class AuditCheckpoint(db.Model):
     __tablename__ = "audit_checkpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(_BigId, unique=True)
+    seq: Mapped[int] = mapped_column(BigId, unique=True)
     head_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     key_id: Mapped[str] = mapped_column(String(40))

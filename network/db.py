@@ -152,6 +152,12 @@ def _forget_redo(session: Session) -> None:
         session.info.pop(_REDO, None)
 
 
+def escape_like(text: str) -> str:
+    """``text`` for a LIKE pattern (with ``escape="\\"``): its ``%``, ``_`` and backslashes match
+    themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def is_unique_violation(error: Exception) -> bool:
     """A unique constraint or index refused a write (PostgreSQL 23505, SQLite's message)."""
     if not isinstance(error, IntegrityError):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from stdnum.nl import brin as stdnum_brin
 
 from network.audit import AuditAction, record
+from network.db import escape_like
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import SCHOOL_STAFF_ROLES, Organisation, OrganisationType, Region, Role
 from network.permissions import Permission, Principal, can_view_organisation
@@ -49,17 +50,17 @@ _OIN = re.compile(r"^\d{20}$")
 _ORGANISATION_FIELDS = ("name", "type", "brin", "kvk", "oin", "gemeente", "email", "phone", "website", "is_active")
 
 
-def _is_system(actor: Principal) -> bool:
+def is_system_actor(actor: Principal) -> bool:
     return actor.account_id is None and actor.channel in ("cli", "job")
 
 
-def _allow(actor: Principal, permission: Permission) -> None:
-    if not (_is_system(actor) or actor.has(permission)):
+def require_permission(actor: Principal, permission: Permission) -> None:
+    if not (is_system_actor(actor) or actor.has(permission)):
         raise Forbidden(_l("U mag dit niet beheren."))
 
 
-def _is_hub_wide(actor: Principal) -> bool:
-    return _is_system(actor) or actor.role is Role.hub_admin
+def is_hub_wide(actor: Principal) -> bool:
+    return is_system_actor(actor) or actor.role is Role.hub_admin
 
 
 # -- identifiers ---------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def clean_identifiers(type_: OrganisationType, *, brin: str | None = None, kvk: 
 
 def create_region(session: Session, actor: Principal, *, name: str, code: str) -> Region:
     """Add a region (hub admin or CLI). ``code`` is short and URL-safe, e.g. ``waalrand``."""
-    _allow(actor, Permission.organisation_manage)
+    require_permission(actor, Permission.organisation_manage)
     name, code = name.strip(), code.strip().lower()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -125,7 +126,7 @@ def create_region(session: Session, actor: Principal, *, name: str, code: str) -
 def list_regions(session: Session, actor: Principal) -> list[Region]:
     """The regions the actor may work in: all for the hub admin, otherwise their own."""
     query = select(Region).order_by(Region.name)
-    if not _is_hub_wide(actor):
+    if not is_hub_wide(actor):
         query = query.where(Region.id == actor.region_id)
     return list(session.scalars(query))
 
@@ -156,7 +157,7 @@ def create_organisation(session: Session, actor: Principal, *, region: Region, n
                         oin: str | None = None, gemeente: str | None = None, email: str | None = None,
                         phone: str | None = None, website: str | None = None) -> Organisation:
     """Add an organisation to a region (hub admin or CLI); identifiers checked per type."""
-    _allow(actor, Permission.organisation_manage)
+    require_permission(actor, Permission.organisation_manage)
     organisation = Organisation()
     values = _check_organisation(session, organisation, dict(
         region_id=region.id, name=name, type=type, brin=brin, kvk=kvk, oin=oin, gemeente=gemeente,
@@ -239,7 +240,7 @@ def update_organisation(session: Session, actor: Principal, organisation: Organi
     :param expected_version: the version the editor saw; a different one is a :class:`Conflict`.
     A type change is refused while memberships exist that do not fit the new type.
     """
-    _allow(actor, Permission.organisation_manage)
+    require_permission(actor, Permission.organisation_manage)
     unknown = set(changes) - set(_ORGANISATION_FIELDS)
     if unknown:
         raise ValueError(f"unknown organisation fields: {sorted(unknown)}")
@@ -266,7 +267,7 @@ def update_organisation(session: Session, actor: Principal, organisation: Organi
 def get_organisation(session: Session, actor: Principal, organisation_id: int) -> Organisation:
     """One organisation inside the actor's walls, else :class:`NotFound`."""
     organisation = session.get(Organisation, organisation_id)
-    if organisation is None or not (_is_system(actor) or can_view_organisation(actor, organisation)):
+    if organisation is None or not (is_system_actor(actor) or can_view_organisation(actor, organisation)):
         raise NotFound(_l("Deze organisatie bestaat niet, of u heeft er geen toegang toe."))
     return organisation
 
@@ -275,16 +276,12 @@ def list_organisations(session: Session, actor: Principal, *, type: Organisation
                        region_id: int | None = None, q: str | None = None) -> list[Organisation]:
     """Organisations the actor may see: all for the hub admin, otherwise their own region."""
     query = select(Organisation).options(selectinload(Organisation.region)).order_by(Organisation.name)
-    if not _is_hub_wide(actor):
+    if not is_hub_wide(actor):
         query = query.where(Organisation.region_id == actor.region_id)
     elif region_id is not None:
         query = query.where(Organisation.region_id == region_id)
     if type is not None:
         query = query.where(Organisation.type == type)
     if q:
-        query = query.where(Organisation.name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+        query = query.where(Organisation.name.ilike(f"%{escape_like(q)}%", escape="\\"))
     return list(session.scalars(query))
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from network.access import Category, Decision, decide, decide_many
 from network.audit import AuditAction, record
 from network.crypto import Keyring
-from network.db import Page
+from network.db import Page, escape_like
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag
 from network.models import OrganisationType, Role, Student
@@ -124,10 +124,6 @@ def update_student(session: Session, actor: Principal, keyring: Keyring, student
     return changed
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_students(session: Session, actor: Principal, *, q: str | None = None, page: int = 1,
                   per_page: int = 25) -> Page:
     """One page of the acting school's students, by name, optionally filtered on name words.
@@ -139,7 +135,7 @@ def list_students(session: Session, actor: Principal, *, q: str | None = None, p
     _require_school_staff(actor)
     conditions = [Student.school_id == actor.organisation_id]
     for word in (q or "").split()[:5]:
-        pattern = f"%{_escape_like(word.lower())}%"
+        pattern = f"%{escape_like(word.lower())}%"
         conditions.append(or_(func.lower(Student.first_name).like(pattern, escape="\\"),
                               func.lower(Student.last_name).like(pattern, escape="\\")))
     total = session.scalar(select(func.count(Student.id)).where(*conditions)) or 0

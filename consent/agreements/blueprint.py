@@ -93,7 +93,8 @@ def attempt_change(agreement_id: Any, event_type: EventTag, values: dict[str, An
 
 
 def render_page(template: str, status: int = 200, **context: Any):
-    """Render, then commit the audit events of the reads the page made."""
+    """Render an agreement page with the labels every such page uses (the reads it audited are
+    committed with the request, by network.transaction)."""
     html = render_template(template, kind_label=kind_label, status_labels=STATUS_LABELS,
                            version_status_labels=VERSION_STATUS_LABELS, **context)
     return html, status
