@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -174,11 +175,42 @@ def app(app_tmp):
         db.engine.dispose()
 
 
+#: the world a read-only test left in the tables for the next one (see :func:`shared_world`),
+#: by its key; at most one, per process (each xdist worker has its own database)
+_KEPT_WORLD: dict[str, dict] = {}
+
+
+def shared_world(request, key: str, build: Callable[[], dict]) -> dict:
+    """For tests that only read (GET requests, no writes of their own that another test could
+    see): the world ``build()`` made for an earlier test with the same ``key``, still in the
+    tables, or a new one on empty tables. The tables are kept after the test, for the next test
+    with that key; any other test starts on empty tables again. Such a test is marked
+    ``shared_world``. The world must hold plain values (ids), not ORM objects of one session."""
+    assert request.node.get_closest_marker("shared_world"), "mark the test shared_world"
+    if key not in _KEPT_WORLD:
+        fresh_tables(request)
+        _KEPT_WORLD[key] = build()
+    request.node.keeps_tables = True
+    return _KEPT_WORLD[key]
+
+
+def fresh_tables(request) -> None:
+    """Empty tables for a ``shared_world`` test that does not share (it writes)."""
+    if _KEPT_WORLD:
+        _KEPT_WORLD.clear()
+        truncate_all(request.getfixturevalue("app"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_database(request):
-    """Empty every table after a test that touched the database."""
+    """Empty every table after a test that touched the database, except the world a read-only
+    test keeps for the next (:func:`shared_world`); a test not marked ``shared_world`` never
+    sees it."""
+    if "app" in request.fixturenames and not request.node.get_closest_marker("shared_world"):
+        fresh_tables(request)
     yield
-    if "app" in request.fixturenames:
+    if "app" in request.fixturenames and not getattr(request.node, "keeps_tables", False):
+        _KEPT_WORLD.clear()
         truncate_all(request.getfixturevalue("app"))
 
 
