@@ -421,8 +421,9 @@ def world(request, app, session):
     """The world of one matrix case. The cases of an endpoint the matrix asks with GET only
     share one world (built once, ~0.1 s, instead of once for each of the ~1,600 cases: most of
     the suite's time): a read changes nothing another role's answer depends on. A case that
-    posts gets a world of its own."""
-    if _reads_only(app, request.node.callspec.params["endpoint"]):
+    posts, and any other test using this world, gets a world of its own."""
+    endpoint = getattr(request.node, "callspec", SimpleNamespace(params={})).params.get("endpoint")
+    if endpoint is not None and _reads_only(app, endpoint):
         return shared_world(request, "authorization-matrix", lambda: _build_world(session))
     fresh_tables(request)
     return _build_world(session)
