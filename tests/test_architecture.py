@@ -1,6 +1,6 @@
 """The house rules of DESIGN.md that no linter knows, checked on the source: one commit point,
 no import circles between modules, ``network`` importing no feature at module level, and the
-dependency direction between the features."""
+dependency direction between the features, and modules short enough to read in one sitting."""
 
 from __future__ import annotations
 
@@ -129,3 +129,14 @@ def test_only_the_unit_of_work_commits():
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if commits.search(line) and path.name != "transaction.py"]
     assert sites == []
+
+
+#: a module a newcomer reads in one sitting (issue 17: "keep modules under about 400 lines");
+#: the complexity of functions is ruff's C901 in the lint gate
+MAX_MODULE_LINES = 400
+
+
+def test_modules_stay_readable_in_one_sitting():
+    long = sorted(f"{path.relative_to(ROOT)}: {lines} lines" for path in MODULES.values()
+                  if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES)
+    assert long == [], "split these along a line of meaning (see the README's Code layout)"
