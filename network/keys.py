@@ -27,9 +27,11 @@ from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.crypto import FieldRef, Keyring, b64url_decode, b64url_encode
 from network.errors import Forbidden, ValidationFailed
+from network.idempotency import IdempotencyRecord
 from network.models import Account, Organisation, OrganisationKey, OutboxMessage, Role, Student
 from network.permissions import Principal
 from network.tags import OrganisationTag
+from network.webhooks import WebhookSubscription
 
 
 @dataclass(frozen=True)
@@ -40,10 +42,16 @@ class EncryptedColumn:
 
 
 #: every encrypted column in the hub; features add theirs with :func:`register_encrypted_column`
+#: when imported. A column left out would keep its old key through ``reencrypt`` and be lost
+#: when that key is retired: ``tests/network/test_keys.py`` checks that every ``*_encrypted``
+#: column of every model is here.
 ENCRYPTED_COLUMNS: list[EncryptedColumn] = [
     EncryptedColumn(Student, "bsn_encrypted", Student.bsn_ref),
     EncryptedColumn(Account, "totp_secret_encrypted", Account.totp_ref),
     EncryptedColumn(OutboxMessage, "body_encrypted", OutboxMessage.body_ref),
+    EncryptedColumn(WebhookSubscription, "secret_encrypted", WebhookSubscription.secret_ref),
+    EncryptedColumn(WebhookSubscription, "previous_secret_encrypted", WebhookSubscription.previous_secret_ref),
+    EncryptedColumn(IdempotencyRecord, "response_encrypted", IdempotencyRecord.response_ref),
 ]
 
 

@@ -2,17 +2,25 @@
 (wizard, state machine, warm hand-over, hand-over packet, partner inbox), deadlines (reminders,
 escalation), follow-up check-ins and the region's dashboard.
 
-Importing the package connects its consent-signal receivers and registers its jobs and demo
-data with the core; ``create_app`` imports it through the views.
+Importing the package connects its consent-signal receivers and registers its jobs, its demo
+data and its encrypted columns (for key rotation) with the core; ``create_app`` imports it through the views.
 """
 
 from network.demo import register_demo_seeder
+from network.keys import EncryptedColumn, register_encrypted_column
 from referrals.demo import seed_demo_routes
 from referrals.demo_referrals import seed_demo_referrals
 from referrals.jobs import register_jobs
+from referrals.models import CheckIn, HandoverPacket, Intake, Referral, ReferralEvent
 from referrals.packet import connect_signals
 
 connect_signals()
 register_jobs()
+for _column in (EncryptedColumn(Intake, "content_encrypted", Intake.content_ref),
+                EncryptedColumn(Referral, "details_encrypted", Referral.details_ref),
+                EncryptedColumn(ReferralEvent, "body_encrypted", ReferralEvent.body_ref),
+                EncryptedColumn(HandoverPacket, "content_encrypted", HandoverPacket.content_ref),
+                EncryptedColumn(CheckIn, "note_encrypted", CheckIn.note_ref)):
+    register_encrypted_column(_column)
 register_demo_seeder("trajecten", seed_demo_routes, after=("sociale-kaartregels",))
 register_demo_seeder("verwijzingen", seed_demo_referrals, after=("trajecten", "toestemmingen"))

@@ -14,12 +14,15 @@ anyone with the published keys (DESIGN.md rule 4).
 - :mod:`.blueprint`, :mod:`.views` and :mod:`.edit_views`: the school's pages, with
   :mod:`.forms` (the edit forms in and out) and :mod:`.overview` (what the pages show).
 
-Importing the package registers its jobs.
+Importing the package registers its jobs, its demo data and its encrypted column (for key rotation).
 """
 
 from consent.agreements.demo import seed_demo_agreements
 from consent.agreements.jobs import register_jobs
+from consent.agreements.models import AgreementVersion
 from network.demo import register_demo_seeder
+from network.keys import EncryptedColumn, register_encrypted_column
 
 register_jobs()
+register_encrypted_column(EncryptedColumn(AgreementVersion, "content_encrypted", AgreementVersion.content_ref))
 register_demo_seeder("overeenkomsten", seed_demo_agreements, after=("toestemmingen",))
