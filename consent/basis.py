@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from consent.catalogue import LAW_ONLY_CODES
 from consent.models import (
     Consent,
     ConsentItem,
@@ -40,7 +41,7 @@ def consent_bases(session: Session, principal: Principal, student: Student, purp
     today = clock.today()
     rows = session.execute(
         select(Consent.id, ConsentItem.category)
-        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
         .where(Consent.student_id == student.id, Consent.recipient_id == acting.organisation_id,
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
@@ -93,7 +94,7 @@ def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple
     by_consent: dict[tuple[object, str, int], set[Category]] = {}
     for student_id, code, consent_id, category in session.execute(
         select(Consent.student_id, Purpose.code, Consent.id, ConsentItem.category)
-        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
         .where(Consent.student_id.in_(student_ids), Consent.recipient_id == acting.organisation_id,
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
@@ -134,7 +135,7 @@ def consent_bases_for_organisations(session: Session, student: Student, pairs: l
     by_consent: dict[tuple[int, str, int], set[Category]] = {}
     for recipient_id, code, consent_id, category in session.execute(
         select(Consent.recipient_id, Purpose.code, Consent.id, ConsentItem.category)
-        .join(ConsentItem, ConsentItem.consent_id == Consent.id)
+        .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
         .where(Consent.student_id == student.id, Consent.recipient_id.in_({o for o, _p in wanted}),
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,

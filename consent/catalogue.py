@@ -33,6 +33,12 @@ CATEGORIES: dict[Category, tuple[str, str, bool, int]] = {
     C.bsn: ("Burgerservicenummer (BSN)", "Je BSN; alleen als de wet het gebruik toestaat.", False, 7),
 }
 
+#: what only a law can open, never a consent: the BSN may be processed only where a law allows
+#: it (UAVG art. 46, Wet algemene bepalingen BSN), and consent is no such basis. A legal task
+#: may name it (UWV's doelgroepregister); a consent or a request for one may not.
+LAW_ONLY: frozenset[Category] = frozenset({C.bsn})
+LAW_ONLY_CODES: tuple[str, ...] = tuple(sorted(c.value for c in LAW_ONLY))
+
 #: code -> (label, description, categories the purpose needs)
 PURPOSES: dict[str, tuple[str, str, tuple[Category, ...]]] = {
     "begeleiding-naar-werk": ("Begeleiding naar werk", "Hulp bij het vinden en houden van werk na school.",

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from consent.catalogue import LAW_ONLY
 from consent.models import (
     Channel,
     Consent,
@@ -134,6 +135,10 @@ def check_scope(session: Session, student: Student, data: dict[str, Any],
     categories = {Category(c) for c in data.get("categories") or []}
     if not categories:
         errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
+    elif categories & LAW_ONLY:
+        errors.setdefault("categories", []).append(_l(
+            "Het burgerservicenummer (BSN) kan niet met toestemming gedeeld worden: dat mag alleen als een wet "
+            "het toestaat."))
     elif purpose is not None:
         labels = category_labels(session)
         for extra in sorted(categories - purpose.categories):

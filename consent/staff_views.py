@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from consent.catalogue import LAW_ONLY_CODES
 from consent.export import export_json
 from consent.lifecycle import (
     add_representation,
@@ -101,7 +102,7 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
     representatives = session.scalars(select(Representation).where(
         Representation.student_id == student.id, Representation.ended_at.is_(None))).all()
     html = render_template(
-        "consent/staff.html", student=student, rows=_bases(student, organisations, categories),
+        "consent/staff.html", law_only=LAW_ONLY_CODES, student=student, rows=_bases(student, organisations, categories),
         active=session.scalars(select(Consent).where(Consent.student_id == student.id,
                                                      Consent.status == ConsentStatus.active)
                                .order_by(Consent.given_at.desc())).all(),

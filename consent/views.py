@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
+from consent.catalogue import LAW_ONLY_CODES
 from consent.export import as_subject, collect_export, export_csv, export_json
 from consent.labels import action_label, basis_label, outcome_label, role_label
 from consent.lifecycle import open_requests
@@ -145,7 +146,8 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
                            valid_from=today, valid_until=default_valid_until(student, today))
         for r in requests}
     html = render_template(
-        "consent/portal.html", student=student, role=role, choices=choices, active=active, ended=ended,
+        "consent/portal.html", law_only=LAW_ONLY_CODES, student=student, role=role, choices=choices,
+        active=active, ended=ended,
         labels=labels, categories=categories, purposes=purposes, organisations=organisations, legal=legal,
         requests=requests, request_texts=request_texts,
         recipient_options=[(o.id, o.name) for o in organisations],

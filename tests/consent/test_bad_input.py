@@ -43,9 +43,9 @@ def _base(world, form):
 CASES = {
     "category the purpose does not need": (
         ("portal", "staff-record", "staff-ask"),
-        lambda w: {"purpose_code": "rmc-nazorg", "categories": ["contactgegevens", "bsn"]},
-        "Burgerservicenummer (BSN) is niet nodig voor RMC-nazorg en kan daarom niet gedeeld worden.",
-        'value="bsn" checked'),
+        lambda w: {"purpose_code": "rmc-nazorg", "categories": ["contactgegevens", "school-naar-werk-plan"]},
+        "School-naar-werk-plan is niet nodig voor RMC-nazorg en kan daarom niet gedeeld worden.",
+        'value="school-naar-werk-plan" checked'),
     "validity in the past": (
         ("portal", "staff-record"),
         lambda w: {"valid_until": YESTERDAY},

@@ -59,7 +59,7 @@ def test_grant_gives_the_partner_exactly_the_consented_categories(session, world
 
 
 @pytest.mark.parametrize("overrides, field, words", [
-    ({"categories": ["contactgegevens", "bsn"]}, "categories", "niet nodig"),
+    ({"categories": ["contactgegevens", "leefgebieden"]}, "categories", "niet nodig"),
     ({"valid_from": dt.date(2020, 1, 1)}, "valid_from", "verleden"),
     ({"valid_until": dt.date(2020, 1, 1)}, "valid_until", "verleden"),
     ({"valid_from": clock.today() + dt.timedelta(days=20), "valid_until": clock.today() + dt.timedelta(days=10)},
