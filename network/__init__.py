@@ -13,6 +13,8 @@ from flask import Flask, g, request
 from flask_babel import get_locale
 from flask_talisman import Talisman
 
+from network import clock
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -51,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                    default_translation_directories=str(Path(__file__).parent / "translations"))
 
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["wall_time"] = clock.wall_time
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     production = app.config["SCHAKEL_ENV"] == "production"

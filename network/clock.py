@@ -25,6 +25,12 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def wall_time(moment: dt.datetime | None) -> str:
+    """A stored UTC moment as the time on a Dutch clock (``23-11-2026 14:05``); the template
+    filter ``wall_time``. Empty for no moment."""
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
+
+
 def today() -> dt.date:
     """Today's date in the Netherlands (around midnight it differs from the UTC date)."""
     return dt.datetime.now(AMSTERDAM).date()

@@ -10,8 +10,6 @@ was typed; a step that is not allowed (any more) is a flashed message listing wh
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -19,7 +17,6 @@ from sqlalchemy import select
 from consent.models import Purpose
 from network import clock
 from network.access import Category
-from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
@@ -57,11 +54,6 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 S = ReferralStatus
 PER_PAGE = 25
 
-
-@bp.app_template_filter("inbox_time")
-def inbox_time(moment: dt.datetime) -> str:
-    """A UTC time as Dutch wall-clock time (``23-11-2026 14:05``)."""
-    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
 # -- the inbox ---------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ Registered on :data:`referrals.blueprint.bp`, with :mod:`referrals.views`.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import current_app, render_template, request
@@ -19,7 +18,6 @@ from sqlalchemy import select
 
 from consent.models import DataCategory
 from network.access import Category, decide
-from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, NotFound, ValidationFailed
 from network.permissions import Permission
@@ -49,11 +47,6 @@ PER_PAGE = 25
 DEADLINE_EVENTS = (EventKind.reminder, EventKind.escalation, EventKind.nudge)
 STATUS_FILTERS = ("open", *(s.value for s in ReferralStatus))
 
-
-@bp.app_template_filter("referral_time")
-def referral_time(moment: dt.datetime | None) -> str:
-    """A UTC time as Dutch wall-clock time (``23-11-2026 14:05``)."""
-    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
 def _load(referral_id: Any):

@@ -19,7 +19,6 @@ rolled back, so the agreement is found and read again to re-render it with what 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -35,7 +34,6 @@ from consent.agreements.overview import (
 )
 from consent.tags import AgreementTag
 from network.audit import AuditAction
-from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, ValidationFailed
 from network.events import EventTag
@@ -43,11 +41,6 @@ from network.web import current_principal, keyring
 
 bp = Blueprint("agreements", __name__, url_prefix="/plannen")
 
-
-@bp.app_template_filter("agreement_time")
-def agreement_time(moment: dt.datetime | None) -> str:
-    """A UTC time as Dutch wall-clock time (``23-11-2026 14:05``)."""
-    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
 def base_url() -> str:

@@ -70,3 +70,11 @@ def test_age_on(born, day, age):
 def test_under_consent_age_is_under_16(born, day, under):
     assert clock.ADULT_CONSENT_AGE == 16
     assert clock.under_consent_age(born, day) is under
+
+
+def test_wall_time_is_the_dutch_clock_in_winter_and_summer():
+    wall_time = clock.wall_time
+    assert wall_time(dt.datetime(2026, 1, 15, 13, 5, tzinfo=dt.UTC)) == "15-01-2026 14:05"  # CET, UTC+1
+    assert wall_time(dt.datetime(2026, 7, 15, 13, 5, tzinfo=dt.UTC)) == "15-07-2026 15:05"  # CEST, UTC+2
+    assert wall_time(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)) == "01-01-2027 00:30"  # the next day
+    assert wall_time(None) == ""
