@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.filters["wall_time"] = clock.wall_time
+    app.jinja_env.filters["wall_date"] = clock.wall_date
     app.config["RATELIMIT_ENABLED"] = app.config.get("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     production = app.config["SCHAKEL_ENV"] == "production"

@@ -31,6 +31,12 @@ def wall_time(moment: dt.datetime | None) -> str:
     return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
+def wall_date(moment: dt.datetime | None) -> str:
+    """The Dutch calendar day of a stored UTC moment (``23-11-2026``); the template filter
+    ``wall_date``. Just before midnight in UTC it is already the next day in Amsterdam."""
+    return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y") if moment else ""
+
+
 def today() -> dt.date:
     """Today's date in the Netherlands (around midnight it differs from the UTC date)."""
     return dt.datetime.now(AMSTERDAM).date()

@@ -78,3 +78,10 @@ def test_wall_time_is_the_dutch_clock_in_winter_and_summer():
     assert wall_time(dt.datetime(2026, 7, 15, 13, 5, tzinfo=dt.UTC)) == "15-07-2026 15:05"  # CEST, UTC+2
     assert wall_time(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)) == "01-01-2027 00:30"  # the next day
     assert wall_time(None) == ""
+
+
+def test_wall_date_is_the_dutch_day_of_a_utc_moment():
+    assert clock.wall_date(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)) == "01-01-2027"
+    assert clock.wall_date(dt.datetime(2026, 6, 30, 21, 59, tzinfo=dt.UTC)) == "30-06-2026"
+    assert clock.wall_date(dt.datetime(2026, 6, 30, 22, 0, tzinfo=dt.UTC)) == "01-07-2026"
+    assert clock.wall_date(None) == ""
