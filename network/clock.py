@@ -31,6 +31,11 @@ def wall_time(moment: dt.datetime | None) -> str:
     return moment.astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M") if moment else ""
 
 
+def day_of(moment: dt.datetime) -> dt.date:
+    """The Dutch calendar day of a UTC moment (23:30 UTC on 31 December is 1 January here)."""
+    return moment.astimezone(AMSTERDAM).date()
+
+
 def wall_date(moment: dt.datetime | None) -> str:
     """The Dutch calendar day of a stored UTC moment (``23-11-2026``); the template filter
     ``wall_date``. Just before midnight in UTC it is already the next day in Amsterdam."""

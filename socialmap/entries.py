@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from network.audit import AuditAction, record
-from network.clock import utcnow
+from network.clock import day_of, utcnow
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Organisation, Role
 from network.permissions import Permission, Principal
@@ -173,7 +173,7 @@ def create_service(session: Session, actor: Principal, organisation: Organisatio
     _check_name(session, organisation, data["name"], None)
     service = Service(uuid=service_uuid or uuid.uuid4(), organisation=organisation, name=data["name"],
                       status=ServiceStatus.active, is_internal=False, sbb_recognised=False, verified_at=now,
-                      assured_date=now.date(), assurer_email=assurer_email, created_at=now, updated_at=now,
+                      assured_date=day_of(now), assurer_email=assurer_email, created_at=now, updated_at=now,
                       categories=[], tags=[], contacts=[], locations=[])
     ensure_profile(session, organisation)
     session.add(service)
@@ -228,7 +228,7 @@ def update_service(session: Session, actor: Principal, service: Service, data: d
 
 def _mark_verified(service: Service, now: dt.datetime, assurer_email: str | None) -> None:
     service.verified_at = now
-    service.assured_date = now.date()
+    service.assured_date = day_of(now)
     service.verify_requested_at = None
     if assurer_email:
         service.assurer_email = assurer_email
@@ -261,7 +261,7 @@ def verify_service(session: Session, actor: Principal, service: Service, *, assu
         raise Forbidden(_l("U mag deze dienst niet bevestigen."))
     now = now or utcnow()
     history = EntryHistory(session, actor, service, now)
-    history.add("service", service.uuid, "verify", "assured_date", service.assured_date, now.date())
+    history.add("service", service.uuid, "verify", "assured_date", service.assured_date, day_of(now))
     _mark_verified(service, now, assurer_email)
     session.flush()
     record(session, actor, action=AuditAction.update, event_type=SocialmapTag.service_verify,

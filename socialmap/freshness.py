@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from network.audit import AuditAction, record
+from network.clock import wall_date
 from network.crypto import Keyring
 from network.models import Organisation
 from network.outbox import enqueue_email
@@ -150,7 +151,7 @@ def request_verifications(session: Session, keyring: Keyring, *, secret_key: str
         link = f"{base_url.rstrip('/')}/sociale-kaart/bevestig/{make_confirm_token(secret_key, service)}"
         body = EMAIL_BODY.format(contact=contact, region=service.organisation.region.name,
                                  organisation=service.organisation.name, name=service.name,
-                                 verified=service.verified_at.date().strftime("%d-%m-%Y"), days=link_days, link=link)
+                                 verified=wall_date(service.verified_at), days=link_days, link=link)
         enqueue_email(session, keyring, to=recipient, subject=EMAIL_SUBJECT.format(name=service.name)[:300],
                       body=body, now=now)
         record(session, actor, action=AuditAction.execute, event_type=SocialmapTag.service_verify_request,

@@ -85,3 +85,8 @@ def test_wall_date_is_the_dutch_day_of_a_utc_moment():
     assert clock.wall_date(dt.datetime(2026, 6, 30, 21, 59, tzinfo=dt.UTC)) == "30-06-2026"
     assert clock.wall_date(dt.datetime(2026, 6, 30, 22, 0, tzinfo=dt.UTC)) == "01-07-2026"
     assert clock.wall_date(None) == ""
+
+
+def test_day_of_a_moment_is_the_dutch_day():
+    assert clock.day_of(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+    assert clock.day_of(dt.datetime(2026, 12, 31, 22, 59, tzinfo=dt.UTC)) == dt.date(2026, 12, 31)

@@ -93,3 +93,13 @@ def test_dashboard_lists_stale_entries_of_the_region(client, region_map):
     assert "Schuldhulpverlening jongeren" in text and "niet actueel" in text
     detail = client.get(f"/sociale-kaart/diensten/{service.uuid}").get_data(as_text=True)
     assert "niet gecontroleerd" in detail
+
+
+def test_a_check_just_before_midnight_utc_counts_for_the_dutch_day(session, region_map, system):
+    """"Klopt dit nog?": yes, at 00:30 on New Year's Day in Nijmegen is 23:30 UTC the day before:
+    the entry is checked on 1 January (assured_date)."""
+    from socialmap.entries import verify_service
+
+    service = region_map["services"]["jobcoach"]
+    verify_service(session, system, service, now=dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC))
+    assert service.assured_date == dt.date(2027, 1, 1)
