@@ -255,7 +255,7 @@ def test_agreement_speed(app, app_ctx, keyring):
         assert activated
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    report = {"database": db.engine.dialect.name, "date": dt.date.today().isoformat(), "runs": RUNS,
+    report = {"database": db.engine.dialect.name, "date": clock.today().isoformat(), "runs": RUNS,
               "parties": len(signers), "versions": VERSIONS, "signatures": VERSIONS * len(signers),
               "seed_seconds": seed_seconds, "python": platform.python_version(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "targets": TARGETS,

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, text
 
+from network import clock
 from network.audit import AuditAction, AuditOutcome, canonical
 from network.audit_chain import _CHAINED_FIELDS, GENESIS, AuditCheckpoint, checkpoint_payload, event_hash
 from network.audit_verify import verify
@@ -175,7 +176,7 @@ def test_audit_verify_speed(app, app_ctx, keyring):
     db.session.rollback()
     assert not broken.ok and broken.broken_seq == seq and "changed" in broken.problem, broken.problem
     report = {
-        "database": db.engine.dialect.name, "date": dt.date.today().isoformat(), "events": EVENTS,
+        "database": db.engine.dialect.name, "date": clock.today().isoformat(), "events": EVENTS,
         **seeded, "verify_runs": runs, "cli_seconds": cli_seconds,
         "cli_events_per_second": round(EVENTS / cli_seconds) if cli_seconds else None,
         "tamper": {"seq": seq, "named": broken.problem, "seconds": round(tamper_seconds, 3)},

@@ -39,6 +39,7 @@ from sqlalchemy import event, insert, select, text
 
 from consent.catalogue import seed_catalogues
 from consent.models import Consent, ConsentItem, ConsentStatus, Purpose
+from network import clock
 from network.access import Category, decide
 from network.audit import AuditEvent
 from network.clock import utcnow
@@ -92,7 +93,7 @@ def _seed(rng: random.Random) -> dict:
     session.commit()
     purposes = {p.code: (p.id, sorted(p.categories)) for p in session.scalars(select(Purpose))}
     purpose_codes = sorted(purposes)
-    now, today = utcnow(), dt.date.today()
+    now, today = utcnow(), clock.today()
     n_students = max(100, int(FULL_STUDENTS * FACTOR))
     n_partners = max(REGIONS, int(FULL_PARTNERS * FACTOR))
     n_consents = int(FULL_CONSENTS * FACTOR)
@@ -387,7 +388,7 @@ def test_consent_speed(app, app_ctx):
         log_figures = _measure_access_log(app, account, student_id, listener)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    report = {"database": db.engine.dialect.name, "date": dt.date.today().isoformat(), "factor": FACTOR,
+    report = {"database": db.engine.dialect.name, "date": clock.today().isoformat(), "factor": FACTOR,
               "counts": seeded["counts"], "seed_seconds": seed_seconds, "python": platform.python_version(),
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "targets": TARGETS,
               "decide": decide_figures, "access_log": log_figures}

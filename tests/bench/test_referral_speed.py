@@ -24,7 +24,6 @@ Timings are reported, never asserted (DESIGN.md); statement budgets are asserted
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import platform
@@ -258,7 +257,7 @@ def test_referral_speed(app, app_ctx):
         sla = _measure_sla(keyring, listener)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
-    report = {"database": db.engine.dialect.name, "date": dt.date.today().isoformat(), "factor": FACTOR,
+    report = {"database": db.engine.dialect.name, "date": clock.today().isoformat(), "factor": FACTOR,
               "runs": RUNS, "counts": seeded.counts, "statuses": seeded.statuses, "seed_seconds": seeded.seconds,
               "python": platform.python_version(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "load_average": [round(v, 1) for v in os.getloadavg()],

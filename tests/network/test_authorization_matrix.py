@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from network import clock
 from network.models import OrganisationType, Role
 from network.permissions import Permission
 from tests.conftest import fresh_tables, shared_world
@@ -485,7 +486,7 @@ def _consents(session, students):
 
     seed_catalogues(session)
     purpose = session.scalar(select(Purpose).where(Purpose.code == "jobcoaching"))
-    today = dt.date.today()
+    today = clock.today()
     consents = {}
     for tenant, student in students.items():
         recipient = OrganisationFactory(region=student.school.region, type=OrganisationType.gemeente)
@@ -543,7 +544,7 @@ def _routes(schools):
 
     keyring = current_app.extensions["schakel.keyring"]
     found = {"route_id": {}, "intake_id": {}, "check_in_id": {}}
-    today = dt.date.today()
+    today = clock.today()
     for tenant, school in schools.items():
         route = Route(student=StudentFactory(school=school), school_id=school.id,
                       start_date=today - dt.timedelta(days=400), expected_exit_date=today - dt.timedelta(days=35),

@@ -10,6 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import event, select, update
 
+from network import clock
 from network.access import Category
 from network.audit import AuditEvent, AuditOutcome
 from network.db import db
@@ -232,9 +233,9 @@ def test_student_sees_themself(session, world):
 @pytest.mark.parametrize(("overrides", "field"), [
     ({"first_name": None}, "first_name"),
     ({"date_of_birth": "31-02-2007"}, "date_of_birth"),
-    ({"date_of_birth": (dt.date.today() + dt.timedelta(days=1)).isoformat()}, "date_of_birth"),
+    ({"date_of_birth": (clock.today() + dt.timedelta(days=1)).isoformat()}, "date_of_birth"),
     ({"date_of_birth": "01-01-1950"}, "date_of_birth"),
-    ({"date_of_birth": (dt.date.today().replace(year=dt.date.today().year - 10)).isoformat()}, "date_of_birth"),
+    ({"date_of_birth": (clock.today().replace(year=clock.today().year - 10)).isoformat()}, "date_of_birth"),
     ({"postcode": "0123 AB"}, "postcode"),
     ({"bsn": "111222334"}, "bsn"),
     ({"email": "geen-mail"}, "email"),
@@ -255,7 +256,7 @@ def test_schema_messages_are_dutch(app, overrides, field):
 def test_schema_requires_parent_under_sixteen(app):
     from network.schemas import load_form
 
-    born = dt.date.today().replace(year=dt.date.today().year - 14, day=1)
+    born = clock.today().replace(year=clock.today().year - 14, day=1)
     raw = {"first_name": "Sanne", "last_name": "Jansen", "date_of_birth": born.isoformat(), "level": "vso"}
     with app.test_request_context():
         _, errors = load_form(StudentArgs, raw)

@@ -11,6 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from network import clock
 from network.db import db
 from network.notifications import Notification
 from referrals import service as rs
@@ -119,12 +120,12 @@ def test_handover_update_and_entered_in_error(client, session, keyring, rworld, 
     login(client, rworld["mentor"])
     html, token, version = page_form(client, f"/verwijzingen/{referral.id}")
     assert "Warme overdracht vastleggen" in html
-    future = (dt.date.today() + dt.timedelta(days=5)).isoformat()
+    future = (clock.today() + dt.timedelta(days=5)).isoformat()
     response = client.post(f"/verwijzingen/{referral.id}/overdracht",
                            data={"csrf_token": token, "version": version, "held_on": future, "present": "Sanne"})
     assert response.status_code == 400 and "in de toekomst" in response.get_data(as_text=True)
     response = client.post(f"/verwijzingen/{referral.id}/overdracht",
-                           data={"csrf_token": token, "version": version, "held_on": dt.date.today().isoformat(),
+                           data={"csrf_token": token, "version": version, "held_on": clock.today().isoformat(),
                                  "present": "Sanne, mentor Jansen, jobcoach Bakker"})
     assert response.status_code == 302
     assert fresh(referral.id).handover_present == "Sanne, mentor Jansen, jobcoach Bakker"

@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from network import clock
+
 ROOT = Path(__file__).resolve().parents[3]
 RESULTS = ROOT / "tests" / "bench" / "results"
 PG_DB = "bench_h8"
@@ -499,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     report["total_s"] = round(time.perf_counter() - started, 1)
     md = markdown(report)
     args.results.mkdir(parents=True, exist_ok=True)
-    stem = f"{dt.date.today().isoformat()}-{args.db}-f{args.factor:g}" + (f"-{args.label}" if args.label else "")
+    stem = f"{clock.today().isoformat()}-{args.db}-f{args.factor:g}" + (f"-{args.label}" if args.label else "")
     (args.results / f"{stem}.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     (args.results / f"{stem}.md").write_text(md)
     print(md)
