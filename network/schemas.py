@@ -35,6 +35,8 @@ class BaseSchema(Schema):
     class Meta:
         unknown = RAISE
 
+    error_messages = {"unknown": _l("Onbekend veld."), "type": _l("Stuur een JSON-object met de velden.")}
+
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():

@@ -213,3 +213,12 @@ def test_a_person_with_the_browser_session_uses_the_same_routes(client, session,
     assert response.status_code == 201
     assert session.get(Consent, response.get_json()["id"]).recorded_by_account_id is not None
     assert client.post(url, data={"recipient_id": "1"}).status_code == 415  # a form cannot post here
+
+
+def test_an_unknown_field_is_named_in_dutch(client, session, world):
+    school = _school(client, session, world)
+    url = f"/api/v1/students/{world['student'].id}/consents"
+    response = _post(client, url, {**_record_body(world, text_version=CONSENT_TEXT_VERSION), "bsn_nummer": "1"},
+                     school)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert {"field": "bsn_nummer", "message": "Onbekend veld."} in response.get_json()["errors"]
