@@ -37,6 +37,8 @@ def shared():
 @bp.get("/gedeeld/<uuid:student_id>")
 @require(Permission.consent_shared_view)
 def student(student_id):
+    """One student's data for one purpose, as far as :func:`decide` allows; without any basis
+    the page does not exist (404, as for an unknown id)."""
     principal = current_principal()
     found = db.session.get(Student, student_id)
     if found is None or not student_in_walls(principal, found):
@@ -47,6 +49,10 @@ def student(student_id):
     if purpose is None:
         raise NotFound()
     decision = decide(db.session, principal, found, purpose.code, list(Category), event_type=ConsentTag.shared_view)
+    if not decision.allowed:
+        # The same answer as an unknown id (as the API gives): a partner must not learn that a
+        # student exists from a page that says "no basis". decide() has audited the denial.
+        raise NotFound()
     bsn = found.masked_bsn(keyring()) if decision.permits(Category.bsn) else None
     html = render_template("consent/shared_student.html", student=found, decision=decision, purpose=purpose,
                            purposes=purposes, Category=Category, masked_bsn=bsn)

@@ -169,5 +169,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask) -> None:
+    from network.request_log import install_access_log_filter
+
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_access_log_filter()  # no BSN typed into a search box in the request lines of the access log

@@ -7,6 +7,7 @@ shown once and kept only as its digest (:func:`network.oauth.digest`).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from sqlalchemy import select, update
@@ -55,14 +56,16 @@ def create_client(session: Session, principal: Principal, organisation: Organisa
 
 
 def rotate_secret(session: Session, principal: Principal, client: ApiClient) -> str:
-    """A new secret for ``client``: the old one stops working at once; tokens already issued
-    run out by themselves within the hour (revoke the client to stop them too)."""
+    """A new secret for ``client``: the old one stops working at once, and so do the tokens
+    issued with it (a secret is rotated because it may have leaked, and so may its tokens)."""
     _require_manager(principal)
     if client.revoked_at is not None:
         raise ValidationFailed("Een ingetrokken client krijgt geen nieuw geheim.")
     secret = secrets.token_urlsafe(32)
+    now = utcnow()
     client.secret_hash = digest(secret)
-    client.secret_rotated_at = utcnow()
+    client.secret_rotated_at = now
+    _revoke_tokens(session, client, now)
     record(session, principal, action=AuditAction.update, event_type=ApiClientTag.rotate, object_type="api_client",
            object_id=client.id)
     return secret
@@ -74,10 +77,15 @@ def revoke_client(session: Session, principal: Principal, client: ApiClient) -> 
     now = utcnow()
     if client.revoked_at is None:
         client.revoked_at = now
-    session.execute(update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None))
-                    .values(revoked_at=now))
+    _revoke_tokens(session, client, now)
     record(session, principal, action=AuditAction.update, event_type=ApiClientTag.revoke, object_type="api_client",
            object_id=client.id)
+
+
+def _revoke_tokens(session: Session, client: ApiClient, now: dt.datetime) -> None:
+    """Revoke every token ``client`` holds; the bearer check refuses them on the next request."""
+    session.execute(update(ApiToken).where(ApiToken.client_id == client.id, ApiToken.revoked_at.is_(None))
+                    .values(revoked_at=now))
 
 
 def clients_of(session: Session, organisation_id: int) -> list[ApiClient]:

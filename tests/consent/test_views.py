@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import uuid
 
 from sqlalchemy import select
 
@@ -237,13 +239,24 @@ def test_partner_page_shows_only_what_decide_allows_and_nothing_after_withdrawal
     assert world["student"].email in html and "111222333" not in html and "***" not in html  # no BSN consent
     token = csrf_from(client.get(PORTAL).get_data(as_text=True))
     client.post(f"{PORTAL}/{consent.id}/intrekken", data={"csrf_token": token})
-    html = partner.get(url).get_data(as_text=True)
-    assert "geen grondslag" in html and world["student"].email not in html
+    denied, unknown_id = partner.get(url), str(uuid.uuid4())
+    unknown = partner.get(f"/gedeeld/{unknown_id}?doel=jobcoaching")
+    # without a basis the page answers exactly as for an unknown id: it does not tell that the student
+    # exists (the pages differ only in the id, which the language switch carries back to the same URL,
+    # and in the reference of the request that the error page shows)
+    assert denied.status_code == unknown.status_code == 404
+    html = denied.get_data(as_text=True)
+
+    def same(page, student_id):
+        return re.sub(r"<code>[0-9a-f]{32}</code>", "REF", page.replace(student_id, "ID"))
+
+    assert same(html, str(world["student"].id)) == same(unknown.get_data(as_text=True), unknown_id)
+    assert world["student"].email not in html
     last = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "consent:shared-view")
                            .order_by(AuditEvent.id.desc())).first()
-    assert last.outcome is AuditOutcome.denied and last.basis is None
-    # a student of another region does not exist for this partner
-    assert partner.get(f"/gedeeld/{world['young'].id}").status_code == 200  # same region: decided (denied)
+    assert last.outcome is AuditOutcome.denied and last.basis is None  # the denial is still audited
+    # a student of the same region with no basis at all: decided (denied), so the same 404
+    assert partner.get(f"/gedeeld/{world['young'].id}").status_code == 404
 
 
 def test_staff_withdraw_on_behalf_of_the_student_in_one_post(client, session, world, actors, keyring):

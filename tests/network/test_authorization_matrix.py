@@ -82,6 +82,13 @@ def student_api_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def shared_student_walls(role: str, tenant: str) -> bool:
+    """A partner's page of a student shared with them (``/gedeeld/<id>``): without a basis the
+    student does not exist for them (404, as for an unknown id); the matrix's partner (a
+    gemeente) was given no consent by any student, so every id is 404."""
+    return False
+
+
 def agreement_walls(role: str, tenant: str) -> bool:
     """Agreements (plans, privacy agreements): the own school's is the matrix student's own plan,
     so the school's staff and that student see it; the matrix's gemeente is no party of it (404)."""
@@ -194,9 +201,9 @@ MATRIX: dict[str, object] = {
     "consent_staff.end_representative": Perm(Permission.consent_record, school_walls),
     "consent_staff.cancel_ask": Perm(Permission.consent_record, school_walls),
     "consent_staff.receipts": Perm(Permission.consent_view, school_walls),
-    # consent: partner staff (the page shows only what decide allows; none here: no consent)
+    # consent: partner staff (the page shows only what decide allows; none here: no consent, so 404)
     "consent_partner.shared": Perm(Permission.consent_shared_view),
-    "consent_partner.student": Perm(Permission.consent_shared_view, region_walls),
+    "consent_partner.student": Perm(Permission.consent_shared_view, shared_student_walls),
     # the students and consents API (network/student_api.py, consent/api.py): school staff their own
     # school's students, partner staff the students (and consents) given to their organisation;
     # recording is the school's (an empty post: 415)

@@ -157,6 +157,20 @@ def test_admin_rotates_and_revokes_a_client(client, session):
     assert refused.status_code == 401
 
 
+def test_rotating_the_secret_stops_the_tokens_issued_with_the_old_one_at_once(client, session):
+    w = _world(session)
+    admin = principal_for(w["admin"])
+    old_token = get_token(client, w["api_client"], w["secret"])
+    assert client.get("/api/v1/referrals", headers=bearer(old_token)).status_code == 200
+    session.expire_all()
+    new_secret = rotate_secret(session, admin, session.get(ApiClient, w["api_client"].id))
+    session.commit()
+    refused = client.get("/api/v1/referrals", headers=bearer(old_token))  # the next call, not an hour later
+    assert refused.status_code == 401 and "invalid_token" in refused.headers["WWW-Authenticate"]
+    new_token = get_token(client, w["api_client"], new_secret)
+    assert client.get("/api/v1/referrals", headers=bearer(new_token)).status_code == 200
+
+
 def test_token_check_costs_one_statement(client, session, app):
     from sqlalchemy import event
 

@@ -3,16 +3,23 @@ through the flows that handle them: login, password reset, and registering a stu
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import threading
+import urllib.request
+from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from network.db import db
 from network.models import OutboxMessage, Role, Student
+from network.request_log import mask_query
 from tests.conftest import post_form
-from tests.factories import PASSWORD, OrganisationFactory, RegionFactory, make_member
+from tests.factories import PASSWORD, OrganisationFactory, RegionFactory, login, make_member
 
 BSN = "111222333"
 
@@ -61,3 +68,66 @@ def test_flows_leave_no_secrets_in_logs_or_urls(app, session, client, all_logs, 
         assert BSN not in url and PASSWORD not in url
     # the reset link redirects away at once, so the token is in no later URL or page
     assert all(token not in url for url in urls[-1:])
+
+
+def _access_log_of_a_real_server(app, path: str) -> tuple[int, str]:
+    """GET ``path`` from the app on werkzeug's server (``schakel run``): the test client writes
+    no access log, the server does."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="access-log-server", daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}{path}", timeout=10) as response:
+            return response.status, response.read().decode()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("typed", [BSN, "111.222.333", "111 222 333"])
+def test_a_bsn_typed_into_a_search_box_stays_out_of_the_access_log(app, session, client, all_logs, typed):
+    school = OrganisationFactory(region=RegionFactory(), school=True)
+    login(client, make_member(Role.zorgcoordinator, school))
+    assert client.get("/leerlingen", query_string={"q": typed}).status_code == 200  # the student search works
+
+    status, html = _access_log_of_a_real_server(app, f"/sociale-kaart?{urlencode({'q': typed, 'pagina': 1})}")
+    assert status == 200 and f'value="{typed}"' in html  # the sociale kaart's search still gets the text
+    text = "\n".join(record.getMessage() for record in all_logs.records)
+    assert "GET /sociale-kaart?q=[BSN]&pagina=1 HTTP/1.1" in text  # the request is logged, its BSN masked
+    assert BSN not in re.sub(r"[ .+]", "", text.replace("%20", ""))  # nor with its separators taken out
+
+
+def test_gunicorn_access_log_masks_a_bsn_in_the_query_and_the_referrer(app, caplog):
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    config = Config()
+    config.set("accesslog", "-")
+    gunicorn_log = Logger(config)  # gunicorn's own access logger, as a worker runs it (default format)
+    caplog.set_level(logging.INFO, logger="gunicorn.access")
+    gunicorn_log.access_log.addHandler(caplog.handler)
+    try:
+        query = "q=111.222.333&pagina=2"
+        environ = {"REQUEST_METHOD": "GET", "RAW_URI": f"/leerlingen?{query}", "PATH_INFO": "/leerlingen",
+                   "QUERY_STRING": query, "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+                   "HTTP_REFERER": f"https://schakel.example/leerlingen?q={BSN}"}
+        response = SimpleNamespace(status="200 OK", sent=512, headers=[])
+        request = SimpleNamespace(headers=[("Referer", environ["HTTP_REFERER"])])
+        gunicorn_log.access(response, request, environ, dt.timedelta(milliseconds=12))
+    finally:
+        gunicorn_log.access_log.removeHandler(caplog.handler)
+        for handler in list(gunicorn_log.access_log.handlers):
+            gunicorn_log.access_log.removeHandler(handler)
+    [line] = [record.getMessage() for record in caplog.records if record.name == "gunicorn.access"]
+    assert '"GET /leerlingen?q=[BSN]&pagina=2 HTTP/1.1" 200 512 "https://schakel.example/leerlingen?q=[BSN]"' in line
+    assert "111.222.333" not in line and BSN not in line
+
+
+@pytest.mark.parametrize(("query", "logged"), [
+    ("q=Jansen&pagina=2", "q=Jansen&pagina=2"),  # names, and numbers that are no BSN, stay as typed
+    ("q=123456789", "q=123456789"),  # nine digits that fail the 11-proef
+    ("q=Sanne+111+222+333", "q=[BSN]"),  # a BSN inside other text masks the whole value
+    ("categorie=werk&q=11122233-3", "categorie=werk&q=[BSN]"),
+])
+def test_only_query_values_that_hold_a_bsn_are_masked(query, logged):
+    assert mask_query(query) == logged
