@@ -30,7 +30,7 @@ from network.models import Account
 from network.password_changes import ResetTokenState
 from network.passwords import verify_password
 from network.tags import AuthTag
-from network.web import current_principal, hasher, keyring, login_required_view
+from network.web import current_principal, hasher, keyring, local_path, login_required_view
 
 bp = Blueprint("auth", __name__)
 
@@ -44,15 +44,8 @@ def _policy() -> LoginPolicy:
     return LoginPolicy.from_config(current_app.config)
 
 
-def _safe_next(value: str | None) -> str | None:
-    """Only a local path (no scheme, no host, no backslash tricks) may be a redirect target."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return None
-
-
 def _after_login_target(next_url: str | None) -> str:
-    return _safe_next(next_url) or url_for("main.dashboard")
+    return local_path(next_url) or url_for("main.dashboard")
 
 
 def _start_session(account: Account) -> None:
@@ -68,7 +61,7 @@ def _start_session(account: Account) -> None:
 def _begin_pending(key: str, account: Account, next_url: str | None) -> None:
     session.clear()
     session.regenerate()
-    session[key] = {"account_id": account.id, "at": utcnow().isoformat(), "next": _safe_next(next_url)}
+    session[key] = {"account_id": account.id, "at": utcnow().isoformat(), "next": local_path(next_url)}
 
 
 def _pending(key: str) -> tuple[Account | None, dict[str, Any]]:
@@ -102,7 +95,7 @@ def _render(template: str, status: int = 200, **context: Any):
 @bp.route("/inloggen", methods=["GET", "POST"])
 @_login_limit
 def login():
-    next_url = _safe_next(request.values.get("next"))
+    next_url = local_path(request.values.get("next"))
     if request.method == "GET":
         if current_principal().is_authenticated:
             return redirect(_after_login_target(next_url))

@@ -10,6 +10,7 @@ logging out or in as someone else would not show. Data is made and read in short
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import re
 from types import SimpleNamespace
 
@@ -148,11 +149,50 @@ def test_lockout_after_failures_then_unlock_after_waiting(client, app, time_mach
     assert web_login(client, account.email).status_code == 302
 
 
-def test_login_follows_a_local_next_only(client, app):
+#: ``next`` values a browser could follow to another host (or that would split the header)
+HOSTILE_NEXT = [
+    "//evil.example/x", "///evil.example", "/\t/evil.example", "/\n/evil.example", "\t//evil.example",
+    " //evil.example", "/\r\nSet-Cookie: sessie=gestolen", "/\x7f/evil.example", "/\u2028/evil.example",
+    "/\u200b/evil.example", "/\\evil.example", "\\\\evil.example", "\\/evil.example",
+    "https://evil.example/", "HTTPS:evil.example", "javascript:alert(1)", "evil.example", "",
+    "/%09/evil.example", "/%0d%0aSet-Cookie:%20x=1", "/%2F/evil.example", "%2F%2Fevil.example",
+    "/%5Cevil.example", "/%5C%5Cevil.example", "/%252F%252Fevil.example", "/%%32%66/evil.example",
+    "/%25252525252F/evil.example",
+]
+
+
+def _hidden_next(html: str) -> str | None:
+    """The ``next`` the login form posts (the language switch of every page has one too)."""
+    form = html.split('action="/inloggen"', 1)[1].split("</form>", 1)[0]
+    match = re.search(r'name="next" value="([^"]*)"', form)
+    return html_lib.unescape(match.group(1)) if match else None
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NEXT)
+def test_login_never_redirects_off_site(client, app, hostile):
+    """A link ``/inloggen?next=…`` from an attacker, through the real form (GET, then POST
+    what the page holds), a forged POST, and a visit while logged in: each lands on a local
+    path (the dashboard), never on another host, never a 500."""
     account = new_account(app)
-    assert web_login(client, account.email, next="/account").location == "/account"
+    page = client.get("/inloggen", query_string={"next": hostile})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    form = {"email": account.email, "password": PASSWORD, "csrf_token": csrf_from(html)}
+    if _hidden_next(html) is not None:
+        form["next"] = _hidden_next(html)
+    assert client.post("/inloggen", data=form).headers["Location"] == "/dashboard"
+    assert client.get("/inloggen", query_string={"next": hostile}).headers["Location"] == "/dashboard"
     logout(client)
-    assert web_login(client, account.email, next="//evil.example/x").location == "/dashboard"
+    forged = web_login(client, account.email, next=hostile)
+    assert forged.status_code == 302 and forged.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize("local", ["/account", "/sociale-kaart?q=jeugd%20zorg&pagina=2", "/meldingen/"])
+def test_login_follows_a_local_next(client, app, local):
+    account = new_account(app)
+    html = client.get("/inloggen", query_string={"next": local}).get_data(as_text=True)
+    assert _hidden_next(html) == local
+    assert web_login(client, account.email, next=local).headers["Location"] == local
 
 
 def test_login_is_rate_limited_with_a_dutch_page(app, tmp_path):
