@@ -195,7 +195,7 @@ def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang
     return decorator
 
 
-#: PostgreSQL text cannot hold NUL characters. ``network.errors.refuse_nul_input`` refuses them
+#: PostgreSQL text cannot hold NUL characters. ``network.request_checks.refuse_nul_input`` refuses them
 #: in every request (400); this validator says so in the OpenAPI document of a query field.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Tekst mag geen NUL-teken (\\u0000) bevatten.")
 

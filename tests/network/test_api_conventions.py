@@ -319,8 +319,8 @@ def test_oversize_body_is_413_problem(session, world, conv_app):
 def test_malformed_json_is_400_problem(session, world, conv_app):
     response = _post(world["http"], ITEMS, None, world["token"], raw='{"name": ')
     assert response.status_code == 400 and response.mimetype == PROBLEM
-    assert response.get_json()["errors"] == [{"field": "json", "message": "Ongeldige JSON: stuur een geldig "
-                                                                            "JSON-document."}]
+    assert response.get_json()["errors"] == [{"field": "body", "message": "Het verzoek bevat geen geldige JSON "
+                                                                            "(regel 1, kolom 10)."}]
     # a feature's own endpoint that reads the body itself
     response = _post(world["http"], "/api/v1/agreement-bundles/verify", None, raw="{nee")
     assert response.status_code == 400 and response.mimetype == PROBLEM
