@@ -80,7 +80,18 @@ def _pending(key: str) -> tuple[Account | None, dict[str, Any]]:
     return None, {}
 
 
+def _failed_login_message() -> str:
+    """The one answer to a failed password login, locked account or not: "temporarily locked"
+    only for a known address would tell which addresses have an account (the lockout itself
+    stays; this text says it exists, so a locked-out user knows why the right password fails)."""
+    return _("E-mailadres of wachtwoord klopt niet. Na %(max)d mislukte pogingen op rij is een account %(n)d "
+             "minuten geblokkeerd, ook voor het goede wachtwoord; wacht dan, of stel een nieuw wachtwoord in via "
+             "‘Wachtwoord vergeten’.", max=current_app.config["LOGIN_MAX_FAILURES"],
+             n=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+
+
 def _locked_message() -> str:
+    """After the second factor only: whoever sees it has given the right password."""
     return _("Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Wacht %(n)d minuten en "
              "probeer het opnieuw, of stel een nieuw wachtwoord in via ‘Wachtwoord vergeten’.",
              n=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -121,8 +132,8 @@ def login():
     if result.status is LoginStatus.mfa_setup_required:
         _begin_pending("mfa_setup_required", result.account, next_url)
         return redirect(url_for("auth.totp_setup"))
-    failure = _locked_message() if result.status is LoginStatus.locked else _("E-mailadres of wachtwoord klopt niet.")
-    return _render("auth/login.html", 400, values={"email": email}, errors={}, failure=failure, next=next_url)
+    return _render("auth/login.html", 400, values={"email": email}, errors={}, failure=_failed_login_message(),
+                   next=next_url)
 
 
 @bp.post("/uitloggen")

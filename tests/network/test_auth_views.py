@@ -138,15 +138,37 @@ def test_empty_form_gets_field_errors(client):
 def test_lockout_after_failures_then_unlock_after_waiting(client, app, time_machine):
     time_machine.move_to(T0, tick=False)
     account = new_account(app)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert GENERIC in web_login(client, account.email, "fout-fout-fout-fout").get_data(as_text=True)
-    locked = web_login(client, account.email, "fout-fout-fout-fout").get_data(as_text=True)
-    assert "tijdelijk geblokkeerd" in locked and "Wachtwoord vergeten" in locked
     right_but_locked = web_login(client, account.email)
-    assert right_but_locked.status_code == 400 and "tijdelijk geblokkeerd" in right_but_locked.get_data(as_text=True)
+    assert right_but_locked.status_code == 400 and "minuten geblokkeerd" in right_but_locked.get_data(as_text=True)
+    assert "Wachtwoord vergeten" in right_but_locked.get_data(as_text=True)
     assert events(app, "auth:login")[-1].outcome is AuditOutcome.denied
     time_machine.move_to(T0 + dt.timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"], seconds=1), tick=False)
     assert web_login(client, account.email).status_code == 302
+
+
+def _failure(response) -> tuple[int, str]:
+    """The status and the visible message of a failed login."""
+    html = response.get_data(as_text=True)
+    match = re.search(r'<div class="error-summary" role="alert"[^>]*>(.*?)</div>', html, re.S)
+    return response.status_code, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+def test_a_locked_account_answers_as_an_unknown_address(client, app, time_machine):
+    """The lockout must not tell which addresses have an account: the same number of tries
+    (wrong passwords, then the right one) on a real account and on an unknown address get
+    the same status and message, while the real account is locked all the same."""
+    time_machine.move_to(T0, tick=False)
+    account = new_account(app)
+    tries = app.config["LOGIN_MAX_FAILURES"] + 2
+    known = [web_login(client, account.email, "fout-fout-fout-fout") for _ in range(tries)]
+    known.append(web_login(client, account.email))
+    unknown = [web_login(client, "niemand@voorbeeld.nl", "fout-fout-fout-fout") for _ in range(tries)]
+    unknown.append(web_login(client, "niemand@voorbeeld.nl"))
+    assert [_failure(r) for r in known] == [_failure(r) for r in unknown]
+    assert _failure(known[-1])[0] == 400 and GENERIC in _failure(known[-1])[1]
+    assert events(app, "auth:login")[tries].outcome is AuditOutcome.denied  # the right password, refused
 
 
 #: ``next`` values a browser could follow to another host (or that would split the header)
