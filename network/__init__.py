@@ -24,10 +24,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.config import load_config
     from network.crypto import Keyring
     from network.db import db
-    from network.errors import init_errors, refuse_nul_input
+    from network.errors import init_errors
     from network.extensions import babel, csrf, limiter, migrate
     from network.i18n import select_locale
     from network.passwords import make_hasher
+    from network.request_checks import refuse_nul_input, refuse_unreadable_json
     from network.sessions import ServerSessionInterface
     from network.transaction import init_transactions
 
@@ -89,7 +90,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
-    app.before_request(refuse_nul_input)  # before the blueprints' hooks, which may query with the input
+    # before the blueprints' hooks, which may read the body or query with the input
+    app.before_request(refuse_unreadable_json)
+    app.before_request(refuse_nul_input)
 
     _register_blueprints(app)
     init_errors(app)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask, current_app, g, render_template, request, url_for
+from flask import Flask, current_app, g, json, render_template, request, url_for
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
@@ -44,7 +44,7 @@ from webargs.flaskparser import abort as webargs_abort
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from network import idempotency
-from network.api_openapi import ConventionsPlugin, document_conventions, schema_namer
+from network.api_openapi import ConventionsPlugin, addressed, document_conventions, schema_namer
 from network.errors import (
     _HTTP_TITLES,
     Forbidden,
@@ -97,8 +97,9 @@ class ProblemApi(Api):
                                spec_url=url_for(f"{self._make_doc_blueprint_name()}.openapi_json"))
 
     def _openapi_json(self):
+        response = current_app.response_class(json.dumps(addressed(self.spec.to_dict()), indent=2, sort_keys=False),
+                                              mimetype="application/json")
         # public, and readable by any origin's tooling (it holds no data)
-        response = super()._openapi_json()
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
@@ -195,7 +196,7 @@ def api_require_any(*permissions: Any, message: str = "U heeft hier geen toegang
     return decorator
 
 
-#: PostgreSQL text cannot hold NUL characters. ``network.errors.refuse_nul_input`` refuses them
+#: PostgreSQL text cannot hold NUL characters. ``network.request_checks.refuse_nul_input`` refuses them
 #: in every request (400); this validator says so in the OpenAPI document of a query field.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Tekst mag geen NUL-teken (\\u0000) bevatten.")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from apispec import BasePlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_smorest import Api
 
 from network import idempotency
@@ -146,3 +146,26 @@ def document_conventions(api: Api, app: Flask) -> None:
                        "een token of sessie; zonder wordt de header genegeerd.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": idempotency.KEY_PATTERN}})
     api.ma_plugin.converter.add_attribute_function(_nullable_enum)
+
+
+def public_base_url() -> str:
+    """The hub's address as a client should call it: ``SCHAKEL_BASE_URL`` when the operator set
+    it (always in production), else the address this request came to (behind a proxy as the
+    proxy names it, with ``SCHAKEL_PROXY_HOPS``)."""
+    if current_app.config.get("BASE_URL_CONFIGURED"):
+        return current_app.config["BASE_URL"].rstrip("/")
+    return request.url_root.rstrip("/")
+
+
+def addressed(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document ``spec`` with :func:`public_base_url` as its server and in the token
+    URL of the security scheme (a copy: the Api's own document is shared by all requests)."""
+    base = public_base_url()
+    spec = {**spec, "servers": [{**server, "url": base} for server in spec.get("servers", [])]}
+    schemes = spec.get("components", {}).get("securitySchemes", {})
+    if SECURITY_SCHEME in schemes:
+        scheme = schemes[SECURITY_SCHEME]
+        flow = {**scheme["flows"]["clientCredentials"], "tokenUrl": base + "/oauth/token"}
+        scheme = {**scheme, "flows": {**scheme["flows"], "clientCredentials": flow}}
+        spec["components"] = {**spec["components"], "securitySchemes": {**schemes, SECURITY_SCHEME: scheme}}
+    return spec

@@ -140,6 +140,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the validated configuration dict for :func:`network.create_app`."""
     config = default_config(instance_path)
+    # whether the operator named the public address is known only before the default fills it in
+    default_base_url = config.pop("BASE_URL")
     pyfile = os.environ.get("SCHAKEL_CONFIG")
     if pyfile:
         namespace: dict[str, Any] = {}
@@ -153,6 +155,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
             config[name] = parse(os.environ[variable])
     if overrides:
         config.update(overrides)
+    #: False: SCHAKEL_BASE_URL is the development default, so what must name the hub's own address
+    #: to a client (the OpenAPI document) takes the address the request came to
+    config.setdefault("BASE_URL_CONFIGURED", "BASE_URL" in config)
+    config.setdefault("BASE_URL", default_base_url)
     if config.get("TESTING"):
         config.setdefault("SCHAKEL_ENV", "testing")
         if config["SCHAKEL_ENV"] == "development":

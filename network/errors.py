@@ -323,45 +323,6 @@ def handle_stale_data(error: Exception) -> Response:
     return handle_domain_error(error_class(detail))
 
 
-def _nul_paths(value: Any, path: str = "") -> list[str]:
-    """The dotted paths of the strings (and keys) in a JSON document that hold a NUL."""
-    if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
-    if isinstance(value, dict):
-        items = [(str(key), item) for key, item in value.items()]
-    elif isinstance(value, list):
-        items = [(str(index), item) for index, item in enumerate(value)]
-    else:
-        return []
-    found = []
-    for key, item in items:
-        inner = f"{path}.{key}" if path else key
-        found += [path or "body"] if "\x00" in key else _nul_paths(item, inner)
-    return found
-
-
-def refuse_nul_input() -> None:
-    """A NUL character (U+0000) anywhere in what a client sends as text is 400 on that field,
-    before any view runs: PostgreSQL cannot store or even compare such a string (it would be a
-    500 deep in a query), and no Dutch name, note or code holds one. Looks at the path, the
-    query string, form fields (not uploaded files' bytes) and a JSON body, once, for every
-    route, so no loader has to remember it."""
-    fields: list[str] = []
-    if "\x00" in request.path:
-        fields.append("path")
-    for source in (request.args, request.form if request.method != "GET" else None):
-        for name, value in (source.items(multi=True) if source else ()):
-            if "\x00" in name or "\x00" in value:
-                fields.append(name.replace("\x00", "") or "body")
-    if request.is_json:
-        fields += _nul_paths(request.get_json(silent=True))
-    if fields:
-        message = _("Tekst mag geen NUL-teken (\\u0000) bevatten.")
-        raise ValidationFailed(_("Het verzoek bevat een NUL-teken (\\u0000) in: %(fields)s.",
-                                 fields=", ".join(dict.fromkeys(fields))),
-                               errors={name: [message] for name in dict.fromkeys(fields)})
-
-
 def init_errors(app: Flask) -> None:
     app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(DBAPIError, handle_database_error)

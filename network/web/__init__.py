@@ -4,8 +4,10 @@ declared permissions, and small helpers that keep the views thin."""
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from argon2 import PasswordHasher
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -112,6 +114,37 @@ def submit(schema_cls: type, form: Any, action: Callable[[dict], Any]) -> tuple[
     except ValidationFailed as exc:
         db.session.rollback()
         return None, exc.errors
+
+
+#: percent-decodings a ``next`` value survives before it is judged unreadable: a browser decodes
+#: once, a proxy or a redirect on the way may decode again
+_DECODINGS = 3
+#: control, format and line-separator characters: a browser drops a tab or newline anywhere in a
+#: URL (so ``/\t/x`` becomes ``//x``), CR/LF would split the ``Location`` header
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _is_local_path(text: str) -> bool:
+    return (text.startswith("/") and not text.startswith("//") and "\\" not in text
+            and not any(unicodedata.category(ch) in _INVISIBLE for ch in text))
+
+
+def local_path(value: Any) -> str | None:
+    """``value`` if it is a path on this site, else None: the only kind of redirect target a
+    request may name (``next``). Refused is whatever a browser could read as another host or
+    a scheme (``//x``, ``/\\x``, ``\\\\x``, ``https:``, ``javascript:``), any control character,
+    and the same tricks percent-encoded (``/%09/x``, ``/%2F/x``), judged after every decoding."""
+    if not isinstance(value, str) or not value or len(value) > 2048:
+        return None
+    text = value
+    for _ in range(_DECODINGS + 1):
+        if not _is_local_path(text):
+            return None
+        decoded = unquote(text)
+        if decoded == text:
+            return value
+        text = decoded
+    return None  # still encoded after so many rounds: no link of ours looks like that
 
 
 def redirect_to(endpoint: str, message: str | None = None, **values: Any):

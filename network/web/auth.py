@@ -30,7 +30,7 @@ from network.models import Account
 from network.password_changes import ResetTokenState
 from network.passwords import verify_password
 from network.tags import AuthTag
-from network.web import current_principal, hasher, keyring, login_required_view
+from network.web import current_principal, hasher, keyring, local_path, login_required_view
 
 bp = Blueprint("auth", __name__)
 
@@ -44,15 +44,8 @@ def _policy() -> LoginPolicy:
     return LoginPolicy.from_config(current_app.config)
 
 
-def _safe_next(value: str | None) -> str | None:
-    """Only a local path (no scheme, no host, no backslash tricks) may be a redirect target."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return None
-
-
 def _after_login_target(next_url: str | None) -> str:
-    return _safe_next(next_url) or url_for("main.dashboard")
+    return local_path(next_url) or url_for("main.dashboard")
 
 
 def _start_session(account: Account) -> None:
@@ -68,7 +61,7 @@ def _start_session(account: Account) -> None:
 def _begin_pending(key: str, account: Account, next_url: str | None) -> None:
     session.clear()
     session.regenerate()
-    session[key] = {"account_id": account.id, "at": utcnow().isoformat(), "next": _safe_next(next_url)}
+    session[key] = {"account_id": account.id, "at": utcnow().isoformat(), "next": local_path(next_url)}
 
 
 def _pending(key: str) -> tuple[Account | None, dict[str, Any]]:
@@ -87,7 +80,18 @@ def _pending(key: str) -> tuple[Account | None, dict[str, Any]]:
     return None, {}
 
 
+def _failed_login_message() -> str:
+    """The one answer to a failed password login, locked account or not: "temporarily locked"
+    only for a known address would tell which addresses have an account (the lockout itself
+    stays; this text says it exists, so a locked-out user knows why the right password fails)."""
+    return _("E-mailadres of wachtwoord klopt niet. Na %(max)d mislukte pogingen op rij is een account %(n)d "
+             "minuten geblokkeerd, ook voor het goede wachtwoord; wacht dan, of stel een nieuw wachtwoord in via "
+             "‘Wachtwoord vergeten’.", max=current_app.config["LOGIN_MAX_FAILURES"],
+             n=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+
+
 def _locked_message() -> str:
+    """After the second factor only: whoever sees it has given the right password."""
     return _("Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Wacht %(n)d minuten en "
              "probeer het opnieuw, of stel een nieuw wachtwoord in via ‘Wachtwoord vergeten’.",
              n=current_app.config["LOGIN_LOCKOUT_MINUTES"])
@@ -102,7 +106,7 @@ def _render(template: str, status: int = 200, **context: Any):
 @bp.route("/inloggen", methods=["GET", "POST"])
 @_login_limit
 def login():
-    next_url = _safe_next(request.values.get("next"))
+    next_url = local_path(request.values.get("next"))
     if request.method == "GET":
         if current_principal().is_authenticated:
             return redirect(_after_login_target(next_url))
@@ -128,8 +132,8 @@ def login():
     if result.status is LoginStatus.mfa_setup_required:
         _begin_pending("mfa_setup_required", result.account, next_url)
         return redirect(url_for("auth.totp_setup"))
-    failure = _locked_message() if result.status is LoginStatus.locked else _("E-mailadres of wachtwoord klopt niet.")
-    return _render("auth/login.html", 400, values={"email": email}, errors={}, failure=failure, next=next_url)
+    return _render("auth/login.html", 400, values={"email": email}, errors={}, failure=_failed_login_message(),
+                   next=next_url)
 
 
 @bp.post("/uitloggen")

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from network.db import db
 from network.extensions import csrf
 from network.keys import published_jwks
-from network.web import current_principal, keyring, login_required_view
+from network.web import current_principal, keyring, local_path, login_required_view
 
 bp = Blueprint("main", __name__)
 
@@ -40,10 +40,7 @@ def set_language():
         session["locale"] = locale
         if current_user.is_authenticated:
             current_user.locale = locale
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("main.index")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")) or url_for("main.index"))
 
 
 @bp.get("/healthz")

@@ -22,7 +22,7 @@ from network.notifications import (
     unread_count,
 )
 from network.schemas import FormSchema
-from network.web import current_principal, login_required_view, redirect_to, submit
+from network.web import current_principal, local_path, login_required_view, redirect_to, submit
 
 bp = Blueprint("notifications", __name__, url_prefix="/meldingen")
 
@@ -100,8 +100,8 @@ def open_notification():
     if item is None:
         abort(404)
     mark_read(db.session, account_id, [item.id], now=utcnow())
-    link = item.link or ""
-    if not link.startswith("/") or link.startswith("//"):
+    link = local_path(item.link)
+    if link is None:
         return redirect(url_for("notifications.index"))
     return redirect(link, 303)
 

@@ -319,8 +319,8 @@ def test_oversize_body_is_413_problem(session, world, conv_app):
 def test_malformed_json_is_400_problem(session, world, conv_app):
     response = _post(world["http"], ITEMS, None, world["token"], raw='{"name": ')
     assert response.status_code == 400 and response.mimetype == PROBLEM
-    assert response.get_json()["errors"] == [{"field": "json", "message": "Ongeldige JSON: stuur een geldig "
-                                                                            "JSON-document."}]
+    assert response.get_json()["errors"] == [{"field": "body", "message": "Het verzoek bevat geen geldige JSON "
+                                                                            "(regel 1, kolom 10)."}]
     # a feature's own endpoint that reads the body itself
     response = _post(world["http"], "/api/v1/agreement-bundles/verify", None, raw="{nee")
     assert response.status_code == 400 and response.mimetype == PROBLEM
@@ -376,9 +376,9 @@ def test_openapi_document_is_public_with_cors_and_documents_the_conventions(clie
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == "*"
     spec = response.get_json()
-    assert spec["servers"] == [{"url": app.config["BASE_URL"].rstrip("/"), "description": "Deze hub"}]
+    assert spec["servers"] == [{"url": "http://localhost", "description": "Deze hub"}]
     flow = spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
-    assert flow["tokenUrl"].endswith("/oauth/token")
+    assert flow["tokenUrl"] == "http://localhost/oauth/token"
     assert flow["scopes"] == {name: scope.description for name, scope in SCOPES.items()}
     assert spec["components"]["headers"]["API-Version"]["required"] is True
     protected = 0
@@ -402,6 +402,29 @@ def test_openapi_document_is_public_with_cors_and_documents_the_conventions(clie
     referrals = spec["paths"]["/api/v1/referrals"]["get"]
     assert referrals["security"] == [{"oauth2": ["referrals:read"]}]
     assert spec["components"]["parameters"]["Idempotency-Key"]["required"] is False
+
+
+def _addresses(client, base_url):
+    spec = client.get("/api/v1/openapi.json", base_url=base_url).get_json()
+    return ([server["url"] for server in spec["servers"]],
+            spec["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["tokenUrl"])
+
+
+def test_openapi_names_the_address_the_hub_was_reached_at_without_a_configured_one(client, app):
+    """Without SCHAKEL_BASE_URL (the development default), a client that generates its calls
+    from the document must reach this hub, not 127.0.0.1:5000."""
+    assert not app.config["BASE_URL_CONFIGURED"]
+    assert _addresses(client, "https://hub.regio.example:8443") == (
+        ["https://hub.regio.example:8443"], "https://hub.regio.example:8443/oauth/token")
+
+
+def test_openapi_names_the_configured_public_address(app, app_tmp, monkeypatch):
+    """SCHAKEL_BASE_URL wins over the address of the request (a proxy's internal name)."""
+    monkeypatch.setenv("SCHAKEL_BASE_URL", "https://schakel.regio.example/")
+    with extra_app(test_config(app_tmp, SECRETS=app.config["SECRETS"])) as other:
+        assert other.config["BASE_URL_CONFIGURED"]
+        assert _addresses(other.test_client(), "http://10.0.0.7:8000") == (
+            ["https://schakel.regio.example"], "https://schakel.regio.example/oauth/token")
 
 
 def _view_for(app, path, method):

@@ -10,6 +10,7 @@ logging out or in as someone else would not show. Data is made and read in short
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import re
 from types import SimpleNamespace
 
@@ -137,22 +138,83 @@ def test_empty_form_gets_field_errors(client):
 def test_lockout_after_failures_then_unlock_after_waiting(client, app, time_machine):
     time_machine.move_to(T0, tick=False)
     account = new_account(app)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert GENERIC in web_login(client, account.email, "fout-fout-fout-fout").get_data(as_text=True)
-    locked = web_login(client, account.email, "fout-fout-fout-fout").get_data(as_text=True)
-    assert "tijdelijk geblokkeerd" in locked and "Wachtwoord vergeten" in locked
     right_but_locked = web_login(client, account.email)
-    assert right_but_locked.status_code == 400 and "tijdelijk geblokkeerd" in right_but_locked.get_data(as_text=True)
+    assert right_but_locked.status_code == 400 and "minuten geblokkeerd" in right_but_locked.get_data(as_text=True)
+    assert "Wachtwoord vergeten" in right_but_locked.get_data(as_text=True)
     assert events(app, "auth:login")[-1].outcome is AuditOutcome.denied
     time_machine.move_to(T0 + dt.timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"], seconds=1), tick=False)
     assert web_login(client, account.email).status_code == 302
 
 
-def test_login_follows_a_local_next_only(client, app):
+def _failure(response) -> tuple[int, str]:
+    """The status and the visible message of a failed login."""
+    html = response.get_data(as_text=True)
+    match = re.search(r'<div class="error-summary" role="alert"[^>]*>(.*?)</div>', html, re.S)
+    return response.status_code, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
+
+
+def test_a_locked_account_answers_as_an_unknown_address(client, app, time_machine):
+    """The lockout must not tell which addresses have an account: the same number of tries
+    (wrong passwords, then the right one) on a real account and on an unknown address get
+    the same status and message, while the real account is locked all the same."""
+    time_machine.move_to(T0, tick=False)
     account = new_account(app)
-    assert web_login(client, account.email, next="/account").location == "/account"
+    tries = app.config["LOGIN_MAX_FAILURES"] + 2
+    known = [web_login(client, account.email, "fout-fout-fout-fout") for _ in range(tries)]
+    known.append(web_login(client, account.email))
+    unknown = [web_login(client, "niemand@voorbeeld.nl", "fout-fout-fout-fout") for _ in range(tries)]
+    unknown.append(web_login(client, "niemand@voorbeeld.nl"))
+    assert [_failure(r) for r in known] == [_failure(r) for r in unknown]
+    assert _failure(known[-1])[0] == 400 and GENERIC in _failure(known[-1])[1]
+    assert events(app, "auth:login")[tries].outcome is AuditOutcome.denied  # the right password, refused
+
+
+#: ``next`` values a browser could follow to another host (or that would split the header)
+HOSTILE_NEXT = [
+    "//evil.example/x", "///evil.example", "/\t/evil.example", "/\n/evil.example", "\t//evil.example",
+    " //evil.example", "/\r\nSet-Cookie: sessie=gestolen", "/\x7f/evil.example", "/\u2028/evil.example",
+    "/\u200b/evil.example", "/\\evil.example", "\\\\evil.example", "\\/evil.example",
+    "https://evil.example/", "HTTPS:evil.example", "javascript:alert(1)", "evil.example", "",
+    "/%09/evil.example", "/%0d%0aSet-Cookie:%20x=1", "/%2F/evil.example", "%2F%2Fevil.example",
+    "/%5Cevil.example", "/%5C%5Cevil.example", "/%252F%252Fevil.example", "/%%32%66/evil.example",
+    "/%25252525252F/evil.example",
+]
+
+
+def _hidden_next(html: str) -> str | None:
+    """The ``next`` the login form posts (the language switch of every page has one too)."""
+    form = html.split('action="/inloggen"', 1)[1].split("</form>", 1)[0]
+    match = re.search(r'name="next" value="([^"]*)"', form)
+    return html_lib.unescape(match.group(1)) if match else None
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NEXT)
+def test_login_never_redirects_off_site(client, app, hostile):
+    """A link ``/inloggen?next=…`` from an attacker, through the real form (GET, then POST
+    what the page holds), a forged POST, and a visit while logged in: each lands on a local
+    path (the dashboard), never on another host, never a 500."""
+    account = new_account(app)
+    page = client.get("/inloggen", query_string={"next": hostile})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    form = {"email": account.email, "password": PASSWORD, "csrf_token": csrf_from(html)}
+    if _hidden_next(html) is not None:
+        form["next"] = _hidden_next(html)
+    assert client.post("/inloggen", data=form).headers["Location"] == "/dashboard"
+    assert client.get("/inloggen", query_string={"next": hostile}).headers["Location"] == "/dashboard"
     logout(client)
-    assert web_login(client, account.email, next="//evil.example/x").location == "/dashboard"
+    forged = web_login(client, account.email, next=hostile)
+    assert forged.status_code == 302 and forged.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize("local", ["/account", "/sociale-kaart?q=jeugd%20zorg&pagina=2", "/meldingen/"])
+def test_login_follows_a_local_next(client, app, local):
+    account = new_account(app)
+    html = client.get("/inloggen", query_string={"next": local}).get_data(as_text=True)
+    assert _hidden_next(html) == local
+    assert web_login(client, account.email, next=local).headers["Location"] == local
 
 
 def test_login_is_rate_limited_with_a_dutch_page(app, tmp_path):

@@ -4,6 +4,7 @@ headers and the public signing keys."""
 from __future__ import annotations
 
 import base64
+import logging
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -131,6 +132,48 @@ def test_nul_characters_are_400_everywhere_never_500(client, method, url, form, 
         page = response.get_data(as_text=True)
         assert "Ongeldige invoer" in page or "Ongeldig verzoek" in page
         assert f"NUL-teken (\\u0000) in: {field}" in page
+
+
+DEEP = "[" * 1000 + "]" * 1000  # 2 KB that used to exhaust the recursion of every JSON parser
+
+
+@pytest.mark.parametrize("method,url", [
+    ("POST", "/oauth/token"), ("GET", "/api/v1/regions"), ("GET", "/api/v1/organisations?pagina=1"),
+    ("POST", "/api/v1/referrals"), ("PATCH", "/api/v1/referrals/1"), ("POST", "/api/v1/agreement-bundles/verify"),
+    ("DELETE", "/api/v1/webhooks/1"), ("GET", "/api/v1/openapi.json"),
+])
+@pytest.mark.parametrize("body,message", [
+    (DEEP, "te diep genest (hoogstens 32 niveaus)"),
+    ("{" + '"a": {' * 40 + "}" * 41, "te diep genest"),  # parseable, but deeper than any document of ours
+    ("[" * 100_000, "te diep genest"),
+    ('{"titel": "kapot', "geen geldige JSON (regel 1, kolom 11)"),
+    (b"\xff\xfe\xfa", "geen geldige JSON"),
+])
+def test_unreadable_json_is_400_before_any_view(client, caplog, method, url, body, message):
+    """A body declared JSON that is not, or that nests deeper than any document of the API, is
+    400 problem+json on ``body`` for any method, before any view or authentication runs (the
+    POSTs here would be 401 without a token), and never a 500 with a traceback in the log."""
+    with caplog.at_level(logging.INFO):
+        response = client.open(url, method=method, data=body, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.mimetype == "application/problem+json"
+    [error] = response.get_json()["errors"]
+    assert error["field"] == "body" and message in error["message"]
+    assert not [record for record in caplog.records if record.exc_info or record.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
+
+
+def test_json_nested_as_deep_as_allowed_reaches_the_view(client):
+    body = "[" * 32 + "]" * 32
+    assert client.open("/api/v1/regions", method="GET", data=body, content_type="application/json").status_code == 200
+    response = client.post("/api/v1/referrals", data=body, content_type="application/json")
+    assert response.status_code == 401  # the view's own answer: no token
+
+
+def test_unreadable_json_on_a_page_is_a_dutch_400(client):
+    response = client.open("/sociale-kaart", method="GET", data=DEEP, content_type="application/json")
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "te diep genest" in response.get_data(as_text=True)
 
 
 def test_security_headers(client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from network.db import db
@@ -150,6 +151,19 @@ def test_open_marks_read_and_goes_to_the_target_but_not_for_someone_elses(client
     db.session.expire_all()
     assert db.session.get(Notification, mine.id).read_at is not None
     assert db.session.get(Notification, theirs.id).read_at is None
+
+
+@pytest.mark.parametrize("link", ["//evil.example/x", "/\t/evil.example", "/%2F/evil.example", "/\\evil.example",
+                                  "https://evil.example/"])
+def test_open_goes_only_to_a_page_of_the_hub(client, session, keyring, link):
+    """A notification's link goes through the same check as a ``next``: one that a browser could
+    read as another host opens the list instead."""
+    me = AccountFactory()
+    item = notify(session, keyring, [me.id], kind=ReferralNotice.update, title="Vreemde link", link=link, now=NOW)[0]
+    session.commit()
+    login(client, me)
+    response = post_form(client, "/meldingen/", {"id": item.id}, post_url="/meldingen/openen")
+    assert response.status_code == 302 and response.headers["Location"] == "/meldingen/"
 
 
 def test_settings_choose_the_digest_and_refuse_nonsense(client, session):

@@ -321,7 +321,7 @@ def test_bundle_verification_endpoint(client, session, keyring, world, actors):
         assert error["field"] == "bundle" and message in error["message"]
     response = client.post(url, data="{kapot", content_type="application/json")
     assert response.status_code == 400 and "geen geldige JSON" in response.get_json()["errors"][0]["message"]
-    response = client.post(url, data="x" * (1024 * 1024 + 10), content_type="application/json")
+    response = client.post(url, json={"x": "a" * (1024 * 1024)})
     assert response.status_code == 400 and "1 MB" in response.get_json()["errors"][0]["message"]
     response = client.post(url, data=json.dumps(bundle), content_type="text/plain")
     assert response.status_code == 415 and response.mimetype == PROBLEM
