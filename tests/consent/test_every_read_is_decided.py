@@ -98,6 +98,8 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
     assert not problems, "\n".join(problems)
     # the watch itself works: the routes known to read a student were seen doing so
     expected = {"mentor": {"students.detail", "consent_staff.overview", "consent_staff.receipts"},
-                "partner_staff": {"consent_partner.student"},
+                # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
+                # matrix's gemeente has none: its inbox reads the students of its referrals
+                "partner_staff": {"inbox.index"},
                 "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt"}}
     assert expected.get(role, set()) <= reading, sorted(reading)
