@@ -98,6 +98,31 @@ def test_config(tmp_dir: Path, **overrides) -> dict:
 
 test_config.__test__ = False  # a helper, not a test, when imported into test modules
 
+#: the modules of the longest tests (servers started, schemathesis, state machines, browsers):
+#: run first, so that parallel workers do not wait on one of them at the end of the run
+SLOW_FIRST = ("tests/reliability/", "tests/e2e/", "test_api_schemathesis.py", "test_state_machine.py",
+              "test_every_read_is_decided.py", "test_authorization_matrix.py", "test_bandit.py")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--database-only", action="store_true",
+                     help="only the tests that reach a database (./scripts/test's PostgreSQL run: the others "
+                          "ran on SQLite already)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow modules first; with ``--database-only`` leave out the tests that cannot reach a
+    database: no ``app`` fixture, and not in tests/reliability (whose served hubs and backups use
+    ``TEST_DATABASE_URL`` themselves)."""
+    if config.getoption("--database-only"):
+        dropped = [item for item in items
+                   if "app" not in item.fixturenames and "reliability" not in item.path.parts]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            gone = set(dropped)
+            items[:] = [item for item in items if item not in gone]
+    items.sort(key=lambda item: not any(part in item.nodeid for part in SLOW_FIRST))
+
 
 def reset_schema(app) -> None:
     """Drop everything and migrate to head, as a fresh install does."""
