@@ -45,3 +45,29 @@ compile_catalogs() {
     say "Compiling translation catalogs"
     "$VENV/bin/pybabel" compile --statistics -d "$ROOT/network/translations" 2>&1 | sed 's/^/    /'
 }
+
+# ensure_database URL -- a PostgreSQL database that does not exist yet is created (development:
+# the server's user needs CREATEDB); a server that does not answer, or refuses, is said plainly
+ensure_database() {
+    case "$1" in postgres*) ;; *) return 0 ;; esac
+    "$VENV/bin/python" - "$1" <<'PY'
+import sys
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+url = make_url(sys.argv[1])
+params = dict(host=url.host, port=url.port or 5432, user=url.username, password=url.password, connect_timeout=5)
+try:
+    conn = psycopg.connect(dbname="postgres", autocommit=True, **params)
+except psycopg.OperationalError as exc:
+    sys.exit(f"PostgreSQL does not answer at {url.host}:{url.port or 5432} (DATABASE_URL): {exc}")
+with conn:
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)).fetchone() is None:
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(url.database)))
+            print(f"    created the database {url.database!r}")
+        except psycopg.Error as exc:
+            sys.exit(f"PostgreSQL at {url.host} has no database {url.database!r} and {url.username!r} may not "
+                     f"create it; create it first: createdb -h {url.host} -U {url.username} {url.database} ({exc})")
+PY
+}
