@@ -115,7 +115,8 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Slow modules first; with ``--database-only`` leave out the tests that cannot reach a
+    """Slow modules first, each module in its own order where it defines ``collection_order``;
+    with ``--database-only`` leave out the tests that cannot reach a
     database: no ``app`` fixture, and not in tests/reliability (whose served hubs and backups use
     ``TEST_DATABASE_URL`` themselves)."""
     if config.getoption("--database-only"):
@@ -125,6 +126,11 @@ def pytest_collection_modifyitems(config, items):
             config.hook.pytest_deselected(items=dropped)
             gone = set(dropped)
             items[:] = [item for item in items if item not in gone]
+    for module in {item.module for item in items if hasattr(getattr(item, "module", None), "collection_order")}:
+        # a module may order its own tests (the authorization matrix: the cases sharing a world together)
+        mine = [index for index, item in enumerate(items) if item.module is module]
+        for index, item in zip(mine, sorted((items[i] for i in mine), key=module.collection_order), strict=True):
+            items[index] = item
     items.sort(key=lambda item: not any(part in item.nodeid for part in SLOW_FIRST))
 
 

@@ -20,17 +20,20 @@ Partner staff (a gemeente), the coordinator and the hub admin (the hub) all sit 
 
 from __future__ import annotations
 
+import functools
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from network import clock
+from network import clock, create_app
 from network.models import OrganisationType, Role
 from network.permissions import Permission
-from tests.conftest import fresh_tables, shared_world
+from tests.conftest import fresh_tables, shared_world, test_config
 from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, login, make_api_client, make_member
 
 SCHOOL_STAFF = ("zorgcoordinator", "mentor", "bpv_begeleider", "decaan")
@@ -424,14 +427,48 @@ def _reads_only(app, endpoint: str) -> bool:
     return all("GET" in rule.methods for rule in app.url_map.iter_rules() if rule.endpoint == endpoint)
 
 
+def refused_everywhere(endpoint: str, role: str) -> bool:
+    """``role`` is refused (login page, 401, 403 or 404) for every tenant's object of
+    ``endpoint``: the matrix's request changes nothing, or the case fails."""
+    return all(expected(MATRIX[endpoint], role, tenant) != OK for tenant in TENANTS)
+
+
+def shares_world(app, endpoint: str, role: str) -> bool:
+    """A case that cannot change the world: the endpoint is asked with GET only, or every one of
+    its requests is refused. Should a refusal fail and write after all, that case fails (and the
+    run with it), so a world it spoiled cannot make another case pass that should not."""
+    return _reads_only(app, endpoint) or refused_everywhere(endpoint, role)
+
+
+@functools.cache
+def _get_only_endpoints() -> frozenset[str]:
+    """The endpoints whose every rule the matrix asks with GET, from an app made for the purpose
+    (collection has no app fixture yet)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(test_config(Path(tmp)))
+        return frozenset(endpoint for endpoint in MATRIX if _reads_only(app, endpoint))
+
+
+def collection_order(item) -> tuple:
+    """The matrix cases that may share one world (:func:`shares_world`) first, the others after
+    them: the shared world is then built about once per worker instead of again after each case
+    that needed a fresh one."""
+    params = getattr(item, "callspec", SimpleNamespace(params={})).params
+    endpoint, role = params.get("endpoint"), params.get("role")
+    if endpoint is None:
+        return (0, "", "")
+    shares = endpoint in _get_only_endpoints() or refused_everywhere(endpoint, role)
+    return (0 if shares else 1, endpoint, role)
+
+
 @pytest.fixture
 def world(request, app, session):
-    """The world of one matrix case. The cases of an endpoint the matrix asks with GET only
-    share one world (built once, ~0.1 s, instead of once for each of the ~1,600 cases: most of
-    the suite's time): a read changes nothing another role's answer depends on. A case that
-    posts, and any other test using this world, gets a world of its own."""
-    endpoint = getattr(request.node, "callspec", SimpleNamespace(params={})).params.get("endpoint")
-    if endpoint is not None and _reads_only(app, endpoint):
+    """The world of one matrix case. The cases that cannot change it (:func:`shares_world`)
+    share one world (built once, ~0.1 s, instead of once for each of the ~1,700 cases: most of
+    the suite's time): a read or a refusal changes nothing another role's answer depends on.
+    A case that posts and is served, and any other test using this world, gets a world of its own."""
+    params = getattr(request.node, "callspec", SimpleNamespace(params={})).params
+    if params.get("endpoint") is not None and shares_world(app, params["endpoint"], params["role"]):
         return shared_world(request, "authorization-matrix", lambda: _build_world(session))
     fresh_tables(request)
     return _build_world(session)
