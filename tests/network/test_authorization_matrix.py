@@ -34,7 +34,15 @@ from network import clock, create_app
 from network.models import OrganisationType, Role
 from network.permissions import Permission
 from tests.conftest import fresh_tables, shared_world, test_config
-from tests.factories import OrganisationFactory, RegionFactory, StudentFactory, login, make_api_client, make_member
+from tests.factories import (
+    OrganisationFactory,
+    RegionFactory,
+    StudentFactory,
+    login,
+    make_api_client,
+    make_member,
+    one_commit,
+)
 
 SCHOOL_STAFF = ("zorgcoordinator", "mentor", "bpv_begeleider", "decaan")
 ROLES = ("anonymous", *SCHOOL_STAFF, "partner_staff", "coordinator", "hub_admin", "student")
@@ -475,6 +483,11 @@ def world(request, app, session):
 
 
 def _build_world(session) -> dict:
+    with one_commit(session):
+        return _make_world(session)
+
+
+def _make_world(session) -> dict:
     region, far = RegionFactory(), RegionFactory()
     schools = {"own": OrganisationFactory(region=region, school=True),
                "same_region": OrganisationFactory(region=region, school=True),
@@ -541,7 +554,7 @@ def _consents(session, students):
         consent.receipts = [ConsentReceipt(id=uuid.uuid4(), kind="grant", payload="{}", key_id="k", signature="s")]
         session.add(consent)
         consents[tenant] = consent
-    session.commit()
+    session.flush()
     return consents
 
 
@@ -556,7 +569,7 @@ def _representations(session, consents):
                                         relation=Relation.parent, recorded_by_name="Mentor")
         session.add(representation)
         found[tenant] = representation
-    session.commit()
+    session.flush()
     return {t: r.id for t, r in found.items()}
 
 
@@ -571,7 +584,7 @@ def _requests(session, consents):
                                  requested_by_name="Mentor")
         session.add(request)
         found[tenant] = request
-    session.commit()
+    session.flush()
     return {t: r.id for t, r in found.items()}
 
 
@@ -602,7 +615,7 @@ def _routes(schools):
         db.session.flush()
         found["route_id"][tenant], found["intake_id"][tenant] = route.id, intake.id
         found["check_in_id"][tenant] = route.check_ins[0].id
-    db.session.commit()
+    db.session.flush()
     return found
 
 
@@ -624,7 +637,7 @@ def _referrals(schools, gemeente):
                             categories="contactgegevens")
         db.session.add(referral)
         found[tenant] = referral
-    db.session.commit()
+    db.session.flush()
     return {"referral_id": {t: r.id for t, r in found.items()}}
 
 
@@ -644,7 +657,7 @@ def _agreements(session, schools, me):
         made = create_agreement(session, principal_for(make_member(Role.mentor, school)), keyring, student,
                                 AgreementKind.plan)
         found[tenant] = made.id
-    session.commit()
+    session.flush()
     return {"agreement_id": found}
 
 
@@ -666,7 +679,7 @@ def _agreement_codes_and_keys(session, schools):
                               public_key=base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode())
         session.add(key)
         keys[tenant] = key
-    session.commit()
+    session.flush()
     return {"code": codes, "key_id": {t: k.id for t, k in keys.items()}}
 
 
@@ -676,7 +689,7 @@ def _socialmap_entry(organisation):
     from socialmap.entries import create_service
 
     service = create_service(db.session, system_principal(), organisation, {"name": "Stagebureau"})
-    db.session.commit()
+    db.session.flush()
     return service
 
 
