@@ -154,17 +154,29 @@ def reset_schema(app) -> None:
 
 def truncate_all(app) -> None:
     """Empty every table. DELETE, not TRUNCATE: on PostgreSQL TRUNCATE takes ~0.1 s per call
-    on these tiny tables, DELETE a few milliseconds. Ids are not reset (tests don't rely on them)."""
+    on these tiny tables, DELETE a few milliseconds; on PostgreSQL all the DELETEs go as one
+    script, one round trip (~1 ms instead of ~10). Ids are not reset (tests don't rely on them)."""
     from network.models_index import import_all_models
 
     import_all_models()
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # one round trip for all tables (psycopg sends a script without parameters as one)
+                conn.exec_driver_sql(_truncate_script())
+                return
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
-            conn.execute(text("INSERT INTO audit_chain_head (id, last_seq, last_hash, updated_at) "
-                              "VALUES (1, 0, :h, CURRENT_TIMESTAMP)"), {"h": "0" * 64})
+            conn.execute(text(_CHAIN_HEAD))
+
+
+_CHAIN_HEAD = f"INSERT INTO audit_chain_head (id, last_seq, last_hash, updated_at) VALUES (1, 0, '{'0' * 64}', CURRENT_TIMESTAMP)"
+
+
+@functools.cache
+def _truncate_script() -> str:
+    return "".join(f'DELETE FROM "{table.name}";' for table in reversed(db.metadata.sorted_tables)) + _CHAIN_HEAD
 
 
 class FreshContextClient(FlaskClient):
