@@ -171,7 +171,8 @@ def truncate_all(app) -> None:
             conn.execute(text(_CHAIN_HEAD))
 
 
-_CHAIN_HEAD = f"INSERT INTO audit_chain_head (id, last_seq, last_hash, updated_at) VALUES (1, 0, '{'0' * 64}', CURRENT_TIMESTAMP)"
+_CHAIN_HEAD = ("INSERT INTO audit_chain_head (id, last_seq, last_hash, updated_at) "
+               f"VALUES (1, 0, '{'0' * 64}', CURRENT_TIMESTAMP)")
 
 
 @functools.cache
