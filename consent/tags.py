@@ -40,6 +40,8 @@ class ConsentTag(EventTag):
     portal = "consent:portal"
     receipt = "consent:receipt"
     access_log = "consent:access-log"
+    #: the proof that a line of the access log is in the sealed audit log was downloaded
+    access_proof = "consent:access-proof"
     download_page = "consent:download-page"
     export = "consent:export"
 

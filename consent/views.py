@@ -9,6 +9,7 @@ Every page is a read of the student's own data through :func:`network.access.dec
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from flask import (
     Blueprint,
@@ -51,6 +52,7 @@ from consent.tags import ConsentTag
 from network import clock
 from network.access import Category, decide
 from network.audit import AuditEvent
+from network.audit_proof import inclusion_proof
 from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
@@ -261,6 +263,25 @@ def access_log():
                            role_label=role_label, action_label=action_label, outcome_label=outcome_label,
                            tz=AMSTERDAM, first_page=cursor is None)
     return html
+
+
+@bp.get("/mijn-gegevens/inzage/<int:event_id>/bewijs")
+@login_required_view
+def access_proof(event_id):
+    """The proof that one line of "wie heeft mijn gegevens bekeken" is in the sealed audit log
+    (network.audit_proof), as a file; a page saying to come back while it is not sealed yet."""
+    student_id = db.session.scalar(select(AuditEvent.student_id).where(AuditEvent.id == event_id))
+    if not student_id:
+        raise NotFound()
+    actor, student, role, choices = _subject(student_id)  # another student's event: 404
+    if student is None:
+        raise NotFound()
+    _read(actor, student, ConsentTag.access_proof)
+    proof = inclusion_proof(db.session, keyring(), event_id)
+    if proof is None:
+        return render_template("consent/access_proof_pending.html", student=student, role=role, choices=choices)
+    return Response(json.dumps(proof, indent=2, ensure_ascii=False), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="bewijs-inzage-{event_id}.json"'})
 
 
 @bp.get("/mijn-gegevens/download")

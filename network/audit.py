@@ -102,6 +102,20 @@ def canonical(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def utc_stamp(value: dt.datetime) -> str:
+    """A time as the chain and the checkpoints write it: UTC, microseconds, ``Z``."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def plain(value: Any) -> Any:
+    """A column value as the chain hashes it: times as :func:`utc_stamp`, enums as their value."""
+    if isinstance(value, dt.datetime):
+        return utc_stamp(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
 def event_values(
     principal: Principal,
     *,

@@ -2,29 +2,38 @@
 
 Sealing runs apart from writing (the scheduler's ``audit.seal`` job, or ``schakel audit seal``):
 it takes the unsealed events in insertion order, gives each the next sequence number, chains
-``hash = SHA-256(canonical(event) + prev_hash)`` and signs the new head with the hub's Ed25519
-key (an :class:`AuditCheckpoint`). :func:`event_hash` is the one definition of an event's hash;
-:mod:`network.audit_verify` recomputes the chain from it.
+``hash = SHA-256(canonical(event) + prev_hash)`` and signs a checkpoint with the hub's Ed25519
+key (an :class:`AuditCheckpoint`): the new head, the first event of the batch, and the RFC 9162
+Merkle root over the batch's leaves (:mod:`network.audit_merkle`), from which a single event
+can be proven. :func:`event_hash` is the one definition of an event's hash;
+:mod:`network.audit_verify` recomputes the chain from it. Each new checkpoint is announced
+(:data:`network.signals.audit_checkpoint`: the ``audit.checkpoint`` webhook) and, after
+commit, written to the operator's checkpoint stream (:mod:`network.audit_publish`), so copies
+live where the database's administrator cannot rewrite them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, select, update
+from sqlalchemy import SmallInteger, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from network.audit import AuditEvent, BigId, canonical
+from network import signals
+from network.audit import AuditEvent, BigId, canonical, plain, utc_stamp
+from network.audit_merkle import leaf_body, leaf_hash, root
 from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import UTCDateTime, db
 from network.transaction import commit
 
 GENESIS = "0" * 64
+#: the version of the checkpoints seal() signs (see AuditCheckpoint)
+CHECKPOINT_VERSION = 2
 
 
 class AuditChainHead(db.Model):
@@ -42,7 +51,13 @@ class AuditChainHead(db.Model):
 
 
 class AuditCheckpoint(db.Model):
-    """An Ed25519 signature over the chain head at ``seq``; copy these off the box."""
+    """An Ed25519 signature over the chain head at ``seq``; published (``/.well-known/audit-
+    checkpoints``, the ``audit.checkpoint`` webhook, the operator's stream) so that copies
+    outside the database can witness it.
+
+    Version 2 also signs ``first_seq`` (the event after the previous checkpoint: a missing
+    checkpoint shows as a gap) and ``root_hash``. Version 1, signed before, signs the head only;
+    its ``first_seq`` was filled in by the migration."""
 
     __tablename__ = "audit_checkpoint"
 
@@ -52,16 +67,36 @@ class AuditCheckpoint(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     key_id: Mapped[str] = mapped_column(String(40))
     signature: Mapped[str] = mapped_column(String(200))
+    first_seq: Mapped[int | None] = mapped_column(BigId)
+    #: RFC 9162 root over the leaves of the events ``first_seq`` … ``seq`` (hex); None in version 1
+    root_hash: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(SmallInteger, default=CHECKPOINT_VERSION, server_default="1")
 
     def __repr__(self) -> str:
         return f"<AuditCheckpoint seq={self.seq}>"
 
     def payload(self) -> bytes:
-        return checkpoint_payload(self.seq, self.head_hash, self.created_at)
+        return signed_payload(checkpoint_json(self))
+
+
+def checkpoint_json(cp: AuditCheckpoint) -> dict[str, Any]:
+    """A checkpoint as it is published and as witnesses keep it."""
+    return {"version": cp.version, "seq": cp.seq, "firstSeq": cp.first_seq, "headHash": cp.head_hash,
+            "rootHash": cp.root_hash, "signedAt": utc_stamp(cp.created_at), "keyId": cp.key_id,
+            "signature": cp.signature}
+
+
+def signed_payload(published: dict[str, Any]) -> bytes:
+    """The bytes a checkpoint's signature covers, from its published form (:func:`checkpoint_json`)."""
+    body = {"head_hash": published["headHash"], "seq": published["seq"], "signed_at": published["signedAt"]}
+    if published["version"] >= 2:
+        body.update(v=published["version"], first_seq=published["firstSeq"], root_hash=published["rootHash"])
+    return canonical(body).encode()
 
 
 def checkpoint_payload(seq: int, head_hash: str, created_at: dt.datetime) -> bytes:
-    return canonical({"head_hash": head_hash, "seq": seq, "signed_at": _ts(created_at)}).encode()
+    """What a version 1 checkpoint signed (the head only)."""
+    return signed_payload({"version": 1, "seq": seq, "headHash": head_hash, "signedAt": utc_stamp(created_at)})
 
 
 # -- sealing -----------------------------------------------------------------------------
@@ -73,20 +108,8 @@ _CHAINED_FIELDS = (
 )
 
 
-def _ts(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return _ts(value)
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
-
-
 def event_hash(values: dict[str, Any], seq: int, prev_hash: str) -> str:
-    body = {name: _plain(values[name]) for name in _CHAINED_FIELDS}
+    body = {name: plain(values[name]) for name in _CHAINED_FIELDS}
     body["seq"] = seq
     return hashlib.sha256((canonical(body) + prev_hash).encode()).hexdigest()
 
@@ -98,6 +121,8 @@ class SealResult:
     sealed: int = 0
     last_seq: int = 0
     checkpoint_seq: int | None = None
+    #: the new checkpoint, published form (checkpoint_json)
+    checkpoint: dict[str, Any] | None = None
 
 
 def seal(session: Session, keyring: Keyring, *, batch: int = 5000) -> SealResult:
@@ -114,11 +139,12 @@ def seal(session: Session, keyring: Keyring, *, batch: int = 5000) -> SealResult
     if not pending:
         return result
     seq, prev = head.last_seq, head.last_hash
-    chained = []
+    chained, leaves = [], []
     for row in pending:
         seq += 1
         digest = event_hash(row._mapping, seq, prev)
         chained.append({"id": row.id, "seq": seq, "prev_hash": prev, "hash": digest})
+        leaves.append(leaf_hash(leaf_body(row._mapping, seq, digest)))
         prev = digest
     session.execute(update(AuditEvent), chained)
     # events the caller's session holds show their new chain fields on the next access
@@ -126,15 +152,21 @@ def seal(session: Session, keyring: Keyring, *, batch: int = 5000) -> SealResult
         if isinstance(obj, AuditEvent):
             session.expire(obj, ["seq", "prev_hash", "hash"])
     now = utcnow()
+    checkpoint = AuditCheckpoint(seq=seq, first_seq=head.last_seq + 1, head_hash=prev, root_hash=root(leaves).hex(),
+                                 created_at=now, version=CHECKPOINT_VERSION, key_id="", signature="")
+    checkpoint.key_id, checkpoint.signature = keyring.sign(checkpoint.payload())
     head.last_seq, head.last_hash, head.updated_at = seq, prev, now
-    kid, signature = keyring.sign(checkpoint_payload(seq, prev, now))
-    session.add(AuditCheckpoint(seq=seq, head_hash=prev, created_at=now, key_id=kid, signature=signature))
+    session.add(checkpoint)
+    signals.audit_checkpoint.send(checkpoint, session=session, keyring=keyring)
     result.sealed, result.last_seq, result.checkpoint_seq = len(pending), seq, seq
+    result.checkpoint = checkpoint_json(checkpoint)
     return result
 
 
-def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000) -> int:
-    """Seal until nothing is left, one transaction per batch. Returns the number sealed."""
+def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000,
+             publish: Callable[[dict[str, Any]], None] | None = None) -> int:
+    """Seal until nothing is left, one transaction per batch. Returns the number sealed.
+    ``publish`` gets each new checkpoint (published form) once its batch is committed."""
     total = 0
     while True:
         session = session_factory()
@@ -145,6 +177,7 @@ def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000) -> int:
             session.rollback()
             raise
         total += result.sealed
+        if result.checkpoint is not None and publish is not None:
+            publish(result.checkpoint)
         if result.sealed < batch:
             return total
-

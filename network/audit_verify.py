@@ -1,274 +1,130 @@
-"""Verifying the audit log: recompute the hash chain and check every signed checkpoint.
-
-:func:`verify` is read-only and names the first broken link: an edited row no longer matches
-its hash, a deleted row leaves a gap in the sequence, and trailing deletions fall behind the
-chain head and the signed checkpoints. To be fast, verify lets the database write each event's
-canonical JSON and hashes that (see :func:`_chain_sql`);
-:func:`network.audit_chain.event_hash` stays the one definition, and tests hold the two equal.
+"""Verifying the audit log: the chain (:mod:`network.audit_walk`), the signed checkpoints, the
+copies witnesses kept of them (:mod:`network.audit_witness`), the chain's end, and the events
+still waiting for their seal. :func:`verify` is read-only and names the first problem.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from operator import methodcaller
+import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from network.audit import AuditEvent
-from network.audit_chain import _CHAINED_COLUMNS, _CHAINED_FIELDS, GENESIS, AuditChainHead, AuditCheckpoint, event_hash
+from network.audit import AuditEvent, utc_stamp
+from network.audit_chain import _CHAINED_COLUMNS, AuditChainHead, AuditCheckpoint, checkpoint_json
+from network.audit_merkle import leaf_body, leaf_hash, root
+from network.audit_walk import DEFAULT_GRACE, VerifyReport, check_chain, floors_of
+from network.audit_witness import WitnessCheckpoint
+from network.clock import utcnow
 from network.crypto import Keyring
 
-#: the keys of event_hash's JSON body, sorted as canonical() sorts them
-_BODY_KEYS = tuple(sorted((*_CHAINED_FIELDS, "seq")))
-_SEQ_MAX = 2**63 - 1
-_hexdigest = methodcaller("hexdigest")
+__all__ = ["DEFAULT_GRACE", "VerifyReport", "verify"]
 
 
-def _chain_sql(dialect: str, *, digest: bool = False) -> str:
-    r"""A statement giving ``(id, seq, prev_hash, hash, payload)`` for the events with
-    ``seq BETWEEN lo AND hi`` in seq order, where the database has built ``payload`` as the
-    input of :func:`event_hash`: ``canonical(body) + prev_hash``. With ``digest`` (PostgreSQL
-    only) the last column is that payload's SHA-256 as hex, computed by the database
-    (``sha256()``, PostgreSQL 11+), so verify moves 64 characters per event instead of the whole
-    event and hashes nothing in Python.
+def verify(session: Session, keyring: Keyring, *, chunk: int = 20000, workers: int = 2,
+           grace: dt.timedelta = DEFAULT_GRACE, now: dt.datetime | None = None,
+           witnesses: Sequence[WitnessCheckpoint] = (), roots: bool = False) -> VerifyReport:
+    """Recompute the whole chain and check every signed checkpoint. Read-only: it seals nothing.
 
-    The database's JSON writer (``row_to_json``, ``json_object``) writes the same text as
-    :func:`canonical` for these values: keys in the order given, no spaces, integers and null
-    alike, strings escaped as ``json.dumps(ensure_ascii=False)`` does (``\"``, ``\\``,
-    ``\b\f\n\r\t``, other control characters as ``\u00xx``, everything else as is); the
-    timestamp is formatted as :func:`~network.audit_chain._ts` does. tests/network/test_audit.py checks this
-    against event_hash for random values on both databases. Where the two still differ (a
-    year before 1000; a timestamp SQLite holds in another format, which becomes null here),
-    the hash does not match and :func:`_recheck` hashes that event with event_hash itself.
-    """
-    if dialect == "postgresql":
-        stamp = """to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS occurred_at"""
-        columns = ", ".join(stamp if name == "occurred_at" else f"e.{name}" for name in _BODY_KEYS)
-        # B608 (SQL built from strings) here and below: the names put in are the constant _BODY_KEYS;
-        # lo and hi are bound parameters
-        payload = "convert_to(row_to_json(b)::text || coalesce(e.prev_hash, ''), 'UTF8')"
-        if digest:
-            payload = f"encode(sha256({payload}), 'hex')"
-        return (f"SELECT e.id, e.seq, e.prev_hash, e.hash, {payload} "  # nosec B608 # constant column names
-                f"FROM audit_event e CROSS JOIN LATERAL (SELECT {columns}) b "
-                "WHERE e.seq BETWEEN %s AND %s ORDER BY e.seq")
-    if dialect == "sqlite":
-        # UTCDateTime stores 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC
-        stamp = ("CASE WHEN typeof(occurred_at) = 'text' AND substr(occurred_at, 11, 1) = ' ' "
-                 "THEN substr(occurred_at, 1, 10) || 'T' || substr(occurred_at, 12) || 'Z' END")
-        pairs = ", ".join(f"'{name}', {stamp if name == 'occurred_at' else name}" for name in _BODY_KEYS)
-        return ("SELECT id, seq, prev_hash, hash, "  # nosec B608 # constant column names
-                f"CAST(json_object({pairs}) || coalesce(prev_hash, '') AS BLOB) "
-                "FROM audit_event WHERE seq BETWEEN ? AND ? ORDER BY seq")
-    # unreachable from the hub: its configuration refuses any other database (network.config)
-    raise ValueError(f"audit verify reads PostgreSQL and SQLite, not {dialect}")
-
-
-def _missing(expected: int, seq: int, event_id: int) -> tuple[str, int, int]:
-    return (f"event seq {expected} is missing (deleted); the chain jumps to seq {seq} (event id {event_id})",
-            event_id, expected)
-
-
-def _unlinked(event_id: int, seq: int) -> tuple[str, int, int]:
-    return (f"event id {event_id} (seq {seq}) does not link to the event before it: "
-            f"that event or this one was changed", event_id, seq)
-
-
-def _changed(event_id: int, seq: int) -> tuple[str, int, int]:
-    return f"event id {event_id} (seq {seq}) was changed after it was sealed", event_id, seq
-
-
-def _unlike_checkpoint(event_id: int, seq: int) -> tuple[str, int, int]:
-    return f"event id {event_id} (seq {seq}) differs from signed checkpoint", event_id, seq
-
-
-@dataclass
-class _Span:
-    """A run of the chain read by one statement: its ends and the first problem inside it."""
-
-    count: int = 0
-    #: (id, seq, prev_hash) of its first event, whose link to the event before is the caller's
-    first: tuple[int, int, str | None] | None = None
-    last_seq: int = 0
-    last_hash: str | None = None
-    #: events that passed, up to the problem
-    checked: int = 0
-    #: (words, event id, seq), as VerifyReport.fail takes them
-    problem: tuple[str, int, int] | None = None
-
-
-def _check_span(conn: Connection, sql: str, lo: int, hi: int, heads: dict[int, str]) -> _Span:
-    """Check the events with ``lo <= seq <= hi`` among themselves and against the signed
-    checkpoint heads in that range."""
-    rows = _read_span(conn, sql, lo, hi)
-    span = _Span(count=len(rows))
-    if not rows:
-        return span
-    ids, seqs, prevs, hashes, payloads = zip(*rows, strict=True)
-    # hex digests already when the database hashed them (_chain_sql's digest), else the payloads
-    digests = payloads if isinstance(payloads[0], str) else tuple(map(_hexdigest, map(hashlib.sha256, payloads)))
-    span.first, span.last_seq, span.last_hash = (ids[0], seqs[0], prevs[0]), seqs[-1], hashes[-1]
-    if (seqs[-1] - seqs[0] == len(rows) - 1  # seq is unique and sorted: no gap
-            and prevs[1:] == hashes[:-1] and digests == hashes
-            and all(hashes[seq - seqs[0]] == head for seq, head in heads.items() if seqs[0] <= seq <= seqs[-1])):
-        span.checked = len(rows)
-        return span
-    # something is off: walk the events in order to name the first broken link
-    for i, (event_id, seq, prev_hash, stored) in enumerate(zip(ids, seqs, prevs, hashes, strict=True)):
-        if i and seq != seqs[i - 1] + 1:
-            span.problem = _missing(seqs[i - 1] + 1, seq, event_id)
-        elif i and prev_hash != hashes[i - 1]:
-            span.problem = _unlinked(event_id, seq)
-        elif digests[i] != stored and not _recheck(conn, event_id, seq, prev_hash, stored):
-            span.problem = _changed(event_id, seq)
-        elif heads.get(seq, stored) != stored:
-            span.problem = _unlike_checkpoint(event_id, seq)
-        if span.problem:
-            span.checked = i
-            return span
-    span.checked = len(rows)
-    return span
-
-
-def _read_span(conn: Connection, sql: str, lo: int, hi: int) -> list[tuple]:
-    """The rows of :func:`_chain_sql` as plain DBAPI tuples: no Row objects, no type processing."""
-    if conn.dialect.driver == "psycopg":
-        # binary rows (the payload as bytes, not hex), taken while the server writes the rest
-        with conn.connection.driver_connection.cursor(binary=True) as cursor:
-            return list(cursor.stream(sql, (lo, hi), size=1000))
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(sql, (lo, hi))
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
-def _recheck(conn: Connection, event_id: int, seq: int, prev_hash: str | None, stored: str | None) -> bool:
-    """Hash one event as seal() did: event_hash over the values as the ORM loads them."""
-    if prev_hash is None:
-        return False
-    values = conn.execute(select(*_CHAINED_COLUMNS).where(AuditEvent.id == event_id)).one()._mapping
-    return event_hash(values, seq, prev_hash) == stored
-
-
-def _check_span_apart(engine: Engine, sql: str, lo: int, hi: int, heads: dict[int, str]) -> _Span:
-    with engine.connect() as conn:
-        return _check_span(conn, sql, lo, hi, heads)
-
-
-def _join(report: VerifyReport, spans: Iterable[_Span]) -> int:
-    """Link the spans in seq order, failing the report at the first problem; returns the last
-    seq of the chain."""
-    expected, prev = 1, GENESIS
-    for span in spans:
-        problem = span.problem
-        if span.first is not None:
-            event_id, seq, prev_hash = span.first
-            if seq != expected:
-                problem, span.checked = _missing(expected, seq, event_id), 0
-            elif prev_hash != prev:
-                problem, span.checked = _unlinked(event_id, seq), 0
-        report.checked += span.checked
-        if problem:
-            words, event_id, seq = problem
-            report.fail(words, event_id=event_id, seq=seq)
-            break
-        if span.count:
-            expected, prev = span.last_seq + 1, span.last_hash
-    return expected - 1
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cycle collector: verify holds a span of row tuples at a time and makes no
-    cycles, but the collector would walk those tuples over and over (a third of the time)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-@dataclass
-class VerifyReport:
-    ok: bool = True
-    checked: int = 0
-    unsealed: int = 0
-    checkpoints: int = 0
-    #: the first broken link, in words, naming the event (id and seq)
-    problem: str | None = None
-    broken_event_id: int | None = None
-    broken_seq: int | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def fail(self, problem: str, *, event_id: int | None = None, seq: int | None = None) -> VerifyReport:
-        self.ok, self.problem, self.broken_event_id, self.broken_seq = False, problem, event_id, seq
-        return self
-
-
-def verify(session: Session, keyring: Keyring, *, chunk: int = 20000, workers: int = 2) -> VerifyReport:
-    """Recompute the whole chain and check every signed checkpoint. Read-only.
+    Fails, naming what it found, when an event was changed, removed or added out of order; when
+    a checkpoint is badly signed, missing between others, or differs from a witness's copy
+    (``witnesses``, see :mod:`network.audit_witness`); when the chain head is not covered by
+    the newest checkpoint; when an event waits for its seal longer than ``grace``; and when a
+    sealed event is dated more than ``grace`` before the checkpoint sealed just before it. With
+    ``roots`` it also recomputes each checkpoint's Merkle root (slower: every event's leaf).
 
     Each event is checked on its own (its hash, its link to the event before, its place in the
     sequence), so the chain is read in spans of ``chunk`` events that are joined in order. On
     PostgreSQL ``workers`` spans are read at a time, each over a connection of its own, and the
     database builds and hashes each event's JSON (``_chain_sql``'s digest) while Python
-    compares another span's. Those connections see
-    committed events only; the chain is sealed in committed batches.
+    compares another span's. Those connections see committed events only; the chain is sealed
+    in committed batches.
     """
     report = VerifyReport()
-    checkpoints = {cp.seq: cp
-                   for cp in session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).scalars()}
-    report.checkpoints = len(checkpoints)
-    for cp in checkpoints.values():
-        if not keyring.verify(cp.key_id, cp.payload(), cp.signature):
-            return report.fail(f"checkpoint at seq {cp.seq} has an invalid signature", seq=cp.seq)
+    checkpoints = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
+    report.checkpoints, report.witnessed = len(checkpoints), len(witnesses)
+    if _check_checkpoints(report, keyring, checkpoints, witnesses) is not None:
+        return report
     engine = session.get_bind().engine
-    sql = _chain_sql(engine.dialect.name, digest=engine.dialect.name == "postgresql")
-    top = session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
-    starts = range(1, top + 1, chunk) or range(1, 2)
-    # the last span is open-ended, as the chain may grow while it is read
-    bounds = [(lo, lo + chunk - 1) for lo in starts[:-1]] + [(starts[-1], _SEQ_MAX)]
-    signed = list(checkpoints)  # sorted
-
-    def heads(lo: int, hi: int) -> dict[int, str]:
-        return {seq: checkpoints[seq].head_hash for seq in signed[bisect_left(signed, lo):bisect_right(signed, hi)]}
-
-    with _no_cyclic_gc():
-        if workers > 1 and engine.dialect.name == "postgresql":
-            with ThreadPoolExecutor(workers) as pool:
-                futures = [pool.submit(_check_span_apart, engine, sql, lo, hi, heads(lo, hi)) for lo, hi in bounds]
-                try:
-                    last_seq = _join(report, (future.result() for future in futures))
-                finally:
-                    for future in futures:
-                        future.cancel()
-        else:
-            conn = session.connection()
-            last_seq = _join(report, (_check_span(conn, sql, lo, hi, heads(lo, hi)) for lo, hi in bounds))
+    dialect = engine.dialect.name
+    last_seq = check_chain(report, session, engine, checkpoints, floors_of(dialect, checkpoints, grace),
+                           chunk=chunk, workers=workers)
     if not report.ok:
         return report
+    _check_head(report, session, checkpoints, last_seq)
+    if report.ok:
+        _check_pending(report, session, grace, now or utcnow())
+    if report.ok and roots:
+        _check_roots(report, session, checkpoints)
+    return report
+
+
+def _check_checkpoints(report: VerifyReport, keyring: Keyring, checkpoints: Sequence[AuditCheckpoint],
+                       witnesses: Sequence[WitnessCheckpoint]) -> VerifyReport | None:
+    """Signatures, no gaps between checkpoints, and every witness's copy still there, unchanged."""
+    expected_first = 1
+    for cp in checkpoints:
+        if not keyring.verify(cp.key_id, cp.payload(), cp.signature):
+            return report.fail(f"checkpoint at seq {cp.seq} has an invalid signature", seq=cp.seq)
+        if cp.first_seq is not None and cp.first_seq != expected_first:
+            return report.fail(
+                f"checkpoints are missing: the checkpoint at seq {cp.seq} starts at seq {cp.first_seq}, "
+                f"the one before it ends at seq {expected_first - 1}", seq=min(cp.first_seq, expected_first))
+        expected_first = cp.seq + 1
+    by_seq = {cp.seq: cp for cp in checkpoints}
+    for witness in witnesses:
+        kept = by_seq.get(witness.seq)
+        if kept is None:
+            return report.fail(f"the checkpoint at seq {witness.seq} that witness {witness.source} kept is not in "
+                               f"the database: the log was cut short or rewritten", seq=witness.seq)
+        if checkpoint_json(kept) != witness.checkpoint:
+            return report.fail(f"the checkpoint at seq {witness.seq} differs from the copy witness {witness.source} "
+                               f"kept: the log was rewritten", seq=witness.seq)
+    return None
+
+
+def _check_head(report: VerifyReport, session: Session, checkpoints: Sequence[AuditCheckpoint], last_seq: int) -> None:
     head = session.get(AuditChainHead, 1)
-    if head is not None and head.last_seq != last_seq:
-        return report.fail(
-            f"the chain ends at seq {last_seq} but its head says seq {head.last_seq}: "
-            f"events after seq {last_seq} were deleted", seq=last_seq + 1)
-    if checkpoints and max(checkpoints) > last_seq:
-        return report.fail(f"a signed checkpoint covers seq {max(checkpoints)}, beyond the last event",
-                           seq=last_seq + 1)
+    if head is None:
+        report.fail("the chain head is gone (audit_chain_head has no row): the log's end cannot be checked")
+    elif head.last_seq != last_seq:
+        report.fail(f"the chain ends at seq {last_seq} but its head says seq {head.last_seq}: "
+                    f"events after seq {last_seq} were deleted", seq=last_seq + 1)
+    elif checkpoints and checkpoints[-1].seq > last_seq:
+        report.fail(f"a signed checkpoint covers seq {checkpoints[-1].seq}, beyond the last event", seq=last_seq + 1)
+    elif last_seq and not (checkpoints and checkpoints[-1].seq == last_seq
+                           and checkpoints[-1].head_hash == head.last_hash):
+        newest = f"the newest is at seq {checkpoints[-1].seq}" if checkpoints else "there are none"
+        report.fail(f"the chain's end (seq {last_seq}) is not covered by a signed checkpoint ({newest}): events were "
+                    f"added behind the sealer's back, or checkpoints removed", seq=last_seq)
+
+
+def _check_pending(report: VerifyReport, session: Session, grace: dt.timedelta, now: dt.datetime) -> None:
+    """Events wait for the sealer (every minute): one waiting much longer was added behind the
+    hub's back, or the scheduler is not running."""
     report.unsealed = session.execute(
         select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))).scalar_one()
-    if report.unsealed:
+    if not report.unsealed:
+        return
+    oldest = session.execute(select(AuditEvent.id, AuditEvent.occurred_at).where(AuditEvent.seq.is_(None))
+                             .order_by(AuditEvent.occurred_at, AuditEvent.id).limit(1)).one()
+    if oldest.occurred_at < now - grace:
+        report.fail(f"event id {oldest.id} has waited to be sealed since {utc_stamp(oldest.occurred_at)}, longer than "
+                    f"the grace of {grace}: is the scheduler (audit.seal) running? A row added behind the hub's back, "
+                    f"or backdated, looks like this too", event_id=oldest.id)
+    else:
         report.notes.append(f"{report.unsealed} events are not sealed yet")
-    return report
+
+
+def _check_roots(report: VerifyReport, session: Session, checkpoints: Sequence[AuditCheckpoint]) -> None:
+    """Recompute each version 2 checkpoint's Merkle root from its events' leaves."""
+    for cp in checkpoints:
+        if cp.root_hash is None or cp.first_seq is None:
+            continue
+        rows = session.execute(select(AuditEvent.seq, AuditEvent.hash, *_CHAINED_COLUMNS)
+                               .where(AuditEvent.seq.between(cp.first_seq, cp.seq)).order_by(AuditEvent.seq)).all()
+        leaves = [leaf_hash(leaf_body(row._mapping, row.seq, row.hash)) for row in rows]
+        if root(leaves).hex() != cp.root_hash:
+            report.fail(f"the Merkle root of the checkpoint at seq {cp.seq} does not match its events", seq=cp.seq)
+            return

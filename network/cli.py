@@ -1,13 +1,10 @@
-"""Command line: ``schakel …`` (or ``flask --app network …``): the audit log, keys, backup and
-restore, organisations and accounts, and the registration of every command group (the demo
-region, the scheduler, the features'). Each command is one unit of work
+"""Command line: ``schakel …`` (or ``flask --app network …``): keys, backup and
+restore, organisations and accounts, and the registration of every command group (the audit
+log's in :mod:`network.audit_cli`, the demo region, the scheduler, the features'). Each command is one unit of work
 (:func:`network.transaction.command`) and calls the same services as the views."""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from pathlib import Path
 
 import click
@@ -17,8 +14,7 @@ from sqlalchemy import select
 
 from network import create_app
 from network.accounts import add_membership, create_account
-from network.audit_chain import seal_all
-from network.audit_verify import verify
+from network.audit_cli import audit_cli
 from network.backup import BackupError, backup, restore
 from network.config import generate_secrets, write_secrets_file
 from network.db import db
@@ -38,50 +34,6 @@ def _keyring():
 
 def _secrets_path() -> Path:
     return Path(current_app.config["SECRETS_FILE"])
-
-
-# -- audit -------------------------------------------------------------------------------
-
-audit_cli = click.Group("audit", help="Het auditlog: verzegelen en controleren.")
-
-
-@audit_cli.command("seal")
-@with_appcontext
-def audit_seal() -> None:
-    """Chain and sign every event that is not sealed yet."""
-
-    sealed = seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
-    click.echo(f"sealed {sealed} events")
-
-
-@audit_cli.command("verify")
-@click.option("--seal/--no-seal", default=True, help="Seal pending events first (default).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@with_appcontext
-def audit_verify(seal: bool, as_json: bool) -> None:
-    """Recompute the hash chain and check every signed checkpoint. Exits 1 when broken."""
-
-
-    if seal:
-        seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"])
-    started = time.perf_counter()
-    report = verify(db.session, _keyring())
-    elapsed = time.perf_counter() - started
-    db.session.rollback()
-    if as_json:
-        click.echo(json.dumps({"ok": report.ok, "checked": report.checked, "checkpoints": report.checkpoints,
-                               "unsealed": report.unsealed, "problem": report.problem,
-                               "brokenEventId": report.broken_event_id, "brokenSeq": report.broken_seq,
-                               "seconds": round(elapsed, 3)}))
-    elif report.ok:
-        click.echo(f"audit log OK: {report.checked} events, {report.checkpoints} signed checkpoints "
-                   f"({elapsed:.2f}s)")
-        for note in report.notes:
-            click.echo(f"note: {note}")
-    else:
-        click.echo(f"AUDIT LOG BROKEN: {report.problem}", err=True)
-    if not report.ok:
-        sys.exit(1)
 
 
 # -- backup ------------------------------------------------------------------------------

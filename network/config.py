@@ -64,6 +64,9 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "ARGON2_MAX_CONCURRENT": ("ARGON2_MAX_CONCURRENT", int),
     "PROXY_HOPS": ("SCHAKEL_PROXY_HOPS", int),
     "AUDIT_SEAL_INTERVAL_SECONDS": ("AUDIT_SEAL_INTERVAL_SECONDS", int),
+    "AUDIT_VERIFY_GRACE_SECONDS": ("AUDIT_VERIFY_GRACE_SECONDS", int),
+    "AUDIT_CHECKPOINT_FILE": ("AUDIT_CHECKPOINT_FILE", str),
+    "AUDIT_CHECKPOINT_SYSLOG": ("AUDIT_CHECKPOINT_SYSLOG", str),
     "OUTBOX_INTERVAL_SECONDS": ("OUTBOX_INTERVAL_SECONDS", int),
     "SOCIALMAP_VERIFY_DAYS": ("SOCIALMAP_VERIFY_DAYS", int),
     "IDEMPOTENCY_HOURS": ("IDEMPOTENCY_HOURS", int),
@@ -115,6 +118,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "PROXY_HOPS": 0,
         "AUDIT_SEAL_INTERVAL_SECONDS": 60,
         "AUDIT_SEAL_BATCH": 5000,
+        # how late sealing may be before verify calls it a problem; None: twice the interval
+        "AUDIT_VERIFY_GRACE_SECONDS": None,
+        # where each signed checkpoint is also written, after commit: a file (JSON lines,
+        # appended) and/or syslog ("/dev/log", "host:514"); keep them off the database's box
+        "AUDIT_CHECKPOINT_FILE": "",
+        "AUDIT_CHECKPOINT_SYSLOG": "",
         "OUTBOX_INTERVAL_SECONDS": 30,
         "OUTBOX_MAX_ATTEMPTS": 8,
         # webhook targets: plain http and private, loopback or link-local addresses; None means

@@ -49,6 +49,8 @@ class DomainEvent(enum.StrEnum):
     referral_updated = "referral.updated"
     agreement_awaiting_signature = "agreement.awaiting_signature"
     socialmap_service_changed = "socialmap.changed"
+    #: the audit log's sealer signed a checkpoint (not itself an audit event: it is the log's seal)
+    audit_checkpoint = "audit.checkpoint"
 
 
 def require_member(value: object, base: type[enum.StrEnum], what: str) -> None:

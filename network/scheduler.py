@@ -23,6 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from network.audit_chain import seal_all
+from network.audit_publish import publisher
 from network.clock import AMSTERDAM, utcnow
 from network.db import db
 from network.models import JobRun
@@ -55,7 +56,8 @@ class Job:
 
 def _seal_audit(app: Flask) -> str:
 
-    sealed = seal_all(lambda: db.session, app.extensions["schakel.keyring"], batch=app.config["AUDIT_SEAL_BATCH"])
+    sealed = seal_all(lambda: db.session, app.extensions["schakel.keyring"], batch=app.config["AUDIT_SEAL_BATCH"],
+                      publish=publisher(app.config))
     return f"sealed {sealed}"
 
 

@@ -51,3 +51,7 @@ agreement_awaiting_signature = _signal(DomainEvent.agreement_awaiting_signature)
 #: sent after an entry of the sociale kaart was created or changed (content or capacity), with
 #: ``service`` and ``session``
 socialmap_service_changed = _signal(DomainEvent.socialmap_service_changed)
+
+#: sent by :func:`network.audit_chain.seal` for each checkpoint it signs, with ``checkpoint``
+#: (the row), ``session`` and ``keyring``; webhooks announce it as ``audit.checkpoint``
+audit_checkpoint = _signal(DomainEvent.audit_checkpoint)

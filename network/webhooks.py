@@ -13,7 +13,8 @@ Events come in through the blinker signals of :mod:`network.signals` (the featur
 where the change happens; network imports no feature): a referral sent or changed goes to the
 clients of the organisations on it, a withdrawn consent to its recipient's, an offered agreement
 version to the organisations that sign it (all of them at the offer, also in sequential order),
-a sociale kaart change to every subscriber. Only clients that are not revoked, only active
+a sociale kaart change to every subscriber, a signed audit checkpoint (whole, not thin: it is
+public, and the receiver keeps it as a witness) to every subscriber. Only clients that are not revoked, only active
 subscriptions to that event type. Targets are guarded in :mod:`network.webhook_delivery`.
 """
 
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from network import signals
 from network.audit import AuditAction, record
+from network.audit_chain import checkpoint_json
 from network.clock import utcnow
 from network.crypto import FieldRef, Keyring
 from network.db import UTCDateTime, db
@@ -54,6 +56,9 @@ EVENT_TYPES: dict[DomainEvent, str] = {
     DomainEvent.agreement_awaiting_signature: "Een versie van een plan of privacyafspraak wacht op de handtekening "
                                               "van uw organisatie.",
     DomainEvent.socialmap_service_changed: "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
+    DomainEvent.audit_checkpoint: "Schakel heeft een controlepunt van het auditlog ondertekend (het hele "
+                                  "controlepunt zit in het bericht: bewaar het, dan kunt u later controleren dat "
+                                  "het log niet is herschreven).",
 }
 #: the scopes of which a client must hold one to subscribe to an event type: the event only
 #: says an id changed; reading what changed takes these (the sociale kaart is public)
@@ -63,6 +68,7 @@ EVENT_SCOPES: dict[DomainEvent, tuple[str, ...]] = {
     DomainEvent.consent_withdrawn: ("consents:read", "students:read"),
     DomainEvent.agreement_awaiting_signature: ("agreements:read", "agreements:sign"),
     DomainEvent.socialmap_service_changed: (),
+    DomainEvent.audit_checkpoint: (),
 }
 
 
@@ -174,6 +180,12 @@ def _agreement_awaiting_signature(version: Any, *, agreement: Any, party_keys: l
     if signing:
         emit(session, keyring, DomainEvent.agreement_awaiting_signature,
              {"id": str(agreement.id), "version": version.number}, signing)
+
+
+@signals.audit_checkpoint.connect
+def _audit_checkpoint(checkpoint: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
+    # the one event that is not thin: the checkpoint is public, and a partner keeps it as a witness
+    emit(session, keyring, DomainEvent.audit_checkpoint, checkpoint_json(checkpoint), None)
 
 
 @signals.socialmap_service_changed.connect

@@ -1,14 +1,18 @@
-"""Dashboard, language switch, health probes and the public signing keys."""
+"""Dashboard, language switch, health probes, the public signing keys and the audit log's
+published checkpoints."""
 
 from __future__ import annotations
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
+from network.audit_publish import PAGE_MAX, checkpoints_page
 from network.db import db
+from network.errors import problem_response
 from network.extensions import csrf
 from network.keys import published_jwks
 from network.web import current_principal, keyring, local_path, login_required_view
@@ -73,6 +77,25 @@ def jwks():
 
     response = jsonify(published_jwks(db.session, keyring()))
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/.well-known/audit-checkpoints")
+def audit_checkpoints():
+    """The signed checkpoints of the audit log, newest first, for witnesses to keep
+    (``?before=SEQ`` for older ones, ``?limit=`` up to 1000; ``next`` links the next page)."""
+    try:
+        before = int(request.args["before"]) if "before" in request.args else None
+        limit = int(request.args.get("limit", 100))
+    except ValueError:
+        return problem_response(400, detail=_("before en limit zijn gehele getallen."))
+    if not 1 <= limit <= PAGE_MAX or (before is not None and before < 1):
+        return problem_response(400, detail=_("limit ligt tussen 1 en %(max)s; before is 1 of meer.", max=PAGE_MAX))
+    page, next_before = checkpoints_page(db.session, before=before, limit=limit)
+    following = url_for("main.audit_checkpoints", before=next_before, limit=limit) if next_before else None
+    response = jsonify(checkpoints=page, next=following, jwks=url_for("main.jwks"))
+    response.headers["Cache-Control"] = "public, max-age=30"
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

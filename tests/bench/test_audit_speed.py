@@ -7,8 +7,8 @@ Not in the default run:
 Seeds N sealed events (default 1,000,000) as ``seal`` would leave them: hashes from
 ``network.audit_chain.event_hash`` (the one definition), one signed checkpoint per 5,000 events
 (``AUDIT_SEAL_BATCH``) and the chain head, written with COPY on PostgreSQL and one
-executemany on SQLite. Then it times ``verify`` and the ``schakel audit verify --no-seal``
-command (with two connections on PostgreSQL, the default, and with one), and checks that an
+executemany on SQLite. Then it times ``verify`` and the ``schakel audit verify``
+command (read-only since issue 18; with two connections on PostgreSQL, the default, and with one), and checks that an
 edit near the end of the chain is still named. Figures go to
 ``tests/bench/results/audit-verify-<db>-<date>.json`` and ``.md``; timings are reported, never
 asserted (DESIGN.md).
@@ -29,7 +29,8 @@ from sqlalchemy import insert, text
 
 from network import clock
 from network.audit import AuditAction, AuditOutcome, canonical
-from network.audit_chain import _CHAINED_FIELDS, GENESIS, AuditCheckpoint, checkpoint_payload, event_hash
+from network.audit_chain import _CHAINED_FIELDS, CHECKPOINT_VERSION, GENESIS, AuditCheckpoint, event_hash
+from network.audit_merkle import leaf_body, leaf_hash, root
 from network.audit_verify import verify
 from network.db import db
 
@@ -44,6 +45,8 @@ TARGET = 200_000  # events/s on PostgreSQL (issue 8)
 #: verify() before issue 8 (ORM rows, one by one), same seed of 1,000,000 events, 2026-12-04
 BEFORE = {"postgresql": 25_438, "sqlite": 24_967}
 COLUMNS = ("id",) + _CHAINED_FIELDS + ("seq", "prev_hash", "hash")
+#: the Merkle leaves of the events as _rows makes them (for the checkpoints' roots)
+LEAVES: list[bytes] = []
 NAMES = ["Jan de Vries", "Zoë Bakker", "Anouk 't Hart", "Mohammed El Amrani", "Ève \"Evi\" Lefèvre", "Sjoerd"]
 ROLES = ["mentor", "coordinator", "partner_staff", "admin", None]
 TYPES = ["student:view", "student:update", "consent:grant", "referral:create", "auth:login", "student:export"]
@@ -80,6 +83,7 @@ def _rows(rng: random.Random, start: dt.datetime):
         }
         digest = event_hash(values, seq, prev)
         chunk.append((seq, *(values[name] for name in _CHAINED_FIELDS), seq, prev, digest))
+        LEAVES.append(leaf_hash(leaf_body(values, seq, digest)))
         prev = digest
         if len(chunk) == CHUNK:
             yield chunk
@@ -96,6 +100,7 @@ def _seed(keyring) -> dict:
     start = dt.datetime(2026, 1, 5, 7, 30, tzinfo=dt.UTC)
     conn = db.session.connection()
     heads, checkpoints = {}, []
+    last_time = {}
     for chunk in _rows(rng, start):
         if dialect == "postgresql":
             with conn.connection.driver_connection.cursor() as cursor:
@@ -108,10 +113,18 @@ def _seed(keyring) -> dict:
         for row in chunk:
             if row[-3] % CHECKPOINT_EVERY == 0 or row[-3] == EVENTS:
                 heads[row[-3]] = row[-1]
-    now = dt.datetime.now(dt.UTC)
+                last_time[row[-3]] = row[1]  # occurred_at
+    first = 1
     for seq, head_hash in heads.items():
-        kid, signature = keyring.sign(checkpoint_payload(seq, head_hash, now))
-        checkpoints.append(dict(seq=seq, head_hash=head_hash, created_at=now, key_id=kid, signature=signature))
+        # version 2, as seal() signs it: half a minute after the batch's last event
+        checkpoint = AuditCheckpoint(seq=seq, first_seq=first, head_hash=head_hash, version=CHECKPOINT_VERSION,
+                                     root_hash=root(LEAVES[first - 1:seq]).hex(),
+                                     created_at=last_time[seq] + dt.timedelta(seconds=30))
+        checkpoint.key_id, checkpoint.signature = keyring.sign(checkpoint.payload())
+        checkpoints.append({c: getattr(checkpoint, c) for c in ("seq", "first_seq", "head_hash", "root_hash",
+                                                                 "created_at", "version", "key_id", "signature")})
+        first = seq + 1
+    LEAVES.clear()
     conn.execute(insert(AuditCheckpoint), checkpoints)
     conn.execute(text("UPDATE audit_chain_head SET last_seq = :s, last_hash = :h WHERE id = 1"),
                  {"s": EVENTS, "h": heads[EVENTS]})
@@ -141,7 +154,7 @@ def _write_results(report: dict) -> tuple[Path, Path]:
         *(f"| `verify(workers={run['workers']})` run {i + 1} | {run['seconds']:.2f} s, "
           f"{run['events_per_second']:,.0f} events/s | ≥ {TARGET:,}/s on PostgreSQL |"
           for i, run in enumerate(report["verify_runs"])),
-        (f"| `schakel audit verify --no-seal` | {report['cli_seconds']:.2f} s, "
+        (f"| `schakel audit verify` | {report['cli_seconds']:.2f} s, "
          f"{report['cli_events_per_second']:,.0f} events/s | ≥ {TARGET:,}/s on PostgreSQL |"),
         f"| `verify()` before issue 8 (row by row, ORM) | {BEFORE[report['database']]:,} events/s | — |",
         f"| edit at seq {report['tamper']['seq']:,} named | {report['tamper']['named']} "
@@ -163,7 +176,7 @@ def test_audit_verify_speed(app, app_ctx, keyring):
         assert result.checked == EVENTS and result.checkpoints == seeded["checkpoints"]
         runs.append({"workers": workers, "seconds": round(seconds, 3), "events_per_second": round(EVENTS / seconds)})
         db.session.rollback()
-    cli = app.test_cli_runner().invoke(args=["audit", "verify", "--no-seal", "--json"])
+    cli = app.test_cli_runner().invoke(args=["audit", "verify", "--json"])
     assert cli.exit_code == 0, cli.output
     cli_seconds = json.loads(cli.output)["seconds"]
     # an edit near the end is still named exactly

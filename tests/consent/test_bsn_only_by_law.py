@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from alembic.script import ScriptDirectory
+from flask import current_app
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
@@ -115,5 +117,6 @@ def test_the_upgrade_names_consents_that_share_the_bsn_and_runs_once_they_are_wi
     finally:
         db.session.remove()
         upgrade()
-    with db.engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "c4d1e7f2a915"
+    heads = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config()).get_heads()
+    with db.engine.connect() as conn:  # through this migration to the newest
+        assert [conn.scalar(text("SELECT version_num FROM alembic_version"))] == heads

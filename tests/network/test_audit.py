@@ -14,18 +14,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, text, update
 
-from network.audit import AuditAction, AuditEvent, AuditOutcome, canonical, record
+from network.audit import AuditAction, AuditEvent, AuditOutcome, canonical, plain, record
 from network.audit_chain import (
     _CHAINED_FIELDS,
     AuditChainHead,
     AuditCheckpoint,
-    _plain,
     checkpoint_payload,
     event_hash,
     seal,
     seal_all,
 )
-from network.audit_verify import VerifyReport, _chain_sql, _read_span, verify
+from network.audit_verify import VerifyReport, verify
+from network.audit_walk import _chain_sql, _read_span
 from network.db import db
 from network.permissions import system_principal
 from network.tags import StudentTag
@@ -225,7 +225,7 @@ def _payloads(session, lo=1, hi=2**62):
 
 def _canonical_input(event):
     """What seal() hashed: event_hash's input for the event as the ORM loads it."""
-    body = {name: _plain(getattr(event, name)) for name in _CHAINED_FIELDS}
+    body = {name: plain(getattr(event, name)) for name in _CHAINED_FIELDS}
     body["seq"] = event.seq
     return (canonical(body) + event.prev_hash).encode()
 

@@ -149,6 +149,7 @@ MATRIX: dict[str, object] = {
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
     "main.jwks": PUBLIC,
+    "main.audit_checkpoints": PUBLIC,
     "static": PUBLIC,
     # public API (the sociale kaart directory) and its OpenAPI document
     "api-docs.openapi_json": PUBLIC,
@@ -203,6 +204,7 @@ MATRIX: dict[str, object] = {
     "consent.grant": SUBJECT,
     "consent.withdraw": SUBJECT,
     "consent.receipt": SUBJECT,
+    "consent.access_proof": SUBJECT,
     # consent: school staff
     "consent_staff.overview": Perm(Permission.consent_view, school_walls),
     "consent_staff.record": Perm(Permission.consent_record, school_walls),
@@ -512,6 +514,7 @@ def _make_world(session) -> dict:
         "consent_id": {t: c.id for t, c in consents.items()},
         "receipt_id": {t: c.receipts[0].id for t, c in consents.items()},
         "representation_id": _representations(session, consents),
+        "event_id": _audit_events(session, consents),
         "request_id": _requests(session, consents),
         "purpose_id": dict.fromkeys(TENANTS, consents["own"].purpose_id),
         "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
@@ -571,6 +574,20 @@ def _representations(session, consents):
         found[tenant] = representation
     session.flush()
     return {t: r.id for t, r in found.items()}
+
+
+def _audit_events(session, consents):
+    """An audit event (a read) about each tenant's student."""
+    from network.audit import AuditAction, record
+    from network.permissions import system_principal
+    from network.tags import StudentTag
+
+    found = {tenant: record(session, system_principal(), action=AuditAction.read, event_type=StudentTag.view,
+                            object_type="student", object_id=str(consent.student_id),
+                            student_id=str(consent.student_id))
+             for tenant, consent in consents.items()}
+    session.flush()
+    return {t: e.id for t, e in found.items()}
 
 
 def _requests(session, consents):

@@ -704,13 +704,13 @@ def _count(url: str, sql: str) -> int:
 
 
 def audit_verify(env: dict[str, str]) -> dict[str, Any]:
-    log("audit: schakel audit seal, then schakel audit verify --json --no-seal")
+    log("audit: schakel audit seal, then schakel audit verify --json")
     step = time.perf_counter()
     sealed = subprocess.run([_bin("schakel"), "audit", "seal"], cwd=ROOT, env=env, capture_output=True, text=True,
                             check=False)
     seal_s = time.perf_counter() - step
     step = time.perf_counter()
-    verified = subprocess.run([_bin("schakel"), "audit", "verify", "--json", "--no-seal"], cwd=ROOT, env=env,
+    verified = subprocess.run([_bin("schakel"), "audit", "verify", "--json"], cwd=ROOT, env=env,
                               capture_output=True, text=True, check=False)
     wall = time.perf_counter() - step
     result: dict[str, Any] = {"seal_output": sealed.stdout.strip(), "seal_s": round(seal_s, 2),

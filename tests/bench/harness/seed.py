@@ -36,7 +36,8 @@ from typing import Any
 
 from sqlalchemy import insert, text, update
 
-from network.audit_chain import GENESIS, AuditChainHead, checkpoint_payload, event_hash
+from network.audit_chain import CHECKPOINT_VERSION, GENESIS, AuditChainHead, AuditCheckpoint, event_hash
+from network.audit_merkle import leaf_body, leaf_hash, root
 from network.clock import utcnow
 from network.crypto import FieldRef
 from network.db import db
@@ -467,6 +468,8 @@ def _seed_audit_events(run: _Run) -> None:
     span = dt.timedelta(days=730)
     total_events = n["audit_events"]
 
+    leaves: list[bytes] = []
+
     def events() -> Iterator[dict[str, Any]]:
         start = now - span
         prev = GENESIS
@@ -493,8 +496,12 @@ def _seed_audit_events(run: _Run) -> None:
                 seq = i + 1
                 row.update(seq=seq, prev_hash=prev, hash=event_hash(row, seq, prev))
                 prev = row["hash"]
+                leaves.append(leaf_hash(leaf_body(row, seq, prev)))
                 if seq % CHECKPOINT_EVERY == 0 or seq == sealed_upto:
-                    checkpoints.append((seq, prev))
+                    # signed half a minute after its last event, as the sealer would
+                    checkpoints.append((seq, prev, seq - len(leaves) + 1, root(leaves).hex(),
+                                        row["occurred_at"] + dt.timedelta(seconds=30)))
+                    leaves.clear()
             else:
                 row.update(seq=None, prev_hash=None, hash=None)
             yield row
@@ -502,10 +509,13 @@ def _seed_audit_events(run: _Run) -> None:
     out.counts["audit_events"] = bulk(run.conn, "audit_event", events())
     out.counts["audit_events_sealed_in_seed"] = sealed_upto
     signed = []
-    for k, (seq, head_hash) in enumerate(checkpoints):
-        kid, signature = run.keyring.sign(checkpoint_payload(seq, head_hash, now))
-        signed.append({"id": k + 1, "seq": seq, "head_hash": head_hash, "created_at": now, "key_id": kid,
-                       "signature": signature})
+    for k, (seq, head_hash, first_seq, root_hash, signed_at) in enumerate(checkpoints):
+        checkpoint = AuditCheckpoint(seq=seq, head_hash=head_hash, first_seq=first_seq, root_hash=root_hash,
+                                     created_at=signed_at, version=CHECKPOINT_VERSION)
+        kid, signature = run.keyring.sign(checkpoint.payload())
+        signed.append({"id": k + 1, "seq": seq, "head_hash": head_hash, "created_at": signed_at, "key_id": kid,
+                       "signature": signature, "first_seq": first_seq, "root_hash": root_hash,
+                       "version": CHECKPOINT_VERSION})
     bulk(run.conn, "audit_checkpoint", signed)
     if checkpoints:
         run.conn.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(
