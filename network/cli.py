@@ -57,13 +57,14 @@ def backup_command(file: Path) -> None:
 @with_appcontext
 def restore_command(file: Path) -> None:
     """Restore a backup made with `schakel backup` into the configured database, which must be
-    new and empty. Then run `schakel db upgrade` and `schakel audit verify`."""
+    new and empty. Then run `schakel db upgrade`, `schakel audit seal` and `schakel audit verify`."""
 
     try:
         restore(file, db.engine)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"restored {file}; next: `schakel db upgrade`, then `schakel audit verify` (with the same secrets file)")
+    click.echo(f"restored {file}; next: `schakel db upgrade`, `schakel audit seal`, then `schakel audit verify` "
+               f"(with the same secrets file)")
 
 
 # -- keys --------------------------------------------------------------------------------
