@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from network.audit import AuditAction, AuditEvent, record
-from network.audit_chain import AuditCheckpoint, checkpoint_json, seal_all
+from network.audit_chain import AuditChainHead, AuditCheckpoint, checkpoint_json, seal_all
 from network.audit_merkle import audit_path, root, root_from_path
 from network.audit_proof import inclusion_proof
+from network.audit_publish import publisher
 from network.audit_verify import verify
 from network.audit_witness import load_witness
 from network.models import OutboxMessage, Role
@@ -280,3 +281,13 @@ def test_the_operator_file_gets_each_checkpoint_and_verify_uses_it(app, app_tmp,
             damaged = runner.invoke(args=["audit", "verify"])
             assert damaged.exit_code == 2 and "WITNESS UNUSABLE" in damaged.output and "line 1" in damaged.output
             db.session.remove()
+
+
+def test_a_checkpoint_file_that_cannot_be_written_fails_the_run_but_keeps_the_seal(session, keyring, tmp_path):
+    """The checkpoint is committed first (and on the public list); the failed write is loud."""
+    _write(session, 2)
+    publish = publisher({"AUDIT_CHECKPOINT_FILE": str(tmp_path / "bestaat-niet" / "checkpoints.jsonl")})
+    with pytest.raises(OSError):
+        seal_all(lambda: session, keyring, publish=publish)
+    session.expire_all()
+    assert session.get(AuditChainHead, 1).last_seq == 2 and verify(session, keyring).ok
