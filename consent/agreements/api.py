@@ -29,11 +29,12 @@ from consent.agreements.api_schemas import (
     SignatureSchema,
     VerificationSchema,
 )
+from consent.agreements.integrity import build_bundle
 from consent.agreements.models import Agreement, AgreementSignature, AgreementVersion
 from consent.agreements.overview import agreement_rows
 from consent.agreements.service import content_of
 from consent.agreements.sign_views import external_url
-from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
+from consent.agreements.signatures import find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
 from consent.tags import AgreementTag

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from consent.agreements.access import Access, access_of, reader
 from consent.agreements.content import Completeness, Section, completeness, find_section, missing_for_offer
 from consent.agreements.documents import VersionReport
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import (
     Agreement,
     AgreementEvent,
@@ -36,7 +37,7 @@ from consent.agreements.models import (
 )
 from consent.agreements.service import content_of, events_of
 from consent.agreements.sharing import SharingWarning, sharing_warnings
-from consent.agreements.signatures import signable_parties, verify_agreement
+from consent.agreements.signatures import signable_parties
 from consent.models import Purpose
 from consent.service import category_labels
 from consent.tags import AgreementTag

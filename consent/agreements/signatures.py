@@ -4,7 +4,8 @@ A person signs in the browser after proving again who they are (password or TOTP
 most :data:`FRESH_AUTH` ago): the hub then signs the statement with its current Ed25519 key.
 A partner system signs through the API with its organisation's own registered key; the hub
 checks that signature before it stores it. Either way the stored row, the version's content
-and the published JWK Set are all that :func:`verify_agreement` and a third party need.
+and the published JWK Set are all that :func:`~consent.agreements.integrity.verify_agreement`
+and a third party need.
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ from sqlalchemy.orm import Session
 
 from consent.agreements.access import Access, read_agreement
 from consent.agreements.documents import (
-    BUNDLE_FORMAT,
-    VersionReport,
     check_signature,
     document_hash,
     signing_input,
     statement,
     statement_for,
-    verify_document,
 )
 from consent.agreements.lifecycle import notify_signers, signer_accounts, sync_review_moments
 from consent.agreements.models import (
@@ -48,7 +46,6 @@ from network.audit import AuditAction
 from network.clock import under_consent_age, utcnow
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from network.keys import published_jwks
 from network.models import OrganisationKey
 from network.notifications import notify
 from network.permissions import Principal
@@ -301,61 +298,3 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
            title=str(_l("Een partij heeft versie %(n)s niet ondertekend", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
     return row
-
-
-# -- verification and bundles ------------------------------------------------------------------
-
-def signature_entries(agreement: Agreement, version: AgreementVersion) -> list[dict[str, Any]]:
-    return [{"statement": statement_for(s, agreement.id, version.number, s.version_hash), "kid": s.kid,
-             "signature": s.signature} for s in version.signatures if not s.declined]
-
-
-def verify_version(keyring: Keyring, jwks: dict[str, Any], agreement: Agreement,
-                   version: AgreementVersion) -> VersionReport:
-    """Check one offered version as it is stored now: decryptable content whose hash is the
-    offered hash, and a valid signature on it for every signature row."""
-    try:
-        content = content_of(keyring, version)
-    except (DecryptionError, ValueError):
-        report = VersionReport(number=version.number, hash=None)
-        report.problems.append("de inhoud is buiten Schakel gewijzigd of beschadigd (ontsleutelen mislukt)")
-        return report
-    entries = signature_entries(agreement, version)
-    report = verify_document(jwks, document_of(agreement, version, content), version.content_hash,
-                             [(e["statement"], e["kid"], e["signature"]) for e in entries])
-    if report.missing and version.status in (VersionStatus.active, VersionStatus.ended):
-        # stored as signed by everyone, yet a signature is gone (deleted, or turned into a refusal)
-        report.problems.append("de versie staat als ondertekend, maar de handtekening ontbreekt van: "
-                               + ", ".join(report.missing))
-    return report
-
-
-def verify_agreement(session: Session, keyring: Keyring, agreement: Agreement) -> list[VersionReport]:
-    """Every version that was offered for signature, newest first, checked. The organisations'
-    keys are read only when a signature names a key that is not the hub's own."""
-    jwks = keyring.jwks()
-    hub_kids = {key["kid"] for key in jwks["keys"]}
-    if any(s.kid not in hub_kids for v in agreement.versions for s in v.signatures if s.kid):
-        jwks = published_jwks(session, keyring)
-    return [verify_version(keyring, jwks, agreement, v) for v in reversed(agreement.versions)
-            if v.content_hash is not None]
-
-
-def build_bundle(keyring: Keyring, agreement: Agreement, version: AgreementVersion, *,
-                 jwks_url: str = "/.well-known/jwks.json", verify_url: str | None = None) -> dict[str, Any]:
-    """The signed bundle of one offered version: its document (with the content), the hash
-    and every signature with its statement. Verifiable with only the JWK Set at ``jwks_url``."""
-    if version.content_hash is None:
-        raise Conflict(_l("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren."))
-    content = content_of(keyring, version)
-    return {
-        "format": BUNDLE_FORMAT,
-        "document": document_of(agreement, version, content),
-        "hash": version.content_hash,
-        "hash_algorithm": "SHA-256 over RFC 8785 (JCS) canonical JSON of document",
-        "signature_algorithm": "Ed25519 over RFC 8785 canonical JSON of statement; key by kid",
-        "status": version.status.value,
-        "signatures": signature_entries(agreement, version),
-        "jwks": jwks_url,
-        "verify": verify_url,
-    }

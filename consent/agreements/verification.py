@@ -4,7 +4,7 @@ API show of an agreement, and the check of an uploaded bundle.
 The public view names no student and shows no content: per offered version its number, status
 and hash, and per signature the party's role, the organisation that signed (or "leerling" /
 "wettelijk vertegenwoordiger"), the time and the key id, with the result of
-:func:`~consent.agreements.signatures.verify_agreement` (the stored content, hash and signatures
+:func:`~consent.agreements.integrity.verify_agreement` (the stored content, hash and signatures
 checked against the published keys, so a change made directly in the database shows here).
 Nothing here loads the student.
 """
@@ -21,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from consent.agreements.documents import MalformedBundle, VersionReport, verify_bundle
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import Agreement, AgreementVersion, PartyKind
 from consent.agreements.overview import KIND_LABELS, VERSION_STATUS_LABELS
-from consent.agreements.signatures import verify_agreement
 from network.crypto import Keyring
 from network.errors import NotFound, ValidationFailed
 from network.keys import published_jwks

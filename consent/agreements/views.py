@@ -14,6 +14,7 @@ from consent.agreements.access import list_agreements
 from consent.agreements.blueprint import bp, open_agreement, render_page
 from consent.agreements.content import diff as content_diff
 from consent.agreements.content import flatten, sections_for
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import AgreementKind, AgreementStatus
 from consent.agreements.overview import (
     EVENT_LABELS,
@@ -27,7 +28,7 @@ from consent.agreements.overview import (
     overview,
 )
 from consent.agreements.service import create_agreement, parties_as_dicts
-from consent.agreements.signatures import find_version, verify_agreement
+from consent.agreements.signatures import find_version
 from consent.tags import AgreementTag
 from network.access import Category
 from network.db import db

@@ -27,7 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consent.agreements.documents import MalformedBundle, verify_bundle
-from consent.agreements.signatures import build_bundle, sign_with_organisation_key
+from consent.agreements.integrity import build_bundle
+from consent.agreements.signatures import sign_with_organisation_key
 from tests.consent.agreements._signed import (
     offer,
     partner_statement,
