@@ -113,10 +113,8 @@ def version(agreement_id, number):
     content = latest_content(keyring(), found)
     labels = labels_for(db.session, agreement)
     lines = _grouped(flatten(agreement.kind, content, labels)) if content is not None else None
-    report = None
-    if found.content_hash is not None:
-        report = next((r for r in verify_agreement(db.session, keyring(), agreement) if r.number == found.number),
-                      None)
+    # a draft too: one reset from "offered" shows through the audit log's record of its signatures
+    report = next((r for r in verify_agreement(db.session, keyring(), agreement) if r.number == found.number), None)
     return render_page("consent/agreements/version.html", agreement=agreement, access=access, version=found,
                        lines=lines, report=report, labels=labels, method_labels=METHOD_LABELS,
                        order_labels=ORDER_LABELS)
