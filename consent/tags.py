@@ -53,6 +53,9 @@ class AgreementTag(EventTag):
     sign = "agreement:sign"
     decline = "agreement:decline"
     end = "agreement:end"
+    #: a signature or refusal recorded: the log's proof that it existed (integrity.py), written
+    #: with the row it proves; its detail is {version, party, declined}
+    signature = "agreement:signature"
     # reads (each page that shows the agreement is a read of the student's data)
     list = "agreement:list"
     view = "agreement:view"

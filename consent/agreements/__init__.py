@@ -7,7 +7,9 @@ anyone with the published keys (DESIGN.md rule 4).
 - :mod:`.access`: the walls and the audited read (through ``consent.decide``);
 - :mod:`.service`: content, creating and editing (sections, parties), the event history;
 - :mod:`.lifecycle`: offering a version for signature, review moments, ending;
-- :mod:`.signatures`: signing (fresh login, or an organisation's key), declining, verifying;
+- :mod:`.signatures`: signing (fresh login, or an organisation's key), declining;
+- :mod:`.integrity`: verifying as stored and making bundles; what proves a signature existed
+  (the chain of signatures, the audit log, the bundle's seal), so none vanishes unnoticed;
 - :mod:`.documents`: canonical documents, hashes, statements and bundle verification;
 - :mod:`.sharing`: the consistency check against consents and legal tasks;
 - :mod:`.reminders` and :mod:`.jobs`: signature reminders and review moments;

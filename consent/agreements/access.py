@@ -96,7 +96,9 @@ def find_agreement(session: Session, actor: Principal, agreement_id: Any) -> tup
         raise NotFound(NOT_FOUND) from None
     agreement = session.scalar(select(Agreement).where(Agreement.id == key).options(
         selectinload(Agreement.versions).selectinload(AgreementVersion.parties).joinedload(AgreementParty.organisation),
-        selectinload(Agreement.versions).selectinload(AgreementVersion.signatures),
+        # with the versions, in their statement: verification also reads the audit log's record
+        # of the signatures, and the overview keeps to its few statements
+        selectinload(Agreement.versions).joinedload(AgreementVersion.signatures),
         joinedload(Agreement.student).joinedload(Student.school)))  # in the same statement
     access = access_of(session, actor, agreement) if agreement is not None else None
     if access is None:

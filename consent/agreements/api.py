@@ -29,11 +29,13 @@ from consent.agreements.api_schemas import (
     SignatureSchema,
     VerificationSchema,
 )
+from consent.agreements.documents import entry_hash, statement_for
+from consent.agreements.integrity import build_bundle, previous_for
 from consent.agreements.models import Agreement, AgreementSignature, AgreementVersion
 from consent.agreements.overview import agreement_rows
 from consent.agreements.service import content_of
 from consent.agreements.sign_views import external_url
-from consent.agreements.signatures import build_bundle, find_version, sign_with_organisation_key
+from consent.agreements.signatures import find_version, sign_with_organisation_key
 from consent.agreements.verification import check_bundle, find_by_code, parse_bundle, public_report
 from consent.agreements.verify_views import verify_limit
 from consent.tags import AgreementTag
@@ -60,21 +62,24 @@ def _read(principal: Principal, agreement: Agreement, access: Access, **kwargs: 
     read_agreement(db.session, principal, agreement, access, **kwargs)
 
 
-def _signature(row: AgreementSignature) -> dict[str, Any]:
+def _signature(row: AgreementSignature, agreement: Agreement) -> dict[str, Any]:
+    stmt = statement_for(row, agreement.id, row.version.number, row.version_hash)
     return {"party": row.party_key, "role": row.role, "declined": row.declined, "decline_reason": row.decline_reason,
             "signer_name": row.signer_name, "signer_organisation": row.signer_organisation,
             "on_behalf_of": row.on_behalf_of, "method": row.method.value, "signed_at": row.signed_at,
-            "version_hash": row.version_hash, "kid": row.kid, "signature": row.signature}
+            "version_hash": row.version_hash, "kid": row.kid, "signature": row.signature, "previous": row.previous,
+            "hash": None if row.declined else entry_hash(stmt, row.kid, row.signature)}
 
 
-def _version(version: AgreementVersion) -> dict[str, Any]:
+def _version(version: AgreementVersion, agreement: Agreement) -> dict[str, Any]:
     return {"number": version.number, "status": version.status.value, "hash": version.content_hash,
             "signing_order": version.signing_order.value, "offered_at": version.offered_at,
             "activated_at": version.activated_at,
             "parties": [{"key": p.key, "kind": p.kind.value, "organisation_id": p.organisation_id, "name": p.name,
                          "role": p.role, "purpose": p.purpose, "contact": p.contact, "commitment": p.commitment,
                          "signs": p.signs, "position": p.position} for p in version.parties],
-            "signatures": [_signature(s) for s in version.signatures]}
+            "signatures": [_signature(s, agreement) for s in version.signatures],
+            "previous": previous_for(agreement, version)}
 
 
 @bp.route("/agreements", methods=["GET"])
@@ -123,7 +128,7 @@ def get_agreement(agreement_id):
     body = {"id": agreement.id, "kind": agreement.kind.value, "title": agreement.title,
             "status": agreement.status.value, "verify_code": agreement.verify_code,
             "verify_url": external_url("agreement_verify.public", code=agreement.verify_code),
-            "versions": [_version(v) for v in agreement.versions],
+            "versions": [_version(v, agreement) for v in agreement.versions],
             "content_version": offered.number if offered is not None else None, "content": content}
     return body
 
@@ -162,8 +167,11 @@ def get_bundle(agreement_id, number):
 def sign_version_with_key(agreement_id, number):
     """Onderteken een versie namens uw organisatie met haar eigen geregistreerde Ed25519-sleutel.
     Stuur de handtekening over de verklaring `{agreement, version, version_hash, party, role,
-    signer: {name, organisation, on_behalf_of: null}, time, method: "organisation-key"}` in
-    RFC 8785-JSON (zie de README). De hub controleert de handtekening voor hij haar bewaart."""
+    signer: {name, organisation, on_behalf_of: null}, time, method: "organisation-key",
+    previous}` in RFC 8785-JSON (zie de README). `previous` is de lijst `previous` van de versie
+    zoals `GET /agreements/{id}` die nu geeft: de handtekeningen die er al op staan, zodat geen
+    ervan later ongemerkt kan verdwijnen. Een verklaring zonder `previous` (de vorm van voor
+    issue 18) wordt nog aanvaard. De hub controleert de handtekening voor hij haar bewaart."""
     principal, agreement, access, version = _find(agreement_id, number)
     # whatever the answer, it is about this student's agreement: decided (and audited) first,
     # on its own, so a refusal below keeps it; signing decides again, as the change it is
@@ -175,7 +183,7 @@ def sign_version_with_key(agreement_id, number):
                                      signer_name=data["signer_name"], signed_at=data["signed_at"],
                                      kid=data["kid"], signature=data["signature"],
                                      base_url=current_app.config["BASE_URL"])
-    return _signature(row)
+    return _signature(row, agreement)
 
 
 @bp.route("/agreement-verifications/<code>", methods=["GET"])
@@ -202,12 +210,15 @@ def get_verification(code):
            (429, "Te veel verzoeken"))
 def verify_bundle_upload():
     """Openbaar: controleer een ondertekende bundel met alleen de gepubliceerde sleutels. Het
-    antwoord zegt of de inhoud bij de hash past, welke handtekeningen kloppen en wie nog
-    ontbreekt."""
+    antwoord zegt of de inhoud bij de hash past, welke handtekeningen kloppen, wie nog
+    ontbreekt, en of er een handtekening uit de bundel (of uit Schakel) verdwenen is: volgens
+    een latere handtekening, het zegel van de bundel of het logboek van Schakel. Zo'n bundel is
+    niet geldig (`valid: false`), met de reden in `problems`."""
     require_json()
     check = check_bundle(db.session, keyring(), parse_bundle(request.get_data()))
     report = check.report
-    return {"valid": report.ok, "complete": report.complete, "hash": report.hash,
+    return {"valid": report.ok, "complete": report.complete, "hash": report.hash, "problems": report.problems,
             "signatures": [{"party": s.party, "role": s.role, "kid": s.kid, "valid": s.ok, "problem": s.problem}
                            for s in report.signatures],
-            "missing": [str(key) for key in report.missing]}
+            "missing": [str(key) for key in report.missing], "vanished": [v.party for v in report.vanished],
+            "seal": report.seal, "later": report.later, "note": check.note}

@@ -91,6 +91,17 @@ class SignatureSchema(Schema):
     version_hash = fields.String()
     kid = fields.String(allow_none=True)
     signature = fields.String(allow_none=True)
+    previous = fields.List(fields.Dict(), allow_none=True, metadata={
+        "description": "De handtekeningen die al op de versie stonden toen deze werd gezet, zoals de verklaring ze "
+                       "noemt (`{party, hash}`); leeg bij een weigering en bij een handtekening van voor issue 18."})
+    hash = fields.String(allow_none=True, metadata={
+        "description": "SHA-256 van de RFC 8785-JSON van `{statement, kid, signature}`: zo noemt een latere "
+                       "handtekening (en het zegel van een bundel) deze. Leeg bij een weigering."})
+
+
+class ChainLinkSchema(Schema):
+    party = fields.String()
+    hash = fields.String()
 
 
 class VersionSchema(Schema):
@@ -103,6 +114,9 @@ class VersionSchema(Schema):
     activated_at = fields.DateTime(allow_none=True)
     parties = fields.List(fields.Nested(PartySchema))
     signatures = fields.List(fields.Nested(SignatureSchema))
+    previous = fields.List(fields.Nested(ChainLinkSchema), metadata={
+        "description": "Wat de volgende handtekening in haar verklaring als `previous` noemt: de handtekeningen "
+                       "die er nu op staan, in volgorde."})
 
 
 class AgreementSchema(Schema):
@@ -125,6 +139,13 @@ class BundleEntrySchema(Schema):
     signature = fields.String(allow_none=True)
 
 
+class SealSchema(Schema):
+    statement = fields.Dict(metadata={"description": "`{format: schakel-bundle-seal/1, agreement, version, "
+                                                     "version_hash, signatures: [{party, hash}], time}`"})
+    kid = fields.String()
+    signature = fields.String()
+
+
 class BundleSchema(Schema):
     """A signed bundle (``schakel-agreement-bundle/1``), checkable with only the JWK Set."""
 
@@ -135,6 +156,8 @@ class BundleSchema(Schema):
     signature_algorithm = fields.String()
     status = fields.String()
     signatures = fields.List(fields.Nested(BundleEntrySchema))
+    seal = fields.Nested(SealSchema, metadata={
+        "description": "Het zegel van Schakel: welke handtekeningen de bundel had toen Schakel hem maakte."})
     jwks = fields.String()
     verify = fields.String(allow_none=True)
 
@@ -152,7 +175,9 @@ class PublicSignatureSchema(Schema):
 
 class PublicVersionSchema(Schema):
     number = fields.Integer()
-    status = fields.String(metadata={"enum": [s.value for s in VersionStatus]})
+    status = fields.String(allow_none=True, metadata={
+        "enum": [s.value for s in VersionStatus],
+        "description": "Leeg voor een versie die volgens het logboek bestond en uit Schakel verwijderd is."})
     hash = fields.String(allow_none=True)
     valid = fields.Boolean()
     complete = fields.Boolean(metadata={"description": "Geldig en door alle partijen ondertekend."})
@@ -179,8 +204,18 @@ class BundleSignatureCheckSchema(Schema):
 
 
 class BundleVerificationSchema(Schema):
-    valid = fields.Boolean(metadata={"description": "De inhoud past bij de hash en elke handtekening klopt."})
+    valid = fields.Boolean(metadata={"description": "De inhoud past bij de hash, elke handtekening klopt en er is geen "
+                                                   "handtekening verdwenen."})
     complete = fields.Boolean(metadata={"description": "Geldig en door alle partijen ondertekend."})
     hash = fields.String(allow_none=True)
+    problems = fields.List(fields.String(), metadata={"description": "Waarom de bundel niet geldig is, in woorden."})
     signatures = fields.List(fields.Nested(BundleSignatureCheckSchema))
     missing = fields.List(fields.String(), metadata={"description": "Partijen (sleutels) zonder geldige handtekening."})
+    vanished = fields.List(fields.String(), metadata={
+        "description": "Partijen (sleutels) van wie een handtekening bestond die er niet meer is: een latere "
+                       "handtekening, het zegel of het logboek van Schakel noemt haar."})
+    seal = fields.String(metadata={"enum": ["none", "valid", "invalid"], "description": (
+        "Het zegel van Schakel: `none` bij een bundel van voor het zegel (of zonder), anders of het klopt.")})
+    later = fields.List(fields.String(), metadata={
+        "description": "Partijen (sleutels) die na het maken van de bundel in Schakel tekenden (geen fout)."})
+    note = fields.String(allow_none=True, metadata={"description": "Die nieuwere handtekeningen in woorden."})

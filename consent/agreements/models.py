@@ -7,9 +7,10 @@ bound to the version row: it speaks of support needs and health. The parties of 
 their own commitment text, are part of what is signed; which of them sign, and in which order,
 is chosen when the version is offered for signature (:class:`AgreementParty`). Each approval is
 an :class:`AgreementSignature`: an Ed25519 signature over the canonical statement
-``{agreement, version, version hash, party, role, signer, time, method}``
+``{agreement, version, version hash, party, role, signer, time, method, previous}``
 (:mod:`consent.agreements.documents`), by the hub's key after a fresh login or by the
-organisation's own registered key through the API.
+organisation's own registered key through the API. Signatures cannot vanish unnoticed:
+:mod:`consent.agreements.integrity`.
 """
 
 from __future__ import annotations
@@ -226,6 +227,11 @@ class AgreementSignature(db.Model):
     kid: Mapped[str | None] = mapped_column(String(80))
     #: base64url Ed25519 signature over the canonical statement (None for a refusal)
     signature: Mapped[str | None] = mapped_column(String(200))
+    #: the signatures already on the version when this one was made, as its statement names
+    #: them (``[{"party", "hash"}]``, documents.chain): a later signature proves the earlier ones
+    #: existed. None for a refusal, and for a signature made before issue 18 (its statement
+    #: has no ``previous``)
+    previous: Mapped[list | None] = mapped_column(JSON)
 
     version: Mapped[AgreementVersion] = relationship(back_populates="signatures")
     signer: Mapped[Account | None] = relationship()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from consent.agreements.access import Access, access_of, reader
 from consent.agreements.content import Completeness, Section, completeness, find_section, missing_for_offer
 from consent.agreements.documents import VersionReport
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import (
     Agreement,
     AgreementEvent,
@@ -36,7 +37,7 @@ from consent.agreements.models import (
 )
 from consent.agreements.service import content_of, events_of
 from consent.agreements.sharing import SharingWarning, sharing_warnings
-from consent.agreements.signatures import signable_parties, verify_agreement
+from consent.agreements.signatures import signable_parties
 from consent.models import Purpose
 from consent.service import category_labels
 from consent.tags import AgreementTag
@@ -194,7 +195,8 @@ def event_lines(agreement: Agreement, events: list[AgreementEvent]) -> list[Even
 def overview(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement, access: Access) -> Overview:
     """The overview of an agreement the actor has read. Its statements do not grow with the
     number of versions, parties or signatures: verification needs the published keys (one
-    statement), the timeline one, and for the school the sharing check a few per partner."""
+    statement) and the audit log's record of the signatures (one), the timeline one, and for the
+    school the sharing check a few per partner."""
     latest = agreement.latest
     content = latest_content(keyring, latest)
     awaiting = latest if latest.status is VersionStatus.awaiting else None
@@ -204,8 +206,9 @@ def overview(session: Session, actor: Principal, keyring: Keyring, agreement: Ag
         signed = {s.party_key for s in awaiting.signatures}
         pending = [p for p in awaiting.parties if p.signs and p.key not in signed]
         signable = signable_parties(session, actor, agreement, awaiting)
-    offered = any(v.content_hash is not None for v in agreement.versions)
-    reports = {r.number: r for r in verify_agreement(session, keyring, agreement)} if offered else {}
+    # also for an agreement that looks like it was never offered: a version reset to a draft, or
+    # deleted, shows through the audit log's record of its signatures
+    reports = {r.number: r for r in verify_agreement(session, keyring, agreement)}
     warnings: list[SharingWarning] = []
     if access.is_school and content is not None and agreement.status is not AgreementStatus.ended:
         warnings = sharing_warnings(session, agreement, latest, content)

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from consent.agreements.access import Access, find_agreement, read_agreement
+from consent.agreements.integrity import build_bundle
 from consent.agreements.models import (
     Agreement,
     AgreementParty,
@@ -37,7 +38,6 @@ from consent.agreements.pdf import printable, render_pdf
 from consent.agreements.signatures import (
     FRESH_AUTH,
     STATUS_MESSAGES,
-    build_bundle,
     decline_version,
     find_version,
     sign_version,

@@ -4,7 +4,9 @@ A person signs in the browser after proving again who they are (password or TOTP
 most :data:`FRESH_AUTH` ago): the hub then signs the statement with its current Ed25519 key.
 A partner system signs through the API with its organisation's own registered key; the hub
 checks that signature before it stores it. Either way the stored row, the version's content
-and the published JWK Set are all that :func:`verify_agreement` and a third party need.
+and the published JWK Set are all that :func:`~consent.agreements.integrity.verify_agreement`
+and a third party need. Each signature names the ones before it and is recorded in the audit
+log, so none can vanish unnoticed (:mod:`consent.agreements.integrity`).
 """
 
 from __future__ import annotations
@@ -18,15 +20,13 @@ from sqlalchemy.orm import Session
 
 from consent.agreements.access import Access, read_agreement
 from consent.agreements.documents import (
-    BUNDLE_FORMAT,
-    VersionReport,
     check_signature,
     document_hash,
     signing_input,
     statement,
     statement_for,
-    verify_document,
 )
+from consent.agreements.integrity import previous_for, record_signature, vanished_parties
 from consent.agreements.lifecycle import notify_signers, signer_accounts, sync_review_moments
 from consent.agreements.models import (
     Agreement,
@@ -48,7 +48,6 @@ from network.audit import AuditAction
 from network.clock import under_consent_age, utcnow
 from network.crypto import DecryptionError, Keyring
 from network.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from network.keys import published_jwks
 from network.models import OrganisationKey
 from network.notifications import notify
 from network.permissions import Principal
@@ -147,6 +146,9 @@ def _check_signable(session: Session, keyring: Keyring, agreement: Agreement, ve
     if document_hash(document_of(agreement, version, content)) != version.content_hash:
         raise Conflict(_l("De inhoud van deze versie is gewijzigd na het aanbieden; ondertekenen kan niet. "
                           "Neem contact op met de beheerder."))
+    if vanished_parties(session, agreement, version):
+        raise Conflict(_l("Uit deze versie is buiten Schakel een handtekening verwijderd; ondertekenen kan niet. "
+                          "Neem contact op met de beheerder."))
     return content
 
 
@@ -180,16 +182,19 @@ def sign_version(session: Session, actor: Principal, keyring: Keyring, agreement
     if authenticated_at is None or now - authenticated_at > FRESH_AUTH or authenticated_at > now + API_CLOCK_SKEW:
         raise Forbidden(_l("Bevestig eerst opnieuw wie u bent (wachtwoord of code) om te ondertekenen."))
     content = _check_signable(session, keyring, agreement, version, party)
-    read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign, action=AuditAction.update)
+    decision = read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign,
+                              action=AuditAction.update)
     touch(session, agreement, now)
     organisation, on_behalf_of = capacity
+    previous = previous_for(agreement, version)  # before the new row joins version.signatures
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
                              signer_account_id=actor.account_id, signer_name=actor.name,
                              signer_organisation=organisation, on_behalf_of=on_behalf_of, method=method,
-                             signed_at=now, version_hash=version.content_hash)
+                             signed_at=now, version_hash=version.content_hash, previous=previous)
     row.kid, row.signature = keyring.sign(signing_input(statement_for(row, agreement.id, version.number,
                                                                       version.content_hash)))
     session.add(row)
+    record_signature(session, actor, agreement, version, row, decision)
     _after_signature(session, actor, keyring, agreement, version, party, content, base_url=base_url, now=now)
     return row
 
@@ -216,23 +221,39 @@ def sign_with_organisation_key(session: Session, actor: Principal, keyring: Keyr
     if not signer_name:
         raise ValidationFailed(errors={"signer_name": [str(_l("Vul de naam van de ondertekenaar in."))]})
     content = _check_signable(session, keyring, agreement, version, party)
-    stmt = statement(agreement_id=agreement.id, number=version.number, version_hash=version.content_hash,
-                     party=party.key, role=party.role, signer_name=signer_name, signer_organisation=capacity[0],
-                     on_behalf_of=None, signed_at=signed_at.replace(microsecond=0),
-                     method=SignatureMethod.organisation_key)
-    if check_signature({"keys": [key.jwk()]}, kid, stmt, signature) is not None:
-        raise ValidationFailed(errors={"signature": [str(_l("De handtekening past niet bij de verklaring van deze "
-                                                            "versie."))]})
-    read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign, action=AuditAction.update)
+    previous = _signed_previous(agreement, version, party, key.jwk(), kid, signature, signer_name=signer_name,
+                                organisation=capacity[0], signed_at=signed_at.replace(microsecond=0))
+    decision = read_agreement(session, actor, agreement, access, event_type=AgreementTag.sign,
+                              action=AuditAction.update)
     touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=False,
                              signer_account_id=actor.account_id, signer_name=signer_name,
                              signer_organisation=capacity[0], on_behalf_of=None,
                              method=SignatureMethod.organisation_key, signed_at=signed_at.replace(microsecond=0),
-                             version_hash=version.content_hash, kid=kid, signature=signature)
+                             version_hash=version.content_hash, kid=kid, signature=signature, previous=previous)
     session.add(row)
+    record_signature(session, actor, agreement, version, row, decision)
     _after_signature(session, actor, keyring, agreement, version, party, content, base_url=base_url, now=now)
     return row
+
+
+def _signed_previous(agreement: Agreement, version: AgreementVersion, party: AgreementParty, jwk: dict[str, Any],
+                     kid: str, signature: str, *, signer_name: str, organisation: str | None,
+                     signed_at: dt.datetime) -> list[dict[str, str]] | None:
+    """The ``previous`` the partner's signature covers: the signatures on the version now, or
+    None for a statement in the form before issue 18 (still accepted, so a partner system
+    that has not changed keeps working; the audit log still proves the earlier signatures)."""
+    previous = previous_for(agreement, version)
+    for candidate in (previous, None):
+        stmt = statement(agreement_id=agreement.id, number=version.number, version_hash=version.content_hash,
+                         party=party.key, role=party.role, signer_name=signer_name, signer_organisation=organisation,
+                         on_behalf_of=None, signed_at=signed_at, method=SignatureMethod.organisation_key,
+                         previous=candidate)
+        if check_signature({"keys": [jwk]}, kid, stmt, signature) is None:
+            return candidate
+    raise ValidationFailed(errors={"signature": [str(_l(
+        "De handtekening past niet bij de verklaring van deze versie. Haal de versie opnieuw op: de verklaring "
+        "noemt in previous de handtekeningen die er nu op staan."))]})
 
 
 def _after_signature(session: Session, actor: Principal, keyring: Keyring, agreement: Agreement,
@@ -283,13 +304,15 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
         raise ValidationFailed(errors={"reason": [str(_l("Geef een reden (hoogstens %(max)s tekens).",
                                                          max=MAX_REASON))]})
     _check_signable(session, keyring, agreement, version, party)
-    read_agreement(session, actor, agreement, access, event_type=AgreementTag.decline, action=AuditAction.update)
+    decision = read_agreement(session, actor, agreement, access, event_type=AgreementTag.decline,
+                              action=AuditAction.update)
     touch(session, agreement, now)
     row = AgreementSignature(version=version, party_key=party.key, role=party.role, declined=True,
                              decline_reason=reason, signer_account_id=actor.account_id, signer_name=actor.name,
                              signer_organisation=capacity[0], on_behalf_of=capacity[1],
                              method=SignatureMethod.password, signed_at=now, version_hash=version.content_hash)
     session.add(row)
+    record_signature(session, actor, agreement, version, row, decision)
     version.status = VersionStatus.declined
     version.closed_at = now
     add_event(session, agreement, version, "declined", actor, {"party": party.key, "reason": reason}, now=now)
@@ -301,61 +324,3 @@ def decline_version(session: Session, actor: Principal, keyring: Keyring, agreem
            title=str(_l("Een partij heeft versie %(n)s niet ondertekend", n=version.number)),
            link=f"/plannen/{agreement.id}", base_url=base_url, now=now)
     return row
-
-
-# -- verification and bundles ------------------------------------------------------------------
-
-def signature_entries(agreement: Agreement, version: AgreementVersion) -> list[dict[str, Any]]:
-    return [{"statement": statement_for(s, agreement.id, version.number, s.version_hash), "kid": s.kid,
-             "signature": s.signature} for s in version.signatures if not s.declined]
-
-
-def verify_version(keyring: Keyring, jwks: dict[str, Any], agreement: Agreement,
-                   version: AgreementVersion) -> VersionReport:
-    """Check one offered version as it is stored now: decryptable content whose hash is the
-    offered hash, and a valid signature on it for every signature row."""
-    try:
-        content = content_of(keyring, version)
-    except (DecryptionError, ValueError):
-        report = VersionReport(number=version.number, hash=None)
-        report.problems.append("de inhoud is buiten Schakel gewijzigd of beschadigd (ontsleutelen mislukt)")
-        return report
-    entries = signature_entries(agreement, version)
-    report = verify_document(jwks, document_of(agreement, version, content), version.content_hash,
-                             [(e["statement"], e["kid"], e["signature"]) for e in entries])
-    if report.missing and version.status in (VersionStatus.active, VersionStatus.ended):
-        # stored as signed by everyone, yet a signature is gone (deleted, or turned into a refusal)
-        report.problems.append("de versie staat als ondertekend, maar de handtekening ontbreekt van: "
-                               + ", ".join(report.missing))
-    return report
-
-
-def verify_agreement(session: Session, keyring: Keyring, agreement: Agreement) -> list[VersionReport]:
-    """Every version that was offered for signature, newest first, checked. The organisations'
-    keys are read only when a signature names a key that is not the hub's own."""
-    jwks = keyring.jwks()
-    hub_kids = {key["kid"] for key in jwks["keys"]}
-    if any(s.kid not in hub_kids for v in agreement.versions for s in v.signatures if s.kid):
-        jwks = published_jwks(session, keyring)
-    return [verify_version(keyring, jwks, agreement, v) for v in reversed(agreement.versions)
-            if v.content_hash is not None]
-
-
-def build_bundle(keyring: Keyring, agreement: Agreement, version: AgreementVersion, *,
-                 jwks_url: str = "/.well-known/jwks.json", verify_url: str | None = None) -> dict[str, Any]:
-    """The signed bundle of one offered version: its document (with the content), the hash
-    and every signature with its statement. Verifiable with only the JWK Set at ``jwks_url``."""
-    if version.content_hash is None:
-        raise Conflict(_l("Deze versie is nog niet ter ondertekening aangeboden; er is nog niets te controleren."))
-    content = content_of(keyring, version)
-    return {
-        "format": BUNDLE_FORMAT,
-        "document": document_of(agreement, version, content),
-        "hash": version.content_hash,
-        "hash_algorithm": "SHA-256 over RFC 8785 (JCS) canonical JSON of document",
-        "signature_algorithm": "Ed25519 over RFC 8785 canonical JSON of statement; key by kid",
-        "status": version.status.value,
-        "signatures": signature_entries(agreement, version),
-        "jwks": jwks_url,
-        "verify": verify_url,
-    }

@@ -4,9 +4,11 @@ API show of an agreement, and the check of an uploaded bundle.
 The public view names no student and shows no content: per offered version its number, status
 and hash, and per signature the party's role, the organisation that signed (or "leerling" /
 "wettelijk vertegenwoordiger"), the time and the key id, with the result of
-:func:`~consent.agreements.signatures.verify_agreement` (the stored content, hash and signatures
-checked against the published keys, so a change made directly in the database shows here).
-Nothing here loads the student.
+:func:`~consent.agreements.integrity.verify_agreement` (the stored content, hash and signatures
+checked against the published keys and the audit log, so a change made directly in the database,
+a deleted signature included, shows here). An uploaded bundle is checked with the published keys
+alone, and then held against the hub's log when the hub holds that very version. Nothing here
+loads the student.
 """
 
 from __future__ import annotations
@@ -21,9 +23,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from consent.agreements.documents import MalformedBundle, VersionReport, verify_bundle
+from consent.agreements.integrity import (
+    check_bundle_rows,
+    describe_party,
+    find_offered,
+    later_note,
+    problems_of,
+    recorded_signatures,
+    verify_agreement,
+)
 from consent.agreements.models import Agreement, AgreementVersion, PartyKind
 from consent.agreements.overview import KIND_LABELS, VERSION_STATUS_LABELS
-from consent.agreements.signatures import verify_agreement
 from network.crypto import Keyring
 from network.errors import NotFound, ValidationFailed
 from network.keys import published_jwks
@@ -32,6 +42,7 @@ from network.keys import published_jwks
 MAX_BUNDLE_BYTES = 1024 * 1024
 STUDENT = _l("leerling")
 REPRESENTATIVE = _l("wettelijk vertegenwoordiger")
+VERSION_GONE = _l("verwijderd uit Schakel")
 UNKNOWN_CODE = _l("Deze controlecode kennen we niet. Controleer of u hem goed heeft overgenomen (tien tekens, "
                   "zonder 0, O, 1, I of L).")
 
@@ -68,7 +79,8 @@ class PublicSignature:
 @dataclass
 class PublicVersion:
     number: int
-    status: str
+    #: None for a version the audit log knows and the database lost
+    status: str | None
     status_label: str
     hash: str | None
     valid: bool
@@ -120,14 +132,19 @@ def _public_version(version: AgreementVersion, report: VersionReport) -> PublicV
                          signatures=signatures, missing=[described(key) for key in report.missing])
 
 
+def _lost_version(report: VersionReport) -> PublicVersion:
+    return PublicVersion(number=report.number, status=None, status_label=str(VERSION_GONE), hash=None, valid=False,
+                         complete=False, problems=list(report.problems), signatures=[], missing=[])
+
+
 def public_report(session: Session, keyring: Keyring, agreement: Agreement) -> PublicReport:
     """Every offered version of ``agreement``, newest first, verified as stored now."""
     by_number = {v.number: v for v in agreement.versions}
     report = PublicReport(code=agreement.verify_code, kind=agreement.kind.value,
                           kind_label=str(KIND_LABELS[agreement.kind]))
     for checked in verify_agreement(session, keyring, agreement):
-        version = by_number[checked.number]
-        report.versions.append(_public_version(version, checked))
+        version = by_number.get(checked.number)
+        report.versions.append(_public_version(version, checked) if version is not None else _lost_version(checked))
     return report
 
 
@@ -138,6 +155,8 @@ class BundleCheck:
     report: VersionReport
     #: party key -> (kind, name) from the bundle's own document
     parties: dict[str, dict[str, Any]]
+    #: signatures the hub received after the bundle was made, in words (not a fault)
+    note: str | None = None
 
     @property
     def signatures(self) -> list[PublicSignature]:
@@ -186,5 +205,13 @@ def check_bundle(session: Session, keyring: Keyring, bundle: Any) -> BundleCheck
     except (ValueError, RecursionError):  # e.g. a number JSON allows but RFC 8785 does not, or deep nesting
         raise ValidationFailed(errors={"bundle": [str(_l("Dit is geen geldige bundel van Schakel: het document "
                                                          "bevat waarden die niet canoniek te maken zijn."))]}) from None
-    parties = {str(p.get("key")): p for p in bundle["document"]["parties"] if isinstance(p, dict)}
-    return BundleCheck(report=report, parties=parties)
+    document = bundle["document"]
+    parties = {str(p.get("key")): p for p in document["parties"] if isinstance(p, dict)}
+    agreement = find_offered(session, document["agreement"].get("id"), document.get("version"), report.hash)
+    if agreement is not None:  # the hub holds this very version: its log says which signatures it had
+        check_bundle_rows(report, recorded_signatures(session, agreement).get(document["version"], []))
+    def describe(key: str) -> str:
+        return describe_party(parties.get(key))
+
+    report.problems += problems_of(report, describe)
+    return BundleCheck(report=report, parties=parties, note=later_note(report, describe))

@@ -14,6 +14,7 @@ from consent.agreements.access import list_agreements
 from consent.agreements.blueprint import bp, open_agreement, render_page
 from consent.agreements.content import diff as content_diff
 from consent.agreements.content import flatten, sections_for
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import AgreementKind, AgreementStatus
 from consent.agreements.overview import (
     EVENT_LABELS,
@@ -27,7 +28,7 @@ from consent.agreements.overview import (
     overview,
 )
 from consent.agreements.service import create_agreement, parties_as_dicts
-from consent.agreements.signatures import find_version, verify_agreement
+from consent.agreements.signatures import find_version
 from consent.tags import AgreementTag
 from network.access import Category
 from network.db import db
@@ -112,10 +113,8 @@ def version(agreement_id, number):
     content = latest_content(keyring(), found)
     labels = labels_for(db.session, agreement)
     lines = _grouped(flatten(agreement.kind, content, labels)) if content is not None else None
-    report = None
-    if found.content_hash is not None:
-        report = next((r for r in verify_agreement(db.session, keyring(), agreement) if r.number == found.number),
-                      None)
+    # a draft too: one reset from "offered" shows through the audit log's record of its signatures
+    report = next((r for r in verify_agreement(db.session, keyring(), agreement) if r.number == found.number), None)
     return render_page("consent/agreements/version.html", agreement=agreement, access=access, version=found,
                        lines=lines, report=report, labels=labels, method_labels=METHOD_LABELS,
                        order_labels=ORDER_LABELS)

@@ -37,10 +37,11 @@ from sqlalchemy import event
 
 import consent.agreements  # noqa: F401  (registers the jobs)
 from consent.agreements.access import find_agreement
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import AgreementKind, SignatureMethod, SigningOrder, VersionStatus
 from consent.agreements.service import create_agreement, save_parties, save_section
-from consent.agreements.signatures import sign_version, verify_agreement
+from consent.agreements.signatures import sign_version
 from consent.catalogue import seed_catalogues
 from consent.service import grant_consent
 from network import clock

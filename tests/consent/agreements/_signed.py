@@ -112,12 +112,25 @@ def register_key(session, world, organisation):
     return private, key.kid, admin
 
 
-def partner_statement(agreement, version, party, *, signer_name, organisation, signed_at, method="organisation-key"):
-    """The statement a partner system signs, built from the documented format (not the hub's code)."""
-    return {"agreement": str(agreement.id), "version": version.number, "version_hash": version.content_hash,
+LEGACY = None
+
+
+def partner_statement(agreement, version, party, *, signer_name, organisation, signed_at, method="organisation-key",
+                      previous="as the API gives it"):
+    """The statement a partner system signs, built from the documented format (not the hub's code).
+    ``previous`` is the version's ``previous`` as ``GET /api/v1/agreements/{id}`` gives it, unless
+    given; :data:`LEGACY` leaves it out (the form before issue 18, still accepted)."""
+    stmt = {"agreement": str(agreement.id), "version": version.number, "version_hash": version.content_hash,
             "party": party.key, "role": party.role,
             "signer": {"name": signer_name, "organisation": organisation, "on_behalf_of": None},
             "time": signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "method": method}
+    if previous == "as the API gives it":
+        from consent.agreements.api import _version
+
+        previous = _version(version, agreement)["previous"]
+    if previous is not LEGACY:
+        stmt["previous"] = previous
+    return stmt
 
 
 def sign_statement(private, stmt) -> str:

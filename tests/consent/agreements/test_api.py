@@ -298,7 +298,7 @@ def test_verification_by_code_is_public_and_names_nobody(client, session, keyrin
 
 
 def test_bundle_verification_endpoint(client, session, keyring, world, actors):
-    from consent.agreements.signatures import build_bundle
+    from consent.agreements.integrity import build_bundle
 
     agreement_id = signed_plan(session, keyring, world, actors)
     session.expire_all()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from consent.agreements.demo import seed_demo_agreements
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.models import Agreement, AgreementKind, AgreementStatus, VersionStatus
 from consent.agreements.service import content_of
 from consent.agreements.sharing import sharing_warnings
-from consent.agreements.signatures import verify_agreement
 from consent.demo import seed_demo_consents
 from network import clock
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from consent.agreements.access import find_agreement
 from consent.agreements.documents import verify_bundle
+from consent.agreements.integrity import build_bundle, verify_agreement
 from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import AgreementStatus, SignatureMethod, SigningOrder, VersionStatus
 from consent.agreements.service import save_section
-from consent.agreements.signatures import build_bundle, sign_version, verify_agreement
+from consent.agreements.signatures import sign_version
 from network.keys import published_jwks
 from tests.consent.agreements.conftest import give_plan_consent, ready_plan
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from consent.agreements.access import find_agreement
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import (
     AgreementKind,
@@ -27,7 +28,6 @@ from consent.agreements.signatures import (
     sign_with_organisation_key,
     signable_parties,
     signing_capacity,
-    verify_agreement,
 )
 from consent.lifecycle import add_representation
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed

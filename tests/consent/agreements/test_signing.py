@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from consent.agreements.access import find_agreement
 from consent.agreements.documents import document_hash, format_time, verify_bundle, version_document
+from consent.agreements.integrity import build_bundle, verify_agreement
 from consent.agreements.models import Agreement, AgreementKind, AgreementSignature, SigningOrder, VersionStatus
 from consent.agreements.service import content_of, create_agreement, document_of, save_parties, save_section
-from consent.agreements.signatures import build_bundle, verify_agreement
 from network.config import write_secrets_file
 from network.db import UTCDateTime, db
 from network.keys import published_jwks

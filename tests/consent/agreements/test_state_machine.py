@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from consent.agreements.access import find_agreement
+from consent.agreements.integrity import verify_agreement
 from consent.agreements.lifecycle import end_agreement, offer_for_signature
 from consent.agreements.models import (
     AgreementEvent,
@@ -39,7 +40,7 @@ from consent.agreements.models import (
     VersionStatus,
 )
 from consent.agreements.service import create_agreement, save_parties, save_section
-from consent.agreements.signatures import decline_version, sign_version, verify_agreement
+from consent.agreements.signatures import decline_version, sign_version
 from network.errors import DomainError
 from tests.consent.agreements._signed import utcnow
 from tests.consent.agreements.conftest import CHECKS, give_plan_consent, party_rows

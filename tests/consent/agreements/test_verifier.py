@@ -27,7 +27,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consent.agreements.documents import MalformedBundle, verify_bundle
-from consent.agreements.signatures import build_bundle, sign_with_organisation_key
+from consent.agreements.integrity import build_bundle
+from consent.agreements.signatures import sign_with_organisation_key
 from tests.consent.agreements._signed import (
     offer,
     partner_statement,
@@ -50,8 +51,30 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _ed25519_ok(jwk: dict, signature: str, statement: dict) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(_unb64url(jwk["x"])).verify(_unb64url(signature), rfc8785.dumps(statement))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _seal_problems(bundle: dict, by_kid: dict, document: dict, present: set) -> list[str]:
+    """README step 5: the hub's seal (a hub key, about this document) lists what the bundle held."""
+    seal = bundle.get("seal")
+    if seal is None:
+        return []
+    about = seal["statement"]
+    if (re.fullmatch(r"org(\d+)-.*", seal["kid"]) or seal["kid"] not in by_kid
+            or about["format"] != "schakel-bundle-seal/1" or about["agreement"] != document["agreement"]["id"]
+            or about["version"] != document["version"] or about["version_hash"] != bundle["hash"]
+            or not _ed25519_ok(by_kid[seal["kid"]], seal["signature"], about)):
+        return ["seal broken"]
+    return [f"{item['party']}: taken out (seal)" for item in about["signatures"] if item["party"] not in present]
+
+
 def independent_verify(bundle: dict, jwks: dict) -> list[str]:
-    """README steps 1-4. Returns the problems (empty: valid and complete)."""
+    """README steps 1-6. Returns the problems (empty: valid and complete)."""
     problems = []
     if not isinstance(bundle, dict) or bundle.get("format") != "schakel-agreement-bundle/1":
         return ["not a bundle"]
@@ -62,6 +85,7 @@ def independent_verify(bundle: dict, jwks: dict) -> list[str]:
         problems.append("hash")
     by_kid = {jwk["kid"]: jwk for jwk in jwks["keys"] if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519"}
     parties = {party["key"]: party for party in document["parties"]}
+    present = {entry["statement"]["party"] for entry in bundle["signatures"]}
     valid = set()
     for entry in bundle["signatures"]:
         statement = entry["statement"]
@@ -85,14 +109,15 @@ def independent_verify(bundle: dict, jwks: dict) -> list[str]:
                 problems.append(f"{statement['party']}: key of another organisation")
                 continue
         # 3.4: Ed25519 over the canonical statement
-        try:
-            Ed25519PublicKey.from_public_bytes(_unb64url(jwk["x"])).verify(
-                _unb64url(entry["signature"]), rfc8785.dumps(statement))
-        except (InvalidSignature, ValueError):
+        if not _ed25519_ok(jwk, entry["signature"], statement):
             problems.append(f"{statement['party']}: bad signature")
             continue
         valid.add(statement["party"])
-    # step 4: every signing party has a valid signature
+        # step 4: the signatures a valid one names in previous are still there
+        problems += [f"{item['party']}: removed (chain)" for item in statement.get("previous", [])
+                     if item["party"] not in present]
+    problems += _seal_problems(bundle, by_kid, document, present)
+    # step 6: every signing party has a valid signature
     problems += [f"{key}: missing" for key, party in parties.items() if party["signs"] and key not in valid]
     return problems
 
@@ -192,6 +217,38 @@ def _remove_signature(bundle, world, private, kid):
     bundle["signatures"].remove(_entry(bundle, party_keys(world)["gemeente"]))
 
 
+def _remove_middle_signature(bundle, world, private, kid):
+    bundle["signatures"].remove(_entry(bundle, party_keys(world)["school"]))
+
+
+def _remove_first_signature(bundle, world, private, kid):
+    bundle["signatures"].remove(_entry(bundle, "student"))
+
+
+def _remove_every_signature(bundle, world, private, kid):
+    bundle["signatures"] = []
+
+
+def _remove_middle_and_relink(bundle, world, private, kid):
+    """The school's signature taken out, and the gemeente's statement made to name only the student's."""
+    _remove_middle_signature(bundle, world, private, kid)
+    later = _entry(bundle, party_keys(world)["gemeente"])["statement"]
+    later["previous"] = [p for p in later["previous"] if p["party"] == "student"]
+
+
+def _shorten_the_seal(bundle, world, private, kid):
+    """The last signature taken out, and the seal's list with it."""
+    _remove_signature(bundle, world, private, kid)
+    about = bundle["seal"]["statement"]
+    about["signatures"] = [p for p in about["signatures"] if p["party"] != party_keys(world)["gemeente"]]
+
+
+def _reseal_with_partner_key(bundle, world, private, kid):
+    """The last signature taken out, and the seal made again with the gemeente's own key."""
+    _shorten_the_seal(bundle, world, private, kid)
+    bundle["seal"]["kid"], bundle["seal"]["signature"] = kid, sign_statement(private, bundle["seal"]["statement"])
+
+
 def _change_statement(bundle, world, private, kid):
     _entry(bundle, "student")["statement"]["signer"]["name"] = "Iemand anders"
 
@@ -220,6 +277,12 @@ TAMPERED = {
     "signature changed": _change_signature,
     "kid unknown": _unknown_kid,
     "a signature removed": _remove_signature,
+    "the middle signature removed": _remove_middle_signature,
+    "the first signature removed": _remove_first_signature,
+    "every signature removed": _remove_every_signature,
+    "the middle signature removed, the next re-linked": _remove_middle_and_relink,
+    "the last signature removed, and from the seal": _shorten_the_seal,
+    "the last signature removed, resealed with a partner's key": _reseal_with_partner_key,
     "statement changed": _change_statement,
     "a partner's key signs for the student": _forge_with_partner_key,
     "a partner's key signs for the school": _forge_for_the_school,
@@ -246,7 +309,7 @@ def test_a_tampered_bundle_is_refused_by_every_verifier(signed, readme_verify, w
     assert independent_verify(tampered, jwks), case
     assert readme_verify(tampered, jwks), case
     report = verify_bundle(tampered, jwks)
-    assert not report.complete, (case, report)
+    assert not report.ok and not report.complete, (case, report)  # not valid: not merely unfinished
 
 
 def test_the_readme_script_names_what_is_wrong(signed, script_path, tmp_path, world):
@@ -284,7 +347,8 @@ def test_an_awaiting_version_is_valid_but_not_signed_by_everyone(session, keyrin
 def test_the_jwks_is_all_a_verifier_needs(signed, readme_verify):
     """Without the published keys nothing verifies; with another hub's keys neither."""
     bundle, jwks, _private, _kid = signed
-    assert len(readme_verify(bundle, {"keys": []})) == 6  # three unknown keys, three missing parties
+    # three unknown keys, the seal by an unknown key, three missing parties
+    assert len(readme_verify(bundle, {"keys": []})) == 7
     foreign = {"keys": [{**k, "x": base64.urlsafe_b64encode(bytes(32)).rstrip(b"=").decode()} for k in jwks["keys"]]}
     assert independent_verify(bundle, foreign)
     assert not verify_bundle(bundle, foreign).ok

@@ -14,10 +14,11 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from consent.agreements.access import find_agreement
+from consent.agreements.integrity import build_bundle
 from consent.agreements.lifecycle import offer_for_signature
 from consent.agreements.models import Agreement, AgreementSignature, SignatureMethod
 from consent.agreements.service import save_section
-from consent.agreements.signatures import build_bundle, sign_version
+from consent.agreements.signatures import sign_version
 from network.config import write_secrets_file
 from network.db import db
 from network.models import Student
