@@ -17,10 +17,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(app):
-    """The app on http://127.0.0.1:<free port>, threaded like a real deployment; one per test
-    process, as the app is."""
+    """The app on http://127.0.0.1:<free port>, threaded like a real deployment."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
@@ -29,9 +28,8 @@ def live_server(app):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One chromium per test process (~2 s to start); each test gets a fresh context (:func:`page`)."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"!!! BROWSER TESTS SKIPPED: {CHROMIUM} is missing. Install Debian's chromium "
                     "(apt-get install chromium) to run them; ./scripts/test does so when run as root.")
@@ -62,7 +60,7 @@ def page(browser, live_server):
     context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def axe():
     from axe_playwright_python.sync_playwright import Axe
 
