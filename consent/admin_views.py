@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from consent.catalogue import (
+    RECIPIENT_TYPES,
     create_legal_task,
     create_purpose,
     update_category,
@@ -41,11 +42,16 @@ bp = Blueprint("consent_admin", __name__)
 def catalogue():
     categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
     purposes = db.session.scalars(select(Purpose).order_by(Purpose.sort_order)
-                                  .options(selectinload(Purpose.needed))).all()
+                                  .options(selectinload(Purpose.needed), selectinload(Purpose.recipients))).all()
     tasks = db.session.scalars(select(LegalTask).options(selectinload(LegalTask.items),
                                                          selectinload(LegalTask.purpose))).all()
     return render_template("consent/admin.html", categories=categories, purposes=purposes, tasks=tasks,
-                           labels={str(c.code): c.label for c in categories})
+                           labels={str(c.code): c.label for c in categories}, type_labels=ORGANISATION_TYPE_LABELS,
+                           type_order=RECIPIENT_TYPES)
+
+
+#: the organisation types a purpose can name as recipients, in words, for the purpose form
+RECIPIENT_TYPE_OPTIONS = [(t.value, ORGANISATION_TYPE_LABELS[t]) for t in RECIPIENT_TYPES]
 
 
 @bp.route("/beheer/grondslagen/doelen/<int:purpose_id>", methods=["GET", "POST"])
@@ -56,7 +62,8 @@ def purpose_edit(purpose_id):
         raise NotFound()
     categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
     values = {"label": purpose.label, "description": purpose.description, "is_active": purpose.is_active,
-              "categories": [c.value for c in purpose.categories]}
+              "categories": [c.value for c in purpose.categories],
+              "organisation_types": [t.value for t in purpose.recipient_types]}
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
@@ -65,14 +72,14 @@ def purpose_edit(purpose_id):
         if not errors:
             return redirect_to("consent_admin.catalogue", _("Het doel is opgeslagen."))
     return render_template("consent/admin_purpose.html", purpose=purpose, categories=categories, values=values,
-                           errors=errors), 400 if errors else 200
+                           errors=errors, type_options=RECIPIENT_TYPE_OPTIONS), 400 if errors else 200
 
 
 @bp.route("/beheer/grondslagen/doelen/nieuw", methods=["GET", "POST"])
 @require(Permission.consent_catalogue)
 def purpose_new():
     categories = db.session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
-    values: dict = {"is_active": True, "categories": []}
+    values: dict = {"is_active": True, "categories": [], "organisation_types": []}
     errors: dict = {}
     if request.method == "POST":
         values = form_dict(request.form)
@@ -81,7 +88,7 @@ def purpose_new():
         if not errors:
             return redirect_to("consent_admin.catalogue", _("Het doel is toegevoegd."))
     return render_template("consent/admin_purpose.html", purpose=None, categories=categories, values=values,
-                           errors=errors), 400 if errors else 200
+                           errors=errors, type_options=RECIPIENT_TYPE_OPTIONS), 400 if errors else 200
 
 
 @bp.route("/beheer/grondslagen/categorieen/<category_code>", methods=["GET", "POST"])
@@ -124,7 +131,8 @@ def legal_task_edit(task_id):
         if not errors:
             return redirect_to("consent_admin.catalogue", _("De wettelijke taak is opgeslagen."))
     return render_template("consent/admin_task.html", task=task, categories=categories, values=values,
-                           errors=errors), 400 if errors else 200
+                           errors=errors, type_label=ORGANISATION_TYPE_LABELS[task.organisation_type]), \
+        400 if errors else 200
 
 
 #: the organisation types a legal task can be configured for (a school's own task is built in)

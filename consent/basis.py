@@ -3,6 +3,8 @@
 For a principal acting for an organisation it answers with at most two SQL statements: one for
 the student's valid consents to that organisation for the purpose, one for the legal tasks of
 the organisation's type for the purpose (with the region check inside the same statement).
+Both only count where the purpose names the organisation's type as a recipient
+(:class:`~consent.models.PurposeRecipientType`).
 A guardian (no acting organisation) costs one statement: the representation. Nothing is cached
 across requests, so a withdrawal counts from the very next decision. Errors propagate: decide
 catches them and denies everything (fail closed).
@@ -23,6 +25,7 @@ from consent.models import (
     LegalTask,
     LegalTaskCategory,
     Purpose,
+    PurposeRecipientType,
     Representation,
 )
 from network import clock
@@ -30,6 +33,13 @@ from network.access import Basis, Category
 from network.clock import under_consent_age
 from network.models import Organisation, Student
 from network.permissions import Acting, Principal
+
+
+def _fits(purpose_id, organisation_type):
+    """The join condition "this organisation type may receive this purpose's data": a consent or
+    legal task outside the catalogue's recipient types gives no basis, whatever the rows say."""
+    return ((PurposeRecipientType.purpose_id == purpose_id)
+            & (PurposeRecipientType.organisation_type == organisation_type))
 
 
 def consent_bases(session: Session, principal: Principal, student: Student, purpose: str,
@@ -43,6 +53,7 @@ def consent_bases(session: Session, principal: Principal, student: Student, purp
         select(Consent.id, ConsentItem.category)
         .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
+        .join(PurposeRecipientType, _fits(Consent.purpose_id, acting.organisation_type))
         .where(Consent.student_id == student.id, Consent.recipient_id == acting.organisation_id,
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
                Purpose.code == purpose)
@@ -56,6 +67,7 @@ def consent_bases(session: Session, principal: Principal, student: Student, purp
         select(LegalTask.code, LegalTaskCategory.category)
         .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
         .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .join(PurposeRecipientType, _fits(LegalTask.purpose_id, LegalTask.organisation_type))
         .where(LegalTask.organisation_type == acting.organisation_type, LegalTask.is_active.is_(True),
                Purpose.code == purpose,
                or_(LegalTask.own_region_only.is_(False), school_region == acting.region_id))
@@ -96,6 +108,7 @@ def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple
         select(Consent.student_id, Purpose.code, Consent.id, ConsentItem.category)
         .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
+        .join(PurposeRecipientType, _fits(Consent.purpose_id, acting.organisation_type))
         .where(Consent.student_id.in_(student_ids), Consent.recipient_id == acting.organisation_id,
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
                Purpose.code.in_(purposes))
@@ -108,6 +121,7 @@ def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple
         select(Purpose.code, LegalTask.code, LegalTask.own_region_only, LegalTaskCategory.category)
         .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
         .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .join(PurposeRecipientType, _fits(LegalTask.purpose_id, LegalTask.organisation_type))
         .where(LegalTask.organisation_type == acting.organisation_type, LegalTask.is_active.is_(True),
                Purpose.code.in_(purposes))
     ):
@@ -137,6 +151,8 @@ def consent_bases_for_organisations(session: Session, student: Student, pairs: l
         select(Consent.recipient_id, Purpose.code, Consent.id, ConsentItem.category)
         .join(ConsentItem, (ConsentItem.consent_id == Consent.id) & ConsentItem.category.not_in(LAW_ONLY_CODES))
         .join(Purpose, Purpose.id == Consent.purpose_id)
+        .join(Organisation, Organisation.id == Consent.recipient_id)
+        .join(PurposeRecipientType, _fits(Consent.purpose_id, Organisation.type))
         .where(Consent.student_id == student.id, Consent.recipient_id.in_({o for o, _p in wanted}),
                Consent.status == ConsentStatus.active, Consent.valid_from <= today, Consent.valid_until >= today,
                Purpose.code.in_(purposes))
@@ -152,6 +168,7 @@ def consent_bases_for_organisations(session: Session, student: Student, pairs: l
                LegalTaskCategory.category)
         .join(LegalTaskCategory, LegalTaskCategory.legal_task_id == LegalTask.id)
         .join(Purpose, Purpose.id == LegalTask.purpose_id)
+        .join(PurposeRecipientType, _fits(LegalTask.purpose_id, LegalTask.organisation_type))
         .where(LegalTask.organisation_type.in_({a.organisation_type for a, _p in pairs}),
                LegalTask.is_active.is_(True), Purpose.code.in_(purposes))
     ):

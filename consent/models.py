@@ -95,6 +95,20 @@ class PurposeCategory(db.Model):
         return f"<PurposeCategory {self.purpose_id} {self.category}>"
 
 
+class PurposeRecipientType(db.Model):
+    """An organisation type that may receive data for a purpose (a consent or a legal task for
+    it names a recipient of one of these types, never another: no employer for "uitkering")."""
+
+    __tablename__ = "consent_purpose_recipient_type"
+
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="CASCADE"), primary_key=True)
+    organisation_type: Mapped[OrganisationType] = mapped_column(
+        str_enum(OrganisationType, "purpose_recipient_type"), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<PurposeRecipientType {self.purpose_id} {self.organisation_type}>"
+
+
 class Purpose(db.Model):
     __tablename__ = "consent_purpose"
 
@@ -107,6 +121,7 @@ class Purpose(db.Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
     needed: Mapped[list[PurposeCategory]] = relationship(cascade="all, delete-orphan")
+    recipients: Mapped[list[PurposeRecipientType]] = relationship(cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Purpose {self.code}>"
@@ -114,6 +129,11 @@ class Purpose(db.Model):
     @property
     def categories(self) -> frozenset[Category]:
         return frozenset(Category(item.category) for item in self.needed)
+
+    @property
+    def recipient_types(self) -> frozenset[OrganisationType]:
+        """The organisation types that may receive data for this purpose."""
+        return frozenset(item.organisation_type for item in self.recipients)
 
 
 class LegalTaskCategory(db.Model):

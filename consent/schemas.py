@@ -45,6 +45,8 @@ class PurposeEditArgs(FormSchema):
     label = fields.String(required=True, validate=validate.Length(min=2, max=120))
     description = fields.String(load_default="", allow_none=True, validate=validate.Length(max=500))
     categories = fields.List(_CATEGORY, load_default=list)
+    #: the organisation types that may receive the purpose's data (checked in the service)
+    organisation_types = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
     is_active = fields.Boolean(load_default=False)
 
 
@@ -57,7 +59,7 @@ class CategoryEditArgs(FormSchema):
 def form_dict(form) -> dict:
     """A submitted form as a dict, with the repeated checkbox fields as lists."""
     data = form.to_dict()
-    for name in ("categories", "explicit"):
+    for name in ("categories", "explicit", "organisation_types"):
         data[name] = form.getlist(name)
     return {key: value for key, value in data.items() if key != "csrf_token"}
 

@@ -316,4 +316,4 @@ def test_staff_page_ids_are_unique(client, session):
     html = client.get(f"/leerlingen/{student.id}/toestemmingen").get_data(as_text=True)
     ids = Counter(re.findall(r'\sid="([^"]+)"', html))
     assert [i for i, n in ids.items() if n > 1] == []
-    assert 'id="f-ask-recipient_id"' in html and 'id="f-recipient_id"' in html
+    assert 'id="f-ask-recipient_purpose"' in html and 'id="f-recipient_purpose"' in html

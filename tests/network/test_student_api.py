@@ -117,7 +117,8 @@ def test_a_partner_lists_only_students_who_gave_it_a_basis_until_withdrawn(clien
     assert client.get(API, headers=headers).get_json()["items"] == []
     assert client.get(f"{API}/{world['student'].id}", headers=headers).status_code == 404  # no basis: not there
     consent = _grant(session, keyring, world, actors)  # contact and education, for jobcoaching
-    _grant(session, keyring, world, actors, recipient_id=world["rmc"].id)  # to another organisation
+    _grant(session, keyring, world, actors, recipient_id=world["rmc"].id,  # to another organisation
+           purpose_code="begeleiding-naar-werk")
 
     body = client.get(API, headers=headers).get_json()
     assert [item["id"] for item in body["items"]] == [str(world["student"].id)] and body["total"] == 1
