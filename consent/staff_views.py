@@ -35,7 +35,7 @@ from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dic
 from consent.service import consent_text, default_valid_until, grant_consent, withdraw_consent
 from consent.tags import ConsentTag
 from network import clock
-from network.access import Category
+from network.access import Category, bases_for_organisation
 from network.audit import AuditAction
 from network.clock import under_consent_age
 from network.db import db
@@ -78,11 +78,19 @@ def _bases(student, organisations, categories):
     tasks = db.session.scalars(select(LegalTask).where(LegalTask.is_active.is_(True))
                                .options(selectinload(LegalTask.items), selectinload(LegalTask.purpose))).all()
     for task in tasks:
-        holders = [o.name for o in organisations if o.type == task.organisation_type]
+        holders = [o for o in organisations if o.type == task.organisation_type]
         if task.own_region_only and not holders:
             continue
-        rows.append({"who": ", ".join(holders) or TYPE_WORDS[task.organisation_type], "purpose": task.purpose.label,
-                     "basis": task.label, "until": None, "categories": set(task.categories)})
+        basis, covered = task.label, set(task.categories)
+        if task.scope is not None and holders:
+            # the law covers some students only (the RMC's leavers, UWV's open matters): say
+            # whether it covers this one now, as the decision would (nothing is read: no audit)
+            covered = set(bases_for_organisation(db.session, holders[0], student, task.purpose.code,
+                                                 task.categories).allowed)
+            if not covered:
+                basis = _("%(task)s: geldt nu niet voor deze leerling", task=task.label)
+        rows.append({"who": ", ".join(o.name for o in holders) or TYPE_WORDS[task.organisation_type],
+                     "purpose": task.purpose.label, "basis": basis, "until": None, "categories": covered})
     return rows
 
 

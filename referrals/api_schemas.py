@@ -221,12 +221,19 @@ class PatchRouteArgs(ApiArgs):
         "description": "De huidige fase; zonder bereikte datum krijgt die fase vandaag."})
     responsible_account_id = fields.Integer(metadata={"description": "Een medewerker van de school."})
     expected_exit_date = fields.Date()
+    doelgroepregister_open = fields.Boolean(metadata={
+        "description": "Er loopt een aanvraag voor het doelgroepregister (banenafspraak) als stap van het traject; "
+                       "zolang dit aan staat dekt de wettelijke taak van UWV de leerling."})
     phases = fields.Dict(keys=fields.String(validate=one_of(PHASES)), values=fields.Nested(PhaseDatesArgs),
                          metadata={"description": "Per fase de geplande en bereikte datum (null wist)."})
 
 
 class RouteExitArgs(ApiArgs):
     exit_date = fields.Date(required=True, metadata={"description": "De dag waarop de leerling de school verliet."})
+    startkwalificatie = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "Verliet de leerling de school met een startkwalificatie (mbo 2 of hoger, havo, vwo)? "
+                       "null: onbekend. Zonder (bekende) startkwalificatie dekt de wettelijke taak van het RMC de "
+                       "jongere tot 23 jaar."})
 
 
 class RecordCheckInArgs(ApiArgs):
@@ -252,6 +259,8 @@ class RouteSchema(Schema):
     start_date = fields.Date()
     expected_exit_date = fields.Date(allow_none=True)
     exit_date = fields.Date(allow_none=True)
+    startkwalificatie = fields.Boolean(allow_none=True)
+    doelgroepregister_open = fields.Boolean()
     followup_months = fields.Integer()
     next_check_in_due = fields.Date(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)

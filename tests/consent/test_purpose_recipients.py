@@ -12,7 +12,8 @@ import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, text, update
 
-from consent.catalogue import PURPOSE_RECIPIENTS, create_legal_task, update_legal_task, update_purpose
+from consent.catalogue import PURPOSE_RECIPIENTS
+from consent.catalogue_admin import create_legal_task, update_legal_task, update_purpose
 from consent.lifecycle import request_consent
 from consent.models import Consent, ConsentRequest, LegalTask, Purpose, PurposeRecipientType
 from consent.service import grant_consent, withdraw_consent

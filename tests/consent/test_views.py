@@ -26,7 +26,7 @@ from network.db import db
 from network.models import OutboxMessage, Role
 from tests.conftest import csrf_from, post_form
 from tests.consent.conftest import grant_data
-from tests.factories import login, make_member
+from tests.factories import left_school, login, make_member
 
 PORTAL = "/mijn-gegevens/toestemmingen"
 
@@ -280,6 +280,8 @@ def test_hub_admin_edits_a_legal_task_but_never_with_special_categories(client, 
 
     admin = make_member(Role.hub_admin, OrganisationFactory(region=world["region"], type=OrganisationType.hub))
     login(client, admin)
+    left_school(world["student"])  # the RMC's task covers a leaver without a startkwalificatie
+    session.commit()
     task = session.scalar(select(LegalTask).where(LegalTask.code == "rmc-nazorg"))
     url = f"/beheer/grondslagen/wettelijke-taken/{task.id}"
     response = post_form(client, url, {"label": task.label, "categories": ["contactgegevens", "ondersteuningsbehoefte"],
