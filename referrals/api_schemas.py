@@ -187,6 +187,9 @@ class EventSchema(Schema):
     reason = fields.String(allow_none=True)
     body = fields.String(allow_none=True)
     internal = fields.Boolean(metadata={"description": "Interne notitie: alleen voor uw organisatie."})
+    withheld = fields.Boolean(metadata={
+        "description": "De tekst van de school (reden, bericht) is weggelaten: u heeft geen grondslag meer voor de "
+                       "gegevens van de leerling. Uw eigen teksten blijven zichtbaar."})
     actor_name = fields.String()
     actor_organisation = fields.String(allow_none=True)
 
@@ -194,6 +197,9 @@ class EventSchema(Schema):
 class ReferralDetailSchema(ReferralSchema):
     packet = fields.Nested(PacketSchema)
     events = fields.List(fields.Nested(EventSchema))
+    school_text_withheld = fields.String(allow_none=True, metadata={
+        "description": "Waarom de vrije tekst van de school ontbreekt (geen grondslag meer, bijvoorbeeld na het "
+                       "intrekken van de toestemming); null als u alles ziet."})
 
 
 # -- routes and check-ins (referrals/route_api.py) ----------------------------------------------

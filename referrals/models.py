@@ -272,6 +272,9 @@ class ReferralEvent(db.Model):
     actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(200))
     actor_organisation_name: Mapped[str | None] = mapped_column(String(200))
+    #: the organisation the actor acted for (None: the hub itself, a job): tells the school's
+    #: free text from the receiver's own, which stays visible to it when no basis remains
+    actor_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
 
     referral: Mapped[Referral] = relationship(back_populates="events")
 
