@@ -6,20 +6,24 @@ the hub admin's edits). The first migration seeds the same entries for a fresh i
 
 from __future__ import annotations
 
-import re
-
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.models import DataCategory, LegalTask, LegalTaskCategory, Purpose, PurposeCategory
-from consent.tags import ConsentTag
+from consent.models import (
+    DataCategory,
+    LegalTask,
+    LegalTaskCategory,
+    Purpose,
+    PurposeCategory,
+    PurposeRecipientType,
+    TaskScope,
+)
 from network.access import Category
-from network.audit import AuditAction, record
-from network.errors import ValidationFailed
 from network.models import OrganisationType
 
 C = Category
+T = OrganisationType
 
 #: code -> (label, description, special, order)
 CATEGORIES: dict[Category, tuple[str, str, bool, int]] = {
@@ -57,16 +61,55 @@ PURPOSES: dict[str, tuple[str, str, tuple[Category, ...]]] = {
                                    (C.contact, C.education, C.support, C.bsn)),
 }
 
-#: (organisation type, purpose, code) -> (label, legal reference, own region only, categories)
-LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, tuple[Category, ...]]] = {
+#: purpose -> the organisation types that may receive its data (DOMAIN.md, who does what): the
+#: gemeente (Participatiewet: jobcoach, income, regelzaken), UWV (Wajong, doelgroepregister,
+#: arbeidsdeskundige), the WSP (employers, placement, banenafspraak), the RMC (leavers), the
+#: leerwerkloket, SBB (learning companies), MEE and care (begeleiding, regelzaken) and the
+#: (learning) company only for the internship. The hub admin edits these; they are data.
+PURPOSE_RECIPIENTS: dict[str, tuple[OrganisationType, ...]] = {
+    "begeleiding-naar-werk": (T.gemeente, T.uwv, T.wsp, T.rmc, T.leerwerkloket, T.mee, T.zorg),
+    "jobcoaching": (T.gemeente, T.uwv, T.mee, T.zorg),
+    "stagebegeleiding": (T.gemeente, T.sbb, T.leerwerkloket, T.mee, T.zorg, T.werkgever),
+    "rmc-nazorg": (T.rmc, T.gemeente),
+    "uitkering-en-regelzaken": (T.gemeente, T.uwv, T.mee),
+    "arbeidsdeskundig-onderzoek": (T.uwv, T.gemeente),
+    "doelgroepregister-aanvraag": (T.uwv, T.gemeente, T.wsp),
+}
+#: never a recipient of a consent or legal task: the school works under its own educational
+#: task (network.access), the hub holds no student data of its own
+NOT_RECIPIENTS = frozenset({T.school, T.hub})
+RECIPIENT_TYPES: tuple[OrganisationType, ...] = tuple(t for t in OrganisationType if t not in NOT_RECIPIENTS)
+
+
+#: an organisation type as a word inside a sentence ("alleen een gemeente, UWV of MEE")
+TYPE_WORDS = {T.gemeente: _l("gemeente"), T.uwv: "UWV", T.wsp: _l("werkgeversservicepunt"), T.rmc: "RMC",
+              T.sbb: "SBB", T.leerwerkloket: _l("leerwerkloket"), T.mee: "MEE", T.zorg: _l("zorgaanbieder"),
+              T.werkgever: _l("werkgever"), T.other: _l("andere organisatie"), T.school: _l("school"),
+              T.hub: _l("regionale hub")}
+
+
+def type_words(types) -> str:
+    """Organisation types in words, in the catalogue's order (``gemeente, UWV of MEE``)."""
+    wanted = set(types)
+    words = [str(TYPE_WORDS[t]) for t in OrganisationType if t in wanted]
+    if len(words) < 2:
+        return "".join(words)
+    return str(_l("%(some)s of %(last)s", some=", ".join(words[:-1]), last=words[-1]))
+
+
+#: (organisation type, purpose, code) -> (label, legal reference, own region only, the law's scope,
+#: categories). The scope is checked per student on every decision (consent.models.TaskScope):
+#: the RMC's task covers leavers without a startkwalificatie, not a pupil still at school; UWV's
+#: covers a student with an open doelgroepregister matter, not every student.
+LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, TaskScope | None, tuple[Category, ...]]] = {
     (OrganisationType.rmc, "rmc-nazorg", "rmc-nazorg"): (
         "RMC-nazorg van schoolverlaters",
         "Wettelijke taak van het RMC (Wet educatie en beroepsonderwijs, Leerplichtwet 1969)",
-        True, (C.contact, C.education)),
+        True, TaskScope.rmc, (C.contact, C.education)),
     (OrganisationType.uwv, "doelgroepregister-aanvraag", "uwv-doelgroepregister"): (
         "Beoordeling doelgroepregister door UWV",
         "Wettelijke taak van UWV (Wet banenafspraak; gebruik BSN: Wet algemene bepalingen BSN art. 10)",
-        False, (C.contact, C.bsn)),
+        False, TaskScope.uwv, (C.contact, C.bsn)),
 }
 
 
@@ -84,152 +127,14 @@ def seed_catalogues(session: Session) -> None:
             purpose = purposes[code] = Purpose(code=code, label=label, description=description, sort_order=order,
                                                is_active=True)
             purpose.needed = [PurposeCategory(category=c.value) for c in needed]
+            purpose.recipients = [PurposeRecipientType(organisation_type=t) for t in PURPOSE_RECIPIENTS[code]]
             session.add(purpose)
     session.flush()  # ids for the legal tasks
     tasks = {(t.organisation_type, t.purpose_id, t.code) for t in session.scalars(select(LegalTask))}
-    for (org_type, purpose_code, code), (label, reference, own_region, cats) in LEGAL_TASKS.items():
+    for (org_type, purpose_code, code), (label, reference, own_region, scope, cats) in LEGAL_TASKS.items():
         purpose = purposes[purpose_code]
         if (org_type, purpose.id, code) not in tasks:
             session.add(LegalTask(organisation_type=org_type, purpose_id=purpose.id, code=code, label=label,
-                                  legal_reference=reference, description="", own_region_only=own_region,
+                                  legal_reference=reference, description="", own_region_only=own_region, scope=scope,
                                   is_active=True, items=[LegalTaskCategory(category=c.value) for c in cats]))
     session.flush()
-
-
-def update_purpose(session: Session, actor, purpose, data: dict) -> None:
-    """Hub admin: change a purpose's label, description, needed categories and active flag.
-
-    Existing consents keep the categories they were given for; new ones are checked against
-    the new list. A purpose needs at least one category (else :class:`ValidationFailed`).
-    """
-    wanted = {Category(c).value for c in data.get("categories") or []}
-    if not wanted:
-        raise ValidationFailed(errors={"categories": [_l("Kies minstens één soort gegevens.")]})
-    purpose.label, purpose.description = data["label"], data.get("description") or ""
-    purpose.is_active = bool(data.get("is_active"))
-    purpose.needed = [item for item in purpose.needed if item.category in wanted] + [
-        PurposeCategory(category=c) for c in sorted(wanted - {i.category for i in purpose.needed})]
-    session.flush()
-    record(session, actor, action=AuditAction.update, event_type=ConsentTag.purpose_update, object_type="purpose",
-           object_id=purpose.id, detail={"code": purpose.code, "categories": sorted(wanted),
-                                         "active": purpose.is_active})
-
-
-def update_category(session: Session, actor, category, data: dict) -> None:
-    """Hub admin: change a data category's label, description and special flag (the code is fixed)."""
-    category.label, category.description = data["label"], data.get("description") or ""
-    category.is_special = bool(data.get("is_special"))
-    session.flush()
-    record(session, actor, action=AuditAction.update, event_type=ConsentTag.category_update, object_type="category",
-           object_id=str(category.code), detail={"special": category.is_special})
-
-
-#: a purpose or legal-task code: lower-case words joined by hyphens (it is used in the audit log)
-CODE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-def _check_code(code: str | None, errors: dict[str, list[str]]) -> str:
-    code = (code or "").strip()
-    if not CODE_PATTERN.fullmatch(code) or len(code) > 60:
-        errors.setdefault("code", []).append(_l(
-            "Gebruik voor de code kleine letters, cijfers en streepjes, zoals 'begeleiding-naar-werk' "
-            "(hoogstens 60 tekens)."))
-    return code
-
-
-def _task_categories(session: Session, purpose, data: dict, errors: dict[str, list[str]]) -> set[str]:
-    """The categories of a legal task: at least one, never special, and only what the purpose needs."""
-    wanted = {Category(c).value for c in data.get("categories") or []}
-    special = {str(c.code) for c in session.scalars(select(DataCategory).where(DataCategory.is_special.is_(True)))}
-    if not wanted:
-        errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
-    elif wanted & special:
-        errors.setdefault("categories", []).append(_l(
-            "Een wettelijke taak kan geen bijzondere gegevens (gezondheid, justitie) omvatten; daarvoor is "
-            "uitdrukkelijke toestemming van de leerling nodig."))
-    elif purpose is not None and wanted - {c.value for c in purpose.categories}:
-        errors.setdefault("categories", []).append(_l(
-            "Een wettelijke taak kan alleen gegevens omvatten die het doel '%(purpose)s' nodig heeft.",
-            purpose=purpose.label))
-    return wanted
-
-
-def create_purpose(session: Session, actor, data: dict):
-    """Hub admin: add a purpose with the categories it needs (validated: a free, well-formed
-    code and at least one category). Raises :class:`ValidationFailed`; adds nothing then."""
-    errors: dict[str, list[str]] = {}
-    code = _check_code(data.get("code"), errors)
-    if "code" not in errors and session.scalar(select(Purpose.id).where(Purpose.code == code)) is not None:
-        errors.setdefault("code", []).append(_l("Er is al een doel met deze code."))
-    wanted = sorted({Category(c).value for c in data.get("categories") or []})
-    if not wanted:
-        errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))
-    if errors:
-        raise ValidationFailed(errors=errors)
-    order = session.scalar(select(func.max(Purpose.sort_order))) or 0
-    purpose = Purpose(code=code, label=data["label"], description=data.get("description") or "",
-                      is_active=bool(data.get("is_active")), sort_order=order + 1,
-                      needed=[PurposeCategory(category=c) for c in wanted])
-    session.add(purpose)
-    session.flush()  # the id for the audit event
-    record(session, actor, action=AuditAction.create, event_type=ConsentTag.purpose_create, object_type="purpose",
-           object_id=purpose.id, detail={"code": code, "categories": wanted, "active": purpose.is_active})
-    return purpose
-
-
-def create_legal_task(session: Session, actor, data: dict):
-    """Hub admin: add a legal-task basis for an organisation type and purpose.
-
-    Validated like an edit (at least one category, never a special one, only what the purpose
-    needs) plus a well-formed code that is free for that type and purpose. Adds nothing on error.
-    """
-    errors: dict[str, list[str]] = {}
-    try:
-        org_type = OrganisationType(data.get("organisation_type"))
-    except ValueError:
-        org_type = None
-    if org_type is None or org_type in (OrganisationType.school, OrganisationType.hub):
-        errors.setdefault("organisation_type", []).append(_l("Kies een type organisatie (geen school of hub)."))
-    purpose = session.get(Purpose, data["purpose_id"]) if data.get("purpose_id") else None
-    if purpose is None:
-        errors.setdefault("purpose_id", []).append(_l("Kies een doel."))
-    code = _check_code(data.get("code"), errors)
-    if "code" not in errors and org_type is not None and purpose is not None and session.scalar(
-            select(LegalTask.id).where(LegalTask.organisation_type == org_type, LegalTask.purpose_id == purpose.id,
-                                       LegalTask.code == code)) is not None:
-        errors.setdefault("code", []).append(_l("Deze wettelijke taak bestaat al voor dit type organisatie en doel."))
-    wanted = _task_categories(session, purpose, data, errors)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    task = LegalTask(organisation_type=org_type, purpose_id=purpose.id, code=code, label=data["label"],
-                     legal_reference=data.get("legal_reference") or "", description="",
-                     own_region_only=bool(data.get("own_region_only")), is_active=bool(data.get("is_active")),
-                     items=[LegalTaskCategory(category=c) for c in sorted(wanted)])
-    session.add(task)
-    session.flush()  # the id for the audit event
-    record(session, actor, action=AuditAction.create, event_type=ConsentTag.legal_task_create, object_type="legal_task",
-           object_id=task.id, detail={"code": code, "organisation_type": org_type.value, "purpose": purpose.code,
-                                      "categories": sorted(wanted), "active": task.is_active,
-                                      "own_region_only": task.own_region_only})
-    return task
-
-
-def update_legal_task(session: Session, actor, task, data: dict) -> None:
-    """Hub admin: change a legal-task basis (label, law, categories, region rule, active).
-
-    A legal task never covers a special category: those need the student's explicit consent
-    (AVG art. 9/10), so asking for one is a field error and nothing changes; nor may it cover
-    a category its purpose does not need, or none at all.
-    """
-    errors: dict[str, list[str]] = {}
-    wanted = _task_categories(session, task.purpose, data, errors)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    task.label, task.legal_reference = data["label"], data.get("legal_reference") or ""
-    task.own_region_only, task.is_active = bool(data.get("own_region_only")), bool(data.get("is_active"))
-    task.items = [item for item in task.items if item.category in wanted] + [
-        LegalTaskCategory(category=c) for c in sorted(wanted - {i.category for i in task.items})]
-    session.flush()
-    record(session, actor, action=AuditAction.update, event_type=ConsentTag.legal_task_update, object_type="legal_task",
-           object_id=task.id, detail={"code": task.code, "categories": sorted(wanted), "active": task.is_active,
-                                      "own_region_only": task.own_region_only})

@@ -95,6 +95,20 @@ class PurposeCategory(db.Model):
         return f"<PurposeCategory {self.purpose_id} {self.category}>"
 
 
+class PurposeRecipientType(db.Model):
+    """An organisation type that may receive data for a purpose (a consent or a legal task for
+    it names a recipient of one of these types, never another: no employer for "uitkering")."""
+
+    __tablename__ = "consent_purpose_recipient_type"
+
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("consent_purpose.id", ondelete="CASCADE"), primary_key=True)
+    organisation_type: Mapped[OrganisationType] = mapped_column(
+        str_enum(OrganisationType, "purpose_recipient_type"), primary_key=True)
+
+    def __repr__(self) -> str:
+        return f"<PurposeRecipientType {self.purpose_id} {self.organisation_type}>"
+
+
 class Purpose(db.Model):
     __tablename__ = "consent_purpose"
 
@@ -107,6 +121,7 @@ class Purpose(db.Model):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
     needed: Mapped[list[PurposeCategory]] = relationship(cascade="all, delete-orphan")
+    recipients: Mapped[list[PurposeRecipientType]] = relationship(cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Purpose {self.code}>"
@@ -114,6 +129,57 @@ class Purpose(db.Model):
     @property
     def categories(self) -> frozenset[Category]:
         return frozenset(Category(item.category) for item in self.needed)
+
+    @property
+    def recipient_types(self) -> frozenset[OrganisationType]:
+        """The organisation types that may receive data for this purpose."""
+        return frozenset(item.organisation_type for item in self.recipients)
+
+
+class TaskScope(enum.StrEnum):
+    """Whom a legal task's law covers beyond its organisation type and region; checked on every
+    decision by the check registered under this name (:func:`network.access.register_task_scope`)."""
+
+    #: leavers without a startkwalificatie under 23, PrO/VSO pupils after their exit, and the
+    #: route follow-up the region configured (:class:`RegionTaskScope`)
+    rmc = "rmc"
+    #: students with an open doelgroepregister or banenafspraak matter (a referral or route step)
+    uwv = "uwv"
+
+
+class RouteFollowup(enum.StrEnum):
+    """Which routes in follow-up (nazorg) a region puts under the RMC's task."""
+
+    none = "none"
+    #: the routes with two years of RMC follow-up (entree, an RMC or School-ex referral)
+    rmc = "rmc"
+    all = "all"
+
+
+class RegionTaskScope(db.Model):
+    """A region's settings of the legal tasks' scopes (no row: the defaults of the columns)."""
+
+    __tablename__ = "consent_region_task_scope"
+    __table_args__ = (CheckConstraint("rmc_max_age BETWEEN 16 AND 30", name="rmc_max_age_range"),)
+
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"), primary_key=True)
+    #: RMC: leavers (exit recorded, or reported as voortijdig schoolverlater) without a startkwalificatie
+    rmc_leavers: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: RMC: ... younger than this (the law: 23)
+    rmc_max_age: Mapped[int] = mapped_column(Integer, default=23)
+    #: RMC: PrO and VSO pupils after their exit
+    rmc_pro_vso: Mapped[bool] = mapped_column(Boolean, default=True)
+    rmc_route_followup: Mapped[RouteFollowup] = mapped_column(str_enum(RouteFollowup, "rmc_route_followup"),
+                                                              default=RouteFollowup.rmc)
+    #: UWV: an open referral for the doelgroepregister
+    uwv_open_referrals: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: UWV: a route whose doelgroepregister step runs
+    uwv_route_steps: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_name: Mapped[str] = mapped_column(String(200), default="")
+
+    def __repr__(self) -> str:
+        return f"<RegionTaskScope {self.region_id}>"
 
 
 class LegalTaskCategory(db.Model):
@@ -146,6 +212,8 @@ class LegalTask(db.Model):
     description: Mapped[str] = mapped_column(String(500), default="")
     #: only for students of schools in the organisation's own region
     own_region_only: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: whom the law covers beyond type and region (None: every student of the region rule)
+    scope: Mapped[TaskScope | None] = mapped_column(str_enum(TaskScope, "legal_task_scope"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     purpose: Mapped[Purpose] = relationship()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields, validate
 
-from consent.models import Channel, Relation
+from consent.models import Channel, Relation, RouteFollowup, TaskScope
 from network.access import Category
 from network.schemas import FormSchema
 
@@ -45,6 +45,8 @@ class PurposeEditArgs(FormSchema):
     label = fields.String(required=True, validate=validate.Length(min=2, max=120))
     description = fields.String(load_default="", allow_none=True, validate=validate.Length(max=500))
     categories = fields.List(_CATEGORY, load_default=list)
+    #: the organisation types that may receive the purpose's data (checked in the service)
+    organisation_types = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
     is_active = fields.Boolean(load_default=False)
 
 
@@ -57,7 +59,7 @@ class CategoryEditArgs(FormSchema):
 def form_dict(form) -> dict:
     """A submitted form as a dict, with the repeated checkbox fields as lists."""
     data = form.to_dict()
-    for name in ("categories", "explicit"):
+    for name in ("categories", "explicit", "organisation_types"):
         data[name] = form.getlist(name)
     return {key: value for key, value in data.items() if key != "csrf_token"}
 
@@ -67,7 +69,22 @@ class LegalTaskEditArgs(FormSchema):
     legal_reference = fields.String(load_default="", allow_none=True, validate=validate.Length(max=300))
     categories = fields.List(_CATEGORY, load_default=list)
     own_region_only = fields.Boolean(load_default=False)
+    #: whom the law covers (empty: every student within the region rule)
+    scope = fields.String(load_default=None, validate=validate.OneOf(
+        ["alle", *(s.value for s in TaskScope)], error=_l("Kies voor welke leerlingen de taak geldt.")))
     is_active = fields.Boolean(load_default=False)
+
+
+class RegionScopeArgs(FormSchema):
+    """A region's settings of the legal tasks' scopes (checked together in the service)."""
+
+    rmc_leavers = fields.Boolean(load_default=False)
+    rmc_max_age = fields.Integer(required=True, error_messages={"required": _l("Vul een leeftijd in.")})
+    rmc_pro_vso = fields.Boolean(load_default=False)
+    rmc_route_followup = fields.String(required=True, validate=validate.OneOf(
+        [f.value for f in RouteFollowup], error=_l("Kies welke trajecten in de nazorg onder de taak vallen.")))
+    uwv_open_referrals = fields.Boolean(load_default=False)
+    uwv_route_steps = fields.Boolean(load_default=False)
 
 
 class PurposeCreateArgs(PurposeEditArgs):

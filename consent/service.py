@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from consent.catalogue import LAW_ONLY
+from consent.catalogue import LAW_ONLY, TYPE_WORDS, type_words
 from consent.models import (
     Channel,
     Consent,
@@ -116,12 +116,13 @@ def _load_purpose(session: Session, code: str | None) -> Purpose | None:
     if not code:
         return None
     return session.scalar(select(Purpose).where(Purpose.code == code, Purpose.is_active.is_(True))
-                          .options(selectinload(Purpose.needed)))
+                          .options(selectinload(Purpose.needed), selectinload(Purpose.recipients)))
 
 
 def check_scope(session: Session, student: Student, data: dict[str, Any],
                 errors: dict[str, list[str]]) -> tuple[Organisation | None, Purpose | None, set[Category]]:
-    """Recipient in the student's region, an active purpose, categories the purpose needs."""
+    """Recipient in the student's region, an active purpose that this kind of recipient may
+    receive, categories the purpose needs."""
     recipient = session.get(Organisation, data.get("recipient_id")) if data.get("recipient_id") else None
     if recipient is None or not recipient.is_active:
         errors.setdefault("recipient_id", []).append(_l("Kies een organisatie."))
@@ -132,6 +133,11 @@ def check_scope(session: Session, student: Student, data: dict[str, Any],
     purpose = _load_purpose(session, data.get("purpose_code"))
     if purpose is None:
         errors.setdefault("purpose_code", []).append(_l("Kies een doel."))
+    elif recipient is not None and recipient.type not in purpose.recipient_types:
+        errors.setdefault("recipient_id", []).append(_l(
+            "%(name)s is een %(type)s. Voor '%(purpose)s' mag alleen een %(types)s gegevens krijgen. Kies een "
+            "andere organisatie of een ander doel.", name=recipient.name, type=TYPE_WORDS[recipient.type],
+            purpose=purpose.label, types=type_words(purpose.recipient_types)))
     categories = {Category(c) for c in data.get("categories") or []}
     if not categories:
         errors.setdefault("categories", []).append(_l("Kies minstens één soort gegevens."))

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from consent.catalogue import LAW_ONLY_CODES
+from consent.catalogue import LAW_ONLY_CODES, TYPE_WORDS
+from consent.choices import choice_errors, recipient_choices, region_recipients, split_choice
 from consent.export import export_json
 from consent.lifecycle import (
     add_representation,
@@ -26,7 +27,6 @@ from consent.models import (
     ConsentStatus,
     DataCategory,
     LegalTask,
-    Purpose,
     Relation,
     Representation,
 )
@@ -35,13 +35,12 @@ from consent.schemas import GrantArgs, RepresentationArgs, RequestArgs, form_dic
 from consent.service import consent_text, default_valid_until, grant_consent, withdraw_consent
 from consent.tags import ConsentTag
 from network import clock
-from network.access import Category
+from network.access import Category, bases_for_organisation
 from network.audit import AuditAction
 from network.clock import under_consent_age
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.events import EventTag
-from network.models import Organisation, OrganisationType
 from network.permissions import Permission, can_manage_student
 from network.students import get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
@@ -79,11 +78,19 @@ def _bases(student, organisations, categories):
     tasks = db.session.scalars(select(LegalTask).where(LegalTask.is_active.is_(True))
                                .options(selectinload(LegalTask.items), selectinload(LegalTask.purpose))).all()
     for task in tasks:
-        holders = [o.name for o in organisations if o.type == task.organisation_type]
+        holders = [o for o in organisations if o.type == task.organisation_type]
         if task.own_region_only and not holders:
             continue
-        rows.append({"who": ", ".join(holders) or task.organisation_type.value.upper(), "purpose": task.purpose.label,
-                     "basis": task.label, "until": None, "categories": set(task.categories)})
+        basis, covered = task.label, set(task.categories)
+        if task.scope is not None and holders:
+            # the law covers some students only (the RMC's leavers, UWV's open matters): say
+            # whether it covers this one now, as the decision would (nothing is read: no audit)
+            covered = set(bases_for_organisation(db.session, holders[0], student, task.purpose.code,
+                                                 task.categories).allowed)
+            if not covered:
+                basis = _("%(task)s: geldt nu niet voor deze leerling", task=task.label)
+        rows.append({"who": ", ".join(o.name for o in holders) or TYPE_WORDS[task.organisation_type],
+                     "purpose": task.purpose.label, "basis": basis, "until": None, "categories": covered})
     return rows
 
 
@@ -91,11 +98,7 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
     session = db.session
     today = clock.today()
     categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
-    purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
-                               .options(selectinload(Purpose.needed))).all()
-    organisations = session.scalars(select(Organisation).where(
-        Organisation.region_id == student.school.region_id, Organisation.is_active.is_(True),
-        Organisation.type.not_in([OrganisationType.school, OrganisationType.hub])).order_by(Organisation.name)).all()
+    organisations = region_recipients(session, student.school.region_id)
     ended = session.scalars(select(Consent).where(Consent.student_id == student.id,
                                                   Consent.status != ConsentStatus.active)
                             .order_by(Consent.given_at.desc())).all()
@@ -106,10 +109,9 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         active=session.scalars(select(Consent).where(Consent.student_id == student.id,
                                                      Consent.status == ConsentStatus.active)
                                .order_by(Consent.given_at.desc())).all(),
-        categories=categories, purposes=purposes, ended=ended, requests=open_requests(session, student),
+        categories=categories, ended=ended, requests=open_requests(session, student),
         representatives=representatives, values=values or {}, errors=errors or {}, form=form,
-        recipient_options=[(o.id, o.name) for o in organisations],
-        purpose_options=[(p.code, f"{p.label} ({', '.join(sorted(c.value for c in p.categories))})") for p in purposes],
+        recipient_groups=recipient_choices(session, organisations),
         relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
         under16=under_consent_age(student.date_of_birth, today), relation_labels=RELATION_LABELS,
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
@@ -133,13 +135,15 @@ def _policy_url() -> str:
 @require(Permission.consent_record)
 def record(student_id):
     principal, student = _student(student_id)
-    raw = form_dict(request.form)
+    raw = split_choice(form_dict(request.form))
+
     def record_consent(data):
         if not data.get("channel"):  # staff record what was given elsewhere: say how
             raise ValidationFailed(errors={"channel": [_("Kies hoe de toestemming is gegeven.")]})
         return grant_consent(db.session, principal, keyring(), student, data, policy_url=_policy_url())
 
     _done, errors = submit(GrantArgs, raw, record_consent)
+    errors = choice_errors(errors)
     if not errors:
         return redirect_to("consent_staff.overview", _("De toestemming is vastgelegd."),
                                    student_id=student.id)
@@ -151,11 +155,12 @@ def record(student_id):
 @require(Permission.consent_record)
 def ask(student_id):
     principal, student = _student(student_id)
-    raw = form_dict(request.form)
+    raw = split_choice(form_dict(request.form))
     portal_url = current_app.config["BASE_URL"].rstrip("/") + "/mijn-gegevens/toestemmingen"
     _done, errors = submit(RequestArgs, raw,
                            lambda data: request_consent(db.session, principal, keyring(), student, data,
                                                         portal_url=portal_url))
+    errors = choice_errors(errors)
     if not errors:
         return redirect_to("consent_staff.overview", _("De vraag om toestemming is verstuurd."),
                                    student_id=student.id)

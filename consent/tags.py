@@ -27,6 +27,8 @@ class ConsentTag(EventTag):
     category_update = "consent:category-update"
     legal_task_create = "consent:legal-task-create"
     legal_task_update = "consent:legal-task-update"
+    #: a region's settings of the legal tasks' scopes (the RMC's, UWV's)
+    task_scope_update = "consent:task-scope-update"
     # reads: school staff
     overview = "consent:overview"
     view = "consent:view"

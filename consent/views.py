@@ -26,6 +26,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from consent.catalogue import LAW_ONLY_CODES
+from consent.choices import choice_errors, recipient_choices, region_recipients, split_choice
 from consent.export import as_subject, collect_export, export_csv, export_json
 from consent.labels import action_label, basis_label, outcome_label, role_label
 from consent.lifecycle import open_requests
@@ -57,7 +58,6 @@ from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict, Forbidden, NotFound
 from network.events import EventTag
-from network.models import Organisation, OrganisationType
 from network.web import (
     current_principal,
     keyring,
@@ -129,12 +129,7 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
     ended = [c for c in consents if c.status is not ConsentStatus.active]
     categories = session.scalars(select(DataCategory).order_by(DataCategory.sort_order)).all()
     labels = {str(c.code): c.label for c in categories}
-    purposes = session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
-                               .options(selectinload(Purpose.needed))).all()
-    region_id = student.school.region_id
-    organisations = session.scalars(select(Organisation).where(
-        Organisation.region_id == region_id, Organisation.is_active.is_(True),
-        Organisation.type.not_in([OrganisationType.school, OrganisationType.hub])).order_by(Organisation.name)).all()
+    organisations = region_recipients(session, student.school.region_id)
     tasks = session.scalars(select(LegalTask).where(LegalTask.is_active.is_(True))
                             .options(selectinload(LegalTask.items), selectinload(LegalTask.purpose))).all()
     legal = []
@@ -150,10 +145,9 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
     html = render_template(
         "consent/portal.html", law_only=LAW_ONLY_CODES, student=student, role=role, choices=choices,
         active=active, ended=ended,
-        labels=labels, categories=categories, purposes=purposes, organisations=organisations, legal=legal,
-        requests=requests, request_texts=request_texts,
-        recipient_options=[(o.id, o.name) for o in organisations],
-        purpose_options=[(p.code, p.label) for p in purposes], values=values or {}, errors=errors or {},
+        labels=labels, categories=categories, organisations=organisations, legal=legal,
+        requests=requests, request_texts=request_texts, recipient_groups=recipient_choices(session, organisations),
+        values=values or {}, errors=errors or {},
         default_until=default_valid_until(student, today), text_version=CONSENT_TEXT_VERSION,
         special={str(c.code) for c in categories if c.is_special})
     return html, status
@@ -175,7 +169,8 @@ def grant():
     actor, student, role, choices = _subject()
     if student is None:
         return _empty(), 404
-    raw = form_dict(request.form)
+    raw = split_choice(form_dict(request.form))
+
     def give(data):
         data["channel"] = None  # the portal: the student (or guardian) gives it themself
         data.pop("representative_name", None)
@@ -183,6 +178,7 @@ def grant():
         return grant_consent(db.session, actor, keyring(), student, data, policy_url=_policy_url())
 
     _done, errors = submit(GrantArgs, raw, give)
+    errors = choice_errors(errors)
     if not errors:
         return redirect_to("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
                                                            "weer intrekken."), leerling=student.id)

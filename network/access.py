@@ -54,11 +54,13 @@ SPECIAL_CATEGORIES = frozenset({Category.support, Category.justice})
 
 @dataclass(frozen=True)
 class Basis:
-    """Why a read is lawful: ``kind`` is ``legal_task``, ``consent`` or ``self``."""
+    """Why a read is lawful: ``kind`` is ``legal_task``, ``consent`` or ``self``. A legal task
+    whose law covers only some students names its ``scope`` (see :func:`register_task_scope`)."""
 
     kind: str
     ref: str
     categories: frozenset[Category]
+    scope: str | None = None
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.ref}"
@@ -118,6 +120,38 @@ def register_basis_provider(provider: BasisProvider, *, batch: BatchProvider | N
     return provider
 
 
+#: which of ``students`` a legal task's law covers now (the facts are the student's: an exit, a
+#: report, an open matter, and the settings of the region of the student's school): the ids of
+#: those in scope. One call answers for a whole list in a fixed number of statements.
+TaskScope = Callable[[Session, list[Student]], set[Any]]
+_scopes: dict[str, TaskScope] = {}
+
+
+def register_task_scope(kind: str, check: TaskScope) -> TaskScope:
+    """Name the check of a legal task's scope (``referrals`` registers the RMC's and UWV's: the
+    data they need, exits and referrals, lives there). A basis with a scope nobody registered
+    gives nothing: fail closed."""
+    _scopes[kind] = check
+    return check
+
+
+def _in_scope(session: Session, bases: dict[Any, list[Basis]], students: dict[Any, Student]) -> dict[Any, list[Basis]]:
+    """``bases`` (by key) without the scoped legal-task bases of students outside their scope:
+    one check per scope kind for all keys at once. ``students`` maps each key to its student."""
+    wanted: dict[str, dict[Any, Student]] = {}
+    for key, found in bases.items():
+        for basis in found:
+            if basis.scope is not None:
+                wanted.setdefault(basis.scope, {})[students[key].id] = students[key]
+    if not wanted:
+        return bases
+    inside = {kind: _scopes[kind](session, list(group.values())) if kind in _scopes else set()
+              for kind, group in wanted.items()}
+
+    return {key: [b for b in found if b.scope is None or students[key].id in inside[b.scope]]
+            for key, found in bases.items()}
+
+
 #: purposes for which the school's own staff work with their own students (onderwijstaak)
 SCHOOL_PURPOSES = frozenset({"leerlingbegeleiding", "registratie", "verwijzing"})
 _SCHOOL_CATEGORIES = frozenset({Category.contact, Category.education, Category.bsn,
@@ -146,6 +180,7 @@ def _decide(session: Session, principal: Principal, student: Student, purpose: s
             # reading its own students costs no query, so a list decides per student cheaply.
             for provider in _providers:
                 bases.extend(provider(session, principal, student, purpose, requested))
+            bases = _in_scope(session, {student.id: bases}, {student.id: student})[student.id]
         allowed: set[Category] = set()
         for basis in bases:
             allowed |= basis.categories & requested
@@ -229,6 +264,12 @@ def _provider_bases(session: Session, principal: Principal, open_pairs: list[tup
         except Exception:
             log.exception("Access decision failed for a list of %d students; denying", len(open_pairs))
             failed.update((s.id, p) for s, p in open_pairs)
+    try:
+        extra = _in_scope(session, extra, {(s.id, p): s for s, p in open_pairs})
+    except Exception:
+        log.exception("A legal task's scope failed for a list of %d students; denying", len(open_pairs))
+        failed.update(key for key, found in extra.items() if any(b.scope for b in found))
+        extra = {key: [b for b in found if b.scope is None] for key, found in extra.items()}
     return extra, failed
 
 
@@ -284,6 +325,11 @@ def bases_for_organisations(session: Session, student: Student, wanted: Iterable
         except Exception:
             log.exception("Basis look-up for %d organisations failed; denying", len(pairs))
             failed = True
+    try:
+        bases = _in_scope(session, bases, dict.fromkeys(bases, student))
+    except Exception:
+        log.exception("A legal task's scope failed for %d organisations; denying", len(pairs))
+        failed = True
     result = {}
     for acting, purpose in pairs:
         found = [] if failed else bases[(acting.organisation_id, purpose)]

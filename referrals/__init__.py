@@ -3,7 +3,9 @@
 escalation), follow-up check-ins and the region's dashboard.
 
 Importing the package connects its consent-signal receivers and registers its jobs, its demo
-data and its encrypted columns (for key rotation) with the core; ``create_app`` imports it through the views.
+data, its encrypted columns (for key rotation) and the scopes of the RMC's and UWV's legal tasks
+(:mod:`referrals.scope`: the facts they need, exits and referrals, live here) with the core;
+``create_app`` imports it through the views.
 """
 
 from network.demo import register_demo_seeder
@@ -13,8 +15,10 @@ from referrals.demo_referrals import seed_demo_referrals
 from referrals.jobs import register_jobs
 from referrals.models import CheckIn, HandoverPacket, Intake, Referral, ReferralEvent
 from referrals.packet import connect_signals
+from referrals.scope import register_scopes
 
 connect_signals()
+register_scopes()
 register_jobs()
 for _column in (EncryptedColumn(Intake, "content_encrypted", Intake.content_ref),
                 EncryptedColumn(Referral, "details_encrypted", Referral.details_ref),

@@ -64,9 +64,9 @@ from referrals.api_schemas import (
     TransitionArgs,
 )
 from referrals.inbox import InboxFilters, list_inbox, list_sent
-from referrals.models import Referral, ReferralEvent
+from referrals.models import Referral
 from referrals.packet import read_packet
-from referrals.referral_timeline import event_body, visible_events
+from referrals.referral_timeline import WITHHELD_NOTICE, TimelineItem, event_body, school_text_fields, timeline
 from referrals.service import RECEIVER, assign, get_referral, post_message, side_of
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, empty_details
 from referrals.states import ReferralStatus, allowed_for
@@ -97,17 +97,21 @@ def _named(obj, name_attr: str = "name") -> dict | None:
     return {"id": obj.id, "name": getattr(obj, name_attr)} if obj is not None else None
 
 
-def _item(principal: Principal, referral: Referral, student_name: str | None) -> dict[str, Any]:
+def _item(principal: Principal, referral: Referral, student_name: str | None, *,
+          texts: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """One referral; ``texts``: its free-text fields as the viewer may see them (default: all)."""
     side = side_of(principal, referral)
+    texts = texts if texts is not None else {"status_reason": referral.status_reason,
+                                             "handover_present": referral.handover_present}
     return {
-        "id": referral.id, "status": referral.status.value, "status_reason": referral.status_reason,
+        "id": referral.id, "status": referral.status.value, "status_reason": texts["status_reason"],
         "outcome": referral.outcome.value if referral.outcome else None, "type": referral.type.value,
         "purpose": referral.purpose, "version": referral.version, "student_name": student_name,
         "service": _named(referral.service), "from_organisation": _named(referral.from_organisation),
         "from_name": referral.from_name, "to_organisation": _named(referral.to_organisation),
         "owner": _named(referral.owner), "created_at": referral.created_at, "sent_at": referral.sent_at,
         "response_due": referral.response_due, "answered_at": referral.answered_at, "closed_at": referral.closed_at,
-        "handover": {"held_on": referral.handover_on, "present": referral.handover_present,
+        "handover": {"held_on": referral.handover_on, "present": texts["handover_present"],
                      "recorded_by": referral.handover_recorded_by_name,
                      "confirmed_at": referral.handover_confirmed_at,
                      "confirmed_by": referral.handover_confirmed_by_name},
@@ -115,23 +119,28 @@ def _item(principal: Principal, referral: Referral, student_name: str | None) ->
     }
 
 
-def _event(ring, event: ReferralEvent) -> dict[str, Any]:
+def _event(item: TimelineItem) -> dict[str, Any]:
+    event = item.event
     return {"id": event.id, "kind": event.kind.value, "at": event.at,
             "from_status": event.from_status.value if event.from_status else None,
-            "to_status": event.to_status.value if event.to_status else None, "reason": event.reason,
-            "body": event_body(ring, event), "internal": event.internal_to is not None, "actor_name": event.actor_name,
+            "to_status": event.to_status.value if event.to_status else None, "reason": item.reason,
+            "body": item.body, "internal": item.internal, "withheld": item.withheld, "actor_name": event.actor_name,
             "actor_organisation": event.actor_organisation_name}
 
 
 def _detail(principal: Principal, referral: Referral) -> dict[str, Any]:
     """The referral as ``principal`` may see it: the packet through read_packet (decided and
-    audited), the timeline without other organisations' internal notes."""
+    audited), the timeline without other organisations' internal notes, and for a receiver with
+    no basis left none of the school's free text (its own stays)."""
     packet = read_packet(db.session, principal, keyring(), referral)
     content = packet.content if packet.state == "open" else None
     name = (content.get("contactgegevens") or {}).get("name") if content else None
-    ring = keyring()
-    events = [_event(ring, e) for e in visible_events(referral, principal.organisation_id)]
-    return {**_item(principal, referral, name), "events": events, "packet": {
+    school_text = packet.basis_remains
+    events = [_event(item) for item in timeline(keyring(), referral, principal.organisation_id,
+                                                 school_text=school_text)]
+    texts = school_text_fields(referral, school_text=school_text)
+    return {**_item(principal, referral, name, texts=texts), "events": events,
+            "school_text_withheld": None if school_text else str(WITHHELD_NOTICE), "packet": {
         "state": packet.state, "shared_categories": packet.shared,
         "visible_categories": sorted(c.value for c in packet.allowed), "content": content,
         "withdrawn_at": packet.withdrawn_at, "withdrawn_reason": packet.withdrawn_reason}}
@@ -162,9 +171,22 @@ def list_referrals(args):
         page = list_sent(db.session, principal, filters, cursor=args.get("cursor"), per_page=args["limit"])
     else:
         raise Forbidden("U heeft geen toegang tot verwijzingen.")
-    body = {"items": [_item(principal, row.referral, row.student_name) for row in page.rows],
-            "next_cursor": page.next_cursor}
+    body = {"items": [_item(principal, row.referral, row.student_name, texts=_list_texts(principal, row))
+                      for row in page.rows], "next_cursor": page.next_cursor}
     return body
+
+
+#: a list item's free text where the receiver has no basis left: the list loads no events, so it
+#: cannot tell the school's text from the receiver's own and leaves both out (the referral shows its own)
+_NO_TEXT = {"status_reason": None, "handover_present": None}
+
+
+def _list_texts(principal: Principal, row) -> dict[str, str | None] | None:
+    """All free text of a list item (None), or none of it for a receiver whose decision for the
+    student (made for the list, audited) found no basis."""
+    if side_of(principal, row.referral) == RECEIVER and not (row.decision and row.decision.allowed):
+        return _NO_TEXT
+    return None
 
 
 @bp.route("/referrals/<int:referral_id>", methods=["GET"])
@@ -293,8 +315,7 @@ def post_update(referral_id):
     event = post_message(db.session, principal, keyring(), referral, data["text"], internal=data["internal"],
                          base_url=base_url())
     db.session.flush()  # the event's id for the answer
-    body = _event(keyring(), event)
-    return body
+    return _event(TimelineItem(event, event_body(keyring(), event), event.reason, event.internal_to is not None))
 
 
 @bp.route("/referrals/<int:referral_id>/handover", methods=["POST"])

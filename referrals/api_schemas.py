@@ -187,6 +187,9 @@ class EventSchema(Schema):
     reason = fields.String(allow_none=True)
     body = fields.String(allow_none=True)
     internal = fields.Boolean(metadata={"description": "Interne notitie: alleen voor uw organisatie."})
+    withheld = fields.Boolean(metadata={
+        "description": "De tekst van de school (reden, bericht) is weggelaten: u heeft geen grondslag meer voor de "
+                       "gegevens van de leerling. Uw eigen teksten blijven zichtbaar."})
     actor_name = fields.String()
     actor_organisation = fields.String(allow_none=True)
 
@@ -194,6 +197,9 @@ class EventSchema(Schema):
 class ReferralDetailSchema(ReferralSchema):
     packet = fields.Nested(PacketSchema)
     events = fields.List(fields.Nested(EventSchema))
+    school_text_withheld = fields.String(allow_none=True, metadata={
+        "description": "Waarom de vrije tekst van de school ontbreekt (geen grondslag meer, bijvoorbeeld na het "
+                       "intrekken van de toestemming); null als u alles ziet."})
 
 
 # -- routes and check-ins (referrals/route_api.py) ----------------------------------------------
@@ -221,12 +227,19 @@ class PatchRouteArgs(ApiArgs):
         "description": "De huidige fase; zonder bereikte datum krijgt die fase vandaag."})
     responsible_account_id = fields.Integer(metadata={"description": "Een medewerker van de school."})
     expected_exit_date = fields.Date()
+    doelgroepregister_open = fields.Boolean(metadata={
+        "description": "Er loopt een aanvraag voor het doelgroepregister (banenafspraak) als stap van het traject; "
+                       "zolang dit aan staat dekt de wettelijke taak van UWV de leerling."})
     phases = fields.Dict(keys=fields.String(validate=one_of(PHASES)), values=fields.Nested(PhaseDatesArgs),
                          metadata={"description": "Per fase de geplande en bereikte datum (null wist)."})
 
 
 class RouteExitArgs(ApiArgs):
     exit_date = fields.Date(required=True, metadata={"description": "De dag waarop de leerling de school verliet."})
+    startkwalificatie = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "Verliet de leerling de school met een startkwalificatie (mbo 2 of hoger, havo, vwo)? "
+                       "null: onbekend. Zonder (bekende) startkwalificatie dekt de wettelijke taak van het RMC de "
+                       "jongere tot 23 jaar."})
 
 
 class RecordCheckInArgs(ApiArgs):
@@ -252,6 +265,8 @@ class RouteSchema(Schema):
     start_date = fields.Date()
     expected_exit_date = fields.Date(allow_none=True)
     exit_date = fields.Date(allow_none=True)
+    startkwalificatie = fields.Boolean(allow_none=True)
+    doelgroepregister_open = fields.Boolean()
     followup_months = fields.Integer()
     next_check_in_due = fields.Date(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)

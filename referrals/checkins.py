@@ -44,24 +44,30 @@ from referrals.tags import CheckinNotice, CheckinTag, RouteTag
 # -- the exit: scheduling the check-ins --------------------------------------------------------
 
 def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.date | None, *,
-                today: dt.date | None = None) -> list[CheckIn]:
+                startkwalificatie: bool | None = None, today: dt.date | None = None) -> list[CheckIn]:
     """The student left school on ``exit_date``: the route goes to follow-up and check-ins are
     scheduled at 3, 6 and 12 months (and 24 for RMC follow-up), assigned to the responsible
-    contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins."""
+    contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins.
+
+    :param startkwalificatie: did the student leave with one (mbo 2 or higher, havo, vwo)?
+        None: not said. The RMC's legal task covers leavers not known to have one
+        (:mod:`referrals.scope`), so "yes" takes the student out of it.
+    """
     today = today or clock.today()
     require_route_manager(actor, route)
     _check_exit_date(route, exit_date, today)
-    if route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins:
+    if (route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins
+            and route.startkwalificatie == startkwalificatie):
         return []
     if wants_rmc_followup(session, route, route.student):
         route.followup_months = 24
-    route.exit_date, route.status = exit_date, RouteStatus.followup
+    route.exit_date, route.status, route.startkwalificatie = exit_date, RouteStatus.followup, startkwalificatie
     made = _schedule_check_ins(route, exit_date)
     session.flush()
     record(session, actor, action=AuditAction.update, event_type=RouteTag.exit, object_type="route",
            object_id=route.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"exit_date": exit_date.isoformat(), "followup_months": route.followup_months,
-                   "check_ins": sorted(c.months for c in route.check_ins)})
+                   "startkwalificatie": startkwalificatie, "check_ins": sorted(c.months for c in route.check_ins)})
     return made
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from network.crypto import Keyring
-from network.models import Account, Membership, Student
+from network.models import Account, Membership, SchoolLevel, Student
 from network.permissions import Principal, permissions_for
 from network.web import acting_from
 from referrals.checkins import record_check_in, record_exit
@@ -81,7 +81,10 @@ def seed_demo_routes(session: Session, keyring: Keyring, today: dt.date) -> int:
         if phase is not RoutePhase.aanmelding:
             update_route(session, actor, route, {"phase": phase, **reached}, today=today)
         if exit_date is not None:
-            record_exit(session, actor, route, exit_date, today=today)
+            # the demo's leavers graduated: from mbo 2 on that is a startkwalificatie (so the RMC's
+            # legal task does not cover them; Lisa and Yasmina are reported to the RMC instead)
+            record_exit(session, actor, route, exit_date, today=today,
+                        startkwalificatie=student.level in (SchoolLevel.mbo2, SchoolLevel.mbo3, SchoolLevel.mbo4))
             first_check_in = session.scalar(select(CheckIn).where(CheckIn.route_id == route.id, CheckIn.months == 3))
             if months_since_exit >= 6 and first_check_in is not None:
                 record_check_in(session, actor, keyring, first_check_in,

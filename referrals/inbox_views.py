@@ -43,7 +43,7 @@ from referrals.inbox_schemas import (
 )
 from referrals.models import EventKind
 from referrals.packet import read_packet
-from referrals.referral_timeline import event_body, visible_events
+from referrals.referral_timeline import WITHHELD, WITHHELD_NOTICE, school_text_fields, timeline
 from referrals.service import RECEIVER, assign, colleagues, get_referral, post_message, side_of
 from referrals.states import TERMINAL, ReferralStatus, allowed_for
 from referrals.transitions import confirm_handover, record_handover, transition
@@ -122,14 +122,9 @@ def _suggestions(principal) -> list[tuple[int, str]]:
     return [(service_id, f"{organisation} — {name}") for service_id, name, organisation in rows]
 
 
-def _timeline(principal, referral) -> list[dict]:
-    ring = keyring()
-    return [{"event": event, "body": event_body(ring, event), "internal": event.internal_to is not None}
-            for event in visible_events(referral, principal.organisation_id)]
-
-
 def _render(principal, referral, *, form: str | None = None, values=None, errors=None, status: int = 200):
     packet = read_packet(db.session, principal, keyring(), referral)
+    school_text = packet.basis_remains  # without a basis, none of the school's free text (issue 18)
     allowed = allowed_for(referral.status, RECEIVER)
     student_name = None
     if packet.state == "open":
@@ -143,7 +138,10 @@ def _render(principal, referral, *, form: str | None = None, values=None, errors
         hidden=[str(CATEGORY_LABELS[Category(c)]) for c in packet.shared if c not in packet.allowed]
         if packet.state == "open" else [],
         referrer=packet.content.get("referrer") if packet.state == "open" else None,
-        timeline=_timeline(principal, referral), allowed=allowed, terminal=referral.status in TERMINAL,
+        timeline=timeline(keyring(), referral, principal.organisation_id, school_text=school_text),
+        texts=school_text_fields(referral, school_text=school_text),
+        withheld_notice=None if school_text else WITHHELD_NOTICE, withheld_line=WITHHELD,
+        allowed=allowed, terminal=referral.status in TERMINAL,
         late=referral.status is S.requested and referral.response_due is not None and referral.response_due < today,
         colleagues=colleagues(db.session, principal) if referral.status not in TERMINAL else [],
         suggestions=_suggestions(principal) if S.rejected in allowed else [],

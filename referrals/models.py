@@ -13,6 +13,7 @@ import enum
 import uuid
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -103,6 +104,12 @@ class Route(db.Model):
     exit_date: Mapped[dt.date | None] = mapped_column(Date)
     #: months of follow-up after the exit: 12, or 24 for RMC follow-up (entree, school-ex)
     followup_months: Mapped[int] = mapped_column(Integer, default=12)
+    #: recorded with the exit: left with a startkwalificatie (mbo 2 or higher, havo, vwo)? None:
+    #: not said. The RMC's legal task covers leavers who are not known to have one.
+    startkwalificatie: Mapped[bool | None] = mapped_column(Boolean)
+    #: an application for the doelgroepregister (banenafspraak) runs as a step of this route:
+    #: UWV's legal task covers the student while it does
+    doelgroepregister_open: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -265,6 +272,9 @@ class ReferralEvent(db.Model):
     actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(200))
     actor_organisation_name: Mapped[str | None] = mapped_column(String(200))
+    #: the organisation the actor acted for (None: the hub itself, a job): tells the school's
+    #: free text from the receiver's own, which stays visible to it when no basis remains
+    actor_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
 
     referral: Mapped[Referral] = relationship(back_populates="events")
 

@@ -44,29 +44,39 @@ class PacketView:
     decision: Decision | None = None
     withdrawn_at: dt.datetime | None = None
     withdrawn_reason: str | None = None
+    #: a basis for the student's data remains (always for the sender): without one the receiver
+    #: no longer sees the school's free text of the referral (:mod:`referrals.referral_timeline`)
+    basis_remains: bool = True
 
 
 def read_packet(session: Session, actor: Principal, keyring: Keyring, referral: Referral) -> PacketView:
     """The packet as ``actor`` may see it now. The receiver's read is decided and audited; the
-    sender sees what was shared (their own data, under the school's task) the same way."""
+    sender sees what was shared (their own data, under the school's task) the same way.
+
+    A wiped packet has no content, but the receiver's page still shows the school's free text
+    of the referral where a basis remains (a legal task, another consent): so the receiver's
+    view of a wiped packet (or of none) is decided and audited too, and ``basis_remains`` says
+    what it found."""
     side = side_of(actor, referral)
     if side is None:
         raise NotFound(NOT_FOUND)
     packet = referral.packet
-    if packet is None:
-        return PacketView(state="none")
-    shared = packet.category_list
-    if packet.content_encrypted is None:
-        record(session, actor, action=AuditAction.read, event_type=ReferralTag.packet, object_type="referral",
-               object_id=referral.id, student_id=referral.student_id, purpose=referral.purpose,
-               detail={"state": "withdrawn"})
-        return PacketView(state="withdrawn", shared=shared, withdrawn_at=packet.withdrawn_at,
-                          withdrawn_reason=packet.withdrawn_reason)
     purpose = referral.purpose if side == RECEIVER else "verwijzing"
+    if packet is None or packet.content_encrypted is None:
+        remains = True
+        if side == RECEIVER:
+            asked = (packet.category_list if packet is not None else referral.category_list) or [Category.contact]
+            remains = bool(decide(session, actor, referral.student, purpose, [Category(c) for c in asked],
+                                  event_type=ReferralTag.packet).allowed)
+        if packet is None:
+            return PacketView(state="none", basis_remains=remains)
+        return PacketView(state="withdrawn", shared=packet.category_list, withdrawn_at=packet.withdrawn_at,
+                          withdrawn_reason=packet.withdrawn_reason, basis_remains=remains)
+    shared = packet.category_list
     decision = decide(session, actor, referral.student, purpose, [Category(c) for c in shared],
                       event_type=ReferralTag.packet)
     if not decision.allowed:
-        return PacketView(state="denied", shared=shared, decision=decision)
+        return PacketView(state="denied", shared=shared, decision=decision, basis_remains=False)
     content = json.loads(keyring.decrypt(packet.content_encrypted, packet.content_ref()))
     visible = {key: value for key, value in content.items()
                if key in ("referrer", "categories") or (key in {c.value for c in decision.allowed})}

@@ -80,7 +80,9 @@ def _item(route: Route, student_name: str | None, next_due, responsible_name: st
             "responsible": ({"id": route.responsible_account_id, "name": responsible_name}
                             if route.responsible_account_id else None),
             "start_date": route.start_date, "expected_exit_date": route.expected_exit_date,
-            "exit_date": route.exit_date, "followup_months": route.followup_months, "next_check_in_due": next_due,
+            "exit_date": route.exit_date, "startkwalificatie": route.startkwalificatie,
+            "doelgroepregister_open": route.doelgroepregister_open,
+            "followup_months": route.followup_months, "next_check_in_due": next_due,
             "closed_at": route.closed_at, "version": route.version}
 
 
@@ -143,7 +145,8 @@ def get_route(route_id):
 
 def _route_changes(data: dict[str, Any]) -> dict[str, Any]:
     """The PATCH body as :func:`referrals.route_service.update_route` takes it (``planned_<phase>``)."""
-    changes = {key: data[key] for key in ("phase", "responsible_account_id", "expected_exit_date") if key in data}
+    changes = {key: data[key] for key in ("phase", "responsible_account_id", "expected_exit_date",
+                                          "doelgroepregister_open") if key in data}
     for phase, dates in (data.get("phases") or {}).items():
         for kind in ("planned", "reached"):
             if f"{kind}_date" in dates:
@@ -186,7 +189,7 @@ def record_exit(route_id):
     check_if_match(route.version, "het traject")
     data = load_body(RouteExitArgs)
     decision = _decided(principal, route, event_type=RouteTag.exit, action=AuditAction.update)
-    checkins.record_exit(db.session, principal, route, data["exit_date"])
+    checkins.record_exit(db.session, principal, route, data["exit_date"], startkwalificatie=data["startkwalificatie"])
     return _answer(route, decision)
 
 

@@ -24,6 +24,8 @@ def _update_fields() -> dict[str, fields.Field]:
         "responsible_account_id": fields.Integer(required=True, error_messages={
             "required": _l("Kies een medewerker van de school als verantwoordelijke.")}),
         "expected_exit_date": fields.Date(required=True),
+        #: a checkbox: an application for the doelgroepregister (banenafspraak) runs on this route
+        "doelgroepregister_open": fields.Boolean(load_default=False),
         "version": fields.Integer(load_default=None),
     }
     for phase in RoutePhase:
@@ -36,9 +38,15 @@ def _update_fields() -> dict[str, fields.Field]:
 UpdateRouteArgs = FormSchema.from_dict(_update_fields(), name="UpdateRouteArgs")
 
 
+#: the exit form's answer about the startkwalificatie -> what the route stores (None: not said)
+STARTKWALIFICATIE_ANSWERS = {"ja": True, "nee": False, "onbekend": None}
+
+
 class ExitArgs(FormSchema):
     exit_date = fields.Date(required=True, error_messages={
         "required": _l("Vul de datum in waarop de leerling de school verliet.")})
+    startkwalificatie = fields.String(load_default="onbekend", validate=validate.OneOf(
+        list(STARTKWALIFICATIE_ANSWERS), error=_l("Kies of de leerling een startkwalificatie heeft.")))
 
 
 class CheckInArgs(FormSchema):

@@ -246,8 +246,10 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
 
 def update_route(session: Session, actor: Principal, route: Route, data: dict[str, Any], *,
                  expected_version: int | None = None, today: dt.date | None = None) -> list[str]:
-    """Change the phase, the planned/reached date per phase, the responsible contact and the
-    expected exit. Returns the changed fields (none: nothing is written).
+    """Change the phase, the planned/reached date per phase, the responsible contact, the
+    expected exit and whether a doelgroepregister application runs as a step of the route
+    (``doelgroepregister_open``: UWV's legal task covers the student while it does). Returns
+    the changed fields (none: nothing is written).
 
     :param data: loaded :class:`~referrals.route_schemas.UpdateRouteArgs`; ``planned_<phase>``
         and ``reached_<phase>`` per phase. Moving to a phase stamps its reached date (today)
@@ -308,9 +310,10 @@ def _check_route_update(session: Session, route: Route, data: dict[str, Any], to
 
 
 def _apply_route_fields(route: Route, data: dict[str, Any]) -> list[str]:
-    """Set the phase, the responsible contact and the expected exit where given; returns the changed."""
+    """Set the phase, the responsible contact, the expected exit and the doelgroepregister step
+    where given; returns the changed."""
     changed: list[str] = []
-    for name in ("phase", "responsible_account_id", "expected_exit_date"):
+    for name in ("phase", "responsible_account_id", "expected_exit_date", "doelgroepregister_open"):
         if name in data and data[name] is not None and getattr(route, name) != data[name]:
             setattr(route, name, data[name])
             changed.append(name)

@@ -32,7 +32,13 @@ from referrals.intake import (
     route_intakes,
 )
 from referrals.models import ALERT_SITUATIONS, Intake, Route, RoutePhase, RouteStatus, Situation
-from referrals.route_schemas import CheckInArgs, ExitArgs, OpenRouteArgs, UpdateRouteArgs
+from referrals.route_schemas import (
+    STARTKWALIFICATIE_ANSWERS,
+    CheckInArgs,
+    ExitArgs,
+    OpenRouteArgs,
+    UpdateRouteArgs,
+)
 from referrals.route_service import (
     decide_route,
     find_route,
@@ -115,7 +121,8 @@ def new(student_id):
 def _route_values(route) -> dict[str, str]:
     values = {"phase": route.phase.value, "responsible_account_id": str(route.responsible_account_id or ""),
               "expected_exit_date": route.expected_exit_date.isoformat() if route.expected_exit_date else "",
-              "version": str(route.version)}
+              "doelgroepregister_open": route.doelgroepregister_open, "version": str(route.version),
+              "startkwalificatie": {True: "ja", False: "nee"}.get(route.startkwalificatie, "onbekend")}
     for row in route.phases:
         for kind in ("planned", "reached"):
             day = getattr(row, f"{kind}_date")
@@ -166,8 +173,9 @@ def update(route_id):
 def exit_school(route_id):
     principal, route, _decision = _route(route_id, event_type=RouteTag.exit, action=AuditAction.update)
     values = request.form.to_dict()
-    _done, errors = submit(ExitArgs, request.form,
-                           lambda data: record_exit(db.session, principal, route, data.get("exit_date")))
+    _done, errors = submit(ExitArgs, request.form, lambda data: record_exit(
+        db.session, principal, route, data.get("exit_date"),
+        startkwalificatie=STARTKWALIFICATIE_ANSWERS[data["startkwalificatie"]]))
     if not errors:
         return redirect_to("routes.detail", _("De uitstroom is vastgelegd; de nazorgcontacten zijn gepland."),
                                    route_id=route_id)

@@ -190,9 +190,13 @@ def _step_changes(step: int, data: dict[str, Any], referral, student) -> dict[st
         _check_choice(data)
         changes["service_id"] = data["service_id"]
     elif step == 3:
-        purposes = {p.code for p in pages.active_purposes()}
+        purposes = {p.code for p in pages.fitting_purposes(referral)}
         if data.get("purpose") not in purposes:
-            raise ValidationFailed(errors={"purpose": [_("Kies het doel van de verwijzing.")]})
+            active = {p.code for p in pages.active_purposes()}
+            raise ValidationFailed(errors={"purpose": [
+                _("%(org)s mag voor dit doel geen gegevens krijgen. Kies een doel dat bij deze organisatie past.",
+                  org=referral.service.organisation.name) if data.get("purpose") in active
+                else _("Kies het doel van de verwijzing.")]})
         if data.get("type") is None:
             raise ValidationFailed(errors={"type": [_("Kies de soort aanmelding.")]})
         changes.update(purpose=data["purpose"], type=data["type"].value, details=details_from(data))

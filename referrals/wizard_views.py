@@ -66,7 +66,14 @@ def resume_step(keys: Keyring, referral) -> int:
 
 def active_purposes() -> list[Purpose]:
     return list(db.session.scalars(select(Purpose).where(Purpose.is_active.is_(True)).order_by(Purpose.sort_order)
-                                   .options(selectinload(Purpose.needed))))
+                                   .options(selectinload(Purpose.needed), selectinload(Purpose.recipients))))
+
+
+def fitting_purposes(referral) -> list[Purpose]:
+    """The active purposes the chosen service's organisation may receive (all of them while no
+    service is chosen): step 3 offers only these."""
+    recipient = referral.service.organisation if referral.service is not None else None
+    return [p for p in active_purposes() if recipient is None or recipient.type in p.recipient_types]
 
 
 def _category_labels() -> dict[str, str]:
@@ -144,7 +151,7 @@ def _signup_step(referral, student, values):
         values.update(purpose=referral.purpose, type=referral.type.value)
     values.setdefault("version", referral.version)
     return "signup", {
-        "values": values, "purposes": active_purposes(), "type_labels": TYPE_LABELS,
+        "values": values, "purposes": fitting_purposes(referral), "type_labels": TYPE_LABELS,
         "school_situation": SCHOOL_SITUATION, "life_domains": {k: label for k, (label, _c) in LIFE_DOMAINS.items()},
         "life_domain_hints": LIFE_DOMAIN_HINTS, "background": {k: label for k, (label, _c) in BACKGROUND.items()},
         "care_worker_rows": CARE_WORKER_ROWS,

@@ -152,6 +152,14 @@ def reset_schema(app) -> None:
         upgrade()
 
 
+def head_revision() -> str:
+    """The newest Alembic revision (what ``upgrade()`` ends at), inside an app context."""
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    return ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config()).get_current_head()
+
+
 def truncate_all(app) -> None:
     """Empty every table. DELETE, not TRUNCATE: on PostgreSQL TRUNCATE takes ~0.1 s per call
     on these tiny tables, DELETE a few milliseconds; on PostgreSQL all the DELETEs go as one

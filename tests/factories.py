@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import factory
 from flask import current_app
 
+from network import clock
 from network.db import db
 from network.models import Account, Membership, Organisation, OrganisationType, Region, Role, SchoolLevel, Student
 from network.passwords import make_hasher
@@ -226,3 +227,37 @@ def get_token(test_client, api_client, secret: str, scope: str | None = None) ->
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+# -- the scopes of the legal tasks (referrals.scope) ------------------------------------------------
+
+def left_school(student: Student, *, days_ago: int = 30, startkwalificatie: bool | None = False,
+                followup_months: int = 12):
+    """Give ``student`` a route whose exit was recorded ``days_ago`` (in follow-up), so the RMC's
+    legal task covers them (without a startkwalificatie, under 23). Flushes; returns the route."""
+    from referrals.models import Route, RoutePhase, RouteStatus
+
+    today = clock.today()
+    route = db.session.query(Route).filter_by(student_id=student.id).one_or_none() or Route(
+        student_id=student.id, school_id=student.school_id, start_date=today - dt.timedelta(days=days_ago + 300),
+        phase=RoutePhase.afronding)
+    route.exit_date, route.status = today - dt.timedelta(days=days_ago), RouteStatus.followup
+    route.startkwalificatie, route.followup_months = startkwalificatie, followup_months
+    db.session.add(route)
+    db.session.flush()
+    return route
+
+
+def doelgroepregister_step(student: Student, *, running: bool = True):
+    """Mark a doelgroepregister application as a running step of ``student``'s route (made when
+    missing), so UWV's legal task covers the student. Flushes; returns the route."""
+    from referrals.models import Route, RoutePhase, RouteStatus
+
+    today = clock.today()
+    route = db.session.query(Route).filter_by(student_id=student.id).one_or_none() or Route(
+        student_id=student.id, school_id=student.school_id, start_date=today - dt.timedelta(days=60),
+        phase=RoutePhase.plan, status=RouteStatus.active, followup_months=12)
+    route.doelgroepregister_open = running
+    db.session.add(route)
+    db.session.flush()
+    return route

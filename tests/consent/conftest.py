@@ -39,6 +39,7 @@ def world(session):
     school = OrganisationFactory(region=region, school=True, email="zorg@roc.example")
     gemeente = OrganisationFactory(region=region, type=OrganisationType.gemeente, email="jongeren@gemeente.example")
     rmc = OrganisationFactory(region=region, type=OrganisationType.rmc, name="RMC Waalrand")
+    employer = OrganisationFactory(region=region, type=OrganisationType.werkgever, name="Bakkerij Van Dalen")
     far_gemeente = OrganisationFactory(region=far, type=OrganisationType.gemeente)
     far_rmc = OrganisationFactory(region=far, type=OrganisationType.rmc, name="RMC Elders")
     mentor = make_member(Role.mentor, school)
@@ -51,7 +52,7 @@ def world(session):
     young = StudentFactory(school=school, date_of_birth=born_years_ago(15), parent_email="ouder@example.org")
     guardian = AccountFactory(name="Ouder Jansen", email="ouder@example.org")
     db.session.refresh(student)
-    return {"region": region, "far": far, "school": school, "gemeente": gemeente, "rmc": rmc,
+    return {"region": region, "far": far, "school": school, "gemeente": gemeente, "rmc": rmc, "employer": employer,
             "far_gemeente": far_gemeente, "far_rmc": far_rmc, "mentor": mentor, "partner": partner,
             "rmc_staff": rmc_staff, "far_rmc_staff": far_rmc_staff, "student_account": student_account,
             "student": student, "young": young, "guardian": guardian}

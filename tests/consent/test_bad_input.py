@@ -1,6 +1,7 @@
 """The issue's "Bad input" list, end to end through the HTML forms: a category the purpose
-does not need, validity in the past, a recipient outside the region, a representative for a
-17-year-old (plus a date that is no date). Each is refused with a clear Dutch message, the
+does not need, validity in the past, a recipient outside the region, a recipient whose kind the
+purpose does not name (an employer for "Uitkering en regelzaken", issue 18 item 3b), a
+representative for a 17-year-old (plus a date that is no date). Each is refused with a clear Dutch message, the
 form comes back with the input kept, and nothing is half-saved: no consent, no receipt, no
 request, no e-mail, no audit event of a change."""
 
@@ -60,7 +61,14 @@ CASES = {
         ("portal", "staff-record", "staff-ask"),
         lambda w: {"recipient_id": w["far_gemeente"].id},
         "Deze organisatie hoort niet bij de regio van de leerling. Kies een organisatie uit de eigen regio.",
-        'value="jobcoaching" selected'),
+        # the choice list offers the own region only, so the kept input is the rest of the form
+        'value="opleiding" checked'),
+    "recipient of a kind the purpose does not name": (
+        ("portal", "staff-record", "staff-ask"),
+        lambda w: {"recipient_id": w["employer"].id, "purpose_code": "uitkering-en-regelzaken"},
+        "Bakkerij Van Dalen is een werkgever. Voor 'Uitkering en regelzaken' mag alleen een gemeente, UWV of MEE "
+        "gegevens krijgen.",
+        'value="opleiding" checked'),
     "representative for a 17-year-old": (
         ("staff-record",),
         lambda w: {"representative_name": "P. Jansen", "representative_relation": "ouder"},

@@ -22,14 +22,14 @@ from network.errors import ValidationFailed
 from network.models import OrganisationType, Role
 from tests.conftest import csrf_from
 from tests.consent.conftest import grant_data
-from tests.factories import OrganisationFactory, login, make_member, principal_for
+from tests.factories import OrganisationFactory, doelgroepregister_step, login, make_member
 
 BSN_REFUSED = "Het burgerservicenummer (BSN) kan niet met toestemming gedeeld worden"
 REGELZAKEN = {"purpose_code": "uitkering-en-regelzaken", "categories": ["contactgegevens", "bsn"]}
 
 
 def _employer_with_staff(world):
-    employer = OrganisationFactory(region=world["region"], type=OrganisationType.werkgever, name="Bakkerij Van Dalen")
+    employer = world["employer"]
     return employer, make_member(Role.partner_staff, employer)
 
 
@@ -51,24 +51,22 @@ def test_the_school_cannot_ask_for_consent_to_share_the_bsn(session, world, acto
 
 
 def test_the_same_consent_without_the_bsn_is_fine(session, world, actors, keyring):
-    employer, _ = _employer_with_staff(world)
+    # to the gemeente: an employer may not receive data for "Uitkering en regelzaken" at all
+    # (tests/consent/test_purpose_recipients.py)
     consent = grant_consent(session, actors["student_account"], keyring, world["student"],
-                            grant_data(world, recipient_id=employer.id, purpose_code="uitkering-en-regelzaken",
-                                       categories=["contactgegevens"]))
+                            grant_data(world, purpose_code="uitkering-en-regelzaken", categories=["contactgegevens"]))
     assert consent.categories == frozenset({Category.contact})
 
 
 def test_a_bsn_in_a_consent_recorded_before_the_rule_gives_no_basis(session, world, actors, keyring):
-    employer, staff = _employer_with_staff(world)
     consent = grant_consent(session, actors["student_account"], keyring, world["student"],
-                            grant_data(world, recipient_id=employer.id, purpose_code="uitkering-en-regelzaken",
-                                       categories=["contactgegevens"]))
+                            grant_data(world, purpose_code="uitkering-en-regelzaken", categories=["contactgegevens"]))
     session.add(ConsentItem(consent_id=consent.id, category=Category.bsn.value))  # as an older release let it
     session.commit()
-    decision = decide(session, principal_for(staff), world["student"], "uitkering-en-regelzaken",
+    decision = decide(session, actors["partner"], world["student"], "uitkering-en-regelzaken",
                       [Category.contact, Category.bsn])
     assert decision.permits(Category.contact) and not decision.permits(Category.bsn)
-    found = bases_for_organisation(session, employer, world["student"], "uitkering-en-regelzaken",
+    found = bases_for_organisation(session, world["gemeente"], world["student"], "uitkering-en-regelzaken",
                                    frozenset({Category.bsn}))
     assert Category.bsn not in found.allowed
 
@@ -76,6 +74,7 @@ def test_a_bsn_in_a_consent_recorded_before_the_rule_gives_no_basis(session, wor
 def test_a_legal_task_that_names_the_bsn_still_opens_it(session, world):
     uwv = OrganisationFactory(region=world["region"], type=OrganisationType.uwv, name="UWV Waalstede")
     assert session.query(LegalTask).filter_by(code="uwv-doelgroepregister").one()
+    doelgroepregister_step(world["student"])  # UWV's task covers an open doelgroepregister matter
     found = bases_for_organisation(session, uwv, world["student"], "doelgroepregister-aanvraag",
                                    frozenset({Category.contact, Category.bsn}))
     assert Category.bsn in found.allowed

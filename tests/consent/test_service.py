@@ -31,7 +31,7 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import OutboxMessage
 from network.signals import consent_withdrawn
 from tests.consent.conftest import born_years_ago, grant_data
-from tests.factories import StudentFactory, make_member, principal_for
+from tests.factories import StudentFactory, left_school, make_member, principal_for
 
 C = Category
 
@@ -157,6 +157,7 @@ def test_partner_cannot_grant_for_a_student(session, world, actors, keyring):
 # -- legal tasks -------------------------------------------------------------------------------
 
 def test_rmc_follow_up_is_a_legal_task_in_its_own_region_only(session, world, actors):
+    left_school(world["student"])  # the task covers a leaver without a startkwalificatie
     decision = decide(session, actors["rmc_staff"], world["student"], "rmc-nazorg",
                       [C.contact, C.education, C.life_domains])
     assert decision.allowed == {C.contact, C.education}

@@ -125,10 +125,12 @@ def test_hub_admin_adds_a_purpose(client, session, world, actors, keyring):
     assert "Doel toevoegen" in client.get("/beheer/grondslagen").get_data(as_text=True)
     response = post_form(client, url, {"code": "leerwerktraject", "label": "Leerwerktraject",
                                        "description": "Werken en leren tegelijk.",
-                                       "categories": ["contactgegevens", "opleiding"], "is_active": "true"})
+                                       "categories": ["contactgegevens", "opleiding"],
+                                       "organisation_types": ["gemeente", "leerwerkloket"], "is_active": "true"})
     assert response.status_code == 302
     purpose = session.scalar(select(Purpose).where(Purpose.code == "leerwerktraject"))
     assert purpose.categories == {Category.contact, Category.education} and purpose.is_active
+    assert purpose.recipient_types == {OrganisationType.gemeente, OrganisationType.leerwerkloket}
     assert _events(session, "consent:purpose-create")[0].object_id == str(purpose.id)
     # usable at once: a consent for it
     grant_consent(session, actors["student_account"], keyring, world["student"],

@@ -26,7 +26,7 @@ from network.db import db
 from network.models import OutboxMessage, Role
 from tests.conftest import csrf_from, post_form
 from tests.consent.conftest import grant_data
-from tests.factories import login, make_member
+from tests.factories import left_school, login, make_member
 
 PORTAL = "/mijn-gegevens/toestemmingen"
 
@@ -280,6 +280,8 @@ def test_hub_admin_edits_a_legal_task_but_never_with_special_categories(client, 
 
     admin = make_member(Role.hub_admin, OrganisationFactory(region=world["region"], type=OrganisationType.hub))
     login(client, admin)
+    left_school(world["student"])  # the RMC's task covers a leaver without a startkwalificatie
+    session.commit()
     task = session.scalar(select(LegalTask).where(LegalTask.code == "rmc-nazorg"))
     url = f"/beheer/grondslagen/wettelijke-taken/{task.id}"
     response = post_form(client, url, {"label": task.label, "categories": ["contactgegevens", "ondersteuningsbehoefte"],
@@ -316,4 +318,4 @@ def test_staff_page_ids_are_unique(client, session):
     html = client.get(f"/leerlingen/{student.id}/toestemmingen").get_data(as_text=True)
     ids = Counter(re.findall(r'\sid="([^"]+)"', html))
     assert [i for i, n in ids.items() if n > 1] == []
-    assert 'id="f-ask-recipient_id"' in html and 'id="f-recipient_id"' in html
+    assert 'id="f-ask-recipient_purpose"' in html and 'id="f-recipient_purpose"' in html

@@ -236,6 +236,8 @@ MATRIX: dict[str, object] = {
     "consent_admin.legal_task_new": Perm(Permission.consent_catalogue),
     "consent_admin.category_edit": Perm(Permission.consent_catalogue),
     "consent_admin.legal_task_edit": Perm(Permission.consent_catalogue),
+    "consent_admin.scopes": Perm(Permission.consent_catalogue),
+    "consent_admin.scope_edit": Perm(Permission.consent_catalogue),
     # sociale kaart (socialmap/): reading active entries is public; editing is walled
     "socialmap.index": PUBLIC,
     "socialmap.detail": PUBLIC,
@@ -519,6 +521,7 @@ def _make_world(session) -> dict:
         "purpose_id": dict.fromkeys(TENANTS, consents["own"].purpose_id),
         "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
         "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
+        "region_id": dict.fromkeys(TENANTS, region.id),  # the legal tasks' scopes: the hub admin's
         **_routes(schools),
         **_referrals(schools, gemeente),
         **_agreements(session, schools, me),

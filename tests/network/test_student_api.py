@@ -17,7 +17,15 @@ from network.audit import AuditEvent, AuditOutcome
 from network.db import db
 from network.models import OrganisationType
 from tests.consent.conftest import actors, born_years_ago, grant_data, world  # noqa: F401
-from tests.factories import OrganisationFactory, StudentFactory, bearer, get_token, make_api_client
+from tests.factories import (
+    OrganisationFactory,
+    StudentFactory,
+    bearer,
+    doelgroepregister_step,
+    get_token,
+    left_school,
+    make_api_client,
+)
 
 API = "/api/v1/students"
 PROBLEM = "application/problem+json"
@@ -117,7 +125,8 @@ def test_a_partner_lists_only_students_who_gave_it_a_basis_until_withdrawn(clien
     assert client.get(API, headers=headers).get_json()["items"] == []
     assert client.get(f"{API}/{world['student'].id}", headers=headers).status_code == 404  # no basis: not there
     consent = _grant(session, keyring, world, actors)  # contact and education, for jobcoaching
-    _grant(session, keyring, world, actors, recipient_id=world["rmc"].id)  # to another organisation
+    _grant(session, keyring, world, actors, recipient_id=world["rmc"].id,  # to another organisation
+           purpose_code="begeleiding-naar-werk")
 
     body = client.get(API, headers=headers).get_json()
     assert [item["id"] for item in body["items"]] == [str(world["student"].id)] and body["total"] == 1
@@ -158,7 +167,10 @@ def test_a_partner_sees_only_the_allowed_categories_and_a_masked_bsn_with_a_basi
     (item,) = client.get(API, headers=gemeente).get_json()["items"]
     assert "programme" not in item and "school_id" not in item and item["last_name"]
 
-    # the BSN only by law (UAVG art. 46): UWV's legal task for the doelgroepregister names it
+    # the BSN only by law (UAVG art. 46): UWV's legal task for the doelgroepregister names it, for a
+    # student with a doelgroepregister application running
+    doelgroepregister_step(world["student"])
+    session.commit()
     response = client.get(f"{API}/{world['student'].id}?purpose=doelgroepregister-aanvraag",
                           headers=_token(client, session, uwv, name="UWV"))
     assert response.get_json()["bsn_masked"] == "******333" and BSN not in response.get_data(as_text=True)
@@ -167,8 +179,11 @@ def test_a_partner_sees_only_the_allowed_categories_and_a_masked_bsn_with_a_basi
 
 
 def test_a_partner_names_the_purpose_of_a_legal_task(client, session, world):
-    """The RMC's legal task (RMC-nazorg, own region) is a basis without a consent: the student is
-    not on the list (a task covers a group, not a list), but reading with the purpose works."""
+    """The RMC's legal task (RMC-nazorg, own region) is a basis without a consent for a student who
+    left school without a startkwalificatie: the student is not on the list (a task covers a
+    group, not a list), but reading with the purpose works."""
+    left_school(world["student"])
+    session.commit()
     headers = _token(client, session, world["rmc"], name="RMC-systeem")
     assert client.get(API, headers=headers).get_json()["items"] == []
     assert client.get(f"{API}/{world['student'].id}", headers=headers).status_code == 404
