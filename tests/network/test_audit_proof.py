@@ -186,7 +186,8 @@ def test_the_public_list_pages_newest_first(client, session, keyring):
     assert body["checkpoints"][0] == checkpoint_json(newest)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=veel", "before=-1", "before=x"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=veel", "before=-1", "before=x",
+                                   "before=99999999999999999999"])
 def test_the_public_list_refuses_bad_paging_with_a_problem(client, query):
     response = client.get(f"/.well-known/audit-checkpoints?{query}")
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
