@@ -323,8 +323,17 @@ def handle_stale_data(error: Exception) -> Response:
     return handle_domain_error(error_class(detail))
 
 
+def handle_overflow(error: OverflowError) -> Response:
+    """A number too large for the database (SQLite refuses to bind an integer beyond 64 bits,
+    where PostgreSQL answers 22003, see :func:`handle_database_error`): invalid input, not a crash."""
+    db.session.rollback()
+    log.info("Number out of range in request %r: %s", getattr(g, "request_id", None), error)
+    return handle_domain_error(ValidationFailed("Een getal in het verzoek is te groot."))
+
+
 def init_errors(app: Flask) -> None:
     app.register_error_handler(StaleDataError, handle_stale_data)
+    app.register_error_handler(OverflowError, handle_overflow)
     app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(DisconnectionError, handle_database_error)
     app.register_error_handler(DomainError, handle_domain_error)

@@ -90,8 +90,9 @@ def audit_checkpoints():
         limit = int(request.args.get("limit", 100))
     except ValueError:
         return problem_response(400, detail=_("before en limit zijn gehele getallen."))
-    if not 1 <= limit <= PAGE_MAX or (before is not None and before < 1):
-        return problem_response(400, detail=_("limit ligt tussen 1 en %(max)s; before is 1 of meer.", max=PAGE_MAX))
+    if not 1 <= limit <= PAGE_MAX or (before is not None and not 1 <= before < 2**63):
+        return problem_response(400, detail=_("limit ligt tussen 1 en %(max)s; before is een volgnummer (1 of meer).",
+                                              max=PAGE_MAX))
     page, next_before = checkpoints_page(db.session, before=before, limit=limit)
     following = url_for("main.audit_checkpoints", before=next_before, limit=limit) if next_before else None
     response = jsonify(checkpoints=page, next=following, jwks=url_for("main.jwks"))

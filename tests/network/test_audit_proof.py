@@ -292,3 +292,11 @@ def test_a_checkpoint_file_that_cannot_be_written_fails_the_run_but_keeps_the_se
         seal_all(lambda: session, keyring, publish=publish)
     session.expire_all()
     assert session.get(AuditChainHead, 1).last_seq == 2 and verify(session, keyring).ok
+
+
+def test_a_line_number_beyond_any_database_integer_is_bad_input_not_a_crash(client, session):
+    """SQLite will not bind it (OverflowError), PostgreSQL refuses it (22003): both a 400."""
+    account, _student, _other, _jobcoach = _student_world(session)
+    login(client, account)
+    response = client.get("/mijn-gegevens/inzage/99999999999999999999/bewijs")
+    assert response.status_code == 400 and "te groot" in response.get_data(as_text=True)
