@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -156,25 +157,32 @@ class RouteFollowup(enum.StrEnum):
     all = "all"
 
 
+#: the law's settings of the legal tasks' scopes: a region without a :class:`RegionTaskScope`
+#: row has these (the one place they are written; the columns' defaults and the checks read them)
+TASK_SCOPE_DEFAULTS: dict[str, Any] = {"rmc_leavers": True, "rmc_max_age": 23, "rmc_pro_vso": True,
+                                       "rmc_route_followup": RouteFollowup.rmc, "uwv_open_referrals": True,
+                                       "uwv_route_steps": True}
+
+
 class RegionTaskScope(db.Model):
-    """A region's settings of the legal tasks' scopes (no row: the defaults of the columns)."""
+    """A region's settings of the legal tasks' scopes (no row: :data:`TASK_SCOPE_DEFAULTS`)."""
 
     __tablename__ = "consent_region_task_scope"
     __table_args__ = (CheckConstraint("rmc_max_age BETWEEN 16 AND 30", name="rmc_max_age_range"),)
 
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id", ondelete="CASCADE"), primary_key=True)
     #: RMC: leavers (exit recorded, or reported as voortijdig schoolverlater) without a startkwalificatie
-    rmc_leavers: Mapped[bool] = mapped_column(Boolean, default=True)
+    rmc_leavers: Mapped[bool] = mapped_column(Boolean, default=TASK_SCOPE_DEFAULTS["rmc_leavers"])
     #: RMC: ... younger than this (the law: 23)
-    rmc_max_age: Mapped[int] = mapped_column(Integer, default=23)
+    rmc_max_age: Mapped[int] = mapped_column(Integer, default=TASK_SCOPE_DEFAULTS["rmc_max_age"])
     #: RMC: PrO and VSO pupils after their exit
-    rmc_pro_vso: Mapped[bool] = mapped_column(Boolean, default=True)
+    rmc_pro_vso: Mapped[bool] = mapped_column(Boolean, default=TASK_SCOPE_DEFAULTS["rmc_pro_vso"])
     rmc_route_followup: Mapped[RouteFollowup] = mapped_column(str_enum(RouteFollowup, "rmc_route_followup"),
-                                                              default=RouteFollowup.rmc)
+                                                              default=TASK_SCOPE_DEFAULTS["rmc_route_followup"])
     #: UWV: an open referral for the doelgroepregister
-    uwv_open_referrals: Mapped[bool] = mapped_column(Boolean, default=True)
+    uwv_open_referrals: Mapped[bool] = mapped_column(Boolean, default=TASK_SCOPE_DEFAULTS["uwv_open_referrals"])
     #: UWV: a route whose doelgroepregister step runs
-    uwv_route_steps: Mapped[bool] = mapped_column(Boolean, default=True)
+    uwv_route_steps: Mapped[bool] = mapped_column(Boolean, default=TASK_SCOPE_DEFAULTS["uwv_route_steps"])
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_name: Mapped[str] = mapped_column(String(200), default="")
 

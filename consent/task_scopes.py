@@ -15,18 +15,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consent.models import RegionTaskScope, RouteFollowup
+from consent.models import TASK_SCOPE_DEFAULTS, RegionTaskScope, RouteFollowup
 from consent.tags import ConsentTag
 from network.audit import AuditAction, record
 from network.errors import ValidationFailed
 from network.models import Region
 
 #: the settings' names, in the form's order
-FIELDS = ("rmc_leavers", "rmc_max_age", "rmc_pro_vso", "rmc_route_followup", "uwv_open_referrals", "uwv_route_steps")
-#: the law's defaults (a region without a row has these)
-DEFAULTS: dict[str, Any] = {"rmc_leavers": True, "rmc_max_age": 23, "rmc_pro_vso": True,
-                            "rmc_route_followup": RouteFollowup.rmc, "uwv_open_referrals": True,
-                            "uwv_route_steps": True}
+FIELDS = tuple(TASK_SCOPE_DEFAULTS)
 MIN_AGE, MAX_AGE = 16, 30
 FOLLOWUP_LABELS = {RouteFollowup.none: _l("Geen: alleen de groepen hierboven"),
                    RouteFollowup.rmc: _l("De trajecten met twee jaar RMC-nazorg (entree, of aangemeld bij het RMC)"),
@@ -36,14 +32,14 @@ FOLLOWUP_LABELS = {RouteFollowup.none: _l("Geen: alleen de groepen hierboven"),
 def region_settings(session: Session, region_id: int) -> dict[str, Any]:
     """The region's settings (its row, or the defaults), by name."""
     row = session.get(RegionTaskScope, region_id)
-    return {name: getattr(row, name) for name in FIELDS} if row is not None else dict(DEFAULTS)
+    return {name: getattr(row, name) for name in FIELDS} if row is not None else dict(TASK_SCOPE_DEFAULTS)
 
 
 def all_region_settings(session: Session) -> list[tuple[Region, dict[str, Any]]]:
     """Every region with its settings, by name (two statements)."""
     rows = {row.region_id: row for row in session.scalars(select(RegionTaskScope))}
     return [(region, {name: getattr(rows[region.id], name) for name in FIELDS} if region.id in rows
-             else dict(DEFAULTS)) for region in session.scalars(select(Region).order_by(Region.name))]
+             else dict(TASK_SCOPE_DEFAULTS)) for region in session.scalars(select(Region).order_by(Region.name))]
 
 
 def _check(data: dict[str, Any]) -> dict[str, list[str]]:

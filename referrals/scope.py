@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from consent.models import RegionTaskScope, RouteFollowup, TaskScope
+from consent.models import TASK_SCOPE_DEFAULTS, RegionTaskScope, RouteFollowup, TaskScope
 from network import clock
 from network.access import register_task_scope
 from network.clock import age_on
@@ -53,17 +53,18 @@ PRO_VSO = (SchoolLevel.pro, SchoolLevel.vso)
 
 @dataclass(frozen=True)
 class Settings:
-    """A region's settings as the checks read them; the defaults are the law's."""
+    """A region's settings as the checks read them."""
 
-    rmc_leavers: bool = True
-    rmc_max_age: int = 23
-    rmc_pro_vso: bool = True
-    rmc_route_followup: RouteFollowup = RouteFollowup.rmc
-    uwv_open_referrals: bool = True
-    uwv_route_steps: bool = True
+    rmc_leavers: bool
+    rmc_max_age: int
+    rmc_pro_vso: bool
+    rmc_route_followup: RouteFollowup
+    uwv_open_referrals: bool
+    uwv_route_steps: bool
 
 
-DEFAULTS = Settings()
+#: the law's (consent.models.TASK_SCOPE_DEFAULTS), for a region without a row
+DEFAULTS = Settings(**TASK_SCOPE_DEFAULTS)
 _SETTINGS = (RegionTaskScope.region_id, RegionTaskScope.rmc_leavers, RegionTaskScope.rmc_max_age,
              RegionTaskScope.rmc_pro_vso, RegionTaskScope.rmc_route_followup, RegionTaskScope.uwv_open_referrals,
              RegionTaskScope.uwv_route_steps)
