@@ -19,17 +19,14 @@ from network.audit_publish import publisher, verify_grace
 from network.audit_verify import verify
 from network.audit_witness import WitnessError, load_witness
 from network.db import db
+from network.web import keyring
 
 audit_cli = click.Group("audit", help="Het auditlog: verzegelen, controleren en bewijzen.")
 
 
-def _keyring():
-    return current_app.extensions["schakel.keyring"]
-
-
 def seal_pending() -> int:
     """Seal every pending event and publish each new checkpoint to the operator's stream."""
-    return seal_all(lambda: db.session, _keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"],
+    return seal_all(lambda: db.session, keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"],
                     publish=publisher(current_app.config))
 
 
@@ -56,12 +53,12 @@ def audit_verify(witnesses: tuple[str, ...], roots: bool, as_json: bool) -> None
     if own and Path(own).exists() and own not in sources:
         sources.append(own)
     try:
-        kept = [checkpoint for source in sources for checkpoint in load_witness(source, _keyring())]
+        kept = [checkpoint for source in sources for checkpoint in load_witness(source, keyring())]
     except WitnessError as exc:
         click.echo(f"WITNESS UNUSABLE: {exc}", err=True)
         sys.exit(2)
     started = time.perf_counter()
-    report = verify(db.session, _keyring(), grace=verify_grace(current_app.config), witnesses=kept, roots=roots)
+    report = verify(db.session, keyring(), grace=verify_grace(current_app.config), witnesses=kept, roots=roots)
     elapsed = time.perf_counter() - started
     db.session.rollback()
     if as_json:
@@ -86,7 +83,7 @@ def audit_verify(witnesses: tuple[str, ...], roots: bool, as_json: bool) -> None
 def audit_prove(event_id: int) -> None:
     """Print the proof that event EVENT_ID is in a signed checkpoint (JSON; README: "Proving an
     event" checks it without Schakel)."""
-    proof = inclusion_proof(db.session, _keyring(), event_id)
+    proof = inclusion_proof(db.session, keyring(), event_id)
     db.session.rollback()
     if proof is None:
         raise click.ClickException(f"event {event_id} does not exist or is not sealed in a version 2 checkpoint yet")

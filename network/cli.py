@@ -26,10 +26,7 @@ from network.models import Organisation, OrganisationType, Region, Role
 from network.permissions import system_principal
 from network.scheduler import scheduler_cli
 from network.transaction import command
-
-
-def _keyring():
-    return current_app.extensions["schakel.keyring"]
+from network.web import keyring
 
 
 def _secrets_path() -> Path:
@@ -115,7 +112,7 @@ def keys_rotate_signing_key() -> None:
 def keys_reencrypt() -> None:
     """Re-encrypt every stored value with the current field key."""
 
-    changed = reencrypt(db.session, _keyring())
+    changed = reencrypt(db.session, keyring())
     click.echo(f"re-encrypted {changed} values; now by key: {count_by_key(db.session)}")
 
 
