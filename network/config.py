@@ -68,6 +68,9 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "AUDIT_CHECKPOINT_FILE": ("AUDIT_CHECKPOINT_FILE", str),
     "AUDIT_CHECKPOINT_SYSLOG": ("AUDIT_CHECKPOINT_SYSLOG", str),
     "OUTBOX_INTERVAL_SECONDS": ("OUTBOX_INTERVAL_SECONDS", int),
+    "SCHEDULER_HEARTBEAT_SECONDS": ("SCHEDULER_HEARTBEAT_SECONDS", int),
+    "OUTBOX_LAG_MINUTES": ("OUTBOX_LAG_MINUTES", int),
+    "AUDIT_SEAL_LAG_MINUTES": ("AUDIT_SEAL_LAG_MINUTES", int),
     "SOCIALMAP_VERIFY_DAYS": ("SOCIALMAP_VERIFY_DAYS", int),
     "IDEMPOTENCY_HOURS": ("IDEMPOTENCY_HOURS", int),
     "WEBHOOK_ALLOW_HTTP": ("WEBHOOK_ALLOW_HTTP", _env_bool),
@@ -126,6 +129,12 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "AUDIT_CHECKPOINT_SYSLOG": "",
         "OUTBOX_INTERVAL_SECONDS": 30,
         "OUTBOX_MAX_ATTEMPTS": 8,
+        # the scheduler renews its heartbeat this often; twice this without one is "scheduler down"
+        "SCHEDULER_HEARTBEAT_SECONDS": 30,
+        # the dashboards, /metrics and `schakel doctor` warn when the oldest e-mail or webhook
+        # waits longer than this, or when audit events wait this long for a signed checkpoint
+        "OUTBOX_LAG_MINUTES": 15,
+        "AUDIT_SEAL_LAG_MINUTES": 5,
         # webhook targets: plain http and private, loopback or link-local addresses; None means
         # "allowed in development and testing only" (set in _validate from SCHAKEL_ENV)
         "WEBHOOK_ALLOW_HTTP": None,

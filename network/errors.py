@@ -88,7 +88,7 @@ _HTTP_TITLES = {
 
 def wants_problem_json() -> bool:
     path = request.path
-    return path.startswith(("/api/", "/.well-known/", "/oauth/")) or path in ("/healthz", "/readyz")
+    return path.startswith(("/api/", "/.well-known/", "/oauth/")) or path in ("/healthz", "/readyz", "/readyz/scheduler", "/metrics")
 
 
 def problem_response(status: int, *, title: str | None = None, detail: str | None = None,

@@ -339,7 +339,9 @@ class JobRun(db.Model):
     (or a restart inside the same slot) skip work that already ran."""
 
     __tablename__ = "job_run"
-    __table_args__ = (UniqueConstraint("job_id", "slot"),)
+    #: the second index answers "when did each job last start, succeed, fail" (network.health)
+    __table_args__ = (UniqueConstraint("job_id", "slot"), Index("ix_job_run_job_outcome_started", "job_id", "outcome",
+                                                                 "started_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     job_id: Mapped[str] = mapped_column(String(80))
@@ -351,6 +353,24 @@ class JobRun(db.Model):
 
     def __repr__(self) -> str:
         return f"<JobRun {self.job_id} {self.slot.isoformat()}>"
+
+
+class SchedulerHeartbeat(db.Model):
+    """One row per running scheduler process, its ``beat_at`` renewed every
+    ``SCHEDULER_HEARTBEAT_SECONDS``: the sign that the one process that sends mail, seals the
+    audit log and expires consents is alive (:mod:`network.health`). Housekeeping removes the
+    rows of processes gone for a day."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<SchedulerHeartbeat {self.host}:{self.pid}>"
 
 
 class OrganisationKey(db.Model):

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -26,7 +30,7 @@ from network.audit_chain import seal_all
 from network.audit_publish import publisher
 from network.clock import AMSTERDAM, utcnow
 from network.db import db
-from network.models import JobRun
+from network.models import JobRun, SchedulerHeartbeat
 from network.notifications import send_digests
 from network.outbox import run_outbox_job
 from network.sessions import purge_expired_sessions
@@ -51,7 +55,10 @@ class Job:
             return self.work(app)
 
     def interval_seconds(self, app: Flask) -> int:
-        return int(app.config[self.interval]) if isinstance(self.interval, str) else self.interval
+        return self.interval_seconds_of(app.config)
+
+    def interval_seconds_of(self, config: Mapping[str, Any]) -> int:
+        return int(config[self.interval]) if isinstance(self.interval, str) else self.interval
 
 
 def _seal_audit(app: Flask) -> str:
@@ -78,7 +85,9 @@ def _housekeeping(app: Flask) -> str:
 
     sessions = purge_expired_sessions(db.session)
     old_runs = db.session.execute(delete(JobRun).where(JobRun.started_at < utcnow() - dt.timedelta(days=30))).rowcount
-    return f"purged {sessions} sessions, {old_runs} job runs"
+    gone = db.session.execute(delete(SchedulerHeartbeat)
+                              .where(SchedulerHeartbeat.beat_at < utcnow() - dt.timedelta(days=1))).rowcount
+    return f"purged {sessions} sessions, {old_runs} job runs, {gone} heartbeats of stopped schedulers"
 
 
 #: every job of the hub, in one table (features add theirs with :func:`register_job`)
@@ -138,6 +147,25 @@ def run_job_once(app: Flask, job: Job, now: dt.datetime | None = None) -> bool:
     return True
 
 
+def beat(app: Flask, heartbeat_id: uuid.UUID, now: dt.datetime | None = None) -> None:
+    """Renew this scheduler process's heartbeat (:mod:`network.health` reads it). A failure (the
+    database away for a moment) is logged; the next beat tries again."""
+    now = now or utcnow()
+    with app.app_context():
+        try:
+            with unit_of_work():
+                row = db.session.get(SchedulerHeartbeat, heartbeat_id)
+                if row is None:
+                    db.session.add(SchedulerHeartbeat(id=heartbeat_id, host=socket.gethostname()[:200], pid=os.getpid(),
+                                                      started_at=now, beat_at=now))
+                else:
+                    row.beat_at = now
+        except Exception:  # the scheduler must outlive a database hiccup
+            log.exception("scheduler heartbeat failed")
+        finally:
+            db.session.remove()
+
+
 def build_scheduler(app: Flask, *, blocking: bool = True):
     # only the one scheduler process loads APScheduler; every web worker imports this module for
     # the job table and would otherwise carry its ~30 modules (about 0.8 MB) for nothing
@@ -147,6 +175,8 @@ def build_scheduler(app: Flask, *, blocking: bool = True):
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = cls(timezone=AMSTERDAM,
                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300})
+    scheduler.add_job(beat, "interval", seconds=app.config["SCHEDULER_HEARTBEAT_SECONDS"], args=(app, uuid.uuid4()),
+                      id="scheduler.heartbeat", name="Hartslag van de planner", next_run_time=utcnow())
     for job in JOBS:
         scheduler.add_job(run_job_once, "interval", seconds=job.interval_seconds(app), args=(app, job),
                           id=job.id, name=job.description, next_run_time=utcnow())

@@ -11,9 +11,11 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from network.audit_publish import PAGE_MAX, checkpoints_page
+from network.clock import utcnow
 from network.db import db
 from network.errors import problem_response
 from network.extensions import csrf
+from network.health import hub_health
 from network.keys import published_jwks
 from network.web import current_principal, keyring, local_path, login_required_view
 
@@ -71,6 +73,15 @@ def readyz():
     return jsonify(status="ok", database="ok", migrations="current")
 
 
+@bp.get("/readyz/scheduler")
+def readyz_scheduler():
+    """The scheduler process, which no web request needs but without which no mail leaves and no
+    audit event is sealed: its heartbeat, and every job started within twice its interval. 503
+    when not (a separate probe: /readyz stays about this web process)."""
+    health = hub_health(db.session, current_app.config, utcnow())
+    return jsonify(health.scheduler_json()), 200 if health.scheduler_ok else 503
+
+
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """The public halves of the hub's Ed25519 signing keys, with key ids (RFC 7517)."""
@@ -103,3 +114,4 @@ def audit_checkpoints():
 
 csrf.exempt(healthz)
 csrf.exempt(readyz)
+csrf.exempt(readyz_scheduler)

@@ -148,6 +148,7 @@ MATRIX: dict[str, object] = {
     "main.set_language": PUBLIC,
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
+    "main.readyz_scheduler": PUBLIC,
     "main.jwks": PUBLIC,
     "main.audit_checkpoints": PUBLIC,
     "static": PUBLIC,
