@@ -86,9 +86,13 @@ _HTTP_TITLES = {
 }
 
 
+#: the operators' endpoints: answered in JSON (problem+json on errors), never with a page
+_PROBES = frozenset({"/healthz", "/readyz", "/readyz/scheduler", "/metrics"})
+
+
 def wants_problem_json() -> bool:
     path = request.path
-    return path.startswith(("/api/", "/.well-known/", "/oauth/")) or path in ("/healthz", "/readyz", "/readyz/scheduler", "/metrics")
+    return path.startswith(("/api/", "/.well-known/", "/oauth/")) or path in _PROBES
 
 
 def problem_response(status: int, *, title: str | None = None, detail: str | None = None,

@@ -68,7 +68,8 @@ class HubHealth:
 
     @property
     def heartbeat_stale(self) -> bool:
-        return self.heartbeat_at is None or self.heartbeat_at < self.now - dt.timedelta(seconds=2 * self.heartbeat_seconds)
+        limit = self.now - dt.timedelta(seconds=2 * self.heartbeat_seconds)
+        return self.heartbeat_at is None or self.heartbeat_at < limit
 
     @property
     def overdue_jobs(self) -> list[JobHealth]:
