@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import uuid
@@ -29,6 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.i18n import select_locale
     from network.passwords import make_hasher
     from network.request_checks import refuse_nul_input, refuse_unreadable_json
+    from network.request_log import configure_logging, log_request, start_request_timer
     from network.sessions import ServerSessionInterface
     from network.transaction import init_transactions
 
@@ -39,8 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # before the configuration is read, so what reading it logs is in the chosen format too
+    configure_logging((config or {}).get("LOG_FORMAT") or os.environ.get("LOG_FORMAT", "text"))
     app.config.update(load_config(app.instance_path, config))
-    _configure_logging(app)
 
     app.extensions["schakel.keyring"] = Keyring(app.config["SECRETS"])
     app.extensions["schakel.hasher"] = make_hasher(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_COST"],
@@ -89,6 +90,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    app.before_request(start_request_timer)
+    app.after_request(log_request)  # the first after_request hook registered, so it runs last
 
     # before the blueprints' hooks, which may read the body or query with the input
     app.before_request(refuse_unreadable_json)
@@ -171,9 +175,3 @@ def _register_blueprints(app: Flask) -> None:
                    students_api_bp, consents_api_bp, services_api_bp])
 
 
-def _configure_logging(app: Flask) -> None:
-    from network.request_log import install_access_log_filter
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    install_access_log_filter()  # no BSN typed into a search box in the request lines of the access log

@@ -75,6 +75,7 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "IDEMPOTENCY_HOURS": ("IDEMPOTENCY_HOURS", int),
     "WEBHOOK_ALLOW_HTTP": ("WEBHOOK_ALLOW_HTTP", _env_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", _env_bool),
+    "LOG_FORMAT": ("LOG_FORMAT", str),
 }
 
 
@@ -142,6 +143,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # sociale kaart entries not verified for this long are flagged and their contact asked
         "SOCIALMAP_VERIFY_DAYS": 180,
         "SOCIALMAP_LINK_DAYS": 30,
+        # "text" (a line per record) or "json" (one JSON object per line, for a log stack)
+        "LOG_FORMAT": "text",
         "LANGUAGES": ["nl", "en"],
         "BABEL_DEFAULT_LOCALE": "nl",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
@@ -267,6 +270,8 @@ def _validate(config: dict[str, Any]) -> None:
     if secrets_["signing_key_current"] not in secrets_["signing_keys"]:
         raise ConfigError("signing_key_current names no key in signing_keys")
     config["SECRET_KEY"] = secrets_["secret_key"]
+    if config["LOG_FORMAT"] not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}")
     production = config["SCHAKEL_ENV"] == "production"
     if production:
         if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):

@@ -30,6 +30,9 @@ class Permission(enum.StrEnum):
     account_manage = "network:account:manage"
     audit_verify = "network:audit:verify"
     outbox_view = "network:outbox:view"
+    #: whether the background work keeps up (scheduler, outbox, audit sealing): the hub admin's
+    #: and the uitstroomcoördinator's dashboards warn when it does not (network.health)
+    operations_view = "network:operations:view"
     # the sociale kaart (socialmap/): reading active entries is public, contacts are for members
     socialmap_contact_view = "socialmap:contact:view"
     socialmap_service_edit = "socialmap:service:edit"
@@ -77,11 +80,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     **{role: _SCHOOL_STAFF for role in SCHOOL_STAFF_ROLES},
     Role.partner_staff: frozenset({Permission.dashboard_view, Permission.organisation_view,
                                    Permission.consent_shared_view, Permission.student_shared_view}),
-    Role.coordinator: frozenset({Permission.dashboard_view, Permission.organisation_view, Permission.account_view}),
+    Role.coordinator: frozenset({Permission.dashboard_view, Permission.organisation_view, Permission.account_view,
+                                 Permission.operations_view}),
     Role.hub_admin: frozenset({
         Permission.dashboard_view, Permission.organisation_view, Permission.organisation_manage,
         Permission.account_view, Permission.account_manage, Permission.audit_verify, Permission.outbox_view,
-        Permission.consent_catalogue,
+        Permission.consent_catalogue, Permission.operations_view,
     }),
     Role.student: frozenset({Permission.dashboard_view}),
 }

@@ -1,4 +1,12 @@
-"""No BSN in the access log. A BSN typed into a search box (the student search ``?q=``, the
+"""The request log, and no BSN in the access log.
+
+One line per request (logger ``schakel.request``): the request id, the method, the path
+*template* (``/leerlingen/<int:student_id>``, never the path as typed, with its ids, nor the
+query string), the status and the duration. Monitoring's probes are logged at DEBUG so they do
+not bury the rest. With ``LOG_FORMAT=json`` every log line is one JSON object
+(:func:`json_formatter`), with these fields as keys, for the IT department's log stack.
+
+No BSN in the access log. A BSN typed into a search box (the student search ``?q=``, the
 sociale kaart, any GET form with free text) travels in the query string, and the request line
 that the web server logs carries the query string with it. A filter on the access loggers masks
 every query value that holds a BSN (9 digits, or 8 with the leading zero left off, possibly with
@@ -15,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
+from flask import Response, g, request
 from stdnum.nl import bsn
 
 MASK = "[BSN]"
@@ -84,3 +94,53 @@ def install_access_log_filter() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, MaskBsnInUrls) for f in logger.filters):
             logger.addFilter(MaskBsnInUrls())
+
+
+REQUEST_LOGGER = logging.getLogger("schakel.request")
+#: what monitoring calls every few seconds: logged at DEBUG
+_PROBES = frozenset({"main.healthz", "main.readyz", "main.readyz_scheduler", "main.metrics"})
+#: the path logged for a request no route matched (a 404): not the path as typed, which may hold anything
+UNMATCHED = "<geen route>"
+
+
+def start_request_timer() -> None:
+    g.request_started = time.perf_counter()
+
+
+def log_request(response: Response) -> Response:
+    """The request's one line (an ``after_request`` hook, registered first so it runs last:
+    the duration includes the commit)."""
+    started = g.get("request_started")
+    fields = {
+        "request_id": g.get("request_id", ""),
+        "method": request.method,
+        "path": request.url_rule.rule if request.url_rule is not None else UNMATCHED,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+    }
+    level = logging.DEBUG if request.endpoint in _PROBES else logging.INFO
+    REQUEST_LOGGER.log(level, "%(method)s %(path)s %(status)s %(duration_ms)sms request_id=%(request_id)s",
+                       fields, extra=fields)
+    return response
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line: time, level, logger, message and the record's extra fields
+    (a request line's request_id, method, path, status, duration_ms)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
+                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"})
+
+
+def configure_logging(log_format: str) -> None:
+    """Root logging for the process, unless someone (gunicorn's ``--log-config``, pytest) set it
+    up already; then the access-log filter."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(json_formatter() if log_format == "json"
+                             else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    install_access_log_filter()  # no BSN typed into a search box in the request lines of the access log

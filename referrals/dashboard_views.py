@@ -14,7 +14,7 @@ from network.clock import utcnow
 from network.db import db
 from network.models import Region, Role
 from network.permissions import Permission
-from network.web import current_principal, require
+from network.web import current_principal, operations_health, require
 from referrals.dashboard import dashboard_table, region_dashboard, table_csv
 from referrals.deadlines import overdue_referrals
 from referrals.tags import ReferralTag
@@ -53,7 +53,8 @@ def _figure(value):
 def dashboard():
     principal = current_principal()
     board = region_dashboard(db.session, principal, region_id=_region_arg(), today=clock.today(), now=utcnow())
-    return render_template("referrals/dashboard/index.html", board=board, regions=_regions(principal))
+    return render_template("referrals/dashboard/index.html", board=board, regions=_regions(principal),
+                           health=operations_health())
 
 
 @bp.get("/export.csv")

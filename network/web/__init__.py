@@ -16,10 +16,12 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import db
 from network.errors import Forbidden, ValidationFailed
 from network.extensions import login_manager
+from network.health import HubHealth, hub_health
 from network.models import Account, Membership
 from network.permissions import Acting, Permission, Principal, permissions_for
 from network.schemas import load_form
@@ -27,6 +29,14 @@ from network.schemas import load_form
 #: endpoints a logged-in account may use before its second factor is set up or given
 MFA_EXEMPT = {"auth.totp_setup", "auth.totp_verify", "auth.logout", "main.set_language", "static",
               "main.healthz", "main.readyz", "main.readyz_scheduler", "main.jwks"}
+
+
+def operations_health() -> HubHealth | None:
+    """Whether the background work keeps up, for the dashboards of those who hold
+    ``operations_view`` (the hub admin, the uitstroomcoördinator); None for everyone else."""
+    if not current_principal().has(Permission.operations_view):
+        return None
+    return hub_health(db.session, current_app.config, utcnow())
 
 
 def keyring() -> Keyring:

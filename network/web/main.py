@@ -17,7 +17,7 @@ from network.errors import problem_response
 from network.extensions import csrf
 from network.health import hub_health
 from network.keys import published_jwks
-from network.web import current_principal, keyring, local_path, login_required_view
+from network.web import current_principal, keyring, local_path, login_required_view, operations_health
 
 bp = Blueprint("main", __name__)
 
@@ -34,7 +34,7 @@ def index():
 def dashboard():
     """The landing page after login. Open to every account: one without a membership (a
     parent or guardian) is shown where its own pages are instead of a 403."""
-    return render_template("network/dashboard.html",
+    return render_template("network/dashboard.html", health=operations_health(),
                            has_portal="consent.home" in current_app.view_functions)
 
 

@@ -95,3 +95,11 @@ def test_unknown_environment_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SCHAKEL_ENV", "staging")
     with pytest.raises(ConfigError, match="SCHAKEL_ENV"):
         load_config(str(tmp_path))
+
+
+def test_an_unknown_log_format_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be text or json"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    assert load_config(str(tmp_path))["LOG_FORMAT"] == "json"

@@ -4,8 +4,12 @@ through the flows that handle them: login, password reset, and registering a stu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import threading
 import urllib.request
 from types import SimpleNamespace
@@ -17,7 +21,7 @@ from werkzeug.serving import make_server
 
 from network.db import db
 from network.models import OutboxMessage, Role, Student
-from network.request_log import mask_query
+from network.request_log import json_formatter, mask_query
 from tests.conftest import post_form
 from tests.factories import PASSWORD, OrganisationFactory, RegionFactory, login, make_member
 
@@ -62,8 +66,15 @@ def test_flows_leave_no_secrets_in_logs_or_urls(app, session, client, all_logs, 
 
     assert db.session.scalar(select(Student)).bsn_encrypted
     text = "\n".join(record.getMessage() for record in all_logs.records)
-    for secret in (BSN, PASSWORD, "fout-wachtwoord-123", token, app.config["SECRET_KEY"]):
-        assert secret not in text, "a secret reached the logs"
+    # every request left its line, and the JSON lines (LOG_FORMAT=json) carry no more than the text
+    request_lines = [record for record in all_logs.records if record.name == "schakel.request"]
+    assert len(request_lines) >= len(urls) // 2
+    assert any(record.path == "/leerlingen/<uuid:student_id>" for record in request_lines)
+    formatter = json_formatter()
+    text += "\n" + "\n".join(formatter.format(record) for record in all_logs.records)
+    for secret in (BSN, PASSWORD, "fout-wachtwoord-123", token, app.config["SECRET_KEY"], account.email, "Jansen",
+                   student_url):
+        assert secret not in text, "a secret or a personal detail reached the logs"
     for url in urls:
         assert BSN not in url and PASSWORD not in url
     # the reset link redirects away at once, so the token is in no later URL or page
@@ -131,3 +142,43 @@ def test_gunicorn_access_log_masks_a_bsn_in_the_query_and_the_referrer(app, capl
 ])
 def test_only_query_values_that_hold_a_bsn_are_masked(query, logged):
     assert mask_query(query) == logged
+
+
+def test_each_request_logs_one_line_with_its_template_status_and_duration(app, client, session, all_logs):
+    school = OrganisationFactory(region=RegionFactory(), school=True)
+    login(client, make_member(Role.zorgcoordinator, school))
+    client.get("/leerlingen/42424242-4242-4242-4242-424242424242", headers={"X-Request-ID": "abcdef0123456789"})
+    client.get("/bestaat-niet/jan.jansen@example.org")
+    client.get("/healthz")
+    [found] = [record for record in all_logs.records
+               if record.name == "schakel.request" and record.request_id == "abcdef0123456789"]
+    assert found.status == 404  # no such student: the route matched, the student did not
+    assert (found.request_id, found.method, found.path) == ("abcdef0123456789", "GET", "/leerlingen/<uuid:student_id>")
+    assert isinstance(found.duration_ms, float) and found.levelno == logging.INFO
+    unmatched = [r for r in all_logs.records if r.name == "schakel.request" and r.path == "<geen route>"]
+    assert len(unmatched) == 1 and "jan.jansen" not in unmatched[0].getMessage()
+    probe = [r for r in all_logs.records if r.name == "schakel.request" and r.path == "/healthz"]
+    assert probe[0].levelno == logging.DEBUG  # monitoring's probes do not bury the rest
+    parsed = json.loads(json_formatter().format(found))
+    assert {key: parsed[key] for key in ("level", "logger", "method", "path", "status", "request_id")} == {
+        "level": "INFO", "logger": "schakel.request", "method": "GET", "path": "/leerlingen/<uuid:student_id>",
+        "status": 404, "request_id": "abcdef0123456789"}
+    assert "42424242" not in json.dumps(parsed)
+
+
+def test_log_format_json_writes_json_lines_from_the_first_process_log(tmp_path):
+    """A process whose root logger is not set up yet (gunicorn, ``schakel``) gets JSON lines."""
+    script = (
+        "from network import create_app\nfrom network.db import db\n"
+        f"app = create_app({{'TESTING': True, 'SQLALCHEMY_DATABASE_URI': 'sqlite:///{tmp_path}/t.db', "
+        "'LOG_FORMAT': 'json'})\n"
+        "with app.app_context():\n    db.create_all()\n"
+        "app.test_client().get('/bestaat-niet')\n"
+    )
+    env = {**os.environ, "SCHAKEL_INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60,
+                            check=True)
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    [request_line] = [line for line in lines if line["logger"] == "schakel.request"]
+    assert request_line["status"] == 404 and request_line["path"] == "<geen route>"
+    assert all(line.startswith("{") for line in result.stderr.splitlines() if line.strip())
