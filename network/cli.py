@@ -20,6 +20,7 @@ from network.config import generate_secrets, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
 from network.directory import create_organisation, create_region
+from network.doctor_cli import doctor
 from network.errors import ValidationFailed
 from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
 from network.models import Organisation, OrganisationType, Region, Role
@@ -248,3 +249,4 @@ def main() -> None:
 
 
 main.add_command(init_secrets)
+main.add_command(doctor)
