@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import SmallInteger, String, select, update
+from sqlalchemy import SmallInteger, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from network import signals
@@ -164,10 +164,18 @@ def seal(session: Session, keyring: Keyring, *, batch: int = 5000) -> SealResult
 
 
 def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000,
-             publish: Callable[[dict[str, Any]], None] | None = None) -> int:
+             publish: Callable[[dict[str, Any]], None] | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> int:
     """Seal until nothing is left, one transaction per batch. Returns the number sealed.
-    ``publish`` gets each new checkpoint (published form) once its batch is committed."""
+    ``publish`` gets each new checkpoint (published form) once its batch is committed;
+    ``on_progress(sealed, waiting)`` hears after each batch (``waiting``: counted at the start,
+    grown by what was written meanwhile)."""
     total = 0
+    waiting = 0
+    if on_progress is not None:
+        waiting = session_factory().scalar(select(func.count()).select_from(AuditEvent)
+                                           .where(AuditEvent.seq.is_(None))) or 0
+        on_progress(0, waiting)
     while True:
         session = session_factory()
         try:
@@ -179,5 +187,7 @@ def seal_all(session_factory, keyring: Keyring, *, batch: int = 5000,
         total += result.sealed
         if result.checkpoint is not None and publish is not None:
             publish(result.checkpoint)
+        if on_progress is not None:
+            on_progress(total, max(waiting, total))
         if result.sealed < batch:
             return total

@@ -19,22 +19,26 @@ from network.audit_publish import publisher, verify_grace
 from network.audit_verify import verify
 from network.audit_witness import WitnessError, load_witness
 from network.db import db
+from network.progress import OnProgress, progress, quiet_option
 from network.web import keyring
 
 audit_cli = click.Group("audit", help="Het auditlog: verzegelen, controleren en bewijzen.")
 
 
-def seal_pending() -> int:
+def seal_pending(on_progress: OnProgress | None = None) -> int:
     """Seal every pending event and publish each new checkpoint to the operator's stream."""
     return seal_all(lambda: db.session, keyring(), batch=current_app.config["AUDIT_SEAL_BATCH"],
-                    publish=publisher(current_app.config))
+                    publish=publisher(current_app.config), on_progress=on_progress)
 
 
 @audit_cli.command("seal")
+@quiet_option
 @with_appcontext
-def audit_seal() -> None:
+def audit_seal(quiet: bool) -> None:
     """Chain and sign every event that is not sealed yet."""
-    click.echo(f"sealed {seal_pending()} events")
+    with progress("sealing audit events", quiet=quiet) as on_progress:
+        sealed = seal_pending(on_progress)
+    click.echo(f"sealed {sealed} events")
 
 
 @audit_cli.command("verify")
@@ -43,9 +47,10 @@ def audit_seal() -> None:
                    "box's /.well-known/audit-checkpoints); may be given more than once. The configured "
                    "AUDIT_CHECKPOINT_FILE is always one.")
 @click.option("--roots", is_flag=True, help="Also recompute each checkpoint's Merkle root (slower).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (progress goes to stderr).")
+@quiet_option
 @with_appcontext
-def audit_verify(witnesses: tuple[str, ...], roots: bool, as_json: bool) -> None:
+def audit_verify(witnesses: tuple[str, ...], roots: bool, as_json: bool, quiet: bool) -> None:
     """Recompute the hash chain and check every signed checkpoint, and every checkpoint a
     witness kept. Seals nothing. Exits 1 when the log is broken, 2 when a witness is unusable."""
     sources = list(witnesses)
@@ -58,7 +63,9 @@ def audit_verify(witnesses: tuple[str, ...], roots: bool, as_json: bool) -> None
         click.echo(f"WITNESS UNUSABLE: {exc}", err=True)
         sys.exit(2)
     started = time.perf_counter()
-    report = verify(db.session, keyring(), grace=verify_grace(current_app.config), witnesses=kept, roots=roots)
+    with progress("verifying the audit log (events)", quiet=quiet) as on_progress:
+        report = verify(db.session, keyring(), grace=verify_grace(current_app.config), witnesses=kept, roots=roots,
+                        on_progress=on_progress)
     elapsed = time.perf_counter() - started
     db.session.rollback()
     if as_json:

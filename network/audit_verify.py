@@ -6,7 +6,7 @@ still waiting for their seal. :func:`verify` is read-only and names the first pr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +24,8 @@ __all__ = ["DEFAULT_GRACE", "VerifyReport", "verify"]
 
 def verify(session: Session, keyring: Keyring, *, chunk: int = 20000, workers: int = 2,
            grace: dt.timedelta = DEFAULT_GRACE, now: dt.datetime | None = None,
-           witnesses: Sequence[WitnessCheckpoint] = (), roots: bool = False) -> VerifyReport:
+           witnesses: Sequence[WitnessCheckpoint] = (), roots: bool = False,
+           on_progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Recompute the whole chain and check every signed checkpoint. Read-only: it seals nothing.
 
     Fails, naming what it found, when an event was changed, removed or added out of order; when
@@ -39,7 +40,8 @@ def verify(session: Session, keyring: Keyring, *, chunk: int = 20000, workers: i
     PostgreSQL ``workers`` spans are read at a time, each over a connection of its own, and the
     database builds and hashes each event's JSON (``_chain_sql``'s digest) while Python
     compares another span's. Those connections see committed events only; the chain is sealed
-    in committed batches.
+    in committed batches. ``on_progress(checked, total)`` hears after each span how many events
+    of the chain have been checked.
     """
     report = VerifyReport()
     checkpoints = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)).all()
@@ -49,7 +51,7 @@ def verify(session: Session, keyring: Keyring, *, chunk: int = 20000, workers: i
     engine = session.get_bind().engine
     dialect = engine.dialect.name
     last_seq = check_chain(report, session, engine, checkpoints, floors_of(dialect, checkpoints, grace),
-                           chunk=chunk, workers=workers)
+                           chunk=chunk, workers=workers, on_progress=on_progress)
     if not report.ok:
         return report
     _check_head(report, session, checkpoints, last_seq)

@@ -13,7 +13,7 @@ import datetime as dt
 import gc
 import hashlib
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -221,9 +221,10 @@ def _check_span_apart(engine: Engine, sql: str, lo: int, hi: int, heads: dict[in
         return _check_span(conn, sql, lo, hi, heads, floors)
 
 
-def _join(report: VerifyReport, spans: Iterable[_Span]) -> int:
+def _join(report: VerifyReport, spans: Iterable[_Span], on_progress: Callable[[int, int], None] | None = None,
+          total: int = 0) -> int:
     """Link the spans in seq order, failing the report at the first problem; returns the last
-    seq of the chain."""
+    seq of the chain. ``on_progress(checked, total)`` after each span."""
     expected, prev = 1, GENESIS
     for span in spans:
         problem = span.problem
@@ -240,6 +241,8 @@ def _join(report: VerifyReport, spans: Iterable[_Span]) -> int:
             break
         if span.count:
             expected, prev = span.last_seq + 1, span.last_hash
+        if on_progress is not None:
+            on_progress(report.checked, max(total, report.checked))
     return expected - 1
 
 
@@ -277,8 +280,10 @@ class VerifyReport:
 
 
 def check_chain(report: VerifyReport, session: Session, engine: Engine, checkpoints: Sequence[AuditCheckpoint],
-                 floors: list[_Floor], *, chunk: int, workers: int) -> int:
-    """Walk the chain span by span; returns its last seq."""
+                 floors: list[_Floor], *, chunk: int, workers: int,
+                 on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Walk the chain span by span; returns its last seq. ``on_progress(checked, last seq)``
+    after each span."""
     sql = _chain_sql(engine.dialect.name, digest=engine.dialect.name == "postgresql")
     top = session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
     starts = range(1, top + 1, chunk) or range(1, 2)
@@ -296,9 +301,10 @@ def check_chain(report: VerifyReport, session: Session, engine: Engine, checkpoi
                 futures = [pool.submit(_check_span_apart, engine, sql, lo, hi, heads(lo, hi), floors)
                            for lo, hi in bounds]
                 try:
-                    return _join(report, (future.result() for future in futures))
+                    return _join(report, (future.result() for future in futures), on_progress, top)
                 finally:
                     for future in futures:
                         future.cancel()
         conn = session.connection()
-        return _join(report, (_check_span(conn, sql, lo, hi, heads(lo, hi), floors) for lo, hi in bounds))
+        return _join(report, (_check_span(conn, sql, lo, hi, heads(lo, hi), floors) for lo, hi in bounds),
+                     on_progress, top)

@@ -20,10 +20,12 @@ from network.config import generate_secrets, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
 from network.directory import create_organisation, create_region
+from network.doctor_cli import doctor
 from network.errors import ValidationFailed
 from network.keys import add_field_key, add_signing_key, count_by_key, reencrypt, retire_field_key
 from network.models import Organisation, OrganisationType, Region, Role
 from network.permissions import system_principal
+from network.progress import progress, quiet_option
 from network.scheduler import scheduler_cli
 from network.transaction import command
 from network.web import keyring
@@ -37,13 +39,15 @@ def _secrets_path() -> Path:
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@quiet_option
 @with_appcontext
-def backup_command(file: Path) -> None:
+def backup_command(file: Path, quiet: bool) -> None:
     """Write a consistent backup of the database to FILE (online; the hub may keep running).
     The secrets file is not in it: back that up separately."""
 
     try:
-        result = backup(db.engine, file)
+        with progress("backup", quiet=quiet) as on_progress:
+            result = backup(db.engine, file, on_progress=on_progress)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"backup of the {result.engine} database written to {result.path} ({result.size_bytes} bytes)")
@@ -51,13 +55,15 @@ def backup_command(file: Path) -> None:
 
 @click.command("restore")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@quiet_option
 @with_appcontext
-def restore_command(file: Path) -> None:
+def restore_command(file: Path, quiet: bool) -> None:
     """Restore a backup made with `schakel backup` into the configured database, which must be
     new and empty. Then run `schakel db upgrade`, `schakel audit seal` and `schakel audit verify`."""
 
     try:
-        restore(file, db.engine)
+        with progress("restore", quiet=quiet) as on_progress:
+            restore(file, db.engine, on_progress=on_progress)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored {file}; next: `schakel db upgrade`, `schakel audit seal`, then `schakel audit verify` "
@@ -108,11 +114,13 @@ def keys_rotate_signing_key() -> None:
 
 
 @keys_cli.command("reencrypt")
+@quiet_option
 @command
-def keys_reencrypt() -> None:
+def keys_reencrypt(quiet: bool) -> None:
     """Re-encrypt every stored value with the current field key."""
 
-    changed = reencrypt(db.session, keyring())
+    with progress("re-encrypting (values)", quiet=quiet) as on_progress:
+        changed = reencrypt(db.session, keyring(), on_progress=on_progress)
     click.echo(f"re-encrypted {changed} values; now by key: {count_by_key(db.session)}")
 
 
@@ -241,3 +249,4 @@ def main() -> None:
 
 
 main.add_command(init_secrets)
+main.add_command(doctor)

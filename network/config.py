@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,16 @@ def default_config(instance_path: str) -> dict[str, Any]:
 
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the validated configuration dict for :func:`network.create_app`."""
+    config = read_config(instance_path, overrides)
+    _load_secrets(config)
+    _validate(config)
+    return config
+
+
+def read_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings before the secrets are read and the whole is validated: defaults, the
+    ``SCHAKEL_CONFIG`` file, the environment, ``overrides``. ``schakel doctor`` starts here, so it
+    can report on a configuration the app would refuse (and never writes a secrets file)."""
     config = default_config(instance_path)
     # whether the operator named the public address is known only before the default fills it in
     default_base_url = config.pop("BASE_URL")
@@ -173,7 +184,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         config.update({k: v for k, v in namespace.items() if k.isupper()})
     for name, (variable, parse) in ENV_SETTINGS.items():
         if variable in os.environ and os.environ[variable] != "":
-            config[name] = parse(os.environ[variable])
+            try:
+                config[name] = parse(os.environ[variable])
+            except ValueError:
+                raise ConfigError(f"{variable} must be a whole number, not {os.environ[variable]!r}") from None
     if overrides:
         config.update(overrides)
     #: False: SCHAKEL_BASE_URL is the development default, so what must name the hub's own address
@@ -185,8 +199,6 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         if config["SCHAKEL_ENV"] == "development":
             config["SCHAKEL_ENV"] = "testing"
     _normalise_database_url(config)
-    _load_secrets(config)
-    _validate(config)
     return config
 
 
@@ -258,28 +270,52 @@ def _load_secrets(config: dict[str, Any]) -> None:
     config["SECRETS"] = json.loads(path.read_text())
 
 
-def _validate(config: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One reason the app refuses a configuration: the setting it is about (``SECRETS`` for the
+    secrets file's content) and what to fix."""
+
+    setting: str
+    message: str
+
+
+def config_problems(config: dict[str, Any]) -> list[ConfigProblem]:
+    """Every reason :func:`load_config` would refuse ``config`` (its ``SECRETS`` read already),
+    in the order it checks them; the app stops at the first, ``schakel doctor`` reports all."""
+    found: list[ConfigProblem] = []
     if config["SCHAKEL_ENV"] not in ENVIRONMENTS:
-        raise ConfigError(f"SCHAKEL_ENV must be one of {ENVIRONMENTS}, not {config['SCHAKEL_ENV']!r}")
-    missing = [name for name in SECRET_NAMES if not config["SECRETS"].get(name)]
+        found.append(ConfigProblem(
+            "SCHAKEL_ENV", f"SCHAKEL_ENV must be one of {ENVIRONMENTS}, not {config['SCHAKEL_ENV']!r}"))
+    secrets_ = config.get("SECRETS") or {}
+    missing = [name for name in SECRET_NAMES if not secrets_.get(name)]
     if missing:
-        raise ConfigError(f"Secrets file lacks: {', '.join(missing)}")
+        found.append(ConfigProblem("SECRETS", f"Secrets file lacks: {', '.join(missing)}"))
+    else:
+        if secrets_["field_key_current"] not in secrets_["field_keys"]:
+            found.append(ConfigProblem("SECRETS", "field_key_current names no key in field_keys"))
+        if secrets_["signing_key_current"] not in secrets_["signing_keys"]:
+            found.append(ConfigProblem("SECRETS", "signing_key_current names no key in signing_keys"))
+    if config["SCHAKEL_ENV"] == "production":
+        if not config["BASE_URL"].startswith("https://"):
+            found.append(ConfigProblem("BASE_URL", "SCHAKEL_BASE_URL must be an https:// URL in production"))
+        if config["MAIL_BACKEND"] == "mailbox":
+            found.append(ConfigProblem("MAIL_BACKEND",
+                                       "MAIL_BACKEND=mailbox is for development; use smtp in production"))
+    return found
+
+
+def _validate(config: dict[str, Any]) -> None:
+    problems = config_problems(config)
+    if problems:
+        raise ConfigError(problems[0].message)
     secrets_ = config["SECRETS"]
-    if secrets_["field_key_current"] not in secrets_["field_keys"]:
-        raise ConfigError("field_key_current names no key in field_keys")
-    if secrets_["signing_key_current"] not in secrets_["signing_keys"]:
-        raise ConfigError("signing_key_current names no key in signing_keys")
     config["SECRET_KEY"] = secrets_["secret_key"]
     if config["LOG_FORMAT"] not in ("text", "json"):
         raise ConfigError(f"LOG_FORMAT must be text or json, not {config['LOG_FORMAT']!r}")
     production = config["SCHAKEL_ENV"] == "production"
-    if production:
-        if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
-            log.warning("Running production on SQLite: fine for one small region on one host only")
-        if not config["BASE_URL"].startswith("https://"):
-            raise ConfigError("SCHAKEL_BASE_URL must be an https:// URL in production")
-        if config["MAIL_BACKEND"] == "mailbox":
-            raise ConfigError("MAIL_BACKEND=mailbox is for development; use smtp in production")
+    if production and config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") \
+            and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
+        log.warning("Running production on SQLite: fine for one small region on one host only")
     for name in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE"):
         if config.get(name) is None:
             config[name] = not production

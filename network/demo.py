@@ -40,6 +40,7 @@ from network.errors import DomainError
 from network.identity import TOTP_INTERVAL, totp_secret
 from network.models import Account, Membership, Organisation, Region, Student
 from network.permissions import Principal, permissions_for, system_principal
+from network.progress import progress, quiet_option
 from network.student_schemas import StudentArgs
 from network.students import register_student
 from network.transaction import command
@@ -95,16 +96,28 @@ class SeedReport:
         return sum(self.created.values())
 
 
+#: the steps of :func:`seed_demo_region` that ``on_progress`` counts: each account (a password
+#: hash, the slow part) and each student
+DEMO_REGION_STEPS = len(ACCOUNTS) + len(STUDENTS)
+
+
 def seed_demo_region(session: Session, keyring, *, hasher, password: str = DEMO_PASSWORD,
-                     min_password_length: int = 12, today: dt.date | None = None) -> SeedReport:
+                     min_password_length: int = 12, today: dt.date | None = None,
+                     on_progress: Callable[[int, int], None] | None = None) -> SeedReport:
     """Create whatever part of the demo region is missing; flush, never commit.
 
     :param hasher: the argon2 password hasher (``network.passwords.make_hasher``).
     :param today: the day expected exit dates are counted from (tests pin it).
+    :param on_progress: ``(done, DEMO_REGION_STEPS)`` after each account and each student.
     """
     actor = system_principal(channel="cli", name="demo seed")
     report = SeedReport(created={})
     today = today or clock.today()
+    steps = iter(range(1, DEMO_REGION_STEPS + 1))
+
+    def step() -> None:
+        if on_progress is not None:
+            on_progress(next(steps), DEMO_REGION_STEPS)
 
     region = session.execute(select(Region).where(Region.code == REGION_CODE)).scalar_one_or_none()
     if region is None:
@@ -140,6 +153,7 @@ def seed_demo_region(session: Session, keyring, *, hasher, password: str = DEMO_
                                         role=spec.role, title=spec.title)
             report.count("lidmaatschappen")
         memberships[spec.email] = membership
+        step()
 
     bsns = iter(demo_bsns(sum(1 for s in STUDENTS if s.with_bsn)))
     for spec in STUDENTS:
@@ -156,6 +170,7 @@ def seed_demo_region(session: Session, keyring, *, hasher, password: str = DEMO_
             # Linking the student's own login is an administrator's act, not a school form.
             student.account_id = accounts[spec.account_email].id
             report.count("leerlingaccounts gekoppeld")
+        step()
     session.flush()
     return report
 
@@ -228,18 +243,29 @@ def demo_seeders_in_order() -> list[tuple[str, Callable[[Session, Keyring, dt.da
 
 
 @demo_cli.command("seed")
+@quiet_option
 @command
-def demo_seed() -> None:
+def demo_seed(quiet: bool) -> None:
     """Create the demo region (idempotent) and print every demo login."""
 
     _refuse_in_production()
     hasher = current_app.extensions["schakel.hasher"]
+    seeders = demo_seeders_in_order()
+    total = DEMO_REGION_STEPS + len(seeders)
     try:
         keyring = current_app.extensions["schakel.keyring"]
-        report = seed_demo_region(db.session, keyring, hasher=hasher,
-                                  min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
-        today = clock.today()
-        extra = {label: seeder(db.session, keyring, today) for label, seeder in demo_seeders_in_order()}
+        with progress("Demoregio", quiet=quiet) as on_progress:
+            def step(done: int, _steps: int = 0) -> None:
+                if on_progress is not None:
+                    on_progress(done, total)
+
+            report = seed_demo_region(db.session, keyring, hasher=hasher,
+                                      min_password_length=current_app.config["PASSWORD_MIN_LENGTH"], on_progress=step)
+            today = clock.today()
+            extra = {}
+            for done, (label, seeder) in enumerate(seeders, DEMO_REGION_STEPS + 1):
+                extra[label] = seeder(db.session, keyring, today)
+                step(done)
     except (DomainError, MarshmallowValidationError) as exc:
         errors = getattr(exc, "errors", None) or getattr(exc, "messages", None) or {}
         details = "; ".join(f"{field}: {', '.join(map(str, messages))}" for field, messages in errors.items())

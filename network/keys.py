@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from network.audit import AuditAction, record
@@ -91,23 +91,36 @@ def count_by_key(session: Session) -> dict[str, int]:
     return counts
 
 
-def reencrypt(session: Session, keyring: Keyring, *, batch: int = 500) -> int:
+def reencrypt(session: Session, keyring: Keyring, *, batch: int = 500,
+              on_progress: Callable[[int, int], None] | None = None) -> int:
     """Re-encrypt every value not made by the current field key. The caller commits.
 
     Rows are loaded in batches; each value is decrypted with the key that made it (the key id
-    is in the ciphertext) and encrypted again, bound to the same row.
+    is in the ciphertext) and encrypted again, bound to the same row. ``on_progress(done,
+    total)`` hears after each batch (the total is counted first, one query per column).
     """
+    def stale_of(column: EncryptedColumn):
+        attribute = getattr(column.model, column.attribute)
+        return attribute.is_not(None), attribute.not_like(keyring.field_key_current + ":%")
+
+    total = 0
+    if on_progress is not None:
+        total = sum(session.scalar(select(func.count()).select_from(column.model).where(*stale_of(column))) or 0
+                    for column in ENCRYPTED_COLUMNS)
+        on_progress(0, total)
     changed = 0
     for column in ENCRYPTED_COLUMNS:
-        attribute = getattr(column.model, column.attribute)
-        stale = attribute.not_like(keyring.field_key_current + ":%")
-        query = select(column.model).where(attribute.is_not(None), stale).execution_options(yield_per=batch)
+        query = select(column.model).where(*stale_of(column)).execution_options(yield_per=batch)
         for obj in session.execute(query).scalars():
             ref = column.ref(obj)
             plaintext = keyring.decrypt(getattr(obj, column.attribute), ref)
             setattr(obj, column.attribute, keyring.encrypt(plaintext, ref))
             changed += 1
+            if on_progress is not None and changed % batch == 0:
+                on_progress(changed, max(total, changed))
         session.flush()
+    if on_progress is not None:
+        on_progress(changed, max(total, changed))
     return changed
 
 

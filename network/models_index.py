@@ -17,8 +17,19 @@ UNMODELLED_INDEXES = {"ix_socialmap_service_search", "ix_socialmap_service_name_
 
 
 
+#: the feature packages: importing one registers its jobs, encrypted columns, access bases and
+#: demo data with the core. ``create_app`` imports them through the views; what must run without
+#: the app (``schakel doctor``) calls :func:`import_features`.
+FEATURE_PACKAGES = ("consent", "consent.agreements", "socialmap", "referrals")
+
+
 def import_all_models() -> None:
     for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
+def import_features() -> None:
+    for name in FEATURE_PACKAGES:
         importlib.import_module(name)
 
 

@@ -16,6 +16,7 @@ from network.db import db
 from network.errors import DomainError
 from network.models import Region
 from network.permissions import system_principal
+from network.progress import progress, quiet_option
 from network.transaction import command, rollback
 from socialmap.exchange import stream_package
 from socialmap.hsds_import import import_document
@@ -34,23 +35,26 @@ RESULT_WORDS = {"created": "nieuw", "updated": "bijgewerkt", "unchanged": "ongew
 @click.option("--personal/--no-personal", default=False,
               help="Contactpersonen meenemen (standaard niet: open data).")
 @click.option("--active-only/--all", default=False, help="Alleen actieve diensten (standaard alle).")
+@quiet_option
 @command
-def export_hsds_command(output: str, personal: bool, active_only: bool) -> None:
+def export_hsds_command(output: str, personal: bool, active_only: bool, quiet: bool) -> None:
     """Write the whole sociale kaart as one HSDS 3.0 package (JSON), streamed in flat memory."""
 
     record(db.session, system_principal(channel="cli", name="schakel socialmap export-hsds"),
            action=AuditAction.export, event_type=SocialmapTag.service_export, object_type="socialmap_service",
            detail={"format": "hsds", "personal": personal})
     count = 0
-    pieces = stream_package(db.session, include_personal=personal, active_only=active_only)
-    if output == "-":
-        for piece in pieces:
-            click.echo(piece, nl=False)
-    else:
-        with open(output, "w", encoding="utf-8") as stream:
+    with progress("HSDS-export (diensten en organisaties)", quiet=quiet) as on_progress:
+        pieces = stream_package(db.session, include_personal=personal, active_only=active_only,
+                                on_progress=on_progress)
+        if output == "-":
             for piece in pieces:
-                stream.write(piece)
-                count += len(piece)
+                click.echo(piece, nl=False)
+        else:
+            with open(output, "w", encoding="utf-8") as stream:
+                for piece in pieces:
+                    stream.write(piece)
+                    count += len(piece)
     if output != "-":
         click.echo(f"HSDS-export geschreven naar {output} ({count} tekens)", err=True)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from network.models import Organisation
@@ -45,6 +45,15 @@ def export_package(session: Session, *, include_personal: bool, active_only: boo
             "taxonomy_terms": hsds.all_terms(list_categories(session, active_only=False))}
 
 
+def _export_size(session: Session, active_only: bool) -> int:
+    """The services an export writes, and their organisations."""
+    query = select(func.count(Service.id), func.count(Service.organisation_id.distinct()))
+    if active_only:
+        query = query.where(Service.status == ServiceStatus.active)
+    services, organisations = session.execute(query).one()
+    return services + organisations
+
+
 def _service_batches(session: Session, *, active_only: bool, batch: int,
                      expunge: bool = True) -> Iterator[list[Service]]:
     last = 0
@@ -76,14 +85,15 @@ def _batch_history(session: Session, rows: list[Service], *,
 
 
 def stream_package(session: Session, *, include_personal: bool, active_only: bool = False,
-                   batch: int = 500) -> Iterator[str]:
+                   batch: int = 500, on_progress: Callable[[int, int], None] | None = None) -> Iterator[str]:
     """The same document as :func:`export_package`, as JSON text in pieces, in flat memory.
 
     One pass over the services, in batches (each loaded with its relations and history): the
     services are written at once, their service-at-locations go to a temporary file on disk
     and follow the services; then the organisations that have services, then the taxonomies.
     Write the pieces to a file or a streamed response. The session is emptied between
-    batches: use one of its own."""
+    batches: use one of its own. ``on_progress(done, total)`` hears after each batch how many
+    of the services and organisations are written (both counted first)."""
 
 
     def dump(value: Any) -> str:
@@ -91,6 +101,14 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
 
     terms = hsds.all_terms(list_categories(session, active_only=False))
     org_ids: set[int] = set()
+    done, total = 0, _export_size(session, active_only) if on_progress is not None else 0
+
+    def written(count: int) -> None:
+        nonlocal done
+        done += count
+        if on_progress is not None:
+            on_progress(min(done, total), max(total, done))
+
     with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
         yield '{"services":['
         first, first_location = True, True
@@ -109,6 +127,7 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
                                   for loc in service.locations]
             yield ("" if first else ",") + ",".join(parts)
             first = False
+            written(len(rows))
             if locations:
                 spool.write(("" if first_location else ",") + ",".join(locations))
                 first_location = False
@@ -134,6 +153,7 @@ def stream_package(session: Session, *, include_personal: bool, active_only: boo
                  for org in orgs]
         yield ("" if first else ",") + ",".join(parts)
         first = False
+        written(len(ids))
         session.expunge_all()
     yield '],"taxonomies":' + dump([hsds.taxonomy(code) for code in hsds.TAXONOMIES])
     yield ',"taxonomy_terms":' + dump(terms) + "}"

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,7 +210,8 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
                    service_of: dict[int, list[int]], mentors: dict[int, int], staff: dict[int, list[int]],
                    purposes: dict[str, int], measured_id: int, now: dt.datetime, today: dt.date,
                    first_consent_id: int = 1, detail_sample: int = DETAIL_SAMPLE,
-                   detail_chance: float = 0.2, active: set[tuple[str, int, int]] | None = None) -> ReferralSet:
+                   detail_chance: float = 0.2, active: set[tuple[str, int, int]] | None = None,
+                   on_rows: Callable[[int], None] | None = None) -> ReferralSet:
     """Bulk-load ``count`` referrals (ids 1..count) into an existing world, in the shape the
     module text describes, chunk by chunk. Used by :func:`seed` and by the issue-8 harness
     (tests/bench/harness/seed.py).
@@ -228,6 +230,7 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
         seeded; a consent made here that would be a second active one is seeded expired instead
         (the database keeps one active consent per student, recipient and purpose). The active
         consents made here are added to it.
+    :param on_rows: hears the number of referrals of each chunk once it is loaded (progress)
     """
     out = ReferralSet()
     book = _ConsentBook(keyring=keyring, purposes=purposes, active=set() if active is None else active,
@@ -254,6 +257,8 @@ def seed_referrals(conn, rng: random.Random, keyring, *, count: int,
         counters["referral_packets"] += bulk(conn, "referral_packet", packets)
         bulk(conn, "consent", book.consents)
         counters["consent_items"] += bulk(conn, "consent_item", book.items)
+        if on_rows is not None:
+            on_rows(len(rows))
     counters["consents"] = book.made
     out.counts = counters
     out.statuses = dict(sorted(statuses.items(), key=lambda kv: -kv[1]))

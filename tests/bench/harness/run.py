@@ -429,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the in-process profile of each endpoint (where the time goes)")
     parser.add_argument("--single-duration", type=float, default=5,
                         help="seconds of the one-connection latency pass per read endpoint")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar while seeding (on a terminal it shows rows loaded and the time left)")
     parser.add_argument("--report-only", type=Path, metavar="JSON",
                         help="write the markdown of an existing JSON report again (with --baseline: its growth) "
                              "and exit; nothing is measured")
@@ -466,14 +468,16 @@ def main(argv: list[str] | None = None) -> int:
 
             os.environ.update(env)  # this process builds the same app, for seeding and SQL counting
             from network import create_app
+            from network.progress import progress
             from tests.bench.harness import seed as seeding
             from tests.bench.harness.sqlcount import count_statements
 
             app = create_app()
             log(f"seeding factor {args.factor}: {seeding.scaled(args.factor)}")
             step = time.perf_counter()
-            seeded = seeding.seed(app, args.factor, bsn_fraction=args.bsn_fraction,
-                                  login_accounts=args.login_sessions)
+            with progress("seeding (rows)", quiet=args.quiet) as on_progress:
+                seeded = seeding.seed(app, args.factor, bsn_fraction=args.bsn_fraction,
+                                      login_accounts=args.login_sessions, on_progress=on_progress)
             report["seed"] = {"counts": seeded.counts, "seconds": {k: round(v, 2) for k, v in seeded.seconds.items()},
                               "total_s": round(time.perf_counter() - step, 2),
                               "load_school_students": len(seeded.student_ids)}

@@ -30,7 +30,7 @@ import itertools
 import json
 import random
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,6 +141,36 @@ def _pg(value: Any) -> Any:
     return getattr(value, "value", value)  # enums as their stored string
 
 
+#: rows between two progress reports of the seed
+TICK = 5000
+
+
+@dataclass
+class _Rows:
+    """The seed's progress in rows of its big tables (students, consents, services, referrals,
+    audit events) and signed plans: ``on_progress(done, total)`` every :data:`TICK` rows."""
+
+    on_progress: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+
+    def add(self, count: int) -> None:
+        self.done += count
+        if self.on_progress is not None and count:
+            self.on_progress(min(self.done, self.total), self.total)
+
+    def counted(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``rows``, counted as the loader takes them."""
+        since = 0
+        for row in rows:
+            yield row
+            since += 1
+            if since == TICK:
+                self.add(since)
+                since = 0
+        self.add(since)
+
+
 @dataclass
 class _Run:
     """What the steps of :func:`seed` share: the loading connection, the random source (drawn from in
@@ -153,6 +183,7 @@ class _Run:
     out: Seeded
     now: dt.datetime
     today: dt.date
+    rows: _Rows = field(default_factory=lambda: _Rows(None, 0))
     regions: list[dict[str, Any]] = field(default_factory=list)
     schools: list[dict[str, Any]] = field(default_factory=list)
     partners_by_region: dict[int, list[int]] = field(default_factory=dict)
@@ -176,8 +207,9 @@ class _Run:
 
 
 def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
-         login_accounts: int = 600) -> Seeded:
-    """Fill the (freshly migrated, empty) database of ``app``. Returns what the load needs."""
+         login_accounts: int = 600, on_progress: Callable[[int, int], None] | None = None) -> Seeded:
+    """Fill the (freshly migrated, empty) database of ``app``. Returns what the load needs.
+    ``on_progress(done, total)``: rows of the big tables loaded (see :class:`_Rows`)."""
     import time
 
     rng = random.Random(seed_value)
@@ -188,13 +220,16 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
     now = utcnow()
     today = now.date()
     have_socialmap = _have_socialmap()
+    agreements = max(3, round(AGREEMENTS * factor))
+    rows = _Rows(on_progress, n["students"] + n["consents"] + (n["services"] if have_socialmap else 0)
+                 + n["referrals"] + n["audit_events"] + agreements)
 
     with app.app_context():
         engine = db.engine
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA synchronous=OFF")  # this loading connection only
-            run = _Run(conn=conn, rng=rng, keyring=keyring, n=n, out=out, now=now, today=today)
+            run = _Run(conn=conn, rng=rng, keyring=keyring, n=n, out=out, now=now, today=today, rows=rows)
             step = time.perf_counter()
             _seed_organisations(run, factor, have_socialmap=have_socialmap)
             _seed_accounts(run, hasher.hash(PASSWORD), login_accounts)
@@ -207,7 +242,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
             out.seconds["consents"] = time.perf_counter() - step
             if have_socialmap:
                 step = time.perf_counter()
-                out.counts["services"] = _seed_services(conn, rng, n["services"], run.provider_ids, now)
+                out.counts["services"] = _seed_services(conn, rng, n["services"], run.provider_ids, now,
+                                                        counted=rows.counted)
                 out.seconds["services"] = time.perf_counter() - step
             step = time.perf_counter()
             _seed_referrals(run)
@@ -220,7 +256,8 @@ def seed(app, factor: float, *, bsn_fraction: float = 0.01, seed_value: int = 8,
                 _reset_sequences(conn)
         step = time.perf_counter()
         out.verify_codes = _seed_agreements(app, keyring, run.load_school["id"], out.load_emails[0],
-                                            max(3, round(AGREEMENTS * factor)), today, now)
+                                            agreements, today, now)
+        rows.add(agreements)
         out.counts["signed_agreements"] = len(out.verify_codes)
         out.seconds["agreements"] = time.perf_counter() - step
         step = time.perf_counter()
@@ -338,7 +375,7 @@ def _seed_students(run: _Run, bsn_fraction: float) -> None:
                 bsn_count += 1
             yield row
 
-    run.out.counts["students"] = bulk(run.conn, "student", students())
+    run.out.counts["students"] = bulk(run.conn, "student", run.rows.counted(students()))
     run.out.counts["students_with_bsn"] = bsn_count
     run.load_students = [str(sid) for sid, school in zip(run.student_ids, run.student_school, strict=True)
                          if school["id"] == run.load_school["id"]]
@@ -394,7 +431,7 @@ def _seed_consents(run: _Run) -> None:
                    "withdrawn_by_name": "Bench" if status == "withdrawn" else None,
                    "expired_at": now if status == "expired" else None}
 
-    out.counts["consents"] = bulk(conn, "consent", consents())
+    out.counts["consents"] = bulk(conn, "consent", run.rows.counted(consents()))
     out.counts["consent_items"] = bulk(conn, "consent_item", items)
     items.clear()
     rng.shuffle(out.withdraw_consent_ids)
@@ -418,7 +455,7 @@ def _seed_referrals(run: _Run) -> None:
         conn, rng, run.keyring, count=n["referrals"], students=region_students, receivers=run.receivers,
         service_of=service_of, mentors=run.mentors, staff=run.partner_staff, purposes=purposes,
         measured_id=out.gemeente_id, now=now, today=today, first_consent_id=out.counts["consents"] + 1,
-        active=run.active,
+        active=run.active, on_rows=run.rows.add,
         detail_chance=min(1.0, 4 * referral_seed.DETAIL_SAMPLE / max(qualifying, 1)))
     out.referral_detail_ids = made.detail_ids
     out.counts["referrals"] = n["referrals"]
@@ -506,7 +543,7 @@ def _seed_audit_events(run: _Run) -> None:
                 row.update(seq=None, prev_hash=None, hash=None)
             yield row
 
-    out.counts["audit_events"] = bulk(run.conn, "audit_event", events())
+    out.counts["audit_events"] = bulk(run.conn, "audit_event", run.rows.counted(events()))
     out.counts["audit_events_sealed_in_seed"] = sealed_upto
     signed = []
     for k, (seq, head_hash, first_seq, root_hash, signed_at) in enumerate(checkpoints):
@@ -642,7 +679,8 @@ def _have_socialmap() -> bool:
     return "socialmap_service" in db.metadata.tables
 
 
-def _seed_services(conn, rng: random.Random, count: int, provider_ids: list[int], now: dt.datetime) -> int:
+def _seed_services(conn, rng: random.Random, count: int, provider_ids: list[int], now: dt.datetime,
+                   counted: Callable[[Iterable[dict[str, Any]]], Iterable[dict[str, Any]]] = iter) -> int:
     """Services with two categories each, vocabulary as in tests/bench/test_socialmap_search.py."""
     from sqlalchemy.orm import Session
 
@@ -670,6 +708,6 @@ def _seed_services(conn, rng: random.Random, count: int, provider_ids: list[int]
                    "status": "active", "keywords": " ".join(n for _, n in cats), "is_internal": False,
                    "sbb_recognised": False, "verified_at": now, "created_at": now, "updated_at": now, "version": 1}
 
-    total = bulk(conn, "socialmap_service", services())
+    total = bulk(conn, "socialmap_service", counted(services()))
     bulk(conn, service_category.name, links)
     return total
