@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from network.request_log import configure_logging, log_request, start_request_timer
     from network.sessions import ServerSessionInterface
     from network.transaction import init_transactions
+    from network.web.metrics import init_metrics
 
     instance_path = os.environ.get("SCHAKEL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
     app = Flask(
@@ -49,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
+    init_metrics(app)  # before the other hooks: the timer starts first, the count sees the final status
     app.session_interface = ServerSessionInterface()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -92,7 +94,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
     app.before_request(start_request_timer)
-    app.after_request(log_request)  # the first after_request hook registered, so it runs last
+    app.after_request(log_request)  # registered before _headers and the commit point, so it runs after them
 
     # before the blueprints' hooks, which may read the body or query with the input
     app.before_request(refuse_unreadable_json)

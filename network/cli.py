@@ -5,6 +5,8 @@ log's in :mod:`network.audit_cli`, the demo region, the scheduler, the features'
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import click
@@ -16,7 +18,7 @@ from network import create_app
 from network.accounts import add_membership, create_account
 from network.audit_cli import audit_cli
 from network.backup import BackupError, backup, restore
-from network.config import generate_secrets, write_secrets_file
+from network.config import METRICS_TOKEN, generate_secrets, new_metrics_token, write_secrets_file
 from network.db import db
 from network.demo import demo_cli
 from network.directory import create_organisation, create_region
@@ -147,6 +149,42 @@ def keys_status() -> None:
     click.echo(f"field keys: {sorted(secrets_['field_keys'])} current={secrets_['field_key_current']}")
     click.echo(f"signing keys: {sorted(secrets_['signing_keys'])} current={secrets_['signing_key_current']}")
     click.echo(f"ciphertexts by key: {count_by_key(db.session)}")
+    click.echo(f"metrics token: {'set' if secrets_.get(METRICS_TOKEN) else 'not set (/metrics is off)'}")
+
+
+@keys_cli.command("metrics-token")
+@click.option("--rotate", is_flag=True, help="Vervang een bestaand token (daarna de hub herstarten).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Schrijf het token naar dit bestand (mode 0600), voor Prometheus' credentials_file.")
+@with_appcontext
+def keys_metrics_token(rotate: bool, output: Path | None) -> None:
+    """The bearer token of /metrics: added to the secrets file when it has none (or with
+    --rotate), then printed, or written to --output for the monitoring's scrape config."""
+
+    path = _secrets_path()
+    # the file as it is now (another run of this command may have added a token since the start)
+    secrets_ = json.loads(path.read_text()) if path.exists() else dict(current_app.config["SECRETS"])
+    token = secrets_.get(METRICS_TOKEN)
+    changed = rotate or not token
+    if changed:
+        token = secrets_[METRICS_TOKEN] = new_metrics_token()
+        _rewrite_secrets(secrets_)
+    if output is not None:
+        write_token_file(output, token)
+        click.echo(f"metrics token written to {output}")
+    else:
+        click.echo(token)
+    if changed:
+        click.echo(f"{_secrets_path()} holds the new token; restart the hub (web workers) to use it", err=True)
+
+
+def write_token_file(path: Path, token: str) -> None:
+    """``token`` alone in ``path``, mode 0600 (a scraper's ``credentials_file``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    os.chmod(path, 0o600)
 
 
 # -- schakel org / schakel account (the same services as the beheer pages) -----------------

@@ -225,6 +225,15 @@ def _normalise_database_url(config: dict[str, Any]) -> None:
 
 SECRET_NAMES = ("secret_key", "field_keys", "field_key_current", "blind_index_key",
                 "signing_keys", "signing_key_current")
+#: the bearer token of ``/metrics``; optional (without it the endpoint is off), added to an older
+#: secrets file by ``schakel keys metrics-token``
+METRICS_TOKEN = "metrics_token"  # nosec B105 # the name of a secrets-file entry, not a secret
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def new_metrics_token() -> str:
+    """A fresh bearer token for ``/metrics`` (256 bits)."""
+    return secrets.token_urlsafe(32)
 
 
 def generate_secrets() -> dict[str, Any]:
@@ -240,6 +249,7 @@ def generate_secrets() -> dict[str, Any]:
         "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "signing_keys": {signing_kid: base64.b64encode(signing).decode()},
         "signing_key_current": signing_kid,
+        METRICS_TOKEN: new_metrics_token(),
     }
 
 
@@ -270,6 +280,11 @@ def _load_secrets(config: dict[str, Any]) -> None:
     config["SECRETS"] = json.loads(path.read_text())
 
 
+def _metrics_token_ok(token: Any) -> bool:
+    """Absent is fine (``/metrics`` is off); a short or typed-in one is not."""
+    return token is None or (isinstance(token, str) and len(token) >= METRICS_TOKEN_MIN_LENGTH)
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One reason the app refuses a configuration: the setting it is about (``SECRETS`` for the
@@ -295,6 +310,10 @@ def config_problems(config: dict[str, Any]) -> list[ConfigProblem]:
             found.append(ConfigProblem("SECRETS", "field_key_current names no key in field_keys"))
         if secrets_["signing_key_current"] not in secrets_["signing_keys"]:
             found.append(ConfigProblem("SECRETS", "signing_key_current names no key in signing_keys"))
+        if not _metrics_token_ok(secrets_.get(METRICS_TOKEN)):
+            found.append(ConfigProblem("SECRETS", f"{METRICS_TOKEN} in the secrets file must be at least "
+                                       f"{METRICS_TOKEN_MIN_LENGTH} characters; make a new one with "
+                                       "`schakel keys metrics-token --rotate`"))
     if config["SCHAKEL_ENV"] == "production":
         if not config["BASE_URL"].startswith("https://"):
             found.append(ConfigProblem("BASE_URL", "SCHAKEL_BASE_URL must be an https:// URL in production"))

@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from network import accounts
+from network import accounts, metrics
 from network.audit import AuditAction, AuditOutcome, record
 from network.crypto import Keyring
 from network.db import keep_on_rollback
@@ -102,6 +102,8 @@ def _locked(account: Account, now: dt.datetime) -> bool:
 
 def _audit_login(session: Session, principal: Principal, account: Account | None, outcome: AuditOutcome,
                  reason: str, event_type: EventTag = AuthTag.login) -> None:
+    if outcome is not AuditOutcome.success:
+        metrics.count_login_failure(reason)  # for the monitoring (/metrics); the audit event says who
     record(session, principal, action=AuditAction.login, event_type=event_type, outcome=outcome,
            object_type="account" if account else None, object_id=account.id if account else None,
            detail={"reason": reason})
@@ -115,6 +117,8 @@ def _register_failure(session: Session, account: Account, policy: LoginPolicy, n
     keep_on_rollback(session, lambda again: _count_failure(again, account_id, policy, now))
     locked = _count_failure(session, account_id, policy, now)
     session.expire(account, ["failed_logins", "locked_until", "version"])
+    if locked:
+        metrics.count_lockout()
     return locked
 
 

@@ -57,6 +57,7 @@ from flask import current_app
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from network import metrics
 from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import db, is_sqlite
@@ -308,6 +309,11 @@ def _claim(session: Session, now: dt.datetime, ids: list[uuid.UUID] | None) -> O
             return message
 
 
+def _outcome(message: OutboxMessage) -> str:
+    """An attempt's outcome for the monitoring: sent, failed (tried again later) or dead."""
+    return "failed" if message.status == OutboxStatus.pending else str(message.status)
+
+
 def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backend: MailBackend,
                 config: dict[str, Any], now: dt.datetime | None = None, *,
                 ids: Iterable[uuid.UUID] | None = None, limit: int = 500,
@@ -361,7 +367,9 @@ def deliver_due(session_factory: Callable[[], Session], keyring: Keyring, backen
                 message.last_error = None
                 report.sent += 1
                 report.ids.append(message.id)
+            kind, outcome = message.kind, _outcome(message)
             commit(session)
+            metrics.count_delivery(kind, outcome)  # once the attempt is on record
         except Exception:
             session.rollback()
             raise

@@ -28,7 +28,7 @@ from network.schemas import load_form
 
 #: endpoints a logged-in account may use before its second factor is set up or given
 MFA_EXEMPT = {"auth.totp_setup", "auth.totp_verify", "auth.logout", "main.set_language", "static",
-              "main.healthz", "main.readyz", "main.readyz_scheduler", "main.jwks"}
+              "main.healthz", "main.readyz", "main.readyz_scheduler", "main.metrics", "main.jwks"}
 
 
 def operations_health() -> HubHealth | None:

@@ -1,11 +1,11 @@
-"""Dashboard, language switch, health probes, the public signing keys and the audit log's
-published checkpoints."""
+"""Dashboard, language switch, health probes, the metrics for Prometheus, the public signing
+keys and the audit log's published checkpoints."""
 
 from __future__ import annotations
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
@@ -17,7 +17,9 @@ from network.errors import problem_response
 from network.extensions import csrf
 from network.health import hub_health
 from network.keys import published_jwks
+from network.metrics import CONTENT_TYPE, render
 from network.web import current_principal, keyring, local_path, login_required_view, operations_health
+from network.web.metrics import scrape_refusal
 
 bp = Blueprint("main", __name__)
 
@@ -82,6 +84,17 @@ def readyz_scheduler():
     return jsonify(health.scheduler_json()), 200 if health.scheduler_ok else 503
 
 
+@bp.get("/metrics")
+def metrics():
+    """The hub's figures for Prometheus (README, Monitoring); only with the metrics token. The
+    scheduler's, the outbox's and the audit log's are read now, once for this scrape."""
+    refusal = scrape_refusal()
+    if refusal is not None:
+        return refusal
+    body = render(lambda: hub_health(db.session, current_app.config, utcnow()))
+    return Response(body, content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
 @bp.get("/.well-known/jwks.json")
 def jwks():
     """The public halves of the hub's Ed25519 signing keys, with key ids (RFC 7517)."""
@@ -115,3 +128,4 @@ def audit_checkpoints():
 csrf.exempt(healthz)
 csrf.exempt(readyz)
 csrf.exempt(readyz_scheduler)
+csrf.exempt(metrics)

@@ -51,6 +51,9 @@ TENANTS = ("own", "same_region", "other_region")
 OK, LOGIN_PAGE, FORBIDDEN, NOT_FOUND = "ok", "login", 403, 404
 #: OAuth endpoints for API clients only: 401 for every caller without client credentials
 CLIENT_CREDENTIALS = "client-credentials"
+#: the monitoring's endpoint: 401 for every caller without the metrics token, logged in or not
+#: (a session is no way in; tests/network/test_metrics.py asks it with the token)
+METRICS_TOKEN = "metrics-token"
 
 
 # -- walls: which tenants' objects exist for a role (inside the permission check) ----------
@@ -149,6 +152,7 @@ MATRIX: dict[str, object] = {
     "main.healthz": PUBLIC,
     "main.readyz": PUBLIC,
     "main.readyz_scheduler": PUBLIC,
+    "main.metrics": METRICS_TOKEN,
     "main.jwks": PUBLIC,
     "main.audit_checkpoints": PUBLIC,
     "static": PUBLIC,
@@ -409,8 +413,8 @@ def expected(spec, role: str, tenant: str):
         return OK
     if isinstance(spec, int):
         return spec
-    if spec == CLIENT_CREDENTIALS:
-        return LOGIN_PAGE
+    if spec in (CLIENT_CREDENTIALS, METRICS_TOKEN):
+        return LOGIN_PAGE  # 401
     if role == "anonymous":
         return LOGIN_PAGE
     if isinstance(spec, ClientOnly):

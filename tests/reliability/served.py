@@ -78,8 +78,8 @@ def schakel(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 class Hub:
     """``gunicorn -w WORKERS -k gthread --threads 4`` on a free port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2):
-        self.env, self.log_path, self.workers_wanted = env, log, workers
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, args: tuple[str, ...] = ()):
+        self.env, self.log_path, self.workers_wanted, self.args = env, log, workers, args
         self.proc: subprocess.Popen | None = None
         self.port = 0
 
@@ -87,7 +87,7 @@ class Hub:
         self.port = free_port()
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(self.workers_wanted), "-k", "gthread", "--threads", "4",
+            [str(BIN / "gunicorn"), *self.args, "-w", str(self.workers_wanted), "-k", "gthread", "--threads", "4",
              "--graceful-timeout", "5", "-b", f"127.0.0.1:{self.port}", "network:create_app()"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
