@@ -17,6 +17,14 @@ from network import clock
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
+# prometheus-client reads PROMETHEUS_MULTIPROC_DIR when it is imported (network.metrics, after this
+# package) and writes there at once: an empty value (a blank line in an env file) means none, not
+# "files in the working directory", and a directory not made yet is made.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+elif os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)  # its files go there at import
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the hub. ``config`` overrides everything else (tests pass a dict)."""

@@ -191,9 +191,9 @@ def _process(role: str, url: str, secrets_file: Path, directory: Path) -> subpro
 
 def test_with_the_multiprocess_directory_a_scrape_adds_up_every_process(app, tmp_path):
     """Two processes that ran before count in a third one's scrape; their live gauges (the
-    database pool) left with them (``mark_process_dead`` at exit), their counters stay."""
+    database pool) left with them (``mark_process_dead`` at exit), their counters stay. The
+    directory is made by the first process that needs it."""
     directory = tmp_path / "metrics"
-    directory.mkdir()
     secrets_file = tmp_path / "secrets.json"
     write_secrets_file(secrets_file, generate_secrets())
     url = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -207,3 +207,13 @@ def test_with_the_multiprocess_directory_a_scrape_adds_up_every_process(app, tmp
     assert 'schakel_http_request_duration_seconds_count{endpoint="main.healthz",method="GET"} 6.0' in text
     assert "schakel_db_pool_size 5.0" in text  # the scraper's pool only: the others ended
     assert "schakel_scheduler_healthy 0.0" in text and "schakel_outbox_pending_messages 0.0" in text
+
+
+def test_an_empty_multiprocess_setting_means_none():
+    """A blank ``PROMETHEUS_MULTIPROC_DIR=`` in an env file must not send prometheus-client's
+    files into the working directory."""
+    code = ("import network.metrics as m, prometheus_client.values as v; "
+            "print(v.ValueClass.__name__, m.MULTIPROCESS_DIR)")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": ""},
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0 and done.stdout.split() == ["MutexValue", "None"], done.stderr
