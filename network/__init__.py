@@ -58,7 +58,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
-    init_metrics(app)  # before the other hooks: the timer starts first, the count sees the final status
+    # before the other extensions' hooks: the one request timer starts first, and the request's
+    # log line and its count (after_request hooks registered early run late) see the final status
+    app.before_request(start_request_timer)
+    app.after_request(log_request)
+    init_metrics(app)
     app.session_interface = ServerSessionInterface()
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -100,9 +104,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def _request_id() -> None:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
-
-    app.before_request(start_request_timer)
-    app.after_request(log_request)  # registered before _headers and the commit point, so it runs after them
 
     # before the blueprints' hooks, which may read the body or query with the input
     app.before_request(refuse_unreadable_json)

@@ -104,19 +104,26 @@ UNMATCHED = "<geen route>"
 
 
 def start_request_timer() -> None:
+    """The one timer of a request: its log line and its count in /metrics read it."""
     g.request_started = time.perf_counter()
 
 
-def log_request(response: Response) -> Response:
-    """The request's one line (an ``after_request`` hook, registered first so it runs last:
-    the duration includes the commit)."""
+def elapsed_seconds() -> float | None:
+    """Seconds since :func:`start_request_timer` (None when it did not run)."""
     started = g.get("request_started")
+    return time.perf_counter() - started if started is not None else None
+
+
+def log_request(response: Response) -> Response:
+    """The request's one line (an ``after_request`` hook registered before the others, so it
+    runs after them: the duration includes the commit)."""
+    elapsed = elapsed_seconds()
     fields = {
         "request_id": g.get("request_id", ""),
         "method": request.method,
         "path": request.url_rule.rule if request.url_rule is not None else UNMATCHED,
         "status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+        "duration_ms": round(elapsed * 1000, 1) if elapsed is not None else None,
     }
     level = logging.DEBUG if request.endpoint in _PROBES else logging.INFO
     REQUEST_LOGGER.log(level, "%(method)s %(path)s %(status)s %(duration_ms)sms request_id=%(request_id)s",

@@ -12,36 +12,28 @@ monitoring runs. Operators who want an allow-list as well put it in the proxy (R
 from __future__ import annotations
 
 import hmac
-import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
 
 from network import metrics
 from network.db import db
 from network.errors import problem_response
-
-_STARTED = "metrics_started"
+from network.request_log import elapsed_seconds
 
 
 def init_metrics(app: Flask) -> None:
-    """Count every request. Call it before the other extensions add their hooks: the timer
-    starts before the rate limiter may refuse, and the count (an ``after_request`` hook
-    registered early runs late) sees the status after the commit point settled it."""
-    app.before_request(_start_timer)
+    """Count every request. Call it before the other extensions add their hooks (after the
+    request timer, :func:`network.request_log.start_request_timer`): the count (an
+    ``after_request`` hook registered early runs late) sees the status after the commit point
+    settled it."""
     app.after_request(_count_request)
     with app.app_context():
         metrics.watch_pool(db.engine)
 
 
-def _start_timer() -> None:
-    g.setdefault(_STARTED, time.perf_counter())
-
-
 def _count_request(response: Response) -> Response:
-    started = g.get(_STARTED)
-    metrics.count_request(request.endpoint, request.method, response.status_code,
-                          time.perf_counter() - started if started is not None else None)
+    metrics.count_request(request.endpoint, request.method, response.status_code, elapsed_seconds())
     return response
 
 
