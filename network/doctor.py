@@ -212,8 +212,11 @@ def check_secrets(config: dict[str, Any]) -> tuple[Check, dict[str, Any] | None]
              field=ngettext("%(num)d veldsleutel", "%(num)d veldsleutels", len(data["field_keys"])),
              signing=ngettext("%(num)d ondertekeningssleutel", "%(num)d ondertekeningssleutels",
                               len(data["signing_keys"])))
-    return Check("secrets", title, Status.ok, _("%(where)s: %(keys)s, alle bruikbaar", where=where, keys=keys),
-                 data=data), secrets_
+    data["metrics_token"] = bool(secrets_ and secrets_.get("metrics_token"))
+    metrics = (_("metrics-token ingesteld") if data["metrics_token"]
+               else _("geen metrics-token: /metrics staat uit (schakel keys metrics-token)"))
+    return Check("secrets", title, Status.ok, _("%(where)s: %(keys)s, alle bruikbaar; %(metrics)s", where=where,
+                                                 keys=keys, metrics=metrics), data=data), secrets_
 
 
 def _file_problems(path: Path) -> list[tuple[str, str]]:

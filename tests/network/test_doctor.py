@@ -171,13 +171,15 @@ def test_json_parses_and_says_the_same(hub):
     secrets_ = next(check for check in report["checks"] if check["id"] == "secrets")
     assert secrets_["data"]["field_keys"] == sorted(json.loads(Path(hub["SCHAKEL_SECRETS_FILE"]).read_text())
                                                     ["field_keys"])
-    for key in hub_keys(hub):  # key ids, never key material
+    assert secrets_["data"]["metrics_token"] is True and "metrics-token ingesteld" in secrets_["detail"]
+    for key in hub_keys(hub):  # key ids, never key material (nor the metrics token)
         assert key not in result.output
 
 
 def hub_keys(env: dict[str, str]) -> list[str]:
     stored = json.loads(Path(env["SCHAKEL_SECRETS_FILE"]).read_text())
-    return [*stored["field_keys"].values(), *stored["signing_keys"].values(), stored["blind_index_key"]]
+    return [*stored["field_keys"].values(), *stored["signing_keys"].values(), stored["blind_index_key"],
+            stored["metrics_token"]]
 
 
 def test_missing_secrets_file_names_the_path(hub, tmp_path):
