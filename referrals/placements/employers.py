@@ -21,6 +21,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from network.audit import AuditAction, record
 from network.clock import utcnow
@@ -137,15 +138,10 @@ def decide_proposal(session: Session, actor: Principal, keyring: Keyring, propos
     :raises Conflict: it was answered already."""
     if proposal.status is not ProposalStatus.pending:
         raise Conflict(_l("Dit voorstel is al beantwoord."))
-    linked = 0
+    service = None
     if data["decision"] == ProposalStatus.added.value:
         service = check_employer(session, proposal.region_id, data.get("service_id"))
         proposal.status, proposal.service_id = ProposalStatus.added, service.id
-        linked = session.execute(update(Placement).where(Placement.proposal_id == proposal.id,
-                                                         Placement.organisation_id.is_(None))
-                                 .values(organisation_id=service.organisation_id, service_id=service.id,
-                                         version=Placement.version + 1)
-                                 .execution_options(synchronize_session=False)).rowcount
         title = f"Het stagebedrijf {proposal.name} staat nu op de sociale kaart."
     else:
         if not data.get("reason"):
@@ -153,7 +149,17 @@ def decide_proposal(session: Session, actor: Principal, keyring: Keyring, propos
         proposal.status, proposal.decline_reason = ProposalStatus.declined, data["reason"]
         title = f"Het stagebedrijf {proposal.name} is niet op de sociale kaart gezet."
     proposal.decided_at, proposal.decided_by_name = utcnow(), actor.name
-    session.flush()  # the row version: a second editor answering at the same moment fails here
+    try:
+        session.flush()  # the row version: a second editor answering at the same moment is refused here
+    except StaleDataError as exc:
+        raise Conflict(_l("Dit voorstel is intussen door iemand anders beantwoord.")) from exc
+    linked = 0
+    if service is not None:
+        linked = session.execute(update(Placement).where(Placement.proposal_id == proposal.id,
+                                                         Placement.organisation_id.is_(None))
+                                 .values(organisation_id=service.organisation_id, service_id=service.id,
+                                         version=Placement.version + 1)
+                                 .execution_options(synchronize_session=False)).rowcount
     record(session, actor, action=AuditAction.update, event_type=EmployerProposalTag.decide,
            object_type="employer_proposal", object_id=proposal.id,
            detail={"decision": proposal.status.value, "service_id": proposal.service_id, "placements": linked})

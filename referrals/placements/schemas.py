@@ -24,7 +24,7 @@ _HOURS = re.compile(r"^\d{1,2}([.,]\d{1,2})?$")
 
 
 class Hours(fields.Field):
-    """Hours on one day, typed as ``6``, ``7,5`` or ``7.5``: loaded as whole minutes."""
+    """Hours on one day, typed as ``6``, ``7,5`` or ``7.5``: loaded as whole minutes (``0``: None)."""
 
     default_error_messages = {"invalid": _l("Vul een aantal uren in, zoals 6 of 7,5 (hoogstens 12 per dag).")}
 
@@ -33,9 +33,9 @@ class Hours(fields.Field):
         if not _HOURS.match(text):
             raise self.make_error("invalid")
         minutes = round(float(text.replace(",", ".")) * 60)
-        if not 0 < minutes <= MAX_HOURS * 60:
+        if minutes > MAX_HOURS * 60:
             raise self.make_error("invalid")
-        return minutes
+        return minutes or None  # 0: no placement that day
 
 
 class Lines(fields.Field):

@@ -19,6 +19,7 @@ from marshmallow import ValidationError, fields
 
 from network.access import Category
 from network.audit import AuditAction
+from network.clock import AMSTERDAM
 from network.db import db
 from network.errors import Conflict
 from network.permissions import Permission
@@ -72,7 +73,7 @@ def base_url() -> str:
 
 def _labels() -> dict[str, Any]:
     return {"kind_labels": KIND_LABELS, "status_labels": STATUS_LABELS, "weekday_labels": WEEKDAY_LABELS,
-            "weekdays": list(Weekday), "phase_labels": PHASE_LABELS, "Category": Category}
+            "weekdays": list(Weekday), "phase_labels": PHASE_LABELS, "Category": Category, "tz": AMSTERDAM}
 
 
 @bp.get("/trajecten/stages")

@@ -168,3 +168,22 @@ def test_another_regions_coordinator_does_not_see_the_proposal(session, pworld, 
         find_proposal(session, far, proposed.proposal_id)
     admin = principal_for(make_member(Role.hub_admin, far_hub))
     assert find_proposal(session, admin, proposed.proposal_id).id == proposed.proposal_id
+
+
+def test_two_editors_answering_at_once_the_second_gets_the_conflict(app, session, keyring, pactors, proposed):
+    from sqlalchemy.orm import Session as PlainSession
+
+    from network.db import db
+    from referrals.placements.models import EmployerProposal
+
+    coordinator = pactors["coordinator"]
+    with PlainSession(db.engine) as first, PlainSession(db.engine) as second:
+        mine = first.get(EmployerProposal, proposed.proposal_id)
+        theirs = second.get(EmployerProposal, proposed.proposal_id)
+        decide_proposal(first, coordinator, keyring, mine, {"decision": "declined", "reason": "Opgeheven"})
+        first.commit()
+        with pytest.raises(Conflict, match="intussen door iemand anders beantwoord"):
+            decide_proposal(second, coordinator, keyring, theirs, {"decision": "declined", "reason": "Dubbel"})
+        second.rollback()
+    session.expire_all()
+    assert session.get(EmployerProposal, proposed.proposal_id).decline_reason == "Opgeheven"

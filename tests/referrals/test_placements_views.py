@@ -221,3 +221,22 @@ def test_a_final_placement_page_offers_no_change(client, session, pworld, pactor
     login(client, pworld["mentor"])
     html = client.get(f"/trajecten/stages/{placement.id}").get_data(as_text=True)
     assert "Deze stage is afgelopen en kan niet meer worden gewijzigd." in html and "Afgerond" in html
+
+
+def test_the_week_as_typed(app):
+    from marshmallow import ValidationError
+
+    from referrals.placements.schemas import PlacementArgs
+
+    def load(**hours):
+        with app.test_request_context():
+            return PlacementArgs().load({"kind": "bpv", "function": "x", "trainer_name": "y",
+                                         "supervisor_account_id": "1", "start_date": "2026-01-05",
+                                         "end_date": "2026-02-05", "start_with": "alleen", **hours})
+
+    assert load(hours_ma="6", hours_di="7,5", hours_wo="7.25", hours_do="0", hours_vr="")["schedule"] == {
+        "ma": 360, "di": 450, "wo": 435}
+    for wrong in ("13", "-1", "zes", "6,555", "6:30"):
+        with pytest.raises(ValidationError) as refused:
+            load(hours_ma=wrong)
+        assert "hours_ma" in refused.value.messages, wrong
