@@ -84,4 +84,12 @@ def test_a_mentor_registers_a_placement_at_a_demo_employer(page, axe, demo_regio
     assert page.get_by_label("Functie of werkzaamheden").input_value() == "Medewerker facilitair"
     assert_accessible(axe, page, "the edit form on a phone")
     assert _fits(page), "the edit form scrolls sideways at 375 px"
+    # the school's list, and a demo placement with a long e-mail address, on the phone too
+    page.goto("/trajecten/stages")
+    assert_accessible(axe, page, "the school's placements on a phone")
+    page.get_by_role("link", name="Daan Willems").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_text("yvonne.peters@logistiekcentrum.example").is_visible()
+    assert_accessible(axe, page, "Daan's eindstage on a phone")
+    assert _fits(page), "a placement with a long e-mail address scrolls sideways at 375 px"
     assert page.problems == []
