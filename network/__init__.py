@@ -137,8 +137,10 @@ def _register_blueprints(app: Flask) -> None:
     # consent.agreements.blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
+    import referrals.placements.proposal_views
+    import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the three around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the five around it
     import socialmap.bulk_views
     import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp
@@ -169,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
     from referrals.blueprint import bp as referrals_bp
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
+    from referrals.placements.blueprint import bp as placements_bp
     from referrals.route_api import bp as routes_api_bp
     from referrals.route_views import bp as routes_bp
     from socialmap.api import bp as hsds_bp
@@ -179,8 +182,8 @@ def _register_blueprints(app: Flask) -> None:
     init_oauth(app)
     for blueprint in (main_bp, auth_bp, oauth_bp, api_clients_bp, students_bp, admin_bp, dev_bp, notifications_bp,
                       consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp,
-                      referrals_bp, inbox_bp, routes_bp, region_bp, agreements_bp, agreement_signing_bp,
-                      agreement_verify_bp, webhooks_admin_bp):
+                      referrals_bp, inbox_bp, routes_bp, placements_bp, region_bp, agreements_bp,
+                      agreement_signing_bp, agreement_verify_bp, webhooks_admin_bp):
         app.register_blueprint(blueprint)
     init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp,
                    students_api_bp, consents_api_bp, services_api_bp])

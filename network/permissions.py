@@ -56,6 +56,9 @@ class Permission(enum.StrEnum):
     route_manage = "referrals:route:manage"
     checkin_record = "referrals:checkin:record"
     region_dashboard = "referrals:dashboard:view"
+    #: the map's editors (the uitstroomcoördinator, the hub admin) answer the companies schools
+    #: propose with a placement (referrals.placements.proposals)
+    employer_proposal_review = "referrals:employer-proposal:review"
     # signed agreements (consent/agreements/): the school drafts and offers the plan and the
     # privacy agreement of its own students; every party (student, school, partner) reads and
     # signs its own; object-level walls in consent.agreements.access.find_agreement
@@ -123,8 +126,10 @@ for _role, _granted in {
     **{role: frozenset({Permission.referral_create, Permission.referral_view, Permission.route_view,
                         Permission.route_manage, Permission.checkin_record}) for role in SCHOOL_STAFF_ROLES},
     Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record}),
-    Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard}),
-    Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard}),
+    Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard,
+                                 Permission.employer_proposal_review}),
+    Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard,
+                               Permission.employer_proposal_review}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 

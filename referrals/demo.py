@@ -44,8 +44,8 @@ _INTAKE = {
 }
 
 
-def _staff(session: Session, email: str) -> Principal | None:
-
+def staff_principal(session: Session, email: str) -> Principal | None:
+    """The demo staff member with ``email`` acting for their first organisation (None: not seeded)."""
     account = session.scalar(select(Account).where(Account.email == email))
     membership = account and session.scalar(select(Membership).where(Membership.account_id == account.id)
                                             .order_by(Membership.id))
@@ -62,7 +62,7 @@ def seed_demo_routes(session: Session, keyring: Keyring, today: dt.date) -> int:
     phases = list(RoutePhase)
     for first, last, email, phase, months_since_exit, intake_days_ago in DEMO_ROUTES:
         student = session.scalar(select(Student).where(Student.first_name == first, Student.last_name == last))
-        actor = _staff(session, email)
+        actor = staff_principal(session, email)
         if student is None or actor is None or actor.organisation_id != student.school_id:
             continue
         if session.scalar(select(Route.id).where(Route.student_id == student.id)) is not None:

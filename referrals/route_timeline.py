@@ -1,6 +1,7 @@
 """The timeline of a route: everything that happened on the student's Transitieroute in one
 list, newest first — referrals (made, moved, handed over; other organisations' internal notes
-left out), the student's consents (given, withdrawn, expired), school-naar-werk-gesprekken,
+left out), the student's consents (given, withdrawn, expired), placements (registered, started,
+paused, resumed, completed, ended early), school-naar-werk-gesprekken,
 versions of the school-naar-werk-plan and the privacy agreement (offered, signed by all,
 declined, ended), phases reached, and follow-up check-ins with their RMC alerts.
 
@@ -27,6 +28,8 @@ from network.permissions import Principal
 from referrals.checkins import check_in_note
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
+from referrals.placements.models import Placement
+from referrals.placements.states import KIND_LABELS, PlacementStatus
 from referrals.referral_timeline import event_body, visible_events
 from referrals.route_service import decide_route
 from referrals.tags import CheckinTag, RouteTag
@@ -173,6 +176,33 @@ def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Ent
     return entries
 
 
+PLACEMENT_STEPS = {
+    PlacementStatus.planned: _l("Stage vastgelegd: %(what)s"),
+    PlacementStatus.running: _l("Stage begonnen: %(what)s"),
+    PlacementStatus.paused: _l("Stage gepauzeerd: %(what)s"),
+    PlacementStatus.completed: _l("Stage afgerond: %(what)s"),
+    PlacementStatus.ended_early: _l("Stage voortijdig beëindigd: %(what)s"),
+}
+
+
+def _placement_entries(session: Session, route: Route) -> list[Entry]:
+    """Each placement registered, and each of its steps on the day it happened."""
+    entries = []
+    for placement in session.scalars(select(Placement).where(Placement.route_id == route.id).options(
+            selectinload(Placement.events), selectinload(Placement.organisation), selectinload(Placement.proposal))):
+        what = _l("%(kind)s bij %(company)s", kind=KIND_LABELS[placement.kind], company=placement.company_name)
+        link = ("placements.detail", {"placement_id": placement.id})
+        for event in placement.events:
+            if event.to_status is PlacementStatus.running and event.from_status is PlacementStatus.paused:
+                title = _l("Stage hervat: %(what)s", what=what)
+            else:
+                title = PLACEMENT_STEPS[event.to_status] % {"what": what}
+            when = _day(event.on_date) if event.on_date else event.at
+            entries.append(Entry(when, "placement", title, event.reason, event.actor_name,
+                                 date_only=event.on_date is not None, link=link))
+    return entries
+
+
 def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route) -> Timeline:
     """Everything on the route, newest first (school staff of the route's school).
 
@@ -181,7 +211,8 @@ def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route)
     decision = decide_route(session, actor, route, event_type=RouteTag.timeline, categories=TIMELINE_CATEGORIES)
     entries = _route_entries(session, keyring, route)
     if decision.permits(Category.education):
-        entries += _referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
+        entries += (_referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
+                    + _placement_entries(session, route))
     if decision.permits(Category.plan):
         entries += _agreement_entries(session, route)
     entries.sort(key=lambda e: e.at, reverse=True)

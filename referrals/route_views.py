@@ -32,6 +32,8 @@ from referrals.intake import (
     route_intakes,
 )
 from referrals.models import ALERT_SITUATIONS, Intake, Route, RoutePhase, RouteStatus, Situation
+from referrals.placements.reads import route_placements
+from referrals.placements.states import KIND_LABELS, STATUS_LABELS
 from referrals.route_schemas import (
     STARTKWALIFICATIE_ANSWERS,
     CheckInArgs,
@@ -137,6 +139,8 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         staff=school_staff_accounts(db.session, route.school_id), phases=list(RoutePhase),
         phase_labels=PHASE_LABELS, situation_labels=SITUATION_LABELS, status_labels=_status_labels(),
         intakes=route_intakes(db.session, route), followup_end=followup_end(route),
+        placements=route_placements(db.session, principal, route, decision=decision),
+        placement_kinds=KIND_LABELS, placement_statuses=STATUS_LABELS,
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
     return html, status
 

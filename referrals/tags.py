@@ -1,7 +1,8 @@
 """The referrals feature's event names: audit tags of referrals, routes, school-naar-werk-gesprekken
-(intake) and follow-up check-ins, the kinds of its notifications, and which audit tags record
-the domain events it announces. See :mod:`network.events`. (The referral's own timeline, the
-:class:`~referrals.models.EventKind` rows of :mod:`referrals.referral_timeline`, is another thing.)
+(intake), follow-up check-ins and placements (with the employers proposed for the map), the
+kinds of its notifications, and which audit tags record the domain events it announces. See
+:mod:`network.events`. (The referral's own timeline, the :class:`~referrals.models.EventKind`
+rows of :mod:`referrals.referral_timeline`, is another thing.)
 
 The tag values are stored in the hash-chained audit log, the notification kinds in the
 notification table: never change one.
@@ -73,6 +74,27 @@ class CheckinTag(EventTag):
     rmc_view = "checkin:rmc-view"
 
 
+class PlacementTag(EventTag):
+    """Placements (referrals.placements): changes, and reads of the student through them."""
+
+    create = "placement:create"
+    update = "placement:update"
+    status_change = "placement:status-change"
+    view = "placement:view"
+    list = "placement:list"
+    #: the register or edit form, which shows the student
+    form = "placement:form"
+    #: the learning goals read from the student's school-naar-werk-plan to prefill a placement
+    plan_goals = "placement:plan-goals"
+
+
+class EmployerProposalTag(EventTag):
+    """A company proposed for the sociale kaart with a placement, and the editors' answer."""
+
+    create = "employer_proposal:create"
+    decide = "employer_proposal:decide"
+
+
 class ReferralNotice(NotificationKind):
     requested = "referral:requested"
     # the other side moved the referral on (TRANSITION_NOTICES)
@@ -97,6 +119,13 @@ class ReferralNotice(NotificationKind):
 class CheckinNotice(NotificationKind):
     due = "checkin:due"
     rmc_alert = "checkin:rmc-alert"
+
+
+class PlacementNotice(NotificationKind):
+    #: to the region's uitstroomcoördinator: a school proposes a company for the sociale kaart
+    employer_proposed = "placement:employer-proposed"
+    #: to the proposing school's staff: the editors added (or declined) the company
+    employer_decided = "placement:employer-decided"
 
 
 #: the audit tag of a transition to each status (sending, to requested, is ReferralTag.send)

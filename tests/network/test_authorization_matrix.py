@@ -294,6 +294,16 @@ MATRIX: dict[str, object] = {
     "routes.timeline": Perm(Permission.route_view, school_walls),
     "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
     "routes.rmc_alert": Perm(Permission.checkin_record, route_check_in_walls),
+    # placements (referrals/placements/views.py): as the route pages (the route's walls and decision);
+    # an empty post is 400 with the form again. The map's editors answer proposed companies of
+    # their region (referrals/placements/proposal_views.py; the hub admin any region's)
+    "placements.index": Perm(Permission.route_view),
+    "placements.new": Perm(Permission.route_manage, school_walls),
+    "placements.detail": Perm(Permission.route_view, school_walls),
+    "placements.edit": Perm(Permission.route_manage, school_walls),
+    "placements.change": Perm(Permission.route_manage, school_walls),
+    "placements.proposals": Perm(Permission.employer_proposal_review),
+    "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school
     # staff of the sending school; partner staff have their own pages in the inbox (403 here)
     "referrals.new": Perm(Permission.referral_create),
@@ -527,7 +537,8 @@ def _make_world(session) -> dict:
         "category_code": dict.fromkeys(TENANTS, "leefgebieden"),
         "task_id": dict.fromkeys(TENANTS, _first_legal_task(session)),
         "region_id": dict.fromkeys(TENANTS, region.id),  # the legal tasks' scopes: the hub admin's
-        **_routes(schools),
+        **(routes := _routes(schools)),
+        **_placements(session, schools, routes["route_id"]),
         **_referrals(schools, gemeente),
         **_agreements(session, schools, me),
         **_agreement_codes_and_keys(session, schools),
@@ -641,6 +652,30 @@ def _routes(schools):
         found["route_id"][tenant], found["intake_id"][tenant] = route.id, intake.id
         found["check_in_id"][tenant] = route.check_ins[0].id
     db.session.flush()
+    return found
+
+
+def _placements(session, schools, route_ids):
+    """A planned placement on each tenant's route, at a company proposed for the sociale kaart of
+    the school's region: ``placement_id`` and ``proposal_id`` per tenant."""
+    import datetime as dt
+
+    from referrals.models import Route
+    from referrals.placements.models import EmployerProposal, Placement
+    from referrals.placements.states import PlacementKind
+
+    today = clock.today()
+    found = {"placement_id": {}, "proposal_id": {}}
+    for tenant, school in schools.items():
+        proposal = EmployerProposal(region_id=school.region_id, school_id=school.id, proposed_by_name="Mentor",
+                                    name=f"Bedrijf {tenant}")
+        placement = Placement(route_id=route_ids[tenant], student_id=session.get(Route, route_ids[tenant]).student_id,
+                              school_id=school.id, kind=PlacementKind.bpv, proposal=proposal, function="Medewerker",
+                              trainer_name="Praktijkopleider", trainer_phone="0612345678", start_date=today,
+                              end_date=today + dt.timedelta(days=60), schedule={"ma": 360}, created_by_name="Mentor")
+        session.add(placement)
+        session.flush()
+        found["placement_id"][tenant], found["proposal_id"][tenant] = placement.id, proposal.id
     return found
 
 

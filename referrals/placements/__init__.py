@@ -1,0 +1,27 @@
+"""Placements: a student's internships and work placements on the route (issue 19, item 1),
+built to carry the stageprotocol's contacts, the begeleidingsformulier, the employer's
+assessment, the company side of the map and the API (items 2–6).
+
+- :mod:`.states`: kinds, the lifecycle table, working days, and their Dutch labels;
+- :mod:`.models`: the placement, its events, and the companies proposed for the map;
+- :mod:`.access`: the walls and the audited read (the route's, through ``consent.decide``);
+- :mod:`.employers`: the employer entries of the sociale kaart, and the proposals of new ones;
+- :mod:`.service`: registering and editing, with every check; the plan's eindstage goals and
+  werkprocessen copied from an earlier placement;
+- :mod:`.lifecycle`: the status steps, and the route's eindstage phase they mark;
+- :mod:`.reads`: the route's and the school's lists;
+- :mod:`.schemas` and :mod:`.forms`: the forms in and out;
+- :mod:`.blueprint`, :mod:`.views` and :mod:`.proposal_views`: the pages;
+- :mod:`.demo`: placements in every state in the demo region.
+
+Importing the package registers its encrypted column (for key rotation) and its demo data.
+"""
+
+from network.demo import register_demo_seeder
+from network.keys import EncryptedColumn, register_encrypted_column
+from referrals.placements.demo import seed_demo_placements
+from referrals.placements.models import Placement
+
+register_encrypted_column(EncryptedColumn(Placement, "learning_goals_encrypted", Placement.goals_ref))
+register_demo_seeder("stages", seed_demo_placements,
+                     after=("trajecten", "overeenkomsten", "sociale-kaartregels"))

@@ -1,0 +1,130 @@
+"""Demo placements for ``schakel demo seed`` (after the routes, Daan's plan and the sociale
+kaart): placements in every state at the demo employers, so a newcomer sees them at once.
+
+- Daan: a running eindstage at Logistiek Centrum Waalhaven (the learning goals from his plan,
+  with a jobcoach at the start) and a completed snuffelstage at Bakkerij Van Dalen before it;
+- Yasmina: a planned BPV in the lunchroom of Bakkerij Van Dalen (the praktijkopleider has no
+  e-mail address: the warning shows);
+- Mohammed: a paused BPV at Logistiek Centrum Waalhaven;
+- Sem: a snuffelstage at Zorgcentrum Bergweide, ended early with a reason;
+- Kevin: a completed eindstage at Hoveniersbedrijf Groenrijk and, after school, a running leerbaan;
+- Jesse: a planned proefplaatsing at a company not on the map yet, proposed to the
+  uitstroomcoördinator (Eva Mulder sees it at ``/stagebedrijven/voorstellen``).
+
+Made through the same services the pages use; idempotent (a student with a placement is left alone).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from network.crypto import Keyring
+from network.models import Organisation, Student
+from referrals.demo import staff_principal
+from referrals.models import Route
+from referrals.placements.lifecycle import change_status
+from referrals.placements.models import Placement
+from referrals.placements.service import create_placement, plan_internship
+from referrals.placements.states import PlacementKind as K
+from referrals.placements.states import PlacementStatus as S
+from socialmap.models import Service
+
+ORDERPICKEN = ["Verzamelt orders met de handscanner", "Controleert en verpakt orders",
+               "Houdt de werkplek en het magazijn opgeruimd", "Meldt tekorten en schade aan de teamleider"]
+LUNCHROOM = ["Bereidt eenvoudige lunchgerechten", "Ontvangt gasten en neemt bestellingen op",
+             "Ruimt af en houdt de keuken schoon"]
+GROEN = ["Onderhoudt borders en gazons", "Snoeit heesters onder begeleiding", "Gebruikt en onderhoudt gereedschap"]
+
+#: (first, last name, staff e-mail, entry (company, entry name), kind, function, praktijkopleider
+#: (name, function, e-mail, phone), days from today to the start and the end, steps (status, days
+#: from today, reason), extra fields)
+DEMO_PLACEMENTS: tuple[tuple, ...] = (
+    ("Daan", "Willems", "j.devries@rocwaalrand.example", ("Bakkerij Van Dalen", "Leerwerkplek bakkerij"),
+     K.snuffelstage, "Meelopen in de bakkerij", ("Henk van Dalen", "Praktijkopleider", None, "0487 512 345"),
+     -190, -186, [(S.running, -190, None), (S.completed, -186, None)], {"werkprocessen": []}),
+    ("Daan", "Willems", "j.devries@rocwaalrand.example", ("Logistiek Centrum Waalhaven", "Stage orderpicken"),
+     K.eindstage, "Orderpicker", ("Yvonne Peters", "Teamleider magazijn", "yvonne.peters@logistiekcentrum.example",
+                                  "0487 534 567"),
+     -35, 90, [(S.running, -35, None)], {"werkprocessen": ORDERPICKEN, "with_coach": True,
+                                         "coach_name": "Lotte Verhoeven, jobcoach Gemeente Waalstede"}),
+    ("Yasmina", "Bouzid", "f.elamrani@rocwaalrand.example",
+     ("Bakkerij Van Dalen", "Stage lunchroom: keuken en bediening"), K.bpv, "Medewerker lunchroom",
+     ("Mehmet Kaya", "Chef lunchroom", None, "0487 512 345"), 21, 140, [],
+     {"werkprocessen": LUNCHROOM, "learning_goals": ["Gasten vriendelijk te woord staan",
+                                                     "Hygiëneregels in de keuken toepassen"]}),
+    ("Mohammed", "Aydin", "m.dekker@lindecollege.example", ("Logistiek Centrum Waalhaven", "Stage orderpicken"),
+     K.bpv, "Teamleider magazijn (in opleiding)",
+     ("Yvonne Peters", "Teamleider magazijn", "yvonne.peters@logistiekcentrum.example", "0487 534 567"),
+     -42, 60, [(S.running, -42, None), (S.paused, -7, None)], {"werkprocessen": ORDERPICKEN}),
+    ("Sem", "Gerritsen", "i.peters@vsodebrug.example", ("Zorgcentrum Bergweide", "Facilitaire leerwerkplek"),
+     K.snuffelstage, "Medewerker facilitair", ("Ria Janssen", "Hoofd facilitair", None, "0486 545 678"),
+     -20, 10, [(S.running, -20, None), (S.ended_early, -12, "De werkplek bleek te druk voor Sem; we zoeken samen "
+                                                               "een rustigere plek.")], {}),
+    ("Kevin", "Hermsen", "j.devries@rocwaalrand.example", ("Hoveniersbedrijf Groenrijk", "Stageplaatsen groen"),
+     K.eindstage, "Medewerker groen", ("Gert Groen", "Uitvoerder", "gert@groenrijk.example", "0488 523 456"),
+     -300, -130, [(S.running, -300, None), (S.completed, -130, None)], {"werkprocessen": GROEN}),
+    ("Kevin", "Hermsen", "j.devries@rocwaalrand.example", ("Hoveniersbedrijf Groenrijk", "Leerbaan hovenier"),
+     K.leerbaan, "Hovenier (BBL)", ("Gert Groen", "Uitvoerder", "gert@groenrijk.example", "0488 523 456"),
+     -100, 265, [(S.running, -100, None)], {"werkprocessen": GROEN}),
+    ("Jesse", "Martens", "r.jansen@lindecollege.example", None, K.proefplaatsing, "Medewerker ICT-servicedesk",
+     ("Ilse Vermeulen", "Eigenaar", "ilse@computerhulpdelinde.example", None), 14, 75, [],
+     {"proposal_name": "Computerhulp De Linde", "proposal_gemeente": "Linderveen",
+      "proposal_note": "Kleine ICT-winkel met reparatie en servicedesk; wil graag een proefplaatsing bieden."}),
+)
+#: the week of every demo placement: three days of six hours
+WEEK = {"ma": 360, "di": 360, "do": 360}
+
+
+def _entry(session: Session, company: tuple[str, str] | None) -> Service | None:
+    if company is None:
+        return None
+    return session.scalar(select(Service).join(Organisation, Organisation.id == Service.organisation_id)
+                          .where(Organisation.name == company[0], Service.name == company[1]))
+
+
+def _data(session, actor, keyring, route, row, today: dt.date) -> dict[str, Any] | None:
+    _first, _last, _email, company, kind, function, trainer, start, end, _steps, extra = row
+    service = _entry(session, company)
+    if company is not None and service is None:
+        return None
+    data: dict[str, Any] = {
+        "kind": kind, "service_id": service.id if service else None, "function": function,
+        "trainer_name": trainer[0], "trainer_function": trainer[1], "trainer_email": trainer[2],
+        "trainer_phone": trainer[3], "supervisor_account_id": actor.account_id,
+        "start_date": today + dt.timedelta(days=start), "end_date": today + dt.timedelta(days=end),
+        "schedule": dict(WEEK), "with_coach": False, "learning_goals": [], **extra}
+    if kind is K.eindstage and start > -60:  # the current eindstage: its goals come from the plan
+        plan = plan_internship(session, actor, keyring, route.student)
+        if plan is not None:
+            data.update(learning_goals=plan.goals, goals_agreement_id=plan.agreement_id,
+                        goals_agreement_version=plan.version)
+    return data
+
+
+def seed_demo_placements(session: Session, keyring: Keyring, today: dt.date) -> int:
+    """Add the demo placements of students who have none yet; returns how many were added."""
+    added, done = 0, set()
+    for row in DEMO_PLACEMENTS:
+        first, last, email, steps = row[0], row[1], row[2], row[9]
+        student = session.scalar(select(Student).where(Student.first_name == first, Student.last_name == last))
+        route = student and session.scalar(select(Route).where(Route.student_id == student.id))
+        actor = staff_principal(session, email)
+        if route is None or actor is None or actor.organisation_id != route.school_id:
+            continue
+        if student.id not in done and session.scalar(select(Placement.id).where(Placement.student_id == student.id)):
+            continue  # seeded before
+        done.add(student.id)
+        data = _data(session, actor, keyring, route, row, today)
+        if data is None:
+            continue
+        placement = create_placement(session, actor, keyring, route, data)
+        for status, days, reason in steps:
+            change_status(session, actor, placement, status, reason=reason, on_date=today + dt.timedelta(days=days),
+                          today=today)
+        added += 1
+    session.flush()
+    return added

@@ -1,0 +1,95 @@
+"""In a real browser, on the demo region: a mentor opens Yasmina's route, sees her planned BPV,
+registers a snuffelstage at a demo employer of the sociale kaart with the form (a first try
+without the required fields keeps what was typed), reads the warning that the praktijkopleider
+has no e-mail address, and starts the placement. axe-core finds no WCAG 2.1 A/AA violation on
+the pages, at 1280 px and at 375 px (a phone), where nothing scrolls sideways either."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from network import clock
+from tests.e2e.conftest import assert_accessible, log_in
+
+pytestmark = pytest.mark.e2e
+
+MENTOR = "j.devries@rocwaalrand.example"
+
+
+def _fits(page) -> bool:
+    """Nothing wider than the viewport: no sideways scrolling on a phone."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_a_mentor_registers_a_placement_at_a_demo_employer(page, axe, demo_region):
+    log_in(page, MENTOR)
+    page.goto("/trajecten")
+    page.get_by_role("link", name="Yasmina Bouzid").click()
+    page.wait_for_load_state()
+    placements = page.get_by_role("region", name="Stages")
+    assert placements.get_by_text("Bakkerij Van Dalen").first.is_visible()  # the demo's planned BPV
+    assert placements.get_by_text("Gepland").first.is_visible()
+    assert_accessible(axe, page, "route page with its placements")
+    page.get_by_role("link", name="Stage toevoegen").click()
+    page.wait_for_load_state()
+    assert_accessible(axe, page, "register a placement")
+
+    # a first try without the praktijkopleider and the week: refused at the fields, input kept
+    page.get_by_label("Soort stage").select_option(label="Snuffelstage")
+    page.get_by_label("Werkgever op de sociale kaart").select_option(label="Facilitaire leerwerkplek")
+    page.get_by_label("Functie of werkzaamheden").fill("Medewerker facilitair")
+    start = clock.today() + dt.timedelta(days=160)
+    page.get_by_label("Startdatum").fill(start.isoformat())
+    page.get_by_label("Geplande einddatum").fill((start + dt.timedelta(days=4)).isoformat())
+    page.get_by_role("button", name="Stage opslaan").click()
+    page.wait_for_load_state()
+    summary = page.get_by_role("alert")
+    assert summary.get_by_text("Vul de naam van de praktijkopleider in.").is_visible()
+    assert summary.get_by_text("Vul voor minstens één dag het aantal uren in.").is_visible()
+    assert page.get_by_label("Functie of werkzaamheden").input_value() == "Medewerker facilitair"
+    assert_accessible(axe, page, "the form with its errors")
+
+    page.get_by_label("Naam", exact=True).fill("Ria Janssen")
+    page.get_by_label(re.compile("^Telefoonnummer")).fill("0486 545 678")
+    page.get_by_label("Maandag").fill("4")
+    page.get_by_label("Dinsdag").fill("4,5")
+    page.get_by_label("Alleen", exact=True).check()
+    page.get_by_label(re.compile("^Leerdoelen")).fill("Kennismaken met het werk in een zorgcentrum\nOp tijd komen")
+    page.get_by_label(re.compile("^Werkprocessen van de functie")).fill("Vult voorraden aan\nRuimt de kantine op")
+    page.get_by_role("button", name="Stage opslaan").click()
+    page.wait_for_load_state()
+
+    assert re.search(r"/trajecten/stages/\d+$", page.url), page.url
+    assert page.get_by_role("heading", name=re.compile("Snuffelstage bij Zorgcentrum Bergweide")).is_visible()
+    assert page.get_by_text("geen persoonlijke link voor de beoordeling").first.is_visible()
+    assert page.get_by_text("2 dagen, 8,5 uur per week").first.is_visible()
+    assert_accessible(axe, page, "the placement")
+
+    page.get_by_label("De stage is begonnen").check()
+    page.get_by_role("button", name="Status opslaan").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("De status is bijgewerkt: de stage loopt.").is_visible()
+    assert_accessible(axe, page, "the running placement")
+    placement_url = page.url
+
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone
+    page.goto(placement_url)
+    assert_accessible(axe, page, "the placement on a phone")
+    assert _fits(page), "the placement page scrolls sideways at 375 px"
+    page.get_by_role("link", name="Stage wijzigen").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("Functie of werkzaamheden").input_value() == "Medewerker facilitair"
+    assert_accessible(axe, page, "the edit form on a phone")
+    assert _fits(page), "the edit form scrolls sideways at 375 px"
+    # the school's list, and a demo placement with a long e-mail address, on the phone too
+    page.goto("/trajecten/stages")
+    assert_accessible(axe, page, "the school's placements on a phone")
+    page.get_by_role("link", name="Daan Willems").first.click()
+    page.wait_for_load_state()
+    assert page.get_by_text("yvonne.peters@logistiekcentrum.example").is_visible()
+    assert_accessible(axe, page, "Daan's eindstage on a phone")
+    assert _fits(page), "a placement with a long e-mail address scrolls sideways at 375 px"
+    assert page.problems == []
