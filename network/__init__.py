@@ -171,6 +171,7 @@ def _register_blueprints(app: Flask) -> None:
     from referrals.blueprint import bp as referrals_bp
     from referrals.dashboard_views import bp as region_bp
     from referrals.inbox_views import bp as inbox_bp
+    from referrals.placements.api import bp as placements_api_bp
     from referrals.placements.blueprint import bp as placements_bp
     from referrals.route_api import bp as routes_api_bp
     from referrals.route_views import bp as routes_bp
@@ -185,7 +186,7 @@ def _register_blueprints(app: Flask) -> None:
                       referrals_bp, inbox_bp, routes_bp, placements_bp, region_bp, agreements_bp,
                       agreement_signing_bp, agreement_verify_bp, webhooks_admin_bp):
         app.register_blueprint(blueprint)
-    init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, agreements_api_bp, webhooks_api_bp,
-                   students_api_bp, consents_api_bp, services_api_bp])
+    init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, placements_api_bp, agreements_api_bp,
+                   webhooks_api_bp, students_api_bp, consents_api_bp, services_api_bp])
 
 

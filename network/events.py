@@ -47,6 +47,10 @@ class DomainEvent(enum.StrEnum):
     #: a draft referral was sent: for the receiver (and the partners' systems) it was created
     referral_sent = "referral.created"
     referral_updated = "referral.updated"
+    #: a placement (internship) was registered on a student's route, changed, or changed status
+    placement_created = "placement.created"
+    placement_updated = "placement.updated"
+    placement_status_changed = "placement.status_changed"
     agreement_awaiting_signature = "agreement.awaiting_signature"
     socialmap_service_changed = "socialmap.changed"
     #: the audit log's sealer signed a checkpoint (not itself an audit event: it is the log's seal)

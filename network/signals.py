@@ -42,6 +42,13 @@ referral_sent = _signal(DomainEvent.referral_sent)
 #: change is for (both sides, or only the own one for a draft or an internal note)
 referral_updated = _signal(DomainEvent.referral_updated)
 
+#: sent after a placement was registered (``placement_created``), its fields changed
+#: (``placement_updated``) or its status moved (``placement_status_changed``), with
+#: ``placement``, ``session`` and ``keyring``; webhooks announce them to the placement's school
+placement_created = _signal(DomainEvent.placement_created)
+placement_updated = _signal(DomainEvent.placement_updated)
+placement_status_changed = _signal(DomainEvent.placement_status_changed)
+
 #: sent when parties of a version of an agreement are asked to sign: all signing parties when
 #: it is offered in parallel; in a sequential signing the first when it is offered and each
 #: next one when the one before has signed. With ``version``, ``agreement``, ``party_keys``

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,10 @@ EVENT_TYPES: dict[DomainEvent, str] = {
     DomainEvent.referral_updated: "Een verwijzing van of aan uw organisatie is gewijzigd (status, warme overdracht, "
                                   "bericht, toewijzing).",
     DomainEvent.consent_withdrawn: "Een toestemming met uw organisatie als ontvanger is ingetrokken.",
+    DomainEvent.placement_created: "Een stage van een leerling van uw school is vastgelegd.",
+    DomainEvent.placement_updated: "De gegevens van een stage van een leerling van uw school zijn gewijzigd.",
+    DomainEvent.placement_status_changed: "Een stage van een leerling van uw school is begonnen, gepauzeerd, "
+                                          "afgerond of beëindigd.",
     DomainEvent.agreement_awaiting_signature: "Een versie van een plan of privacyafspraak wacht op de handtekening "
                                               "van uw organisatie.",
     DomainEvent.socialmap_service_changed: "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
@@ -66,6 +71,9 @@ EVENT_SCOPES: dict[DomainEvent, tuple[str, ...]] = {
     DomainEvent.referral_sent: ("referrals:read",),
     DomainEvent.referral_updated: ("referrals:read",),
     DomainEvent.consent_withdrawn: ("consents:read", "students:read"),
+    DomainEvent.placement_created: ("referrals:read",),
+    DomainEvent.placement_updated: ("referrals:read",),
+    DomainEvent.placement_status_changed: ("referrals:read",),
     DomainEvent.agreement_awaiting_signature: ("agreements:read", "agreements:sign"),
     DomainEvent.socialmap_service_changed: (),
     DomainEvent.audit_checkpoint: (),
@@ -163,6 +171,19 @@ def _referral_sent(referral: Any, *, session: Session, keyring: Keyring | None =
 def _referral_updated(referral: Any, *, session: Session, organisation_ids: set[int],
                       keyring: Keyring | None = None, **_: Any) -> None:
     emit(session, keyring, DomainEvent.referral_updated, {"id": referral.id}, set(organisation_ids))
+
+
+def _placement_event(event_type: DomainEvent) -> Callable[..., None]:
+    """Thin: the placement's uuid and its route's id, to the placement's school (a partner
+    reads the rest through ``GET /api/v1/placements/{id}``, decided there)."""
+    def announce(placement: Any, *, session: Session, keyring: Keyring | None = None, **_: Any) -> None:
+        emit(session, keyring, event_type, {"id": placement.id, "uuid": str(placement.uuid),
+                                            "route_id": placement.route_id}, {placement.school_id})
+    return announce
+
+
+for _event in (DomainEvent.placement_created, DomainEvent.placement_updated, DomainEvent.placement_status_changed):
+    getattr(signals, _event.name).connect(_placement_event(_event), weak=False)
 
 
 @signals.consent_withdrawn.connect

@@ -148,4 +148,7 @@ AUDITED_AS: dict[DomainEvent, tuple[EventTag, ...]] = {
     DomainEvent.referral_sent: (ReferralTag.send,),
     DomainEvent.referral_updated: (*TRANSITION_TAGS.values(), ReferralTag.handover, ReferralTag.assign,
                                    ReferralTag.update, ReferralTag.note),
+    DomainEvent.placement_created: (PlacementTag.create,),
+    DomainEvent.placement_updated: (PlacementTag.update,),
+    DomainEvent.placement_status_changed: (PlacementTag.status_change,),
 }

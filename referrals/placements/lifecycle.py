@@ -23,6 +23,7 @@ from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.errors import Conflict, ValidationFailed
 from network.permissions import Principal
+from network.signals import placement_status_changed
 from referrals.models import Route, RoutePhase, RoutePhaseDate
 from referrals.placements.models import Placement, PlacementEvent, PlacementEventKind
 from referrals.placements.service import CONFLICT_MESSAGE
@@ -117,6 +118,7 @@ def change_status(session: Session, actor: Principal, placement: Placement, stat
                object_id=placement.route_id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL,
                basis=SCHOOL_BASIS, detail={"fields": route_changes, "phase": placement.route.phase.value,
                                            "placement_id": placement.id})
+    placement_status_changed.send(placement, session=session)
     return event
 
 

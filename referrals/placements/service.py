@@ -44,6 +44,7 @@ from network.crypto import Keyring
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from network.models import Student
 from network.permissions import Principal
+from network.signals import placement_created, placement_updated
 from referrals.models import Route, RoutePhase
 from referrals.placements.access import require_manager
 from referrals.placements.employers import check_employer, propose_employer
@@ -202,6 +203,7 @@ def create_placement(session: Session, actor: Principal, keyring: Keyring, route
            object_id=placement.id, student_id=route.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"kind": placement.kind.value, "organisation_id": placement.organisation_id,
                    "proposal_id": placement.proposal_id, "overlap_confirmed": bool(found)})
+    placement_created.send(placement, session=session, keyring=keyring)
     return placement
 
 
@@ -275,6 +277,7 @@ def update_placement(session: Session, actor: Principal, keyring: Keyring, place
     record(session, actor, action=AuditAction.update, event_type=PlacementTag.update, object_type="placement",
            object_id=placement.id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"fields": sorted(changed), "overlap_confirmed": bool(found)})
+    placement_updated.send(placement, session=session, keyring=keyring)
     return changed
 
 

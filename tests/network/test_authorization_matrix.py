@@ -342,6 +342,11 @@ MATRIX: dict[str, object] = {
     "routes_api.record_exit": Perm(Permission.route_manage, school_walls),
     "routes_api.list_check_ins": Perm(Permission.referral_view, route_check_in_walls),
     "routes_api.record_check_in_api": Perm(Permission.checkin_record, route_check_in_walls),
+    "placements_api.list_placements": Perm(Permission.route_view),
+    "placements_api.get_placement": Perm(Permission.route_view, school_walls),
+    "placements_api.update": Perm(Permission.route_manage, school_walls),  # PATCH, empty: 415
+    "placements_api.set_status": Perm(Permission.route_manage, school_walls),
+    "placements_api.create": Perm(Permission.route_manage, school_walls),
     # signed agreements, the school's pages (consent/agreements/views.py): the list for any
     # account (a guardian's: the plans of a child under 16); the overview, a version and the diff
     # inside the agreement's own walls; writing for the school's staff

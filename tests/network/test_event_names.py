@@ -79,7 +79,8 @@ referral:packet-withdrawn referral:rejected referral:reminder referral:requested
 """.split())
 #: the webhook event types partners subscribe to: a public API (README, OpenAPI)
 WEBHOOK_NAMES = frozenset({"referral.created", "referral.updated", "consent.withdrawn",
-                           "agreement.awaiting_signature", "socialmap.changed", "audit.checkpoint"})
+                           "agreement.awaiting_signature", "socialmap.changed", "audit.checkpoint",
+                           "placement.created", "placement.updated", "placement.status_changed"})
 
 
 def subclasses(base: type) -> list[type]:
