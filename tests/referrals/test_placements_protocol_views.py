@@ -124,7 +124,8 @@ def test_the_visitekaartje_html_and_pdf(client, session, pworld, running):
 
 @pytest.fixture
 def many(session, keyring, pworld, pactors):
-    """Ten students of the school with a running placement each (three contacts late each, two evaluations due within the fortnight)."""
+    """Ten students of the school with a running placement each: three contacts late each, and
+    two evaluations due within the fortnight."""
     made = []
     for n in range(10):
         student = StudentFactory(school=pworld["school"], level=SchoolLevel.mbo2, first_name=f"Leerling{n}",
