@@ -176,7 +176,7 @@ def _check_record(placement: Placement, contact: PlacementContact | None, data: 
         errors["done_on"] = [_l("Vul de datum van het contact in.")]
     elif day > today:
         errors["done_on"] = [_l("Een contact kan niet in de toekomst hebben plaatsgevonden.")]
-    elif day < placement.start_date - dt.timedelta(days=30):
+    elif day < (placement.started_on or placement.start_date) - dt.timedelta(days=30):
         errors["done_on"] = [_l("Deze datum ligt ver vóór de stage. Controleer de datum.")]
     clean["done_on"] = day
     for field, enum_cls, message in (("with_whom", ContactWith, _l("Kies met wie u contact had.")),

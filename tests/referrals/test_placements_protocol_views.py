@@ -182,3 +182,18 @@ def test_the_regions_figures_have_no_names(client, session, keyring, pworld, pac
     html = client.get("/regio/").get_data(as_text=True)
     assert "Stages: contacten van het stageprotocol te laat" in html and "ROC Waalrand" in html
     assert "Leerling0" not in html and "Lijst" not in html
+
+
+def test_the_demo_placements_have_contacts_done_late_and_cancelled(app, session):
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    from referrals.placements.protocol_models import PlacementContact
+
+    contacts = session.scalars(select(PlacementContact)).all()
+    today = clock.today()
+    assert sum(c.status is ContactStatus.done for c in contacts) == 6
+    assert any(c.status is ContactStatus.planned and c.due_date < today for c in contacts)  # late
+    assert any(c.status is ContactStatus.planned and c.due_date >= today for c in contacts)  # still to come
+    assert any(c.status is ContactStatus.cancelled for c in contacts)  # Mohammed's paused BPV
+    again = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert again.exit_code == 0 and len(session.scalars(select(PlacementContact)).all()) == len(contacts)
