@@ -31,6 +31,7 @@ from network.errors import NotFound, ValidationFailed
 from network.permissions import Principal
 from referrals.placements.access import require_manager
 from referrals.placements.models import Placement
+from referrals.placements.states import PlacementStatus
 from referrals.placements.protocol_models import (
     DEFAULT_ESCALATE_WORKING_DAYS,
     DEFAULT_EVALUATION_WEEKS,
@@ -102,6 +103,21 @@ def cancel_open(session: Session, placement: Placement) -> int:
                                        PlacementContact.status == ContactStatus.planned)
         .values(status=ContactStatus.cancelled).execution_options(synchronize_session="fetch"))
     return result.rowcount or 0
+
+
+def follow_edit(session: Session, placement: Placement, changed: list[str], *, today: dt.date | None = None) -> None:
+    """After the placement's edit form: its contacts follow a new stagebegeleider, and a running
+    placement's new end date (evaluations after it are cancelled, new ones before it planned)."""
+    if "supervisor_account_id" in changed:
+        session.execute(update(PlacementContact).where(PlacementContact.placement_id == placement.id)
+                        .values(supervisor_account_id=placement.supervisor_account_id)
+                        .execution_options(synchronize_session="fetch"))
+    if placement.status is PlacementStatus.running and "end_date" in changed:
+        session.execute(update(PlacementContact).where(
+            PlacementContact.placement_id == placement.id, PlacementContact.status == ContactStatus.planned,
+            PlacementContact.due_date > placement.end_date).values(status=ContactStatus.cancelled)
+            .execution_options(synchronize_session="fetch"))
+        plan_contacts(session, placement, today=today)
 
 
 def placement_contacts(session: Session, placement: Placement) -> list[PlacementContact]:

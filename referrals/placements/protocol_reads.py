@@ -60,7 +60,7 @@ def due_contacts(session: Session, actor: Principal, *, scope: str = MINE, page:
     conditions = [C.school_id == actor.organisation_id, C.status == ContactStatus.planned,
                   C.due_date <= today + dt.timedelta(days=HORIZON_DAYS), Placement.status == PlacementStatus.running]
     if scope_for(actor, scope) == MINE:
-        conditions.append(Placement.supervisor_account_id == actor.account_id)
+        conditions.append(C.supervisor_account_id == actor.account_id)
     total = session.scalar(select(func.count(C.id)).join(Placement, Placement.id == C.placement_id)
                            .where(*conditions)) or 0
     page = max(1, page)

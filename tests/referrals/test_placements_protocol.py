@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from network.audit import AuditEvent
 from network.db import db
 from network.errors import NotFound, ValidationFailed
-from network.models import OutboxMessage
+from network.models import OutboxMessage, Role
 from network.notifications import Notification
 from network.scheduler import job_by_id, run_job_once
 from referrals.placements.lifecycle import change_status
@@ -30,7 +30,8 @@ from referrals.placements.protocol import (
 )
 from referrals.placements.protocol_job import run_protocol
 from referrals.placements.protocol_models import ContactKind, ContactStatus, PlacementContact, ProtocolSetting
-from referrals.placements.service import create_placement
+from referrals.placements.service import create_placement, update_placement
+from tests.factories import make_member
 from tests.referrals._placement_world import pactors, placement_data, pworld  # noqa: F401  (fixtures)
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
@@ -273,3 +274,27 @@ def test_the_job_is_registered_and_runs_once_per_slot(app, session, keyring, run
     assert len(_notes(db.session, "placement:contact-overdue")) == 2
     assert db.session.scalar(select(func.count(PlacementContact.id)).where(
         PlacementContact.reminded_at.is_not(None))) == 2
+
+
+def test_the_contacts_follow_the_edit_form(session, keyring, running, pworld, pactors):
+    other = make_member(Role.bpv_begeleider, pworld["school"])
+    session.commit()
+    shorter = START + dt.timedelta(weeks=7)
+    with at(START + dt.timedelta(days=2)):
+        update_placement(session, pactors["mentor"], keyring, running,
+                         placement_data(pworld, start_date=START, end_date=shorter, supervisor_account_id=other.id))
+        session.commit()
+    contacts = placement_contacts(session, running)
+    assert {c.supervisor_account_id for c in contacts} == {other.id}
+    evaluations = {c.sequence: c.status for c in contacts if c.kind is K.evaluation}
+    assert evaluations == {1: ContactStatus.planned, 2: ContactStatus.cancelled}
+
+
+def test_a_contact_is_dated_against_the_real_start(session, keyring, placement, pactors):
+    early = START - dt.timedelta(days=40)  # it started long before the planned start
+    with at(early):
+        change_status(session, pactors["mentor"], placement, "running", on_date=early)
+        call = next(c for c in _open(session, placement) if c.kind is K.first_call_student)
+        assert call.due_date == early
+        record_contact(session, pactors["mentor"], keyring, placement, _record_data(done_on=early.isoformat()),
+                       contact=call)
