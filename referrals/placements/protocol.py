@@ -31,7 +31,6 @@ from network.errors import NotFound, ValidationFailed
 from network.permissions import Principal
 from referrals.placements.access import require_manager
 from referrals.placements.models import Placement
-from referrals.placements.states import PlacementStatus
 from referrals.placements.protocol_models import (
     DEFAULT_ESCALATE_WORKING_DAYS,
     DEFAULT_EVALUATION_WEEKS,
@@ -43,6 +42,7 @@ from referrals.placements.protocol_models import (
     PlacementContact,
     ProtocolSetting,
 )
+from referrals.placements.states import PlacementStatus
 from referrals.route_service import PURPOSE_SCHOOL, SCHOOL_BASIS
 from referrals.tags import PlacementTag
 
