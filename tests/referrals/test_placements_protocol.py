@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from network.audit import AuditEvent
 from network.db import db
-from network.errors import NotFound, ValidationFailed
+from network.errors import Forbidden, NotFound, ValidationFailed
 from network.models import OutboxMessage, Role
 from network.notifications import Notification
 from network.scheduler import job_by_id, run_job_once
@@ -31,7 +31,7 @@ from referrals.placements.protocol import (
 from referrals.placements.protocol_job import run_protocol
 from referrals.placements.protocol_models import ContactKind, ContactStatus, PlacementContact, ProtocolSetting
 from referrals.placements.service import create_placement, update_placement
-from tests.factories import make_member
+from tests.factories import make_member, principal_for
 from tests.referrals._placement_world import pactors, placement_data, pworld  # noqa: F401  (fixtures)
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
@@ -202,11 +202,14 @@ def test_an_unplanned_contact(session, keyring, running, pactors):
     assert (first.kind, first.sequence, second.sequence) == (K.other, 1, 2)
 
 
-def test_denials_another_school_a_partner(session, keyring, running, pactors):
+def test_denials_another_school_a_partner_a_student(session, keyring, running, pworld, pactors):
     call = _open(session, running)[0]
-    for who in ("other_mentor", "partner"):
-        with at(START), pytest.raises(NotFound):
-            record_contact(session, pactors[who], keyring, running, _record_data(), contact=call)
+    student = principal_for(make_member(Role.student, pworld["school"]))
+    for actor in (pactors["other_mentor"], pactors["partner"], student):
+        with at(START), pytest.raises((NotFound, Forbidden)):
+            record_contact(session, actor, keyring, running, _record_data(), contact=call)
+        with at(START), pytest.raises((NotFound, Forbidden)):
+            move_contact(session, actor, running, call, START, "Eerder")
     assert call.status is ContactStatus.planned
 
 
