@@ -94,6 +94,8 @@ class PlacementTag(EventTag):
     contact_list = "placement:contact-list"
     #: the visitekaartje (HTML or PDF), which names the student
     card = "placement:card"
+    #: a school's stageprotocol settings changed (``schakel stages protocol``)
+    protocol_settings = "placement:protocol-settings"
 
 
 class EmployerProposalTag(EventTag):

@@ -73,6 +73,34 @@ def schedule(start: dt.date, end: dt.date, evaluation_weeks: int) -> list[tuple[
     return planned
 
 
+def set_settings(session: Session, actor: Principal, school_id: int, *, evaluation_weeks: int | None = None,
+                 escalate_after_working_days: int | None = None) -> ProtocolSetting:
+    """Set a school's stageprotocol settings (evaluations every 1–26 weeks; escalation after
+    1–20 working days); audited. Planned contacts keep their dates: new placements follow."""
+    errors: dict[str, list[str]] = {}
+    if evaluation_weeks is not None and not 1 <= evaluation_weeks <= 26:
+        errors["evaluation_weeks"] = [_l("Kies een evaluatie om de 1 tot 26 weken.")]
+    if escalate_after_working_days is not None and not 1 <= escalate_after_working_days <= 20:
+        errors["escalate_after_working_days"] = [_l("Kies 1 tot 20 werkdagen voor de melding aan de zorgcoördinator.")]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    row = session.get(ProtocolSetting, school_id)
+    if row is None:
+        row = ProtocolSetting(school_id=school_id, evaluation_weeks=DEFAULT_EVALUATION_WEEKS,
+                              escalate_after_working_days=DEFAULT_ESCALATE_WORKING_DAYS)
+        session.add(row)
+    if evaluation_weeks is not None:
+        row.evaluation_weeks = evaluation_weeks
+    if escalate_after_working_days is not None:
+        row.escalate_after_working_days = escalate_after_working_days
+    session.flush()
+    record(session, actor, action=AuditAction.update, event_type=PlacementTag.protocol_settings,
+           object_type="organisation", object_id=school_id,
+           detail={"evaluation_weeks": row.evaluation_weeks,
+                   "escalate_after_working_days": row.escalate_after_working_days})
+    return row
+
+
 def plan_contacts(session: Session, placement: Placement, *, today: dt.date | None = None) -> int:
     """Plan the placement's protocol contacts from its actual start; adds only missing ones and
     reopens cancelled ones not yet due (a resumed placement). Returns the number added or reopened."""

@@ -301,3 +301,20 @@ def test_a_contact_is_dated_against_the_real_start(session, keyring, placement, 
         assert call.due_date == early
         record_contact(session, pactors["mentor"], keyring, placement, _record_data(done_on=early.isoformat()),
                        contact=call)
+
+
+def test_the_schools_settings_from_the_command_line(app, session, pworld):
+    runner = app.test_cli_runner()
+    school = pworld["school"].id
+    shown = runner.invoke(args=["stages", "protocol", str(school)])
+    assert shown.exit_code == 0 and "evaluatie om de 6 weken" in shown.output and "3 werkdagen" in shown.output
+    changed = runner.invoke(args=["stages", "protocol", str(school), "--evaluatie-weken", "4"])
+    assert changed.exit_code == 0 and "evaluatie om de 4 weken" in changed.output
+    refused = runner.invoke(args=["stages", "protocol", str(school), "--escalatie-werkdagen", "0"])
+    assert refused.exit_code != 0 and "Kies 1 tot 20 werkdagen" in refused.output
+    assert runner.invoke(args=["stages", "protocol", str(pworld["gemeente"].id)]).exit_code != 0
+    db.session.expire_all()
+    row = db.session.get(ProtocolSetting, school)
+    assert (row.evaluation_weeks, row.escalate_after_working_days) == (4, 3)
+    assert db.session.scalars(select(AuditEvent).where(
+        AuditEvent.event_type == "placement:protocol-settings")).one()
