@@ -138,6 +138,7 @@ def _register_blueprints(app: Flask) -> None:
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
     import referrals.placements.proposal_views
+    import referrals.placements.protocol_views
     import referrals.placements.views
     import referrals.sent_views
     import referrals.views  # noqa: F401 - imported for its routes, as the five around it

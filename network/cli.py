@@ -263,7 +263,8 @@ def account_create(email, name, organisation_id, role, title, ask_password) -> N
 def register_cli(app: Flask) -> None:
     """Attach every command group; features add theirs here too (imported here, never at
     module level: network imports no feature)."""
-    from socialmap.cli import socialmap_cli  # a feature: network must not import it at module level
+    from referrals.placements.cli import stages_cli  # features: network must not import them at module level
+    from socialmap.cli import socialmap_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -274,6 +275,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(org_cli)
     app.cli.add_command(account_cli)
     app.cli.add_command(socialmap_cli)
+    app.cli.add_command(stages_cli)
 
 
 def _create_app(*args, **kwargs):

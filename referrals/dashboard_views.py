@@ -17,6 +17,7 @@ from network.permissions import Permission
 from network.web import current_principal, operations_health, require
 from referrals.dashboard import dashboard_table, region_dashboard, table_csv
 from referrals.deadlines import overdue_referrals
+from referrals.placements.protocol_reads import overdue_by_school
 from referrals.tags import ReferralTag
 
 bp = Blueprint("regio", __name__, url_prefix="/regio")
@@ -54,7 +55,8 @@ def dashboard():
     principal = current_principal()
     board = region_dashboard(db.session, principal, region_id=_region_arg(), today=clock.today(), now=utcnow())
     return render_template("referrals/dashboard/index.html", board=board, regions=_regions(principal),
-                           health=operations_health())
+                           health=operations_health(),
+                           placements_overdue=overdue_by_school(db.session, board.region.id, today=clock.today()))
 
 
 @bp.get("/export.csv")

@@ -11,6 +11,7 @@ from network.db import db
 from network.scheduler import Job, register_job
 from referrals.deadlines import DEADLINE_JOBS
 from referrals.followup import run_followup
+from referrals.placements.protocol_job import PROTOCOL_JOBS
 
 DAY = 24 * 3600
 
@@ -28,5 +29,5 @@ JOBS: list[Job] = [
 
 
 def register_jobs() -> None:
-    for job in (*JOBS, *DEADLINE_JOBS):
+    for job in (*JOBS, *DEADLINE_JOBS, *PROTOCOL_JOBS):
         register_job(job)

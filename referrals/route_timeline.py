@@ -29,6 +29,8 @@ from referrals.checkins import check_in_note
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
 from referrals.placements.models import Placement
+from referrals.placements.protocol_models import HOW_LABELS, ContactStatus, PlacementContact
+from referrals.placements.protocol_models import KIND_LABELS as CONTACT_KIND_LABELS
 from referrals.placements.states import KIND_LABELS, PlacementStatus
 from referrals.referral_timeline import event_body, visible_events
 from referrals.route_service import decide_route
@@ -200,6 +202,15 @@ def _placement_entries(session: Session, route: Route) -> list[Entry]:
             when = _day(event.on_date) if event.on_date else event.at
             entries.append(Entry(when, "placement", title, event.reason, event.actor_name,
                                  date_only=event.on_date is not None, link=link))
+    # the stageprotocol's recorded contacts (their notes stay on the placement page)
+    for contact in session.scalars(
+            select(PlacementContact).join(Placement, Placement.id == PlacementContact.placement_id)
+            .where(Placement.route_id == route.id, PlacementContact.status == ContactStatus.done)):
+        entries.append(Entry(_day(contact.done_on), "placement-contact",
+                             _l("Stagecontact: %(what)s (%(how)s)", what=CONTACT_KIND_LABELS[contact.kind],
+                                how=HOW_LABELS[contact.how]),
+                             by=contact.recorded_by_name, date_only=True,
+                             link=("placements.detail", {"placement_id": contact.placement_id})))
     return entries
 
 

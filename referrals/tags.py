@@ -86,6 +86,16 @@ class PlacementTag(EventTag):
     form = "placement:form"
     #: the learning goals read from the student's school-naar-werk-plan to prefill a placement
     plan_goals = "placement:plan-goals"
+    # the stageprotocol's contacts (item 2)
+    contact_record = "placement:contact-record"
+    contact_move = "placement:contact-move"
+    contact_remind = "placement:contact-remind"
+    contact_escalate = "placement:contact-escalate"
+    contact_list = "placement:contact-list"
+    #: the visitekaartje (HTML or PDF), which names the student
+    card = "placement:card"
+    #: a school's stageprotocol settings changed (``schakel stages protocol``)
+    protocol_settings = "placement:protocol-settings"
 
 
 class EmployerProposalTag(EventTag):
@@ -126,6 +136,10 @@ class PlacementNotice(NotificationKind):
     employer_proposed = "placement:employer-proposed"
     #: to the proposing school's staff: the editors added (or declined) the company
     employer_decided = "placement:employer-decided"
+    #: to the stagebegeleider: a contact of the stageprotocol was not recorded by its date
+    contact_overdue = "placement:contact-overdue"
+    #: to the school's zorgcoördinator(s): still not recorded some working days later
+    contact_escalation = "placement:contact-escalation"
 
 
 #: the audit tag of a transition to each status (sending, to requested, is ReferralTag.send)

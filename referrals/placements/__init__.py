@@ -9,6 +9,8 @@ assessment, the company side of the map and the API (items 2–6).
 - :mod:`.service`: registering and editing, with every check; the plan's eindstage goals and
   werkprocessen copied from an earlier placement;
 - :mod:`.lifecycle`: the status steps, and the route's eindstage phase they mark;
+- :mod:`.protocol_models`, :mod:`.protocol` and :mod:`.protocol_job`: the stageprotocol's
+  contacts (planned, moved, recorded) and the job that reminds and escalates (item 2);
 - :mod:`.reads`: the route's and the school's lists;
 - :mod:`.schemas` and :mod:`.forms`: the forms in and out;
 - :mod:`.blueprint`, :mod:`.views` and :mod:`.proposal_views`: the pages;
@@ -21,7 +23,9 @@ from network.demo import register_demo_seeder
 from network.keys import EncryptedColumn, register_encrypted_column
 from referrals.placements.demo import seed_demo_placements
 from referrals.placements.models import Placement
+from referrals.placements.protocol_models import PlacementContact
 
 register_encrypted_column(EncryptedColumn(Placement, "learning_goals_encrypted", Placement.goals_ref))
+register_encrypted_column(EncryptedColumn(PlacementContact, "notes_encrypted", PlacementContact.notes_ref))
 register_demo_seeder("stages", seed_demo_placements,
                      after=("trajecten", "overeenkomsten", "sociale-kaartregels"))

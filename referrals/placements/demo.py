@@ -11,6 +11,11 @@ kaart): placements in every state at the demo employers, so a newcomer sees them
 - Jesse: a planned proefplaatsing at a company not on the map yet, proposed to the
   uitstroomcoördinator (Eva Mulder sees it at ``/stagebedrijven/voorstellen``).
 
+The running placements have their stageprotocol's contacts (planned when they started): Daan's
+first-day calls are recorded and the visit is late; Kevin's leerbaan has its calls, the visit and
+the first evaluation recorded and the second evaluation late; Mohammed's paused BPV shows them
+cancelled (vervallen).
+
 Made through the same services the pages use; idempotent (a student with a placement is left alone).
 """
 
@@ -28,6 +33,8 @@ from referrals.demo import staff_principal
 from referrals.models import Route
 from referrals.placements.lifecycle import change_status
 from referrals.placements.models import Placement
+from referrals.placements.protocol import placement_contacts, record_contact
+from referrals.placements.protocol_models import ContactKind as CK
 from referrals.placements.service import create_placement, plan_internship
 from referrals.placements.states import PlacementKind as K
 from referrals.placements.states import PlacementStatus as S
@@ -75,6 +82,25 @@ DEMO_PLACEMENTS: tuple[tuple, ...] = (
      {"proposal_name": "Computerhulp De Linde", "proposal_gemeente": "Linderveen",
       "proposal_note": "Kleine ICT-winkel met reparatie en servicedesk; wil graag een proefplaatsing bieden."}),
 )
+#: recorded contacts per (first name, placement kind): (kind, sequence, how, with whom, what was agreed, topics)
+DEMO_CONTACTS: dict[tuple[str, K], tuple[tuple, ...]] = {
+    ("Daan", K.eindstage): (
+        (CK.first_call_student, 1, "phone", "student", "Daan is goed begonnen; hij vond de handscanner lastig. "
+         "Afgesproken: hij vraagt Yvonne om uitleg in de pauze.", {}),
+        (CK.first_call_trainer, 1, "phone", "trainer", "Yvonne is tevreden over de eerste dag. Lotte (jobcoach) is "
+         "de eerste week elke ochtend mee.", {}),
+    ),
+    ("Kevin", K.leerbaan): (
+        (CK.first_call_student, 1, "phone", "student", "Eerste dag goed verlopen.", {}),
+        (CK.first_call_trainer, 1, "phone", "trainer", "Gert belt bij vragen de stagebegeleider.", {}),
+        (CK.visit, 1, "workplace", "both", "Bezoek op de werkplek: Kevin werkt netjes, soms te snel.", {}),
+        (CK.evaluation, 1, "workplace", "both", "Eerste evaluatie: goed op weg.",
+         {"criteria": "Onderhoudt borders zelfstandig; snoeien nog onder begeleiding.",
+          "future_profile": "Hovenier, 32 uur per week.",
+          "vacancy": "Groenrijk overweegt Kevin na de leerbaan aan te nemen.",
+          "workplace": "Klein team, buiten werken, vaste ploeg."}),
+    ),
+}
 #: the week of every demo placement: three days of six hours
 WEEK = {"ma": 360, "di": 360, "do": 360}
 
@@ -125,6 +151,19 @@ def seed_demo_placements(session: Session, keyring: Keyring, today: dt.date) -> 
         for status, days, reason in steps:
             change_status(session, actor, placement, status, reason=reason, on_date=today + dt.timedelta(days=days),
                           today=today)
+        _record_contacts(session, actor, keyring, placement, DEMO_CONTACTS.get((first, placement.kind), ()), today)
         added += 1
     session.flush()
     return added
+
+
+def _record_contacts(session: Session, actor, keyring: Keyring, placement: Placement, rows: tuple, today: dt.date):
+    """Record the demo's contacts on the day each was planned; the others stay open (and late)."""
+    planned = {(c.kind, c.sequence): c for c in placement_contacts(session, placement)}
+    for kind, sequence, how, with_whom, agreed, topics in rows:
+        contact = planned.get((kind, sequence))
+        if contact is None or contact.due_date is None or contact.due_date > today:
+            continue
+        record_contact(session, actor, keyring, placement, {"done_on": contact.due_date, "how": how,
+                                                             "with_whom": with_whom, "agreed": agreed, **topics},
+                       contact=contact, today=today)

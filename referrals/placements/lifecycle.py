@@ -7,6 +7,8 @@ API), a missing reason for ending early, a date in the future or before the star
 from an older version; it writes the step, its event and its audit event together. Starting a
 placement of kind eindstage marks the route's eindstage phase reached (on the day it started)
 where it was not yet, and moves a route that is not that far yet to the eindstage phase.
+Starting (or resuming) plans the stageprotocol's contacts, pausing or ending cancels the open
+ones (:mod:`.protocol`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from network.permissions import Principal
 from network.signals import placement_status_changed
 from referrals.models import Route, RoutePhase, RoutePhaseDate
 from referrals.placements.models import Placement, PlacementEvent, PlacementEventKind
+from referrals.placements.protocol import cancel_open, plan_contacts
 from referrals.placements.service import CONFLICT_MESSAGE
 from referrals.placements.states import (
     ENDS,
@@ -110,6 +113,11 @@ def change_status(session: Session, actor: Principal, placement: Placement, stat
         session.flush()  # the row-version checks (placement and route) run here
     except StaleDataError as exc:
         raise Conflict(CONFLICT_MESSAGE) from exc
+    # the stageprotocol: a start (or a restart) plans the contacts, a pause or an end cancels the open ones
+    if target is S.running:
+        plan_contacts(session, placement, today=today)
+    else:
+        cancel_open(session, placement)
     record(session, actor, action=AuditAction.update, event_type=PlacementTag.status_change,
            object_type="placement", object_id=placement.id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL,
            basis=SCHOOL_BASIS, detail={"from": previous.value, "to": target.value, "on_date": on_date.isoformat()})

@@ -49,6 +49,7 @@ from referrals.models import Route, RoutePhase
 from referrals.placements.access import require_manager
 from referrals.placements.employers import check_employer, propose_employer
 from referrals.placements.models import EmployerProposal, Placement, PlacementEvent, PlacementEventKind
+from referrals.placements.protocol import follow_edit
 from referrals.placements.states import KIND_LABELS, LIVE, PlacementKind, PlacementStatus
 from referrals.route_service import (
     PURPOSE_SCHOOL,
@@ -274,6 +275,7 @@ def update_placement(session: Session, actor: Principal, keyring: Keyring, place
         session.flush()  # the row-version check runs here: a concurrent save makes it fail
     except StaleDataError as exc:
         raise Conflict(CONFLICT_MESSAGE) from exc
+    follow_edit(session, placement, changed)  # the stageprotocol's contacts follow the stagebegeleider and the end
     record(session, actor, action=AuditAction.update, event_type=PlacementTag.update, object_type="placement",
            object_id=placement.id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL, basis=SCHOOL_BASIS,
            detail={"fields": sorted(changed), "overlap_confirmed": bool(found)})

@@ -43,6 +43,10 @@ from referrals.placements.forms import (
     week_summary,
 )
 from referrals.placements.lifecycle import change_status
+from referrals.placements.protocol import contact_notes, placement_contacts
+from referrals.placements.protocol_models import HOW_LABELS, WITH_LABELS
+from referrals.placements.protocol_models import KIND_LABELS as CONTACT_KIND_LABELS
+from referrals.placements.protocol_models import STATUS_LABELS as CONTACT_STATUS_LABELS
 from referrals.placements.reads import school_placements
 from referrals.placements.schemas import PlacementArgs, StatusArgs
 from referrals.placements.service import (
@@ -180,7 +184,9 @@ def _detail_page(principal, placement, decision, *, values=None, errors=None, co
         week=week_lines(placement), week_summary=week_summary(placement), steps=status_options(placement),
         values=values or {"version": str(placement.version)}, errors=errors or {}, conflict=conflict,
         can_manage=principal.has(Permission.route_manage) and placement.route.status.value != "closed",
-        **_labels())
+        contacts=[(c, contact_notes(keyring(), c)) for c in placement_contacts(db.session, placement)],
+        contact_kind_labels=CONTACT_KIND_LABELS, contact_status_labels=CONTACT_STATUS_LABELS,
+        with_labels=WITH_LABELS, how_labels=HOW_LABELS, **_labels())
     return html, status
 
 

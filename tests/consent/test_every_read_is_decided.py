@@ -99,7 +99,10 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
     # the watch itself works: the routes known to read a student were seen doing so
     expected = {"mentor": {"students.detail", "consent_staff.overview", "consent_staff.receipts",
                            # placements read the route's student (issue 19): each through the decision
-                           "placements.index", "placements.detail", "placements.new", "placements.edit"},
+                           "placements.index", "placements.detail", "placements.new", "placements.edit",
+                           # the stageprotocol's contact form and the visitekaartje (issue 19, item 2)
+                           "placements.record", "placements.move", "placements.card_page",
+                           "placements.card_pdf"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},

@@ -1,7 +1,8 @@
 """In a real browser, on the demo region: a mentor opens Yasmina's route, sees her planned BPV,
 registers a snuffelstage at a demo employer of the sociale kaart with the form (a first try
 without the required fields keeps what was typed), reads the warning that the praktijkopleider
-has no e-mail address, and starts the placement. axe-core finds no WCAG 2.1 A/AA violation on
+has no e-mail address, starts the placement and records the first-day call with the student
+(the stageprotocol; a first try without what was agreed is refused). axe-core finds no WCAG 2.1 A/AA violation on
 the pages, at 1280 px and at 375 px (a phone), where nothing scrolls sideways either."""
 
 from __future__ import annotations
@@ -74,6 +75,27 @@ def test_a_mentor_registers_a_placement_at_a_demo_employer(page, axe, demo_regio
     assert page.get_by_text("De status is bijgewerkt: de stage loopt.").is_visible()
     assert_accessible(axe, page, "the running placement")
     placement_url = page.url
+
+    # the stageprotocol: the first-day call with the student, recorded the same day
+    contacts = page.get_by_role("region", name="Stageprotocol: contacten")
+    assert contacts.get_by_text("Bezoek op de werkplek", exact=True).is_visible()
+    contacts.get_by_role("link", name=re.compile("^Vastleggen of verplaatsen ?: Belletje eerste dag met de leerling")
+                         ).click()
+    page.wait_for_load_state()
+    assert_accessible(axe, page, "record the first-day call")
+    page.get_by_role("button", name="Contact opslaan").click()  # empty: refused at the fields
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").get_by_text("Schrijf op wat er is besproken en afgesproken.").is_visible()
+    assert_accessible(axe, page, "the contact form with its errors")
+    page.get_by_label("Datum van het contact").fill(clock.today().isoformat())
+    page.get_by_label("De leerling", exact=True).check()
+    page.get_by_label("Telefoon").check()
+    page.get_by_label(re.compile("^Wat is besproken")).fill("Goed begonnen; belt bij ziekte vóór 8 uur.")
+    page.get_by_role("button", name="Contact opslaan").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Het contact is vastgelegd.").is_visible()
+    assert page.get_by_text("Goed begonnen; belt bij ziekte vóór 8 uur.").is_visible()
+    assert_accessible(axe, page, "the placement with a recorded contact")
 
     page.set_viewport_size({"width": 375, "height": 800})  # a phone
     page.goto(placement_url)

@@ -302,6 +302,13 @@ MATRIX: dict[str, object] = {
     "placements.detail": Perm(Permission.route_view, school_walls),
     "placements.edit": Perm(Permission.route_manage, school_walls),
     "placements.change": Perm(Permission.route_manage, school_walls),
+    # the stageprotocol (referrals/placements/protocol_views.py): the placement's walls and decision;
+    # the list of contacts is the acting school's (its own rows only)
+    "placements.record": Perm(Permission.route_manage, school_walls),
+    "placements.move": Perm(Permission.route_manage, school_walls),
+    "placements.contacts": Perm(Permission.route_view),
+    "placements.card_page": Perm(Permission.route_view, school_walls),
+    "placements.card_pdf": Perm(Permission.route_view, school_walls),
     "placements.proposals": Perm(Permission.employer_proposal_review),
     "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school
@@ -662,15 +669,16 @@ def _routes(schools):
 
 def _placements(session, schools, route_ids):
     """A planned placement on each tenant's route, at a company proposed for the sociale kaart of
-    the school's region: ``placement_id`` and ``proposal_id`` per tenant."""
+    the school's region, with a planned visit: ``placement_id``, ``proposal_id`` and ``contact_id`` per tenant."""
     import datetime as dt
 
     from referrals.models import Route
     from referrals.placements.models import EmployerProposal, Placement
+    from referrals.placements.protocol_models import ContactKind, PlacementContact
     from referrals.placements.states import PlacementKind
 
     today = clock.today()
-    found = {"placement_id": {}, "proposal_id": {}}
+    found = {"placement_id": {}, "proposal_id": {}, "contact_id": {}}
     for tenant, school in schools.items():
         proposal = EmployerProposal(region_id=school.region_id, school_id=school.id, proposed_by_name="Mentor",
                                     name=f"Bedrijf {tenant}")
@@ -681,6 +689,11 @@ def _placements(session, schools, route_ids):
         session.add(placement)
         session.flush()
         found["placement_id"][tenant], found["proposal_id"][tenant] = placement.id, proposal.id
+        contact = PlacementContact(placement_id=placement.id, school_id=school.id, kind=ContactKind.visit,
+                                   due_date=today + dt.timedelta(days=14))
+        session.add(contact)
+        session.flush()
+        found["contact_id"][tenant] = contact.id
     return found
 
 
