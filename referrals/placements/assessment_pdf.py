@@ -20,6 +20,9 @@ from referrals.placements.assessment_models import PlacementAssessment
 from referrals.placements.assessment_reads import TRENDS
 
 
+EARLIER = _l("eerder")
+
+
 def _yes_no(value: bool | None) -> str:
     return "—" if value is None else str(_l("Ja") if value else _l("Nee"))
 
@@ -65,7 +68,7 @@ def render_assessment_pdf(assessment: PlacementAssessment, student_name: str | N
         text = f"{label} {row.text}: {row.current}"
         if row.earlier:
             trend = f", {TRENDS[row.trend]}" if row.trend else ""
-            text += f" ({_l('eerder')}: {row.earlier[-1]}{trend})"
+            text += f" ({EARLIER}: {row.earlier[-1]}{trend})"
         line(text, 9)
 
     line(str(_l("Werkprocessen tijdens de stage")), 11, "B", 6)

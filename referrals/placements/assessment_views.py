@@ -159,7 +159,8 @@ def _link_page(state: str, assessment=None, *, token=None, values=None, errors=N
     return render_template(
         "referrals/placements/assessment_link.html", state=state, assessment=assessment, placement=placement,
         first_name=placement.route.student.first_name if placement else None, token=token,
-        values=values or {}, errors=errors or {}, ticked=ticked, shared_form=_shared_form(assessment) if placement else None,
+        values=values or {}, errors=errors or {}, ticked=ticked,
+        shared_form=_shared_form(assessment) if placement else None,
         **_form_labels()), status
 
 

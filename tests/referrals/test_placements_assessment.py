@@ -135,7 +135,8 @@ def test_a_score_outside_the_scale_is_refused_and_nothing_is_written(session, ke
         submit_assessment(session, pactors["mentor"], keyring, assessment, bad)
     errors = refused.value.errors
     assert errors["c_1a"] == ["Kies een van de antwoorden van het formulier."]
-    assert errors["wp_0"] == ["Kies een van de antwoorden van het formulier."] and errors["wp_1"] == ["Kies een antwoord."]
+    assert errors["wp_0"] == ["Kies een van de antwoorden van het formulier."]
+    assert errors["wp_1"] == ["Kies een antwoord."]
     assert errors["hire"] == ["Kies een van de antwoorden van het formulier."]
     assert "confirm" in errors and "signed_name" in errors
     session.rollback()
