@@ -104,6 +104,8 @@ class PlacementTag(EventTag):
     assessment_submit = "placement:assessment-submit"
     #: the result read by school staff (page or PDF), with the earlier assessments beside it
     assessment_view = "placement:assessment-view"
+    #: the student (or the parent or guardian) reads their assessments in the portal
+    assessment_student_view = "placement:assessment-student-view"
 
 
 class EmployerProposalTag(EventTag):

@@ -108,5 +108,6 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},
-                "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt"}}
+                "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt",
+                            "placements.my_assessments"}}
     assert expected.get(role, set()) <= reading, sorted(reading)

@@ -318,6 +318,8 @@ MATRIX: dict[str, object] = {
     # the praktijkopleider's personal link (no account): 404 for a made-up token, for everyone;
     # real links: tests/referrals/test_placements_assessment.py
     "placements.assessment_link": NOT_FOUND,
+    # the student's own assessments in the portal (referrals/placements/assessment_student_views.py)
+    "placements.my_assessments": LOGIN,
     "placements.proposals": Perm(Permission.employer_proposal_review),
     "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school

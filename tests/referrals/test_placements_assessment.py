@@ -303,3 +303,27 @@ def test_denials(app, client, session, keyring, pworld, pactors, placement, who,
         assert "Komt altijd op tijd" not in response.get_data(as_text=True)
     assert principal_for(account).name  # the actor exists; nothing was sent for it
     assert session.scalar(select(PlacementAssessment.id).where(PlacementAssessment.id != assessment.id)) is None
+
+
+def test_the_student_reads_the_submitted_assessment_in_the_portal(client, session, keyring, pworld, pactors,
+                                                                   placement):
+    _submitted(session, keyring, pactors["mentor"], placement)
+    account = make_member(Role.student, pworld["school"])
+    pworld["student"].account_id = account.id
+    session.commit()
+    login(client, account)
+    response = client.get("/mijn-gegevens/stagebeoordelingen")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Beoordelingen van mijn stages" in html
+    assert "Bakkerij Van Dalen" in html and "Komt altijd op tijd." in html and "Beoordeeld door Henk van Dalen." in html
+    assert "Laat competentie zien op eigen initiatief" in html and not re.search(r"\bown_initiative\b", html)
+    reads = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.event_type == "placement:assessment-student-view")).all()
+    assert len(reads) == 1 and reads[0].student_id == str(placement.student_id)
+    # a student of the school without placements sees none of it
+    other = make_member(Role.student, pworld["school"])
+    StudentFactory(school=pworld["school"], account_id=other.id)
+    session.commit()
+    login(client, other)
+    html = client.get("/mijn-gegevens/stagebeoordelingen").get_data(as_text=True)
+    assert "Er is nog geen beoordeling van je stage ingevuld." in html and "Komt altijd op tijd" not in html
