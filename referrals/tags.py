@@ -106,6 +106,8 @@ class PlacementTag(EventTag):
     assessment_view = "placement:assessment-view"
     #: the student (or the parent or guardian) reads their assessments in the portal
     assessment_student_view = "placement:assessment-student-view"
+    #: the scores copied into the plan's skills (O/V/G) by the stagebegeleider
+    assessment_to_plan = "placement:assessment-to-plan"
 
 
 class EmployerProposalTag(EventTag):

@@ -19,7 +19,6 @@ from referrals.placements.assessment_form import (
 from referrals.placements.assessment_models import PlacementAssessment
 from referrals.placements.assessment_reads import TRENDS
 
-
 EARLIER = _l("eerder")
 
 

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from network.access import Category
 from network.db import db
-from network.errors import Conflict, ValidationFailed
+from network.errors import Conflict, Forbidden, ValidationFailed
 from network.extensions import limiter
 from network.permissions import Permission
 from network.web import current_principal, keyring, redirect_to, require
@@ -53,6 +53,7 @@ from referrals.placements.assessment_form import (
     YES_NO,
 )
 from referrals.placements.assessment_pdf import render_assessment_pdf
+from referrals.placements.assessment_plan import copy_into_plan
 from referrals.placements.assessment_reads import TRENDS, comparison, earlier_assessments, find_assessment
 from referrals.placements.blueprint import bp
 from referrals.placements.states import KIND_LABELS
@@ -113,12 +114,17 @@ def _result(placement_id: int, assessment_id: int):
 @bp.get("/trajecten/stages/<int:placement_id>/beoordeling/<int:assessment_id>")
 @require(Permission.route_view)
 def assessment_result(placement_id, assessment_id):
-    assessment, decision, earlier = _result(placement_id, assessment_id)
+    return _result_page(*_result(placement_id, assessment_id))
+
+
+def _result_page(assessment, decision, earlier, *, problem=None, status=200):
     placement = assessment.placement
+    can_manage = current_principal().has(Permission.route_manage)
     return render_template("referrals/placements/assessment_result.html", assessment=assessment,
                            placement=placement, route=placement.route, student=placement.route.student,
                            decision=decision, earlier=earlier, rows=comparison(assessment, earlier),
-                           texts=assessment_texts(keyring(), assessment), **_form_labels())
+                           texts=assessment_texts(keyring(), assessment), can_manage=can_manage, problem=problem,
+                           **_form_labels()), status
 
 
 @bp.get("/trajecten/stages/<int:placement_id>/beoordeling/<int:assessment_id>/pdf")
@@ -134,6 +140,22 @@ def assessment_pdf(placement_id, assessment_id):
     response.headers["Content-Disposition"] = f'attachment; filename="beoordeling-stage-{assessment.id}.pdf"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/trajecten/stages/<int:placement_id>/beoordeling/<int:assessment_id>/naar-plan")
+@require(Permission.route_manage)
+def assessment_to_plan(placement_id, assessment_id):
+    principal = current_principal()
+    assessment = find_assessment(db.session, principal, placement_id, assessment_id)
+    try:
+        version = copy_into_plan(db.session, principal, keyring(), assessment)
+    except (Conflict, Forbidden) as exc:
+        db.session.rollback()
+        assessment, decision, earlier = _result(placement_id, assessment_id)
+        return _result_page(assessment, decision, earlier, problem=exc.detail, status=409)
+    return redirect_to("placements.assessment_result",
+                       _("De scores staan in de vaardigheden van het plan (versie %(n)s), met de beoordeling als "
+                         "bron.", n=version.number), placement_id=placement_id, assessment_id=assessment_id)
 
 
 # -- the praktijkopleider's page -------------------------------------------------------------------

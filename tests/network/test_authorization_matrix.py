@@ -315,6 +315,7 @@ MATRIX: dict[str, object] = {
     "placements.assessment_revoke": Perm(Permission.route_manage, school_walls),
     "placements.assessment_result": Perm(Permission.route_view, school_walls),
     "placements.assessment_pdf": Perm(Permission.route_view, school_walls),
+    "placements.assessment_to_plan": Perm(Permission.route_manage, school_walls),  # no plan in the world: 409
     # the praktijkopleider's personal link (no account): 404 for a made-up token, for everyone;
     # real links: tests/referrals/test_placements_assessment.py
     "placements.assessment_link": NOT_FOUND,

@@ -261,7 +261,8 @@ def test_the_result_is_read_only_decided_audited_and_a_pdf(client, session, keyr
     html = client.get(url).get_data(as_text=True)
     assert "Sanne Visser" in html and "Komt altijd op tijd." in html and "Tempo maken bij drukte" in html
     assert "Laat competentie zien op eigen initiatief" in html and "Samenwerking (bv. groeten" in html
-    assert "<form" not in html.split("<main", 1)[-1].split("</main>")[0] or 'method="post"' not in html
+    assert 'type="radio"' not in html and "<textarea" not in html  # read-only: nothing to change
+    assert "Scores overnemen in het plan" in html
     assert not re.search(r"\b(own_initiative|independent|submitted)\b", html)
     pdf = client.get(url + "/pdf")
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
@@ -327,3 +328,41 @@ def test_the_student_reads_the_submitted_assessment_in_the_portal(client, sessio
     login(client, other)
     html = client.get("/mijn-gegevens/stagebeoordelingen").get_data(as_text=True)
     assert "Er is nog geen beoordeling van je stage ingevuld." in html and "Komt altijd op tijd" not in html
+
+
+def test_the_scores_are_copied_into_the_plan_with_the_source(client, session, keyring, pworld, pactors, placement):
+    from consent.agreements.access import find_agreement
+    from consent.agreements.models import AgreementKind
+    from consent.agreements.overview import latest_content
+    from consent.agreements.service import create_agreement, save_section
+
+    assessment = _submitted(session, keyring, pactors["mentor"], placement,
+                            werkprocessen={"0": "guided", "1": "na"},
+                            competences={**{key: "own_initiative" for key in ITEMS}, "1e": "not_shown"})
+    login(client, pworld["mentor"])
+    url = f"/trajecten/stages/{placement.id}/beoordeling/{assessment.id}"
+    page = client.get(url).get_data(as_text=True)
+    refused = client.post(url + "/naar-plan", data={"csrf_token": csrf_from(page)})
+    assert refused.status_code == 409 and "geen open school-naar-werk-plan" in refused.get_data(as_text=True)
+    plan = create_agreement(session, pactors["mentor"], keyring, pworld["student"], AgreementKind.plan)
+    agreement, access = find_agreement(session, pactors["mentor"], plan.id)
+    save_section(session, pactors["mentor"], keyring, agreement, access, "skills", {"skills": [
+        {"skill": "Maakt deeg", "kind": "beroep", "score": "O", "note": "Schoolpraktijk"},
+        {"skill": "Rekenen", "kind": "beroep", "score": "V", "note": ""}]})
+    session.commit()
+    done = client.post(url + "/naar-plan", data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    assert "De scores staan in de vaardigheden van het plan" in done.get_data(as_text=True)
+    db.session.expire_all()
+    agreement, _access = find_agreement(db.session, pactors["mentor"], plan.id)
+    rows = latest_content(keyring, agreement.latest)["skills"]["skills"]
+    by_skill = {row["skill"]: row for row in rows}
+    assert by_skill["Maakt deeg"]["score"] == "V" and "Bakt brood" not in by_skill  # n.v.t. is not copied
+    assert by_skill["Rekenen"] == {"skill": "Rekenen", "kind": "beroep", "score": "V", "note": ""}
+    assert by_skill["Goed werknemerschap"]["score"] == "O" and by_skill["Plannen en organiseren"]["score"] == "G"
+    assert by_skill["Goed werknemerschap"]["kind"] == "werknemer"
+    assert all(row["note"].startswith("Beoordeling praktijkopleider Henk van Dalen") for row in rows
+               if row["skill"] != "Rekenen")
+    assert len(rows) == 8  # 2 werkprocessen rows (one replaced) + Rekenen + six groups - Bakt brood (n.v.t.)
+    copied = db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == "placement:assessment-to-plan",
+                                                         AuditEvent.object_type == "placement_assessment")).all()
+    assert len(copied) == 1
