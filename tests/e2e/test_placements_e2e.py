@@ -130,9 +130,8 @@ def test_the_praktijkopleider_assesses_on_a_phone_without_an_account(app, page, 
     from tests.factories import principal_for
 
     with app.app_context():
-        placement = db.session.scalars(select(Placement).where(Placement.trainer_email.is_not(None),
-                                                               Placement.werkprocessen != [])
-                                       .order_by(Placement.id)).first()
+        placement = next(p for p in db.session.scalars(select(Placement).where(Placement.trainer_email.is_not(None))
+                                                       .order_by(Placement.id)) if p.werkprocessen)
         assert placement is not None
         mentor = principal_for(placement.supervisor)
         _assessment, link = send_link(db.session, mentor, app.extensions["schakel.keyring"], placement,
