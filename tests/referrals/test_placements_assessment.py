@@ -366,3 +366,10 @@ def test_the_scores_are_copied_into_the_plan_with_the_source(client, session, ke
     copied = db.session.scalars(select(AuditEvent).where(AuditEvent.event_type == "placement:assessment-to-plan",
                                                          AuditEvent.object_type == "placement_assessment")).all()
     assert len(copied) == 1
+
+
+def test_the_public_page_is_rate_limited(app, client, monkeypatch, placement):
+    monkeypatch.setitem(app.config, "VERIFY_RATE_LIMIT", "3 per minute")
+    url = f"/stagebeoordeling/{placement.uuid}/geraden-token"
+    statuses = [client.get(url).status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
