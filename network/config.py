@@ -73,6 +73,7 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "OUTBOX_LAG_MINUTES": ("OUTBOX_LAG_MINUTES", int),
     "AUDIT_SEAL_LAG_MINUTES": ("AUDIT_SEAL_LAG_MINUTES", int),
     "SOCIALMAP_VERIFY_DAYS": ("SOCIALMAP_VERIFY_DAYS", int),
+    "PLACEMENT_ASSESSMENT_LINK_DAYS": ("PLACEMENT_ASSESSMENT_LINK_DAYS", int),
     "IDEMPOTENCY_HOURS": ("IDEMPOTENCY_HOURS", int),
     "WEBHOOK_ALLOW_HTTP": ("WEBHOOK_ALLOW_HTTP", _env_bool),
     "WEBHOOK_ALLOW_PRIVATE": ("WEBHOOK_ALLOW_PRIVATE", _env_bool),
@@ -144,6 +145,8 @@ def default_config(instance_path: str) -> dict[str, Any]:
         # sociale kaart entries not verified for this long are flagged and their contact asked
         "SOCIALMAP_VERIFY_DAYS": 180,
         "SOCIALMAP_LINK_DAYS": 30,
+        # how long the praktijkopleider's personal assessment link works (issue 19, item 4)
+        "PLACEMENT_ASSESSMENT_LINK_DAYS": 30,
         # "text" (a line per record) or "json" (one JSON object per line, for a log stack)
         "LOG_FORMAT": "text",
         "LANGUAGES": ["nl", "en"],

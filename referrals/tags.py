@@ -96,6 +96,18 @@ class PlacementTag(EventTag):
     card = "placement:card"
     #: a school's stageprotocol settings changed (``schakel stages protocol``)
     protocol_settings = "placement:protocol-settings"
+    # the employer's assessment (item 4)
+    assessment_send = "placement:assessment-send"
+    assessment_revoke = "placement:assessment-revoke"
+    #: the praktijkopleider opened the personal link (actor: the praktijkopleider, channel link)
+    assessment_open = "placement:assessment-open"
+    assessment_submit = "placement:assessment-submit"
+    #: the result read by school staff (page or PDF), with the earlier assessments beside it
+    assessment_view = "placement:assessment-view"
+    #: the student (or the parent or guardian) reads their assessments in the portal
+    assessment_student_view = "placement:assessment-student-view"
+    #: the scores copied into the plan's skills (O/V/G) by the stagebegeleider
+    assessment_to_plan = "placement:assessment-to-plan"
 
 
 class EmployerProposalTag(EventTag):

@@ -11,6 +11,8 @@ assessment, the company side of the map and the API (items 2–6).
 - :mod:`.lifecycle`: the status steps, and the route's eindstage phase they mark;
 - :mod:`.protocol_models`, :mod:`.protocol` and :mod:`.protocol_job`: the stageprotocol's
   contacts (planned, moved, recorded) and the job that reminds and escalates (item 2);
+- :mod:`.assessment_form`, :mod:`.assessment_models`, :mod:`.assessment`, :mod:`.assessment_reads`
+  and :mod:`.assessment_views`: the employer's assessment, filled in through a personal link (item 4);
 - :mod:`.reads`: the route's and the school's lists;
 - :mod:`.schemas` and :mod:`.forms`: the forms in and out;
 - :mod:`.blueprint`, :mod:`.views` and :mod:`.proposal_views`: the pages;
@@ -21,11 +23,13 @@ Importing the package registers its encrypted column (for key rotation) and its 
 
 from network.demo import register_demo_seeder
 from network.keys import EncryptedColumn, register_encrypted_column
+from referrals.placements.assessment_models import PlacementAssessment
 from referrals.placements.demo import seed_demo_placements
 from referrals.placements.models import Placement
 from referrals.placements.protocol_models import PlacementContact
 
 register_encrypted_column(EncryptedColumn(Placement, "learning_goals_encrypted", Placement.goals_ref))
 register_encrypted_column(EncryptedColumn(PlacementContact, "notes_encrypted", PlacementContact.notes_ref))
+register_encrypted_column(EncryptedColumn(PlacementAssessment, "texts_encrypted", PlacementAssessment.text_ref))
 register_demo_seeder("stages", seed_demo_placements,
                      after=("trajecten", "overeenkomsten", "sociale-kaartregels"))

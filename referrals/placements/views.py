@@ -30,6 +30,7 @@ from referrals.placements.access import (
     find_placement,
     require_manager,
 )
+from referrals.placements.assessment import placement_assessments
 from referrals.placements.blueprint import bp
 from referrals.placements.employers import employer_entries
 from referrals.placements.forms import (
@@ -186,7 +187,8 @@ def _detail_page(principal, placement, decision, *, values=None, errors=None, co
         can_manage=principal.has(Permission.route_manage) and placement.route.status.value != "closed",
         contacts=[(c, contact_notes(keyring(), c)) for c in placement_contacts(db.session, placement)],
         contact_kind_labels=CONTACT_KIND_LABELS, contact_status_labels=CONTACT_STATUS_LABELS,
-        with_labels=WITH_LABELS, how_labels=HOW_LABELS, **_labels())
+        with_labels=WITH_LABELS, how_labels=HOW_LABELS, assessments=placement_assessments(db.session, placement),
+        **_labels())
     return html, status
 
 

@@ -102,9 +102,12 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            "placements.index", "placements.detail", "placements.new", "placements.edit",
                            # the stageprotocol's contact form and the visitekaartje (issue 19, item 2)
                            "placements.record", "placements.move", "placements.card_page",
-                           "placements.card_pdf"},
+                           "placements.card_pdf",
+                           # the employer's assessment (item 4): its result and PDF, decided as the placement
+                           "placements.assessment_result", "placements.assessment_pdf"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},
-                "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt"}}
+                "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt",
+                            "placements.my_assessments"}}
     assert expected.get(role, set()) <= reading, sorted(reading)

@@ -2,7 +2,8 @@
 registers a snuffelstage at a demo employer of the sociale kaart with the form (a first try
 without the required fields keeps what was typed), reads the warning that the praktijkopleider
 has no e-mail address, starts the placement and records the first-day call with the student
-(the stageprotocol; a first try without what was agreed is refused). axe-core finds no WCAG 2.1 A/AA violation on
+(the stageprotocol; a first try without what was agreed is refused); the praktijkopleider
+assesses the placement through the personal link on a phone. axe-core finds no WCAG 2.1 A/AA violation on
 the pages, at 1280 px and at 375 px (a phone), where nothing scrolls sideways either."""
 
 from __future__ import annotations
@@ -115,3 +116,57 @@ def test_a_mentor_registers_a_placement_at_a_demo_employer(page, axe, demo_regio
     assert_accessible(axe, page, "Daan's eindstage on a phone")
     assert _fits(page), "a placement with a long e-mail address scrolls sideways at 375 px"
     assert page.problems == []
+
+
+def test_the_praktijkopleider_assesses_on_a_phone_without_an_account(app, page, axe, demo_region):
+    """The employer's assessment (item 4): the stagebegeleider's link opened on a 375-px phone
+    without logging in, a first try without the signature refused at the fields, then sent; the
+    mentor reads the result. axe on each page."""
+    from sqlalchemy import select
+
+    from network.db import db
+    from referrals.placements.assessment import send_link
+    from referrals.placements.models import Placement
+    from tests.factories import principal_for
+
+    with app.app_context():
+        placement = next(p for p in db.session.scalars(select(Placement).where(Placement.trainer_email.is_not(None))
+                                                       .order_by(Placement.id)) if p.werkprocessen)
+        assert placement is not None
+        mentor = principal_for(placement.supervisor)
+        _assessment, link = send_link(db.session, mentor, app.extensions["schakel.keyring"], placement,
+                                      base_url="")
+        placement_id, first_name = placement.id, placement.route.student.first_name
+        db.session.commit()
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(link)
+    assert page.get_by_role("heading", name="Beoordelingsformulier werkontwikkeling").is_visible()
+    assert page.get_by_text(first_name).first.is_visible()
+    assert_accessible(axe, page, "the praktijkopleider's form on a phone")
+    assert _fits(page), "the assessment form scrolls sideways at 375 px"
+    for radio in page.locator('input[type=radio][value="independent"]').all():
+        radio.check()
+    for radio in page.locator('input[type=radio][value="own_initiative"]').all():
+        radio.check()
+    page.locator("#f-hire-ja").check()
+    page.locator("#f-develop-ja").check()
+    page.get_by_label(re.compile("^Zo ja")).fill("Meer tempo bij drukte.")
+    page.get_by_role("button", name="Beoordeling versturen").click()
+    page.wait_for_load_state()
+    summary = page.get_by_role("alert")
+    assert summary.get_by_text("Bevestig dat dit uw beoordeling is.").is_visible()
+    assert page.get_by_label(re.compile("^Zo ja")).input_value() == "Meer tempo bij drukte."
+    assert_accessible(axe, page, "the assessment form with its errors")
+    page.get_by_label("Ik bevestig dat dit mijn beoordeling is.").check()
+    page.get_by_label(re.compile("^Uw naam")).fill("Henk van Dalen")
+    page.get_by_role("button", name="Beoordeling versturen").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Dank u wel. Uw beoordeling is ontvangen").is_visible()
+    assert_accessible(axe, page, "the thanks")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, MENTOR)
+    page.goto(f"/trajecten/stages/{placement_id}")
+    page.get_by_role("link", name=re.compile("^Beoordeling van")).first.click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Meer tempo bij drukte.").is_visible()
+    assert_accessible(axe, page, "the assessment's result")

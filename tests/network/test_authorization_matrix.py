@@ -309,6 +309,18 @@ MATRIX: dict[str, object] = {
     "placements.contacts": Perm(Permission.route_view),
     "placements.card_page": Perm(Permission.route_view, school_walls),
     "placements.card_pdf": Perm(Permission.route_view, school_walls),
+    # the employer's assessment (referrals/placements/assessment_views.py): the placement's walls and
+    # decision; sending without the praktijkopleider's address is a 400, revoking a submitted one a 409
+    "placements.assessment_send": Perm(Permission.route_manage, school_walls),
+    "placements.assessment_revoke": Perm(Permission.route_manage, school_walls),
+    "placements.assessment_result": Perm(Permission.route_view, school_walls),
+    "placements.assessment_pdf": Perm(Permission.route_view, school_walls),
+    "placements.assessment_to_plan": Perm(Permission.route_manage, school_walls),  # no plan in the world: 409
+    # the praktijkopleider's personal link (no account): 404 for a made-up token, for everyone;
+    # real links: tests/referrals/test_placements_assessment.py
+    "placements.assessment_link": NOT_FOUND,
+    # the student's own assessments in the portal (referrals/placements/assessment_student_views.py)
+    "placements.my_assessments": LOGIN,
     "placements.proposals": Perm(Permission.employer_proposal_review),
     "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school
@@ -669,7 +681,8 @@ def _routes(schools):
 
 def _placements(session, schools, route_ids):
     """A planned placement on each tenant's route, at a company proposed for the sociale kaart of
-    the school's region, with a planned visit: ``placement_id``, ``proposal_id`` and ``contact_id`` per tenant."""
+    the school's region, with a planned visit and a submitted assessment: ``placement_id``, ``proposal_id``,
+    ``contact_id`` and ``assessment_id`` per tenant."""
     import datetime as dt
 
     from referrals.models import Route
@@ -678,7 +691,9 @@ def _placements(session, schools, route_ids):
     from referrals.placements.states import PlacementKind
 
     today = clock.today()
-    found = {"placement_id": {}, "proposal_id": {}, "contact_id": {}}
+    from referrals.placements.assessment_models import AssessmentStatus, PlacementAssessment
+
+    found = {"placement_id": {}, "proposal_id": {}, "contact_id": {}, "assessment_id": {}}
     for tenant, school in schools.items():
         proposal = EmployerProposal(region_id=school.region_id, school_id=school.id, proposed_by_name="Mentor",
                                     name=f"Bedrijf {tenant}")
@@ -694,6 +709,17 @@ def _placements(session, schools, route_ids):
         session.add(contact)
         session.flush()
         found["contact_id"][tenant] = contact.id
+        # a submitted employer's assessment (item 4): its result and PDF are read, revoking it is a 409
+        assessment = PlacementAssessment(placement_id=placement.id, student_id=placement.student_id,
+                                         school_id=school.id, status=AssessmentStatus.submitted,
+                                         sent_to="po@bedrijf.example", sent_by_name="Mentor",
+                                         expires_at=clock.utcnow() + dt.timedelta(days=30), company_name="Bedrijf",
+                                         function="Medewerker", assessor_name="Praktijkopleider",
+                                         assessed_on=today, would_hire=True, can_develop=True,
+                                         signed_name="Praktijkopleider", submitted_at=clock.utcnow())
+        session.add(assessment)
+        session.flush()
+        found["assessment_id"][tenant] = assessment.id
     return found
 
 
@@ -772,6 +798,7 @@ def _socialmap_entry(organisation):
 
 
 _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
+          "placement_uuid": "00000000-0000-4000-8000-000000000002",  # with the made-up token: 404
           "hsds_id": "00000000-0000-4000-8000-000000000000",
           "import_id": "00000000-0000-4000-8000-000000000001",
           "section": "future", "number": 1,  # an agreement's section and version
