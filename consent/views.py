@@ -84,7 +84,7 @@ def _policy_url() -> str:
     return current_app.config.get("BASE_URL", "").rstrip("/") + "/mijn-gegevens/toestemmingen"
 
 
-def _subject(student_id: str | None = None):
+def portal_subject(student_id: str | None = None):
     """(principal, student, role, choices) for this request; student None when the account
     acts for no student. A given ``leerling`` outside the account's reach is a 404."""
     principal = current_principal()
@@ -102,14 +102,17 @@ def _subject(student_id: str | None = None):
     return as_subject(principal, student, role), student, role, choices
 
 
-def _read(actor, student, event_type: EventTag):
+def portal_read(actor, student, event_type: EventTag):
+    """The portal's read of the student's own data (purpose ``inzage``), decided and audited;
+    every page of the student's portal, the features' too, goes through it."""
     decision = decide(db.session, actor, student, "inzage", list(Category), event_type=event_type)
     if not decision.allowed:
         raise Forbidden(_("U heeft geen toegang tot deze gegevens."))
     return decision
 
 
-def _empty():
+def portal_empty():
+    """The portal's page for an account that acts for no student."""
     return render_template("consent/empty.html")
 
 
@@ -156,19 +159,19 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
 @bp.get("/mijn-gegevens/toestemmingen")
 @login_required_view
 def portal():
-    actor, student, role, choices = _subject()
+    actor, student, role, choices = portal_subject()
     if student is None:
-        return _empty()
-    _read(actor, student, ConsentTag.portal)
+        return portal_empty()
+    portal_read(actor, student, ConsentTag.portal)
     return _portal_page(actor, student, role, choices)
 
 
 @bp.post("/mijn-gegevens/toestemmingen")
 @login_required_view
 def grant():
-    actor, student, role, choices = _subject()
+    actor, student, role, choices = portal_subject()
     if student is None:
-        return _empty(), 404
+        return portal_empty(), 404
     raw = split_choice(form_dict(request.form))
 
     def give(data):
@@ -182,7 +185,7 @@ def grant():
     if not errors:
         return redirect_to("consent.portal", _("Je toestemming is vastgelegd. Je kunt hem altijd "
                                                            "weer intrekken."), leerling=student.id)
-    _read(actor, student, ConsentTag.portal)
+    portal_read(actor, student, ConsentTag.portal)
     return _portal_page(actor, student, role, choices, values=raw, errors=errors, status=400)
 
 
@@ -191,7 +194,7 @@ def _own_consent(consent_id: int):
     consent = db.session.get(Consent, consent_id)
     if consent is None:
         raise NotFound(_("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
-    actor, student, _role, _choices = _subject(str(consent.student_id))
+    actor, student, _role, _choices = portal_subject(str(consent.student_id))
     if student is None:
         raise NotFound(_("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
     return actor, consent
@@ -218,7 +221,7 @@ def receipt(receipt_id):
     if found is None:
         raise NotFound()
     actor, consent = _own_consent(found.consent_id)
-    _read(actor, consent.student, ConsentTag.receipt)
+    portal_read(actor, consent.student, ConsentTag.receipt)
     body = export_json(receipt_document(found.payload, found.key_id, found.signature))
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="ontvangstbewijs-{found.id}.json"'})
@@ -237,10 +240,10 @@ def _cursor(value: str | None):
 @bp.get("/mijn-gegevens/inzage")
 @login_required_view
 def access_log():
-    actor, student, role, choices = _subject()
+    actor, student, role, choices = portal_subject()
     if student is None:
-        return _empty()
-    _read(actor, student, ConsentTag.access_log)
+        return portal_empty()
+    portal_read(actor, student, ConsentTag.access_log)
     query = select(AuditEvent).where(AuditEvent.student_id == str(student.id))
     if student.account_id is not None:  # not the student's own visits to the portal
         query = query.where(or_(AuditEvent.account_id.is_(None), AuditEvent.account_id != student.account_id))
@@ -269,10 +272,10 @@ def access_proof(event_id):
     student_id = db.session.scalar(select(AuditEvent.student_id).where(AuditEvent.id == event_id))
     if not student_id:
         raise NotFound()
-    actor, student, role, choices = _subject(student_id)  # another student's event: 404
+    actor, student, role, choices = portal_subject(student_id)  # another student's event: 404
     if student is None:
         raise NotFound()
-    _read(actor, student, ConsentTag.access_proof)
+    portal_read(actor, student, ConsentTag.access_proof)
     proof = inclusion_proof(db.session, keyring(), event_id)
     if proof is None:
         return render_template("consent/access_proof_pending.html", student=student, role=role, choices=choices)
@@ -283,12 +286,12 @@ def access_proof(event_id):
 @bp.get("/mijn-gegevens/download")
 @login_required_view
 def download():
-    actor, student, role, choices = _subject()
+    actor, student, role, choices = portal_subject()
     if student is None:
-        return _empty()
+        return portal_empty()
     fmt = request.args.get("formaat")
     if fmt not in ("json", "csv"):
-        _read(actor, student, ConsentTag.download_page)  # the page names the student: a read too
+        portal_read(actor, student, ConsentTag.download_page)  # the page names the student: a read too
         html = render_template("consent/download.html", student=student, role=role, choices=choices)
         return html
     data = collect_export(db.session, actor, keyring(), student, role=role)

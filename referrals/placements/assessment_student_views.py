@@ -2,7 +2,7 @@
 student"): ``/mijn-gegevens/stagebeoordelingen`` in the student portal, beside "wie mag wat zien"
 and "wie heeft mijn gegevens bekeken". The student (or, under 16, the parent or guardian) sees
 every submitted assessment of their placements, read-only, each with the earlier scores beside
-it. The portal's own subject and decision are used (:func:`consent.views._subject`,
+it. The portal's own subject and decision are used (:func:`consent.views.portal_subject`,
 ``inzage``), so the read is decided and audited as every portal page is.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
-from consent.views import _empty, _read, _subject
+from consent.views import portal_empty, portal_read, portal_subject
 from network.db import db
 from network.web import keyring, login_required_view
 from referrals.placements.assessment import assessment_texts
@@ -25,10 +25,10 @@ from referrals.tags import PlacementTag
 @bp.get("/mijn-gegevens/stagebeoordelingen")
 @login_required_view
 def my_assessments():
-    actor, student, role, choices = _subject()
+    actor, student, role, choices = portal_subject()
     if student is None:
-        return _empty()
-    _read(actor, student, PlacementTag.assessment_student_view)
+        return portal_empty()
+    portal_read(actor, student, PlacementTag.assessment_student_view)
     assessments = db.session.scalars(select(PlacementAssessment).where(
         PlacementAssessment.student_id == student.id, PlacementAssessment.status == AssessmentStatus.submitted)
         .order_by(PlacementAssessment.submitted_at.desc())).all()
