@@ -14,7 +14,7 @@ kaart): placements in every state at the demo employers, so a newcomer sees them
 The running placements have their stageprotocol's contacts (planned when they started): Daan's
 first-day calls are recorded and the visit is late; Kevin's leerbaan has its calls, the visit and
 the first evaluation recorded and the second evaluation late; Mohammed's paused BPV shows them
-cancelled (vervallen).
+cancelled (vervallen). Kevin's completed eindstage was assessed by Gert Groen through the personal link.
 
 Made through the same services the pages use; idempotent (a student with a placement is left alone).
 """
@@ -24,13 +24,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from network.clock import AMSTERDAM
 from network.crypto import Keyring
 from network.models import Organisation, Student
 from referrals.demo import staff_principal
 from referrals.models import Route
+from referrals.placements.assessment import link_principal, send_link, submit_assessment
+from referrals.placements.assessment_form import ATTENTION, ITEMS
 from referrals.placements.lifecycle import change_status
 from referrals.placements.models import Placement
 from referrals.placements.protocol import placement_contacts, record_contact
@@ -152,9 +156,29 @@ def seed_demo_placements(session: Session, keyring: Keyring, today: dt.date) -> 
             change_status(session, actor, placement, status, reason=reason, on_date=today + dt.timedelta(days=days),
                           today=today)
         _record_contacts(session, actor, keyring, placement, DEMO_CONTACTS.get((first, placement.kind), ()), today)
+        if (first, placement.kind, placement.status) == ("Kevin", K.eindstage, S.completed):
+            _assessed(session, actor, keyring, placement, today)
         added += 1
     session.flush()
     return added
+
+
+def _assessed(session: Session, actor, keyring: Keyring, placement: Placement, today: dt.date) -> None:
+    """Kevin's completed eindstage was assessed by its praktijkopleider through the personal link
+    (on the day it ended), so the result, its PDF and the student's own view have something to show."""
+    when = dt.datetime.combine(placement.ended_on or today, dt.time(15, 0), tzinfo=AMSTERDAM)
+    assessment, _link = send_link(session, actor, keyring, placement, base_url=_base_url(), now=when)
+    scores = {key: ("when_directed" if index % 4 == 0 else "own_initiative") for index, key in enumerate(ITEMS)}
+    submit_assessment(session, link_principal(actor, assessment), keyring, assessment, {
+        "werkprocessen": {"0": "independent", "1": "guided", "2": "independent"}, "competences": scores,
+        "hire": "ja", "develop": "ja", "if_not": "",
+        "if_so": "Zelfstandig snoeien en zijn tempo afstemmen op het team.",
+        "toelichting": "Kevin is betrouwbaar en komt altijd op tijd. Hij vraagt om hulp als hij iets niet weet.",
+        "attention": [ATTENTION[0][0]], "confirm": True, "signed_name": "Gert Groen"}, now=when)
+
+
+def _base_url() -> str:
+    return current_app.config.get("BASE_URL", "") if has_app_context() else ""
 
 
 def _record_contacts(session: Session, actor, keyring: Keyring, placement: Placement, rows: tuple, today: dt.date):

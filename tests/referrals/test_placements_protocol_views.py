@@ -197,3 +197,9 @@ def test_the_demo_placements_have_contacts_done_late_and_cancelled(app, session)
     assert any(c.status is ContactStatus.cancelled for c in contacts)  # Mohammed's paused BPV
     again = app.test_cli_runner().invoke(args=["demo", "seed"])
     assert again.exit_code == 0 and len(session.scalars(select(PlacementContact)).all()) == len(contacts)
+    # Kevin's completed eindstage carries the praktijkopleider's signed assessment, once
+    from referrals.placements.assessment_models import AssessmentStatus, PlacementAssessment
+
+    [assessment] = session.scalars(select(PlacementAssessment)).all()
+    assert assessment.status is AssessmentStatus.submitted and assessment.signed_name == "Gert Groen"
+    assert assessment.placement.route.student.first_name == "Kevin" and assessment.would_hire is True
