@@ -11,6 +11,7 @@ ROLE_LABELS = {
 }
 LEGAL_TASK_LABELS = {
     "onderwijstaak": _l("Wettelijke taak van je school (onderwijs)"),
+    "stageovereenkomst": _l("De stageovereenkomst van je school met je stagebedrijf"),
 }
 ACTION_LABELS = {"R": _l("bekeken"), "C": _l("vastgelegd"), "U": _l("gewijzigd"), "D": _l("verwijderd"),
                  "E": _l("uitgevoerd"), "export": _l("gedownload")}
@@ -38,6 +39,8 @@ def basis_label(basis: str | None) -> str:
             words.append(str(_l("jijzelf")))
         elif kind == "representative":
             words.append(str(_l("je ouder of voogd")))
+        elif kind == "sharing":
+            words.append(str(_l("jouw keuze: je deelt je begeleidingsformulier met deze persoon")))
         else:
             words.append(part)
     return "; ".join(words)

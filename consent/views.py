@@ -51,7 +51,7 @@ from consent.service import (
 )
 from consent.tags import ConsentTag
 from network import clock
-from network.access import Category, decide
+from network.access import PURPOSE_LABELS, Category, decide
 from network.audit import AuditEvent
 from network.audit_proof import inclusion_proof
 from network.clock import AMSTERDAM
@@ -256,7 +256,8 @@ def access_log():
     more = len(events) > PER_PAGE
     events = events[:PER_PAGE]
     next_cursor = f"{events[-1].occurred_at.isoformat()}~{events[-1].id}" if more else None
-    purposes = {p.code: p.label for p in db.session.scalars(select(Purpose))}
+    purposes = {code: str(label) for code, label in PURPOSE_LABELS.items()}
+    purposes.update({p.code: p.label for p in db.session.scalars(select(Purpose))})
     html = render_template("consent/access_log.html", student=student, role=role, choices=choices, events=events,
                            next_cursor=next_cursor, purposes=purposes, basis_label=basis_label,
                            role_label=role_label, action_label=action_label, outcome_label=outcome_label,

@@ -120,6 +120,16 @@ def register_basis_provider(provider: BasisProvider, *, batch: BatchProvider | N
     return provider
 
 
+#: words for purposes that are not in the consent catalogue (a feature's own reads, e.g. the
+#: begeleidingsformulier's), for the student's access log; registered by the feature
+PURPOSE_LABELS: dict[str, Any] = {}
+
+
+def register_purpose_label(code: str, label: Any) -> None:
+    """Name a feature's own purpose (``label``: a lazy Dutch string) for "wie heeft mijn gegevens bekeken"."""
+    PURPOSE_LABELS[code] = label
+
+
 #: which of ``students`` a legal task's law covers now (the facts are the student's: an exit, a
 #: report, an open matter, and the settings of the region of the student's school): the ids of
 #: those in scope. One call answers for a whole list in a fixed number of statements.

@@ -166,6 +166,9 @@ class Principal:
     #: the API client (network.oauth.ApiClient id) acting for its organisation, and its token's scope
     client_id: int | None = None
     scope: str = ""
+    #: what a personal link (channel ``link``, no account) was issued for, e.g. ``placement:12``:
+    #: the one object its holder acts on (the praktijkopleider's assessment link)
+    link_object: str | None = None
 
     @property
     def is_authenticated(self) -> bool:

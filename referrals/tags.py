@@ -108,6 +108,16 @@ class PlacementTag(EventTag):
     assessment_student_view = "placement:assessment-student-view"
     #: the scores copied into the plan's skills (O/V/G) by the stagebegeleider
     assessment_to_plan = "placement:assessment-to-plan"
+    # the student's begeleidingsformulier (item 3)
+    guidance_save = "placement:guidance-save"
+    #: the student's choice of who reads it changed
+    guidance_share = "placement:guidance-share"
+    #: read by school staff the student chose (or denied to those it did not)
+    guidance_view = "placement:guidance-view"
+    #: read by the praktijkopleider on the assessment link's page
+    guidance_link_view = "placement:guidance-link-view"
+    #: the student (or the parent or guardian) reads it in the portal
+    guidance_own_view = "placement:guidance-own-view"
 
 
 class EmployerProposalTag(EventTag):

@@ -74,9 +74,10 @@ via Schakel
 
 def link_principal(base: Principal, assessment: PlacementAssessment) -> Principal:
     """The praktijkopleider by name, channel ``link`` (the request's address and agent kept)."""
-    name = f"{assessment.placement.trainer_name} (praktijkopleider, persoonlijke link)"
+    placement = assessment.placement
+    name = f"{placement.trainer_name}, praktijkopleider bij {placement.company_name} (persoonlijke link)"
     return dataclasses.replace(base, account_id=None, name=name[:200], channel="link", acting=None, memberships=(),
-                               permissions=frozenset(), on_behalf_of=None)
+                               permissions=frozenset(), on_behalf_of=None, link_object=f"placement:{placement.id}")
 
 
 def _audit(session: Session, actor: Principal, assessment: PlacementAssessment, event_type: PlacementTag,
@@ -158,10 +159,6 @@ def check_link(session: Session, placement_uuid: Any, token: str, *, now: dt.dat
     if (now or utcnow()) >= assessment.expires_at:
         return LinkCheck("expired", assessment)
     return LinkCheck("ok", assessment)
-
-
-def record_open(session: Session, actor: Principal, assessment: PlacementAssessment) -> None:
-    _audit(session, actor, assessment, PlacementTag.assessment_open, AuditAction.read)
 
 
 def _text(errors: dict, data: dict, key: str) -> str | None:

@@ -11,10 +11,10 @@ The praktijkopleider (no account): ``/stagebeoordeling/<placement uuid>/<token>`
 form, POST submits it. Public, rate-limited per address (``VERIFY_RATE_LIMIT``, as the other
 public code pages), CSRF-protected; an unknown token, or one opened under another placement, is
 404, an expired or revoked one 410, a used one shows the thanks; none of them shows any data.
-The page shows the student's first name, the company, the function and the werkprocessen, and
-nothing else of the student. Hook for item 3: the student's begeleidingsformulier is shown here
-only when the student shared it with the praktijkopleider (``consent.decide`` with the finer
-recipient); until item 3 is built, :func:`_shared_form` returns None.
+The page shows the student's first name, the company, the function and the werkprocessen (decided
+under the school's stageovereenkomst), and the student's begeleidingsformulier only when the
+student shared it with the praktijkopleider (:func:`~referrals.placements.guidance.link_view`:
+both reads go through ``consent.decide`` and are in the student's access log).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from referrals.placements.assessment import (
     assessment_texts,
     check_link,
     link_principal,
-    record_open,
     revoke_link,
     send_link,
     submit_assessment,
@@ -56,6 +55,8 @@ from referrals.placements.assessment_pdf import render_assessment_pdf
 from referrals.placements.assessment_plan import copy_into_plan
 from referrals.placements.assessment_reads import TRENDS, comparison, earlier_assessments, find_assessment
 from referrals.placements.blueprint import bp
+from referrals.placements.guidance import FIELDS as GUIDANCE_FIELDS
+from referrals.placements.guidance import link_view
 from referrals.placements.states import KIND_LABELS
 from referrals.placements.views import _detail_page, base_url
 from referrals.tags import PlacementTag
@@ -160,12 +161,6 @@ def assessment_to_plan(placement_id, assessment_id):
 
 # -- the praktijkopleider's page -------------------------------------------------------------------
 
-def _shared_form(assessment):
-    """Hook for issue 19, item 3: the student's begeleidingsformulier, if the student shared it
-    with the praktijkopleider (read through consent.decide). Not built yet: nothing is shown."""
-    return None
-
-
 def _posted(form) -> dict:
     return {"werkprocessen": {key[3:]: form.get(key) for key in form if key.startswith("wp_")},
             "competences": {key[2:]: form.get(key) for key in form if key.startswith("c_") and key[2:] in ITEMS},
@@ -175,15 +170,14 @@ def _posted(form) -> dict:
             "signed_name": form.get("signed_name")}
 
 
-def _link_page(state: str, assessment=None, *, token=None, values=None, errors=None, status=200):
+def _link_page(state: str, assessment=None, *, actor=None, token=None, values=None, errors=None, status=200):
     ticked = values.getlist("attention") if values is not None else []
     placement = assessment.placement if assessment is not None and state == "ok" else None
+    view = link_view(db.session, actor, keyring(), placement) if placement is not None else None
     return render_template(
         "referrals/placements/assessment_link.html", state=state, assessment=assessment, placement=placement,
-        first_name=placement.route.student.first_name if placement else None, token=token,
-        values=values or {}, errors=errors or {}, ticked=ticked,
-        shared_form=_shared_form(assessment) if placement else None,
-        **_form_labels()), status
+        first_name=view.first_name if view else None, token=token, values=values or {}, errors=errors or {},
+        ticked=ticked, view=view, guidance_fields=GUIDANCE_FIELDS, **_form_labels()), status
 
 
 @bp.route("/stagebeoordeling/<uuid:placement_uuid>/<token>", methods=["GET", "POST"])
@@ -198,12 +192,12 @@ def assessment_link(placement_uuid, token):
         return _link_page("submitted")
     actor = link_principal(current_principal(), check.assessment)
     if request.method == "GET":
-        record_open(db.session, actor, check.assessment)
-        return _link_page("ok", check.assessment, token=token)
+        return _link_page("ok", check.assessment, actor=actor, token=token)
     try:
         submit_assessment(db.session, actor, keyring(), check.assessment, _posted(request.form))
     except ValidationFailed as exc:
         db.session.rollback()
         check = check_link(db.session, placement_uuid, token)
-        return _link_page("ok", check.assessment, token=token, values=request.form, errors=exc.errors, status=400)
+        return _link_page("ok", check.assessment, actor=actor, token=token, values=request.form, errors=exc.errors,
+                          status=400)
     return _link_page("thanks", status=200)

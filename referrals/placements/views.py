@@ -43,6 +43,7 @@ from referrals.placements.forms import (
     week_lines,
     week_summary,
 )
+from referrals.placements.guidance import guidance_summary
 from referrals.placements.lifecycle import change_status
 from referrals.placements.protocol import contact_notes, placement_contacts
 from referrals.placements.protocol_models import HOW_LABELS, WITH_LABELS
@@ -188,7 +189,7 @@ def _detail_page(principal, placement, decision, *, values=None, errors=None, co
         contacts=[(c, contact_notes(keyring(), c)) for c in placement_contacts(db.session, placement)],
         contact_kind_labels=CONTACT_KIND_LABELS, contact_status_labels=CONTACT_STATUS_LABELS,
         with_labels=WITH_LABELS, how_labels=HOW_LABELS, assessments=placement_assessments(db.session, placement),
-        **_labels())
+        guidance=guidance_summary(db.session, principal, placement.route.student), **_labels())
     return html, status
 
 

@@ -321,6 +321,14 @@ MATRIX: dict[str, object] = {
     "placements.assessment_link": NOT_FOUND,
     # the student's own assessments in the portal (referrals/placements/assessment_student_views.py)
     "placements.my_assessments": LOGIN,
+    # the begeleidingsformulier (referrals/placements/guidance_views.py): the student writes it and
+    # chooses its readers in the portal (an empty post is 400 with the page again); school staff
+    # read it inside the placement's walls, and only a role the student ticked (403 otherwise;
+    # the matrix's student wrote none, so the page says so)
+    "placements.my_guidance": LOGIN,
+    "placements.my_guidance_save": SUBJECT,  # an account that acts for no student: 404
+    "placements.my_guidance_share": SUBJECT,
+    "placements.guidance": Perm(Permission.route_view, school_walls),
     "placements.proposals": Perm(Permission.employer_proposal_review),
     "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school

@@ -176,11 +176,15 @@ def test_the_praktijkopleider_opens_and_submits_without_an_account(client, sessi
     db.session.expire_all()
     assessment = db.session.scalar(select(PlacementAssessment))
     assert assessment.status is AssessmentStatus.submitted and assessment.can_develop is False
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.object_type == "placement_assessment")
-                                .order_by(AuditEvent.id)).all()
-    by_link = [e for e in events if e.channel == "link"]
-    assert [e.event_type for e in by_link] == ["placement:assessment-open", "placement:assessment-submit"]
-    assert all(e.account_name.startswith("Henk van Dalen") and e.account_id is None for e in by_link)
+    by_link = db.session.scalars(select(AuditEvent).where(AuditEvent.channel == "link").order_by(AuditEvent.id)).all()
+    # the page's read is decided each time it shows the student (the form, and again after the
+    # refused submission), under the school's stageovereenkomst; then the submission
+    assert [e.event_type for e in by_link] == ["placement:assessment-open", "placement:assessment-open",
+                                               "placement:assessment-submit"]
+    assert [e.basis for e in by_link[:2]] == ["legal_task:stageovereenkomst"] * 2
+    assert all(e.student_id == str(placement.student_id) for e in by_link)
+    assert all(e.account_name.startswith("Henk van Dalen, praktijkopleider bij") and e.account_id is None
+               for e in by_link)
     # used: the thanks only, nothing of the student, and no second submission
     used = client.get(link)
     text = used.get_data(as_text=True)
