@@ -1,5 +1,6 @@
 """Everything the hub holds about a student, for the student (AVG art. 15 and 20): the student
-record, consents with their evidence, receipts, requests, guardians and the access log. The
+record, consents with their evidence, receipts, requests, guardians, what the features keep
+(:func:`register_export_section`) and the access log. The
 export is itself a decision with action ``export`` (so it is in the access log too)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import datetime as dt
 import io
 import json
 from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +32,18 @@ STUDENT_FIELDS = ("first_name", "last_name", "date_of_birth", "email", "phone", 
                   "created_at", "updated_at")
 AUDIT_FIELDS = ("id", "occurred_at", "action", "event_type", "outcome", "account_name", "role", "organisation_name",
                 "on_behalf_of", "purpose", "basis", "channel", "object_type", "object_id")
+
+
+#: a feature's part of the export: (session, keyring, student) -> rows (plain values only)
+ExportSection = Callable[[Session, Keyring, Student], list[dict[str, Any]]]
+_sections: dict[str, ExportSection] = {}
+
+
+def register_export_section(name: str, collect: ExportSection) -> None:
+    """Add a feature's data to the student's download (``referrals`` adds the placements, the
+    stageprotocol's contacts, the employer's assessments and the begeleidingsformulier): the
+    download promises everything the hub keeps about the student. Idempotent by name."""
+    _sections[name] = collect
 
 
 def _plain(value: Any) -> Any:
@@ -78,9 +92,11 @@ def collect_export(session: Session, actor: Principal, keyring: Keyring, student
     events = session.scalars(select(AuditEvent).where(AuditEvent.student_id == str(student.id))
                              .order_by(AuditEvent.id)).all()
     access_log = [{name: _plain(getattr(e, name)) for name in AUDIT_FIELDS} for e in events]
+    features = {name: [{key: _plain(value) for key, value in row.items()}
+                       for row in collect(session, keyring, student)] for name, collect in _sections.items()}
     return {"exported_at": _plain(utcnow()), "student": record, "consents": consent_rows,
             "receipts": receipts, "consent_requests": requests, "representatives": representatives,
-            "access_log": access_log}
+            **features, "access_log": access_log}
 
 
 def export_json(data: dict[str, Any]) -> str:
@@ -101,7 +117,7 @@ def export_csv(data: dict[str, Any]) -> str:
     writer.writerow(["onderdeel", "nr", "veld", "waarde"])
     for name, value in data["student"].items():
         writer.writerow(["leerling", 1, name, _cell(value)])
-    for section in ("consents", "consent_requests", "representatives", "access_log"):
+    for section in ("consents", "consent_requests", "representatives", *_sections, "access_log"):
         for number, row in enumerate(data[section], start=1):
             for name, value in row.items():
                 writer.writerow([section, number, name, _cell(value)])

@@ -15,6 +15,7 @@ assessment, the company side of the map and the API (items 2–6).
   and :mod:`.assessment_views`: the employer's assessment, filled in through a personal link (item 4);
 - :mod:`.guidance_models`, :mod:`.guidance` and :mod:`.guidance_views`: the student's
   begeleidingsformulier and their choice of who reads it, enforced by the access decision (item 3);
+- :mod:`.export`: the placements' part of the student's download;
 - :mod:`.reads`: the route's and the school's lists;
 - :mod:`.schemas` and :mod:`.forms`: the forms in and out;
 - :mod:`.blueprint`, :mod:`.views` and :mod:`.proposal_views`: the pages;
@@ -24,6 +25,7 @@ Importing the package registers its encrypted columns (for key rotation), the fo
 (a basis provider of ``network.access``) and its demo data.
 """
 
+import referrals.placements.export  # noqa: F401 - adds the placements to the student's download
 import referrals.placements.guidance  # noqa: F401 - registers the begeleidingsformulier's readers with decide
 from network.demo import register_demo_seeder
 from network.keys import EncryptedColumn, register_encrypted_column

@@ -13,13 +13,15 @@ from network import clock
 from network.audit import AuditEvent
 from network.db import db
 from network.models import Role
-from referrals.placements.assessment import send_link
+from referrals.placements.assessment import link_principal, send_link, submit_assessment
 from referrals.placements.guidance import find_form, save_form, set_sharing
+from referrals.placements.lifecycle import change_status
 from referrals.placements.service import create_placement
 from tests.conftest import csrf_from
 from tests.factories import login, make_member, principal_for
 from tests.referrals._placement_world import pactors, placement_data, pworld  # noqa: F401  (fixtures)
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
+from tests.referrals.test_placements_assessment import answers
 from tests.referrals.test_placements_guidance import TEXTS
 
 PAGE = "/mijn-gegevens/begeleidingsformulier"
@@ -136,3 +138,23 @@ def test_the_praktijkopleider_sees_it_on_the_link_only_when_chosen(client, sessi
     assert "jouw keuze: je deelt je begeleidingsformulier met deze persoon" in log
     assert "De stageovereenkomst van je school met je stagebedrijf" in log
     assert "Schakel (systeem)" not in log and "sharing:" not in log and "stageovereenkomst</td>" not in log
+
+
+def test_the_download_holds_the_placements_the_assessment_and_the_form(client, session, keyring, pworld, pactors,
+                                                                       student_account, placement):
+    _written(session, keyring, student_account, pworld["student"], ["slb"])
+    change_status(session, pactors["mentor"], placement, "running")  # plans the stageprotocol's contacts
+    assessment, _link = send_link(session, pactors["mentor"], keyring, placement, base_url="http://schakel.test")
+    submit_assessment(session, link_principal(pactors["mentor"], assessment), keyring, assessment, answers(placement))
+    session.commit()
+    login(client, student_account)
+    data = client.get("/mijn-gegevens/download?formaat=json").get_json()
+    assert [p["company"] for p in data["placements"]] == ["Bakkerij Van Dalen"]
+    assert data["placements"][0]["praktijkopleider"] == "Henk van Dalen"
+    assert data["placement_assessments"][0]["toelichting"] == "Komt altijd op tijd."
+    assert data["guidance_form"][0]["kenmerken"] == TEXTS["kenmerken"]
+    assert data["guidance_form"][0]["shared_with"] == ["slb"]
+    assert {c["kind"] for c in data["placement_contacts"]} >= {"first_call_student", "first_call_trainer", "visit"}
+    csv = client.get("/mijn-gegevens/download?formaat=csv").get_data(as_text=True)
+    assert "guidance_form;1;kenmerken;Ik heb autisme. Drukte maakt me moe." in csv
+    assert "placement_assessments;1;toelichting;Komt altijd op tijd." in csv
