@@ -9,8 +9,8 @@ import csv
 import datetime as dt
 import io
 import json
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select

@@ -25,7 +25,7 @@ Importing the package registers its encrypted columns (for key rotation), the fo
 (a basis provider of ``network.access``) and its demo data.
 """
 
-import referrals.placements.export  # noqa: F401 - adds the placements to the student's download
+import referrals.placements.export
 import referrals.placements.guidance  # noqa: F401 - registers the begeleidingsformulier's readers with decide
 from network.demo import register_demo_seeder
 from network.keys import EncryptedColumn, register_encrypted_column
