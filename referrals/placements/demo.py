@@ -15,6 +15,7 @@ The running placements have their stageprotocol's contacts (planned when they st
 first-day calls are recorded and the visit is late; Kevin's leerbaan has its calls, the visit and
 the first evaluation recorded and the second evaluation late; Mohammed's paused BPV shows them
 cancelled (vervallen). Kevin's completed eindstage was assessed by Gert Groen through the personal link.
+Daan wrote his begeleidingsformulier and shares it with his SLB'er, BPV-docent and praktijkopleider.
 
 Made through the same services the pages use; idempotent (a student with a placement is left alone).
 """
@@ -35,6 +36,7 @@ from referrals.demo import staff_principal
 from referrals.models import Route
 from referrals.placements.assessment import link_principal, send_link, submit_assessment
 from referrals.placements.assessment_form import ATTENTION, ITEMS
+from referrals.placements.guidance import ShareWith, find_form, save_form, set_sharing
 from referrals.placements.lifecycle import change_status
 from referrals.placements.models import Placement
 from referrals.placements.protocol import placement_contacts, record_contact
@@ -159,8 +161,32 @@ def seed_demo_placements(session: Session, keyring: Keyring, today: dt.date) -> 
         if (first, placement.kind, placement.status) == ("Kevin", K.eindstage, S.completed):
             _assessed(session, actor, keyring, placement, today)
         added += 1
+    _guidance_form(session, keyring, today)
     session.flush()
     return added
+
+
+#: Daan's begeleidingsformulier, in his own words (seed 001, Bijlage 5.3.2)
+DAAN_FORM = {
+    "klas": "Entree 1B",
+    "kenmerken": "Ik heb ADHD. Als het druk en lawaaiig is, raak ik snel afgeleid en vergeet ik dingen.",
+    "compenserend": "Ik werk hard en snel als ik weet wat ik moet doen. Ik ben goed met de handscanner.",
+    "belemmerend": "Veel opdrachten tegelijk. Als plannen op het laatste moment veranderen, word ik onrustig.",
+    "presteer": "ik aan het begin van de dag weet wat ik ga doen, en één vast aanspreekpunt heb.",
+    "tips": "Geef mij één opdracht tegelijk en laat me hem even herhalen. Zeg het gewoon als iets niet goed gaat.",
+}
+
+
+def _guidance_form(session: Session, keyring: Keyring, today: dt.date) -> None:
+    """Daan (who has a student account) wrote his begeleidingsformulier with his mentor and shares it
+    with his SLB'er, his BPV-docent and the praktijkopleider of his eindstage; written by his own
+    account through the services the portal uses. Left alone when he wrote one before."""
+    student = session.scalar(select(Student).where(Student.first_name == "Daan", Student.last_name == "Willems"))
+    own = staff_principal(session, "daan.willems@student.rocwaalrand.example")
+    if student is None or own is None or student.account_id != own.account_id or find_form(session, student):
+        return
+    save_form(session, own, keyring, student, DAAN_FORM, today=today)
+    set_sharing(session, own, student, [ShareWith.slb, ShareWith.bpv_docent, ShareWith.praktijkopleider], today=today)
 
 
 def _assessed(session: Session, actor, keyring: Keyring, placement: Placement, today: dt.date) -> None:

@@ -170,3 +170,108 @@ def test_the_praktijkopleider_assesses_on_a_phone_without_an_account(app, page, 
     page.wait_for_load_state()
     assert page.get_by_text("Meer tempo bij drukte.").is_visible()
     assert_accessible(axe, page, "the assessment's result")
+
+
+STUDENT = "daan.willems@student.rocwaalrand.example"
+
+
+def _link_from_outbox(app, placement_id: int) -> str:
+    """The personal link as the praktijkopleider receives it: from the e-mail in the outbox."""
+    from sqlalchemy import select
+
+    from network.db import db
+    from network.models import OutboxMessage
+    from referrals.placements.models import Placement
+
+    with app.app_context():
+        placement = db.session.get(Placement, placement_id)
+        mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == placement.trainer_email)
+                                  .order_by(OutboxMessage.id.desc())).first()
+        body = app.extensions["schakel.keyring"].decrypt(mail.body_encrypted, mail.body_ref())
+    return re.search(r"(/stagebeoordeling/\S+)", body).group(1)
+
+
+def test_the_student_shares_the_form_with_the_praktijkopleider_only(app, browser, live_server, page, axe,
+                                                                     demo_region):
+    """Issue 19's journey from the begeleidingsformulier on: Daan (whose eindstage is running)
+    rewrites his form and shares it with his praktijkopleider only; his mentor can no longer read
+    it but sends the assessment link; the praktijkopleider opens it on a 375-px phone, reads the
+    form and submits; the mentor reads the result and copies the scores into Daan's plan. axe on
+    each page."""
+    from sqlalchemy import select
+
+    from network.db import db
+    from network.models import Student
+    from referrals.placements.models import Placement
+    from referrals.placements.states import PlacementStatus
+
+    with app.app_context():
+        daan = db.session.scalar(select(Student).where(Student.first_name == "Daan"))
+        placement_id = db.session.scalar(select(Placement.id).where(
+            Placement.student_id == daan.id, Placement.status == PlacementStatus.running))
+    student = browser.new_context(base_url=live_server, locale="nl-NL").new_page()
+    student.problems = []
+    log_in(student, STUDENT)
+    student.goto("/mijn-gegevens/begeleidingsformulier")
+    assert student.get_by_role("heading", name="Mijn begeleidingsformulier").is_visible()
+    assert_accessible(axe, student, "the student's begeleidingsformulier")
+    tips = student.get_by_label("Tips voor de stagebegeleider en collega's:")
+    tips.fill("Geef mij één opdracht tegelijk. Vraag of ik hem even herhaal.")
+    student.get_by_role("button", name="Formulier opslaan").click()
+    student.wait_for_load_state()
+    assert student.get_by_text("Je begeleidingsformulier is opgeslagen.").is_visible()
+    for label in ("je SLB'er of mentor", "je BPV-docent (je stagebegeleider van school)"):
+        student.get_by_label(label).uncheck()
+    student.get_by_label("je praktijkopleider op je stageplek").check()
+    student.get_by_role("button", name="Keuze opslaan").click()
+    student.wait_for_load_state()
+    assert student.get_by_text("Dit mag je formulier nu lezen: praktijkopleider.").is_visible()
+    student.set_viewport_size({"width": 375, "height": 800})
+    assert _fits(student), "the begeleidingsformulier scrolls sideways at 375 px"
+    assert_accessible(axe, student, "the begeleidingsformulier on a phone")
+    assert student.problems == []
+    student.context.close()
+
+    log_in(page, MENTOR)
+    page.goto(f"/trajecten/stages/{placement_id}")
+    assert page.get_by_text("U kunt het niet lezen").is_visible()
+    page.get_by_role("button", name="Link voor de beoordeling versturen").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("De link voor de beoordeling is verstuurd").is_visible()
+    assert page.goto(f"/trajecten/stages/{placement_id}/begeleidingsformulier").status == 403
+    assert page.get_by_text("niet met u gedeeld").is_visible() and not page.get_by_text("opdracht tegelijk").count()
+    assert_accessible(axe, page, "the refused begeleidingsformulier")
+    link = _link_from_outbox(app, placement_id)
+
+    trainer = browser.new_context(base_url=live_server, locale="nl-NL").new_page()
+    trainer.problems = []
+    trainer.set_viewport_size({"width": 375, "height": 800})
+    trainer.goto(link)
+    assert trainer.get_by_role("heading", name="Begeleidingsformulier van Daan").is_visible()
+    assert trainer.get_by_text("Geef mij één opdracht tegelijk. Vraag of ik hem even herhaal.").is_visible()
+    assert _fits(trainer), "the assessment page with the form scrolls sideways at 375 px"
+    assert_accessible(axe, trainer, "the praktijkopleider's page with the begeleidingsformulier")
+    for radio in trainer.locator('input[type=radio][value="guided"]').all():
+        radio.check()
+    for radio in trainer.locator('input[type=radio][value="when_directed"]').all():
+        radio.check()
+    trainer.locator("#f-hire-ja").check()
+    trainer.locator("#f-develop-ja").check()
+    trainer.get_by_label(re.compile("^Zo ja")).fill("Zelfstandig orders controleren.")
+    trainer.get_by_label("Ik bevestig dat dit mijn beoordeling is.").check()
+    trainer.get_by_label(re.compile("^Uw naam")).fill("Yvonne Peters")
+    trainer.get_by_role("button", name="Beoordeling versturen").click()
+    trainer.wait_for_load_state()
+    assert trainer.get_by_text("Dank u wel. Uw beoordeling is ontvangen").is_visible()
+    assert trainer.problems == []
+    trainer.context.close()
+
+    page.goto(f"/trajecten/stages/{placement_id}")
+    page.get_by_role("link", name=re.compile("^Beoordeling van .* door Yvonne Peters")).click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Zelfstandig orders controleren.").is_visible()
+    page.get_by_role("button", name="Scores overnemen in het plan").click()
+    page.wait_for_load_state()
+    assert page.get_by_text(re.compile("De scores staan in de vaardigheden van het plan")).is_visible()
+    assert_accessible(axe, page, "the assessment's result after the copy into the plan")
+    assert page.problems == []

@@ -203,3 +203,8 @@ def test_the_demo_placements_have_contacts_done_late_and_cancelled(app, session)
     [assessment] = session.scalars(select(PlacementAssessment)).all()
     assert assessment.status is AssessmentStatus.submitted and assessment.signed_name == "Gert Groen"
     assert assessment.placement.route.student.first_name == "Kevin" and assessment.would_hire is True
+    # Daan wrote his begeleidingsformulier and shares it with his SLB'er, BPV-docent and praktijkopleider, once
+    from referrals.placements.guidance_models import GuidanceForm
+
+    [form] = session.scalars(select(GuidanceForm)).all()
+    assert form.shared_with == ["slb", "bpv_docent", "praktijkopleider"] and form.written_by_name == "Daan Willems"
