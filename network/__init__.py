@@ -140,11 +140,12 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.assessment_student_views
     import referrals.placements.assessment_views
     import referrals.placements.guidance_views
+    import referrals.placements.student_views
     import referrals.placements.proposal_views
     import referrals.placements.protocol_views
     import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the eight around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the nine around it
     import socialmap.bulk_views
     import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp

@@ -118,6 +118,8 @@ class PlacementTag(EventTag):
     guidance_link_view = "placement:guidance-link-view"
     #: the student (or the parent or guardian) reads it in the portal
     guidance_own_view = "placement:guidance-own-view"
+    #: the student (or the parent or guardian) reads their placements in the portal
+    student_view = "placement:student-view"
 
 
 class EmployerProposalTag(EventTag):

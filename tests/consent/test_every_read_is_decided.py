@@ -109,6 +109,6 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},
                 "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt",
-                            "placements.my_assessments", "placements.my_guidance",
+                            "placements.my_assessments", "placements.my_guidance", "placements.my_placements",
                             "placements.my_guidance_save", "placements.my_guidance_share"}}
     assert expected.get(role, set()) <= reading, sorted(reading)
