@@ -140,9 +140,9 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.assessment_student_views
     import referrals.placements.assessment_views
     import referrals.placements.guidance_views
-    import referrals.placements.student_views
     import referrals.placements.proposal_views
     import referrals.placements.protocol_views
+    import referrals.placements.student_views
     import referrals.placements.views
     import referrals.sent_views
     import referrals.views  # noqa: F401 - imported for its routes, as the nine around it
