@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     # consent.agreements.blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
+    import referrals.placements.assessment_inbox_views
     import referrals.placements.assessment_student_views
     import referrals.placements.assessment_views
     import referrals.placements.guidance_views
@@ -145,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.student_views
     import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the nine around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the ten around it
     import socialmap.bulk_views
     import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp

@@ -59,6 +59,8 @@ class Permission(enum.StrEnum):
     #: the map's editors (the uitstroomcoördinator, the hub admin) answer the companies schools
     #: propose with a placement (referrals.placements.proposals)
     employer_proposal_review = "referrals:employer-proposal:review"
+    #: an employer's staff fill in the employer's assessment of an internship at their company in the hub
+    placement_assess = "referrals:placement:assess"
     # signed agreements (consent/agreements/): the school drafts and offers the plan and the
     # privacy agreement of its own students; every party (student, school, partner) reads and
     # signs its own; object-level walls in consent.agreements.access.find_agreement
@@ -125,7 +127,8 @@ for _role, _granted in {
 for _role, _granted in {
     **{role: frozenset({Permission.referral_create, Permission.referral_view, Permission.route_view,
                         Permission.route_manage, Permission.checkin_record}) for role in SCHOOL_STAFF_ROLES},
-    Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record}),
+    Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record,
+                                   Permission.placement_assess}),
     Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard,
                                  Permission.employer_proposal_review}),
     Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard,

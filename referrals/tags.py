@@ -164,6 +164,8 @@ class PlacementNotice(NotificationKind):
     contact_overdue = "placement:contact-overdue"
     #: to the school's zorgcoördinator(s): still not recorded some working days later
     contact_escalation = "placement:contact-escalation"
+    #: to an employer's staff: an assessment of an internship at their company waits in the hub
+    assessment_requested = "placement:assessment-requested"
 
 
 #: the audit tag of a transition to each status (sending, to requested, is ReferralTag.send)

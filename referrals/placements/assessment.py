@@ -27,20 +27,22 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from network.audit import AuditAction, record
 from network.clock import AMSTERDAM, utcnow, wall_date
 from network.crypto import Keyring, token_hash
 from network.errors import Conflict, ValidationFailed
+from network.models import Role
+from network.notifications import notify, organisation_staff
 from network.outbox import enqueue_email
 from network.permissions import Principal
 from referrals.placements.assessment_form import ATTENTION, ATTENTION_KEYS, COMPETENCE_VALUES, ITEMS, TASK_VALUES
-from referrals.placements.assessment_models import AssessmentStatus, PlacementAssessment
+from referrals.placements.assessment_models import AssessmentChannel, AssessmentStatus, PlacementAssessment
 from referrals.placements.models import Placement
 from referrals.placements.states import KIND_LABELS
 from referrals.route_service import require_route_manager
-from referrals.tags import PlacementTag
+from referrals.tags import PlacementNotice, PlacementTag
 
 DEFAULT_LINK_DAYS = 30
 MAX_TEXT = 4000
@@ -53,6 +55,8 @@ CHOOSE = _l("Kies een antwoord.")
 CONFIRM = _l("Bevestig dat dit uw beoordeling is.")
 SIGN_NAME = _l("Typ uw naam als ondertekening.")
 TOO_LONG = _l("Deze tekst is te lang (ten hoogste 4000 tekens).")
+#: the notification to the company's staff: no name (it may go out by e-mail)
+INBOX_TITLE = _l("Er staat een stagebeoordeling voor uw bedrijf klaar")
 
 EMAIL_SUBJECT = "Beoordeling stage van {first_name} bij {company}"
 EMAIL_BODY = """Beste {trainer},
@@ -91,27 +95,41 @@ def placement_assessments(session: Session, placement: Placement) -> list[Placem
                                 .order_by(PlacementAssessment.id.desc())))
 
 
+def employer_accounts(session: Session, placement: Placement) -> list[int]:
+    """The company's staff with an account in the hub (none: the praktijkopleider gets the link)."""
+    if placement.organisation_id is None:
+        return []
+    return organisation_staff(session, placement.organisation_id, roles=[Role.partner_staff])
+
+
 def send_link(session: Session, actor: Principal, keyring: Keyring, placement: Placement, *, base_url: str,
               link_days: int = DEFAULT_LINK_DAYS, now: dt.datetime | None = None) -> tuple[PlacementAssessment, str]:
-    """Send (or send again) the personal link for the placement's open assessment; a new one is
-    made when none is open. Returns the assessment and the link (the token is nowhere else)."""
+    """Send (or send again) the placement's open assessment; a new one is made when none is
+    open. A company with accounts in the hub gets it in its staff's list (``/stagebeoordelingen``,
+    with a notification that names no one); otherwise the praktijkopleider gets a personal link
+    by e-mail. Returns the assessment and its address (a link's token is nowhere else)."""
     require_route_manager(actor, placement.route)
-    if not placement.can_send_assessment_link:
+    staff = employer_accounts(session, placement)
+    if not staff and not placement.can_send_assessment_link:
         raise ValidationFailed(str(NO_EMAIL), errors={"trainer_email": [str(NO_EMAIL)]})
     now = now or utcnow()
+    sent_to = placement.company_name[:254] if staff else placement.trainer_email  # before the new row is added
     assessment = session.scalar(select(PlacementAssessment).where(
         PlacementAssessment.placement_id == placement.id, PlacementAssessment.status == AssessmentStatus.requested))
     if assessment is None:
         assessment = PlacementAssessment(uuid=uuid.uuid4(), placement=placement, student_id=placement.student_id,
                                          school_id=placement.school_id)
         session.add(assessment)
-    token = secrets.token_urlsafe(32)
-    assessment.token_hash = token_hash(token)
-    assessment.sent_to = placement.trainer_email
+    assessment.sent_to = sent_to
     assessment.sent_at = now
     assessment.sent_by_name = actor.name
     assessment.expires_at = now + dt.timedelta(days=link_days)
     assessment.revoked_at = assessment.revoked_by_name = None
+    if staff:
+        return _to_inbox(session, actor, keyring, assessment, staff, base_url=base_url, link_days=link_days, now=now)
+    token = secrets.token_urlsafe(32)
+    assessment.channel = AssessmentChannel.link.value
+    assessment.token_hash = token_hash(token)
     session.flush()
     link = f"{base_url.rstrip('/')}/stagebeoordeling/{placement.uuid}/{token}"
     student = placement.route.student
@@ -123,8 +141,22 @@ def send_link(session: Session, actor: Principal, keyring: Keyring, placement: P
                                          supervisor=placement.supervisor.name if placement.supervisor else actor.name,
                                          school=placement.route.school.name))
     _audit(session, actor, assessment, PlacementTag.assessment_send, AuditAction.create,
-           {"expires_days": link_days})
+           {"expires_days": link_days, "channel": AssessmentChannel.link.value})
     return assessment, link
+
+
+def _to_inbox(session: Session, actor: Principal, keyring: Keyring, assessment: PlacementAssessment,
+              staff: list[int], *, base_url: str, link_days: int, now: dt.datetime) -> tuple[PlacementAssessment, str]:
+    """The company has accounts: no link, the assessment waits in its staff's list."""
+    assessment.channel = AssessmentChannel.inbox.value
+    assessment.token_hash = None
+    session.flush()
+    path = f"/stagebeoordelingen/{assessment.id}"
+    notify(session, keyring, staff, kind=PlacementNotice.assessment_requested, title=str(INBOX_TITLE), link=path,
+           base_url=base_url, now=now)
+    _audit(session, actor, assessment, PlacementTag.assessment_send, AuditAction.create,
+           {"expires_days": link_days, "channel": AssessmentChannel.inbox.value, "accounts": len(staff)})
+    return assessment, f"{base_url.rstrip('/')}{path}"
 
 
 def revoke_link(session: Session, actor: Principal, assessment: PlacementAssessment, *,
@@ -152,6 +184,22 @@ def check_link(session: Session, placement_uuid: Any, token: str, *, now: dt.dat
     assessment = session.scalar(select(PlacementAssessment).where(PlacementAssessment.token_hash == token_hash(token)))
     if assessment is None or str(assessment.placement.uuid) != str(placement_uuid):
         return LinkCheck("invalid")
+    return _state(assessment, now)
+
+
+def check_inbox(session: Session, actor: Principal, assessment_id: Any, *,
+                now: dt.datetime | None = None) -> LinkCheck:
+    """The same for an assessment in a company's inbox: ``invalid`` unless it was sent to the
+    inbox of the company ``actor`` works for (another company's, or a link's, is unknown)."""
+    assessment = (session.get(PlacementAssessment, assessment_id)
+                  if isinstance(assessment_id, int) and 0 < assessment_id < 2**31 else None)
+    if (assessment is None or not assessment.in_inbox or actor.role != Role.partner_staff
+            or actor.organisation_id is None or assessment.placement.organisation_id != actor.organisation_id):
+        return LinkCheck("invalid")
+    return _state(assessment, now)
+
+
+def _state(assessment: PlacementAssessment, now: dt.datetime | None) -> LinkCheck:
     if assessment.is_submitted:
         return LinkCheck("submitted", assessment)
     if assessment.revoked_at is not None:
@@ -159,6 +207,22 @@ def check_link(session: Session, placement_uuid: Any, token: str, *, now: dt.dat
     if (now or utcnow()) >= assessment.expires_at:
         return LinkCheck("expired", assessment)
     return LinkCheck("ok", assessment)
+
+
+def inbox_assessments(session: Session, actor: Principal, *, now: dt.datetime | None = None,
+                      limit: int = 50) -> list[PlacementAssessment]:
+    """The company's assessments in the hub, the open ones first (nothing of the students: the
+    list names the internship, not the student)."""
+    if actor.role != Role.partner_staff or actor.organisation_id is None:
+        return []
+    rows = session.scalars(
+        select(PlacementAssessment).join(Placement, Placement.id == PlacementAssessment.placement_id)
+        .where(Placement.organisation_id == actor.organisation_id,
+               PlacementAssessment.channel == AssessmentChannel.inbox.value)
+        .options(selectinload(PlacementAssessment.placement))
+        .order_by(PlacementAssessment.sent_at.desc()).limit(limit)).all()
+    when = now or utcnow()
+    return sorted(rows, key=lambda a: _state(a, when).state != "ok")
 
 
 def _text(errors: dict, data: dict, key: str) -> str | None:

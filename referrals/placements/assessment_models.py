@@ -35,6 +35,14 @@ class AssessmentStatus(enum.StrEnum):
     submitted = "submitted"
 
 
+class AssessmentChannel(enum.StrEnum):
+    """How the praktijkopleider gets it: a personal link by e-mail (no account), or, for a
+    company with accounts in the hub, its staff's list of assessments to fill in."""
+
+    link = "link"
+    inbox = "inbox"
+
+
 class PlacementAssessment(db.Model):
     __tablename__ = "placement_assessment"
     __table_args__ = (
@@ -49,8 +57,12 @@ class PlacementAssessment(db.Model):
     school_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     status: Mapped[AssessmentStatus] = mapped_column(str_enum(AssessmentStatus, "placement_assessment_status"),
                                                      default=AssessmentStatus.requested)
-    # the personal link: only the hash of the token is kept
+    #: :class:`AssessmentChannel`: ``link`` (e-mail, no account) or ``inbox`` (the company's staff in the hub)
+    channel: Mapped[str] = mapped_column(String(10), default=AssessmentChannel.link.value,
+                                         server_default=AssessmentChannel.link.value)
+    # the personal link: only the hash of the token is kept (none for the inbox)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the praktijkopleider's address, or the company's name for the inbox
     sent_to: Mapped[str] = mapped_column(String(254))
     sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_by_name: Mapped[str] = mapped_column(String(200))
@@ -94,3 +106,7 @@ class PlacementAssessment(db.Model):
     @property
     def is_submitted(self) -> bool:
         return self.status is AssessmentStatus.submitted
+
+    @property
+    def in_inbox(self) -> bool:
+        return self.channel == AssessmentChannel.inbox.value

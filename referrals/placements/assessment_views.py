@@ -19,7 +19,7 @@ both reads go through ``consent.decide`` and are in the student's access log).
 
 from __future__ import annotations
 
-from flask import current_app, make_response, render_template, request
+from flask import current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
 from network.access import Category
@@ -77,15 +77,19 @@ def assessment_send(placement_id):
     principal = current_principal()
     placement = find_placement(db.session, principal, placement_id)
     try:
-        send_link(db.session, principal, keyring(), placement, base_url=base_url(),
-                  link_days=int(current_app.config.get("PLACEMENT_ASSESSMENT_LINK_DAYS", 30)))
+        assessment, _address = send_link(db.session, principal, keyring(), placement, base_url=base_url(),
+                                         link_days=int(current_app.config.get("PLACEMENT_ASSESSMENT_LINK_DAYS", 30)))
     except ValidationFailed as exc:
         db.session.rollback()
         placement = find_placement(db.session, principal, placement_id)
         return _detail_page(principal, placement, decide_placement(db.session, principal, placement),
                             conflict=exc.detail, status=400)
-    return redirect_to("placements.detail", _("De link voor de beoordeling is verstuurd naar %(email)s.",
-                                              email=placement.trainer_email), placement_id=placement_id)
+    if assessment.in_inbox:
+        message = _("De beoordeling staat klaar voor %(company)s in Schakel; de medewerkers van het bedrijf krijgen "
+                    "een melding.", company=placement.company_name)
+    else:
+        message = _("De link voor de beoordeling is verstuurd naar %(email)s.", email=placement.trainer_email)
+    return redirect_to("placements.detail", message, placement_id=placement_id)
 
 
 @bp.post("/trajecten/stages/<int:placement_id>/beoordeling/<int:assessment_id>/intrekken")
@@ -170,14 +174,16 @@ def _posted(form) -> dict:
             "signed_name": form.get("signed_name")}
 
 
-def _link_page(state: str, assessment=None, *, actor=None, token=None, values=None, errors=None, status=200):
+def link_page(state: str, assessment=None, *, actor=None, action=None, inbox=False, values=None, errors=None,
+              status=200):
+    """The praktijkopleider's form (or what became of it), through the link or in the inbox."""
     ticked = values.getlist("attention") if values is not None else []
     placement = assessment.placement if assessment is not None and state == "ok" else None
     view = link_view(db.session, actor, keyring(), placement) if placement is not None else None
     return render_template(
         "referrals/placements/assessment_link.html", state=state, assessment=assessment, placement=placement,
-        first_name=view.first_name if view else None, token=token, values=values or {}, errors=errors or {},
-        ticked=ticked, view=view, guidance_fields=GUIDANCE_FIELDS, **_form_labels()), status
+        first_name=view.first_name if view else None, action=action, inbox=inbox, values=values or {},
+        errors=errors or {}, ticked=ticked, view=view, guidance_fields=GUIDANCE_FIELDS, **_form_labels()), status
 
 
 @bp.route("/stagebeoordeling/<uuid:placement_uuid>/<token>", methods=["GET", "POST"])
@@ -185,19 +191,20 @@ def _link_page(state: str, assessment=None, *, actor=None, token=None, values=No
 def assessment_link(placement_uuid, token):
     check = check_link(db.session, placement_uuid, token)
     if check.state == "invalid":
-        return _link_page("invalid", status=404)
+        return link_page("invalid", status=404)
     if check.state in ("expired", "revoked"):
-        return _link_page(check.state, status=410)
+        return link_page(check.state, status=410)
     if check.state == "submitted":
-        return _link_page("submitted")
+        return link_page("submitted")
     actor = link_principal(current_principal(), check.assessment)
+    action = url_for("placements.assessment_link", placement_uuid=placement_uuid, token=token)
     if request.method == "GET":
-        return _link_page("ok", check.assessment, actor=actor, token=token)
+        return link_page("ok", check.assessment, actor=actor, action=action)
     try:
         submit_assessment(db.session, actor, keyring(), check.assessment, _posted(request.form))
     except ValidationFailed as exc:
         db.session.rollback()
         check = check_link(db.session, placement_uuid, token)
-        return _link_page("ok", check.assessment, actor=actor, token=token, values=request.form, errors=exc.errors,
-                          status=400)
-    return _link_page("thanks", status=200)
+        return link_page("ok", check.assessment, actor=actor, action=action, values=request.form, errors=exc.errors,
+                         status=400)
+    return link_page("thanks", status=200)

@@ -13,9 +13,10 @@ form is special-category data (:attr:`~network.access.Category.support`), read o
 
 - school staff of the student's own school whose role the student ticked (:data:`ROLE_SHARES`:
   the mentor as SLB'er, the BPV-begeleider as BPV-docent);
-- the holder of the personal assessment link of one of the student's placements (the
-  praktijkopleider, :func:`link_placement_id`), when the student ticked the praktijkopleider
-  and the placement has not ended early;
+- the praktijkopleider, when the student ticked the praktijkopleider and the placement has not
+  ended early: the holder of the personal assessment link of one of the student's placements
+  (:func:`link_placement_id`), or, for a company with accounts in the hub, its staff, for a
+  placement of the student at that company (:func:`is_employer_staff`);
 
 and the student (or guardian) themself through the decision's own "self" and "representative"
 bases. Nothing is cached: a changed choice counts from the next request. Every read, allowed or
@@ -47,7 +48,7 @@ from network.clock import utcnow
 from network.crypto import Keyring
 from network.errors import Conflict, Forbidden, ValidationFailed
 from network.events import EventTag
-from network.models import Role, Student
+from network.models import OrganisationType, Role, Student
 from network.permissions import Principal
 from referrals.placements.guidance_models import GuidanceForm
 from referrals.placements.models import Placement
@@ -136,19 +137,35 @@ def link_placement_id(principal: Principal) -> int | None:
     return int(ref) if kind == "placement" and ref.isdigit() else None
 
 
+def is_employer_staff(principal: Principal) -> bool:
+    """Staff of a company (an employer organisation) acting in the hub: its praktijkopleiders."""
+    acting = principal.acting
+    return (acting is not None and acting.role == Role.partner_staff
+            and acting.organisation_type == OrganisationType.werkgever)
+
+
 def share_of(principal: Principal, student: Student) -> ShareWith | None:
     """The tick under which ``principal`` would read the student's form (no query), else None."""
-    if link_placement_id(principal) is not None:
+    if link_placement_id(principal) is not None or is_employer_staff(principal):
         return ShareWith.praktijkopleider
     if principal.is_school_staff and principal.organisation_id == student.school_id:
         return ROLE_SHARES.get(principal.role)
     return None
 
 
-def _link_placement(session: Session, principal: Principal, student: Student) -> Placement | None:
+def _trainer_placement(session: Session, principal: Principal, student: Student) -> Placement | None:
+    """The student's placement whose praktijkopleider ``principal`` is: the one of its personal
+    link, or (staff of a company with accounts) the student's latest placement at that company
+    that has not ended early."""
     placement_id = link_placement_id(principal)
-    placement = session.get(Placement, placement_id) if placement_id is not None else None
-    return placement if placement is not None and placement.student_id == student.id else None
+    if placement_id is not None:
+        placement = session.get(Placement, placement_id)
+        return placement if placement is not None and placement.student_id == student.id else None
+    if not is_employer_staff(principal):
+        return None
+    return session.scalar(select(Placement).where(
+        Placement.student_id == student.id, Placement.organisation_id == principal.organisation_id,
+        Placement.status.in_(LINK_STATUSES)).order_by(Placement.start_date.desc()).limit(1))
 
 
 def guidance_bases(session: Session, principal: Principal, student: Student, purpose: str,
@@ -156,7 +173,7 @@ def guidance_bases(session: Session, principal: Principal, student: Student, pur
     """The bases of the form's readers (and of the praktijkopleider's assessment page). Asks
     nothing of the database for any other purpose, so the hub's other decisions cost no more."""
     if purpose == LINK_PURPOSE:
-        placement = _link_placement(session, principal, student)
+        placement = _trainer_placement(session, principal, student)
         return [Basis("legal_task", "stageovereenkomst", frozenset(LINK_CATEGORIES))] if placement else []
     if purpose != FORM_PURPOSE or not requested & set(FORM_CATEGORIES):
         return []
@@ -167,7 +184,7 @@ def guidance_bases(session: Session, principal: Principal, student: Student, pur
     if not shared or share.value not in shared:
         return []
     if share is ShareWith.praktijkopleider:
-        placement = _link_placement(session, principal, student)
+        placement = _trainer_placement(session, principal, student)
         if placement is None or placement.status not in LINK_STATUSES:
             return []
     return [Basis("sharing", f"{FORM_PURPOSE}:{share.value}", frozenset(FORM_CATEGORIES))]

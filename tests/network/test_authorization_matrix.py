@@ -325,6 +325,10 @@ MATRIX: dict[str, object] = {
     # chooses its readers in the portal (an empty post is 400 with the page again); school staff
     # read it inside the placement's walls, and only a role the student ticked (403 otherwise;
     # the matrix's student wrote none, so the page says so)
+    # an employer's staff fill in the assessments sent to their company (referrals/placements/
+    # assessment_inbox_views.py); the matrix's placements are at proposed companies: 404 for all
+    "placements.inbox": Perm(Permission.placement_assess),
+    "placements.inbox_form": Perm(Permission.placement_assess, lambda role, tenant: False),
     "placements.my_placements": LOGIN,  # the student's own placements (referrals/placements/student_views.py)
     "placements.my_guidance": LOGIN,
     "placements.my_guidance_save": SUBJECT,  # an account that acts for no student: 404

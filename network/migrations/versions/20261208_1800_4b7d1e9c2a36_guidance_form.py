@@ -1,11 +1,12 @@
-"""referrals: the student's begeleidingsformulier (issue 19, item 3)
+"""referrals: the student's begeleidingsformulier (issue 19, item 3); the assessment's channel
 
 Revision ID: 4b7d1e9c2a36
 Revises: 3e3aab6d5d90
 Create Date: 2026-12-08 18:00:00
 
 One form per student, its texts encrypted (special-category data), and the student's choice of
-who reads it (a plain list that the access decision asks on every read).
+who reads it (a plain list that the access decision asks on every read). The employer's
+assessment gains its channel: the personal link (as before) or the company's inbox in the hub.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -35,7 +36,11 @@ def upgrade():
     sa.UniqueConstraint('student_id', name=op.f('uq_guidance_form_student_id')),
     sa.UniqueConstraint('uuid', name=op.f('uq_guidance_form_uuid'))
     )
+    with op.batch_alter_table('placement_assessment', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('channel', sa.String(length=10), server_default='link', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('placement_assessment', schema=None) as batch_op:
+        batch_op.drop_column('channel')
     op.drop_table('guidance_form')
