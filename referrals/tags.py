@@ -108,6 +108,13 @@ class PlacementTag(EventTag):
     assessment_student_view = "placement:assessment-student-view"
     #: the scores copied into the plan's skills (O/V/G) by the stagebegeleider
     assessment_to_plan = "placement:assessment-to-plan"
+    # the company side of the map (item 5)
+    #: an employer's feedback text (from a submitted assessment) read on the company's page
+    employer_feedback = "placement:employer-feedback"
+    #: the route read to propose employers for the student (the route's decision)
+    employer_match = "placement:employer-match"
+    #: the student's plan (wishes, skills, support need) read to propose employers
+    employer_match_plan = "placement:employer-match-plan"
 
 
 class EmployerProposalTag(EventTag):
