@@ -159,8 +159,12 @@ def _plan_reasons(service: Service, offer: EmployerOffer | None, plan: PlanFacts
         reasons.append(Reason(2, _l("De sector '%(sector)s' past bij de wens '%(wish)s'.", sector=service.sector,
                                     wish=wish)))
     werkprocessen = [w for f in functions for w in f.get("werkprocessen") or []]
-    matched = [(s, w) for s in plan.skills for w in werkprocessen if fits(s, w)]
-    for skill, werkproces in list(dict(matched).items())[:2]:
+    matched: dict[str, str] = {}
+    for skill in plan.skills:
+        werkproces = next((w for w in werkprocessen if fits(skill, w)), None)
+        if werkproces and skill not in matched:
+            matched[skill] = werkproces  # the first werkproces it returns in
+    for skill, werkproces in list(matched.items())[:2]:
         reasons.append(Reason(1, _l("Vaardigheid '%(skill)s' komt terug in het werkproces '%(werkproces)s'.",
                                     skill=skill, werkproces=werkproces)))
     support = plan.support.lower()
