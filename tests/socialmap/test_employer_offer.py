@@ -36,7 +36,8 @@ def employer_world(session, categories):
     gemeente = OrganisationFactory(region=region, type=OrganisationType.gemeente)
     world = {"company": company, "entry": add_service(company, "Stage orderpicken"),
              "gemeente_entry": add_service(gemeente, "Jobcoaching"),
-             "coordinator": make_member(Role.coordinator, hub), "far_coordinator": make_member(Role.coordinator, far_hub),
+             "coordinator": make_member(Role.coordinator, hub),
+             "far_coordinator": make_member(Role.coordinator, far_hub),
              "own_staff": make_member(Role.partner_staff, company), "mentor": make_member(Role.mentor, school)}
     session.commit()
     return world
