@@ -150,8 +150,10 @@ def _plan_reasons(service: Service, offer: EmployerOffer | None, plan: PlanFacts
     if any(c.lower() in name or name in c.lower() for c in plan.companies):
         reasons.append(Reason(3, _l("Het plan van de student noemt dit bedrijf.")))
     functions = (offer.functions if offer else None) or []
-    fit = next(((f["name"], wish) for f in functions for wish in plan.wishes
-                if fits(wish, f["name"]) or any(fits(wish, w) for w in f.get("werkprocessen") or [])), None)
+    # a wish that names the function first, else one that returns in its werkprocessen
+    fit = next(((f["name"], wish) for f in functions for wish in plan.wishes if fits(wish, f["name"])), None) or next(
+        ((f["name"], wish) for f in functions for wish in plan.wishes
+         if any(fits(wish, w) for w in f.get("werkprocessen") or [])), None)
     if fit:
         reasons.append(Reason(3, _l("De functie '%(function)s' past bij de wens '%(wish)s'.", function=fit[0],
                                     wish=fit[1])))

@@ -142,3 +142,27 @@ def test_the_page_is_refused_to_others(client, session, mworld, who, status):
     login(client, account)
     response = client.get(f"/trajecten/{mworld['route'].id}/stagebedrijven")
     assert response.status_code == status and "Logistiek Centrum" not in response.get_data(as_text=True)
+
+
+def test_the_demo_employers_carry_the_company_side_and_daan_gets_proposals(app, session, keyring):
+    """``schakel demo seed``: the demo employers have places, adaptations and functions; Groenrijk
+    counts Kevin as hired after his eindstage; Daan's plan (orderpicker, a fixed supervisor,
+    knowing the day in advance) puts Logistiek Centrum Waalhaven first, with its reasons."""
+    from network.models import Account, Organisation, Student
+    from referrals.models import Route
+    from referrals.placements.employer_profile import histories
+    from socialmap.models import Service
+    from tests.factories import principal_for
+
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    waalhaven = session.scalar(select(Service).where(Service.name == "Stage orderpicken"))
+    assert waalhaven.employer_offer.places == {"snuffelstage": 1, "bpv": 2, "eindstage": 2}
+    groenrijk = session.scalar(select(Organisation).where(Organisation.name == "Hoveniersbedrijf Groenrijk"))
+    assert histories(session, [groenrijk.id])[groenrijk.id].hired == 1
+    daan = session.scalar(select(Student).where(Student.first_name == "Daan"))
+    route = session.scalar(select(Route).where(Route.student_id == daan.id))
+    mentor = session.scalar(select(Account).where(Account.email == "j.devries@rocwaalrand.example"))
+    found = propose_employers(session, principal_for(mentor), keyring, route, kind=PlacementKind.eindstage)
+    assert found.plan is not None and found.proposals[0].organisation.name == "Logistiek Centrum Waalhaven"
+    assert "De functie 'Orderpicker' past bij de wens 'Orderpicker'." in _texts(found.proposals[0])
