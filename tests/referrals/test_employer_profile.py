@@ -155,3 +155,26 @@ def test_the_page_costs_the_same_for_one_or_many_placements_and_assessments(clie
     large = _statements(lambda: client.get(url))
     assert small == large, (small, large)
     assert "Les 5" in client.get(url).get_data(as_text=True)
+
+
+def test_the_status_form_records_hired_on_completion(client, session, keyring, eworld, eactors):
+    from tests.conftest import post_form
+
+    placement = create_placement(session, eactors["mentor"], keyring, eworld["route"], placement_data(eworld))
+    change_status(session, eactors["mentor"], placement, "running")
+    session.commit()
+    login(client, eworld["mentor"])
+    page = client.get(f"/trajecten/stages/{placement.id}").get_data(as_text=True)
+    assert "heeft het bedrijf de student daarna aangenomen?" in page
+    bad = post_form(client, f"/trajecten/stages/{placement.id}", {
+        "status": "completed", "hired": "misschien", "version": str(placement.version)},
+        post_url=f"/trajecten/stages/{placement.id}/status")
+    assert bad.status_code == 400 and "Kies ja, nee of weet ik niet." in bad.get_data(as_text=True)
+    done = post_form(client, f"/trajecten/stages/{placement.id}", {
+        "status": "completed", "hired": "nee", "version": str(placement.version)},
+        post_url=f"/trajecten/stages/{placement.id}/status")
+    assert done.status_code == 302
+    session.expire_all()
+    assert placement.status is PlacementStatus.completed and placement.hired is False
+    shown = client.get(f"/trajecten/stages/{placement.id}").get_data(as_text=True)
+    assert "Daarna aangenomen door het bedrijf" in shown
