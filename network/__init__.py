@@ -140,14 +140,16 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.assessment_inbox_views
     import referrals.placements.assessment_student_views
     import referrals.placements.assessment_views
+    import referrals.placements.employer_views
     import referrals.placements.guidance_views
     import referrals.placements.proposal_views
     import referrals.placements.protocol_views
     import referrals.placements.student_views
     import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the ten around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the eleven around it
     import socialmap.bulk_views
+    import socialmap.employer_views
     import socialmap.views  # noqa: F401 - imported for its routes
     from consent.admin_views import bp as consent_admin_bp
     from consent.agreements.api import bp as agreements_api_bp

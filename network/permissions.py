@@ -61,6 +61,9 @@ class Permission(enum.StrEnum):
     employer_proposal_review = "referrals:employer-proposal:review"
     #: an employer's staff fill in the employer's assessment of an internship at their company in the hub
     placement_assess = "referrals:placement:assess"
+    #: a stagebedrijf's placement history and the employers' own feedback (school staff, the
+    #: uitstroomcoördinator, the hub admin; referrals.placements.employer_profile)
+    employer_profile_view = "referrals:employer-profile:view"
     # signed agreements (consent/agreements/): the school drafts and offers the plan and the
     # privacy agreement of its own students; every party (student, school, partner) reads and
     # signs its own; object-level walls in consent.agreements.access.find_agreement
@@ -126,13 +129,14 @@ for _role, _granted in {
 # Referrals and routes (referrals/); object-level checks in referrals.service (can_view_referral, ...).
 for _role, _granted in {
     **{role: frozenset({Permission.referral_create, Permission.referral_view, Permission.route_view,
-                        Permission.route_manage, Permission.checkin_record}) for role in SCHOOL_STAFF_ROLES},
+                        Permission.route_manage, Permission.checkin_record, Permission.employer_profile_view})
+       for role in SCHOOL_STAFF_ROLES},
     Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record,
                                    Permission.placement_assess}),
     Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard,
-                                 Permission.employer_proposal_review}),
+                                 Permission.employer_proposal_review, Permission.employer_profile_view}),
     Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard,
-                               Permission.employer_proposal_review}),
+                               Permission.employer_proposal_review, Permission.employer_profile_view}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 

@@ -120,6 +120,13 @@ class PlacementTag(EventTag):
     guidance_own_view = "placement:guidance-own-view"
     #: the student (or the parent or guardian) reads their placements in the portal
     student_view = "placement:student-view"
+    # the company side of the map (item 5)
+    #: an employer's feedback text (from a submitted assessment) read on the company's page
+    employer_feedback = "placement:employer-feedback"
+    #: the route read to propose employers for the student (the route's decision)
+    employer_match = "placement:employer-match"
+    #: the student's plan (wishes, skills, support need) read to propose employers
+    employer_match_plan = "placement:employer-match-plan"
 
 
 class EmployerProposalTag(EventTag):

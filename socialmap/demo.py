@@ -1,7 +1,9 @@
 """The sociale kaart of the demo region Waalrand (``network.demo``): about forty made-up
 entries over every organisation type, employers included, with contacts at ``.example``
 addresses, capacities, target groups and a few stale entries so the freshness dashboard has
-something to show. Idempotent: an entry is looked up by organisation and name first."""
+something to show; the employers' entries carry what schools ask of a stagebedrijf (places,
+adaptations, functions and werkprocessen, ...: :data:`EMPLOYER_OFFERS`). Idempotent: an entry is
+looked up by organisation and name first, and an offer is added only where there is none."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from network import clock
 from network.models import Organisation, Region
 from network.permissions import system_principal
+from socialmap.employer_offer import save_offer
 from socialmap.entries import create_service, ensure_default_categories
 from socialmap.models import CapacityStatus, Service
 
@@ -135,6 +138,53 @@ ENTRIES: tuple[tuple[str, str, tuple[str, ...], dict, tuple[str, str] | None, in
 )
 
 
+def _offer(places: dict[str, int], adaptations: list[str], functions: dict[str, list[str]], *,
+           trained_since: dt.date | None = None, bbl: bool = False, sbb: str | None = None,
+           banenafspraak: bool = False, loonkostensubsidie: bool = False) -> dict:
+    return {"places": places, "adaptations": sorted(adaptations), "trained_trainer": trained_since is not None,
+            "trained_since": trained_since,
+            "functions": [{"name": name, "werkprocessen": steps} for name, steps in functions.items()],
+            "bbl_possible": bbl, "sbb_recognised": sbb is not None, "sbb_number": sbb or None,
+            "banenafspraak": banenafspraak, "loonkostensubsidie": loonkostensubsidie, "version": None}
+
+
+#: (organisation, entry) -> what the company offers as a stagebedrijf (issue 19, item 5)
+EMPLOYER_OFFERS = {
+    ("Logistiek Centrum Waalhaven", "Stage orderpicken"): _offer(
+        {"snuffelstage": 1, "bpv": 2, "eindstage": 2},
+        ["vaste_begeleider", "vaste_werkplek", "dagplanning", "jobcoach_welkom"],
+        {"Orderpicker": ["Verzamelt orders met de handscanner", "Controleert en verpakt orders",
+                         "Houdt de werkplek en het magazijn opgeruimd", "Meldt tekorten en schade aan de teamleider"],
+         "Medewerker expeditie": ["Laadt en lost vrachtwagens", "Controleert de vrachtbrieven"]},
+        trained_since=dt.date(2023, 9, 1), sbb="10023456", banenafspraak=True, loonkostensubsidie=True),
+    ("Bakkerij Van Dalen", "Leerwerkplek bakkerij"): _offer(
+        {"snuffelstage": 2, "bpv": 1, "leerbaan": 1}, ["vaste_begeleider", "instructie_in_stappen"],
+        {"Bakkerijmedewerker": ["Weegt en kneedt deeg", "Bakt brood en banket af",
+                                "Houdt de werkplek schoon volgens de hygiëneregels"]},
+        trained_since=dt.date(2021, 2, 1), bbl=True, sbb="10078912"),
+    ("Hoveniersbedrijf Groenrijk", "Stageplaatsen groen"): _offer(
+        {"bpv": 2, "eindstage": 2, "leerbaan": 1},
+        ["aangepaste_werktijden", "instructie_in_stappen", "jobcoach_welkom"],
+        {"Medewerker groen": ["Onderhoudt borders en gazons", "Snoeit heesters onder begeleiding",
+                              "Gebruikt en onderhoudt gereedschap"]},
+        bbl=True, sbb="10034567", banenafspraak=True),
+    ("Zorgcentrum Bergweide", "Facilitaire leerwerkplek"): _offer(
+        {"snuffelstage": 1, "bpv": 1}, ["aangepaste_werktijden"],
+        {"Medewerker facilitair": ["Maakt bedden op", "Brengt maaltijden rond", "Sorteert linnengoed"]},
+        trained_since=dt.date(2019, 5, 1), loonkostensubsidie=True),
+}
+
+
+def _seed_offers(session: Session, actor, organisations: dict[str, Organisation]) -> None:
+    """The demo employers' offers, where an entry has none yet."""
+    for (org_name, service_name), data in EMPLOYER_OFFERS.items():
+        organisation = organisations.get(org_name)
+        service = organisation and session.scalar(select(Service).where(
+            Service.organisation_id == organisation.id, Service.name == service_name))
+        if service is not None and service.employer_offer is None:
+            save_offer(session, actor, service, dict(data))
+
+
 def _email(name: str, organisation: Organisation) -> str:
     local = name.lower().replace(" ", ".").replace("é", "e")
     domain = organisation.name.lower().replace(" ", "").replace("é", "e")[:24]
@@ -166,5 +216,7 @@ def seed_demo_socialmap(session: Session, today: dt.date | None = None) -> int:
         create_service(session, actor, organisation, data, now=when,
                        assurer_email=data.get("contacts", [{}])[0].get("email"))
         created += 1
+    session.flush()
+    _seed_offers(session, actor, organisations)
     session.flush()
     return created

@@ -17,6 +17,7 @@ import enum
 import uuid
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     Date,
@@ -169,6 +170,9 @@ class Service(db.Model):
                                                             cascade="all, delete-orphan")
     postcode_ranges: Mapped[list[PostcodeRange]] = relationship(cascade="all, delete-orphan",
                                                                 passive_deletes=True)
+    #: what schools ask of a stagebedrijf (employer entries only; None until filled in)
+    employer_offer: Mapped[EmployerOffer | None] = relationship(cascade="all, delete-orphan",
+                                                                passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -177,6 +181,40 @@ class Service(db.Model):
 
     def tag_codes(self, vocabulary: TagVocabulary) -> list[str]:
         return sorted(t.code for t in self.tags if t.vocabulary == vocabulary)
+
+
+class EmployerOffer(db.Model):
+    """What schools ask of an employer entry as a stagebedrijf (issue 19, item 5; seed 002):
+    internship places per placement kind (codes of :data:`socialmap.vocab.PLACE_KINDS`), the
+    adaptations of the workplace (:data:`socialmap.vocab.ADAPTATIONS`), a trained
+    praktijkopleider, the functions with their werkprocessen, leerbaan/BBL, the SBB number
+    (recognition itself is :attr:`Service.sbb_recognised`) and experience with the banenafspraak
+    and loonkostensubsidie. Company data only. Edited by the entry's editors
+    (:mod:`socialmap.employer_offer`), with the entry's change history."""
+
+    __tablename__ = "socialmap_employer_offer"
+
+    service_id: Mapped[int] = mapped_column(ForeignKey("socialmap_service.id", ondelete="CASCADE"), primary_key=True)
+    #: ``{"eindstage": 2, "bpv": 1}``: internship places per placement kind
+    places: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: codes of socialmap.vocab.ADAPTATIONS
+    adaptations: Mapped[list] = mapped_column(JSON, default=list)
+    trained_trainer: Mapped[bool] = mapped_column(Boolean, default=False)
+    trained_since: Mapped[dt.date | None] = mapped_column(Date)
+    #: ``[{"name": "Orderpicker", "werkprocessen": ["Orders verzamelen", ...]}]``
+    functions: Mapped[list] = mapped_column(JSON, default=list)
+    bbl_possible: Mapped[bool] = mapped_column(Boolean, default=False)
+    sbb_number: Mapped[str | None] = mapped_column(String(20))
+    banenafspraak: Mapped[bool] = mapped_column(Boolean, default=False)
+    loonkostensubsidie: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<EmployerOffer {self.service_id}>"
+
+    @property
+    def total_places(self) -> int:
+        return sum(int(n) for n in (self.places or {}).values())
 
 
 class ServiceTag(db.Model):

@@ -62,6 +62,17 @@ FIELD_LABELS = {
     "offers": _l("Wat de werkgever biedt"),
     "contact": _l("Contactpersoon"),
     "location": _l("Locatie"),
+    # the company side of an employer entry (socialmap.employer_offer)
+    "employer": _l("Stagebedrijf"),
+    "places": _l("Stageplaatsen per soort"),
+    "adaptations": _l("Aanpassingen op de werkplek"),
+    "trained_trainer": _l("Opgeleide praktijkopleider"),
+    "trained_since": _l("Praktijkopleider opgeleid sinds"),
+    "functions": _l("Functies en werkprocessen"),
+    "bbl_possible": _l("Leerbaan (BBL) mogelijk"),
+    "sbb_number": _l("SBB-nummer"),
+    "banenafspraak": _l("Ervaring met de banenafspraak"),
+    "loonkostensubsidie": _l("Ervaring met loonkostensubsidie"),
 }
 
 

@@ -16,6 +16,8 @@ class SocialmapTag(EventTag):
     service_verify = "socialmap:service:verify"
     service_verify_request = "socialmap:service:verify-request"
     service_export = "socialmap:service:export"
+    #: the company side of an employer entry (places, adaptations, functions, ...) changed
+    employer_update = "socialmap:employer:update"
     category_save = "socialmap:category:save"
     import_stage = "socialmap:import:stage"
     import_cancel = "socialmap:import:cancel"
@@ -27,5 +29,5 @@ class SocialmapTag(EventTag):
 #: webhook) and the audit tags that record the same change in the log
 AUDITED_AS: dict[DomainEvent, tuple[EventTag, ...]] = {
     DomainEvent.socialmap_service_changed: (SocialmapTag.service_create, SocialmapTag.service_update,
-                                            SocialmapTag.service_capacity),
+                                            SocialmapTag.service_capacity, SocialmapTag.employer_update),
 }

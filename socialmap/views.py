@@ -46,16 +46,19 @@ from socialmap.search import SearchQuery, search_services
 from socialmap.spreadsheet import csv_lines
 from socialmap.tags import SocialmapTag
 from socialmap.vocab import (
+    ADAPTATIONS,
     CAPACITY_LABELS,
     OFFERS,
     ORGANISATION_TYPE_LABELS,
+    PLACE_KINDS,
     STATUS_LABELS,
     TARGET_GROUPS,
 )
 
 VOCABULARIES = {"capacity_labels": CAPACITY_LABELS, "status_labels": STATUS_LABELS, "target_groups": TARGET_GROUPS,
                 "offers": OFFERS, "type_labels": ORGANISATION_TYPE_LABELS, "labels": FIELD_LABELS,
-                "TagVocabulary": TagVocabulary}
+                "TagVocabulary": TagVocabulary, "place_kinds": list(PLACE_KINDS.items()),
+                "adaptation_labels": ADAPTATIONS}
 
 
 def _assurer_email() -> str | None:
@@ -102,6 +105,7 @@ def detail(service_id):
     return render_template("socialmap/detail.html", service=service, member=member,
                            can_edit=can_edit_service(principal, service.organisation),
                            history=service_history(db.session, service, include_personal=member),
+                           has_profile_view=principal.has(Permission.employer_profile_view),
                            stale_after=_verify_days(), now=utcnow(), **VOCABULARIES)
 
 

@@ -62,6 +62,42 @@ OFFERS = {
     "ervaring_doelgroep": N_("Ervaring met de doelgroep"),
 }
 
+#: the kinds of internship place an employer offers (issue 19, item 5): the same codes as
+#: ``referrals.placements.states.PlacementKind`` (socialmap does not import referrals; a test
+#: keeps the two equal), so a company's places and its placements meet on one code
+PLACE_KINDS = {
+    "snuffelstage": N_("Snuffelstage"),
+    "bpv": N_("BPV (stage)"),
+    "eindstage": N_("Eindstage"),
+    "plaatsingsstage": N_("Plaatsingsstage"),
+    "leerbaan": N_("Leerbaan (BBL)"),
+    "proefplaatsing": N_("Proefplaatsing"),
+}
+
+#: the adaptations a workplace offers (seed 002: what schools ask of a stagebedrijf): code ->
+#: label; :data:`ADAPTATION_WORDS` are the words of a support need each one answers (the
+#: matching of referrals.placements shows which word matched)
+ADAPTATIONS = {
+    "vaste_begeleider": N_("Vaste begeleider op de werkvloer"),
+    "vaste_werkplek": N_("Vaste werkplek en vaste taken"),
+    "dagplanning": N_("Vooraf een dagplanning"),
+    "rustige_werkplek": N_("Rustige werkplek met weinig prikkels"),
+    "aangepaste_werktijden": N_("Aangepaste werktijden of minder uren"),
+    "instructie_in_stappen": N_("Instructies in kleine stappen, met plaatjes"),
+    "fysieke_aanpassing": N_("Fysiek aangepaste werkplek"),
+    "jobcoach_welkom": N_("Jobcoach welkom op de werkvloer"),
+}
+ADAPTATION_WORDS = {
+    "vaste_begeleider": ("vaste begeleider", "begeleider", "begeleiding", "aanspreekpunt"),
+    "vaste_werkplek": ("vaste plek", "vaste werkplek", "vaste taken", "structuur", "duidelijkheid"),
+    "dagplanning": ("vooraf weten", "planning", "dagprogramma", "voorspelbaar"),
+    "rustige_werkplek": ("rust", "prikkel", "drukte", "geluid", "overprikkel"),
+    "aangepaste_werktijden": ("minder uren", "werktijden", "korte dagen", "energie", "vermoeid", "pauze"),
+    "instructie_in_stappen": ("stappen", "instructie", "uitleg", "plaatjes", "lezen", "taal"),
+    "fysieke_aanpassing": ("rolstoel", "fysiek", "lichamelijk", "hulpmiddel", "tillen", "rug"),
+    "jobcoach_welkom": ("jobcoach", "jobcoaching"),
+}
+
 ORGANISATION_TYPE_LABELS = {
     OrganisationType.school: N_("School"),
     OrganisationType.gemeente: N_("Gemeente"),

@@ -83,6 +83,7 @@ def _body(placement: Placement, decision: Decision | None, student_name: str | N
         "supervisor": {"id": supervisor.id, "name": supervisor.name} if supervisor else None,
         "start_date": placement.start_date, "end_date": placement.end_date, "started_on": placement.started_on,
         "ended_on": placement.ended_on, "end_reason": placement.end_reason,
+        "hired": placement.hired,
         "schedule": {day: minutes / 60 for day, minutes in (placement.schedule or {}).items()},
         "with_coach": placement.with_coach, "coach_name": placement.coach_name,
         "learning_goals": learning_goals(keyring(), placement) if decision is not None else None,
@@ -200,7 +201,7 @@ def set_status(placement_id):
     decision = decide_placement(db.session, principal, placement, event_type=PlacementTag.status_change,
                                 action=AuditAction.update)
     change_status(db.session, principal, placement, data["status"], reason=data.get("reason"),
-                  on_date=data.get("on_date"), expected_version=placement.version)
+                  on_date=data.get("on_date"), expected_version=placement.version, hired=data.get("hired"))
     return _answer(placement, decision)
 
 

@@ -78,6 +78,8 @@ class StatusArgs(ApiArgs):
     status = fields.String(required=True, validate=one_of(STATUSES))
     on_date = fields.Date(allow_none=True, metadata={"description": "De dag waarop het gebeurde (standaard vandaag)."})
     reason = _text(500, metadata={"description": "Verplicht bij `ended_early`."})
+    hired = fields.Boolean(allow_none=True, metadata={
+        "description": "Alleen bij `completed`: nam het bedrijf de student daarna aan? (leeg: onbekend)"})
 
 
 class PlacementListArgs(BaseSchema):
@@ -116,6 +118,7 @@ class PlacementSchema(BaseSchema):
     start_date, end_date = fields.Date(), fields.Date()
     started_on, ended_on = fields.Date(allow_none=True), fields.Date(allow_none=True)
     end_reason = fields.String(allow_none=True)
+    hired = fields.Boolean(allow_none=True)
     schedule = fields.Dict(keys=fields.String(), values=fields.Float())
     with_coach = fields.Boolean()
     coach_name = fields.String(allow_none=True)

@@ -14,7 +14,8 @@ kaart): placements in every state at the demo employers, so a newcomer sees them
 The running placements have their stageprotocol's contacts (planned when they started): Daan's
 first-day calls are recorded and the visit is late; Kevin's leerbaan has its calls, the visit and
 the first evaluation recorded and the second evaluation late; Mohammed's paused BPV shows them
-cancelled (vervallen). Kevin's completed eindstage was assessed by Gert Groen through the personal link.
+cancelled (vervallen). Kevin's completed eindstage was assessed by Gert Groen through the personal link, and Groenrijk
+hired him afterwards (the leerbaan): the company's page counts it.
 Daan wrote his begeleidingsformulier and shares it with his SLB'er, BPV-docent and praktijkopleider.
 
 Made through the same services the pages use; idempotent (a student with a placement is left alone).
@@ -155,8 +156,10 @@ def seed_demo_placements(session: Session, keyring: Keyring, today: dt.date) -> 
             continue
         placement = create_placement(session, actor, keyring, route, data)
         for status, days, reason in steps:
+            # Kevin's eindstage became a job: the leerbaan at the same company (item 5's "hired afterwards")
+            hired = True if (first, placement.kind, status) == ("Kevin", K.eindstage, S.completed) else None
             change_status(session, actor, placement, status, reason=reason, on_date=today + dt.timedelta(days=days),
-                          today=today)
+                          today=today, hired=hired)
         _record_contacts(session, actor, keyring, placement, DEMO_CONTACTS.get((first, placement.kind), ()), today)
         if (first, placement.kind, placement.status) == ("Kevin", K.eindstage, S.completed):
             _assessed(session, actor, keyring, placement, today)

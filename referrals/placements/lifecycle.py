@@ -53,6 +53,12 @@ def _target(value: Any) -> PlacementStatus:
         raise ValidationFailed(errors={"status": [_l("Kies wat er met de stage is gebeurd.")]}) from None
 
 
+def _hired(value: bool | str | None) -> bool | None:
+    if isinstance(value, bool) or value is None:
+        return value
+    return {"ja": True, "nee": False}.get(value.strip().lower())
+
+
 def _check_step(placement: Placement, target: PlacementStatus, reason: str | None, on_date: dt.date,
                 today: dt.date) -> None:
     if target not in TRANSITIONS[placement.status]:
@@ -75,10 +81,12 @@ def _check_step(placement: Placement, target: PlacementStatus, reason: str | Non
 
 def change_status(session: Session, actor: Principal, placement: Placement, status: Any, *,
                   reason: str | None = None, on_date: dt.date | None = None, expected_version: int | None = None,
-                  today: dt.date | None = None) -> PlacementEvent:
+                  today: dt.date | None = None, hired: bool | str | None = None) -> PlacementEvent:
     """Move ``placement`` to ``status`` (school staff of the route's school, route not closed).
 
     :param reason: required to end early, and kept only then.
+    :param hired: on completion only: did the company hire the student afterwards (``True``/
+        ``"ja"``, ``False``/``"nee"``; None or empty: not known). Kept only with ``completed``.
     :param on_date: the day it happened (default today): the actual start when a planned
         placement starts, the actual end when it is completed or ended early.
     :raises ValidationFailed: an unknown status, a missing reason, a wrong date.
@@ -102,6 +110,7 @@ def change_status(session: Session, actor: Principal, placement: Placement, stat
             placement.started_on = on_date
         if target in ENDS:
             placement.ended_on = on_date
+        placement.hired = _hired(hired) if target is S.completed else None
         event = PlacementEvent(kind=PlacementEventKind.transition, from_status=previous, to_status=target,
                                on_date=on_date, reason=placement.end_reason, actor_account_id=actor.account_id,
                                actor_name=actor.name)
@@ -120,7 +129,8 @@ def change_status(session: Session, actor: Principal, placement: Placement, stat
         cancel_open(session, placement)
     record(session, actor, action=AuditAction.update, event_type=PlacementTag.status_change,
            object_type="placement", object_id=placement.id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL,
-           basis=SCHOOL_BASIS, detail={"from": previous.value, "to": target.value, "on_date": on_date.isoformat()})
+           basis=SCHOOL_BASIS, detail={"from": previous.value, "to": target.value, "on_date": on_date.isoformat(),
+                                           **({"hired": placement.hired} if placement.hired is not None else {})})
     if route_changes:
         record(session, actor, action=AuditAction.update, event_type=RouteTag.update, object_type="route",
                object_id=placement.route_id, student_id=placement.student_id, purpose=PURPOSE_SCHOOL,

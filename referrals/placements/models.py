@@ -151,6 +151,8 @@ class Placement(db.Model):
     started_on: Mapped[dt.date | None] = mapped_column(Date)
     ended_on: Mapped[dt.date | None] = mapped_column(Date)
     end_reason: Mapped[str | None] = mapped_column(String(500))
+    #: on completion: did the company hire the student afterwards (None: not known)
+    hired: Mapped[bool | None] = mapped_column(Boolean)
     status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -145,6 +145,9 @@ class StatusArgs(FormSchema):
     status = fields.String(required=True, error_messages=_missing(_l("Kies wat er met de stage is gebeurd.")))
     on_date = fields.Date(load_default=None)
     reason = _text(500)
+    #: on completion: "ja", "nee" or empty (not known)
+    hired = fields.String(load_default=None, validate=validate.OneOf(
+        ["ja", "nee", ""], error=_l("Kies ja, nee of weet ik niet.")))
     version = fields.Integer(load_default=None)
 
 

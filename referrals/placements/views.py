@@ -58,7 +58,14 @@ from referrals.placements.service import (
     plan_internship,
     update_placement,
 )
-from referrals.placements.states import KIND_LABELS, STATUS_LABELS, WEEKDAY_LABELS, PlacementStatus, Weekday
+from referrals.placements.states import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    WEEKDAY_LABELS,
+    PlacementKind,
+    PlacementStatus,
+    Weekday,
+)
 from referrals.route_service import find_route, require_route_manager, school_staff_accounts
 from referrals.route_timeline import PHASE_LABELS
 from referrals.tags import PlacementTag
@@ -131,6 +138,11 @@ def new(route_id):
     if request.method == "GET":
         plan = plan_internship(db.session, principal, keyring(), route.student)
         values = new_values(route, plan)
+        # "Stage registreren bij dit bedrijf" from a proposed employer: the entry (and kind) preselected
+        if (chosen := request.args.get("service_id", "")).isdigit():
+            values["service_id"] = chosen
+        if request.args.get("kind") in {kind.value for kind in PlacementKind}:
+            values["kind"] = request.args["kind"]
     else:
         values = request.form.to_dict()
         made, errors = submit(PlacementArgs, request.form, lambda data: create_placement(
@@ -215,7 +227,7 @@ def change(placement_id):
     try:
         event, errors = submit(StatusArgs, request.form, lambda data: change_status(
             db.session, principal, placement, data["status"], reason=data.get("reason"), on_date=data.get("on_date"),
-            expected_version=data.get("version")))
+            expected_version=data.get("version"), hired=data.get("hired")))
     except Conflict as exc:
         db.session.rollback()
         placement, decision = load()

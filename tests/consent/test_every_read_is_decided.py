@@ -104,7 +104,9 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            "placements.record", "placements.move", "placements.card_page",
                            "placements.card_pdf",
                            # the employer's assessment (item 4): its result and PDF, decided as the placement
-                           "placements.assessment_result", "placements.assessment_pdf"},
+                           "placements.assessment_result", "placements.assessment_pdf",
+                           # the employers proposed for the route's student (item 5), decided as the route
+                           "placements.employer_matches"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},

@@ -78,6 +78,12 @@ def socialmap_edit_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def employer_entry_walls(role: str, tenant: str) -> bool:
+    """An employer's entry (its side as a stagebedrijf): the employer's own staff (none in the
+    matrix), the region's coordinator and the hub admin; school staff do not edit a company's entry."""
+    return role == "hub_admin" or (role == "coordinator" and tenant != "other_region")
+
+
 def referral_walls(role: str, tenant: str) -> bool:
     """Referrals: the own school's referral went to the matrix's gemeente, so its staff (the
     sender) and the partner staff (the receiver) see it; the other tenants' went elsewhere."""
@@ -251,6 +257,9 @@ MATRIX: dict[str, object] = {
     "socialmap.edit": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
     "socialmap.capacity": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
     "socialmap.verify": Perm(Permission.socialmap_service_edit, socialmap_edit_walls),
+    # an employer entry's side as a stagebedrijf (socialmap/employer_views.py); an empty post saves
+    # an empty offer (every field is optional)
+    "socialmap.employer_offer": Perm(Permission.socialmap_service_edit, employer_entry_walls),
     "socialmap.confirm_link": NOT_FOUND,  # for a made-up token; real links: tests/socialmap
     "socialmap.dashboard": Perm(Permission.socialmap_freshness_view),
     "socialmap.categories": Perm(Permission.socialmap_category_manage),
@@ -336,6 +345,11 @@ MATRIX: dict[str, object] = {
     "placements.guidance": Perm(Permission.route_view, school_walls),
     "placements.proposals": Perm(Permission.employer_proposal_review),
     "placements.decide": Perm(Permission.employer_proposal_review, region_walls),
+    # the company side of the map (referrals/placements/employer_views.py): a stagebedrijf's history
+    # and feedback for school staff and the coordinator of its region; the employers proposed for a
+    # student inside the route's walls
+    "placements.employer_profile": Perm(Permission.employer_profile_view, region_walls),
+    "placements.employer_matches": Perm(Permission.route_view, school_walls),
     # the referral wizard and the school's referral pages (referrals/views.py, sent_views.py): school
     # staff of the sending school; partner staff have their own pages in the inbox (403 here)
     "referrals.new": Perm(Permission.referral_create),
@@ -579,6 +593,7 @@ def _make_world(session) -> dict:
         **_referrals(schools, gemeente),
         **_agreements(session, schools, me),
         **_agreement_codes_and_keys(session, schools),
+        **_employers(schools),
     }
 
 
@@ -798,6 +813,22 @@ def _agreement_codes_and_keys(session, schools):
         keys[tenant] = key
     session.flush()
     return {"code": codes, "key_id": {t: k.id for t, k in keys.items()}}
+
+
+def _employers(schools):
+    """An employer (organisation of type werkgever) with an entry in each tenant's school's region:
+    ``employer_id`` and ``entry_id`` per tenant."""
+    from network.db import db
+    from network.permissions import system_principal
+    from socialmap.entries import create_service
+
+    employers, entries = {}, {}
+    for tenant, school in schools.items():
+        employer = OrganisationFactory(region=school.region, type=OrganisationType.werkgever)
+        entry = create_service(db.session, system_principal(), employer, {"name": "Stageplaatsen"})
+        employers[tenant], entries[tenant] = employer.id, entry.uuid
+    db.session.flush()
+    return {"employer_id": employers, "entry_id": entries}
 
 
 def _socialmap_entry(organisation):

@@ -163,6 +163,22 @@ def test_status_steps_follow_the_lifecycle(client, session, pworld, systems):
     assert session.get(Placement, made["id"]).status is PlacementStatus.ended_early
 
 
+def test_completion_carries_whether_the_company_hired_the_student(client, session, pworld, systems):
+    """Issue 19, item 5: "hired afterwards" is a fact of the completion (kept only there)."""
+    made = create(client, pworld, systems).get_json()
+    url = f"/api/v1/placements/{made['id']}/status"
+
+    def step(payload, version):
+        return send(client, "POST", url, payload, systems["school"], **{"If-Match": f'W/"{version}"'})
+
+    started = step({"status": "running", "hired": True}, made["version"]).get_json()
+    assert started["hired"] is None  # not a completion: not kept
+    assert step({"status": "completed", "hired": "misschien"}, started["version"]).status_code == 400
+    done = step({"status": "completed", "hired": True}, started["version"])
+    assert done.status_code == 200 and done.get_json()["hired"] is True
+    assert session.get(Placement, made["id"]).hired is True
+
+
 def test_a_post_with_an_idempotency_key_registers_one_placement(client, session, pworld, systems):
     url = f"/api/v1/routes/{pworld['route'].id}/placements"
     first = send(client, "POST", url, body(pworld), systems["school"], **{"Idempotency-Key": "stage-1"})
