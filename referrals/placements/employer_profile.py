@@ -6,9 +6,10 @@
 - **Feedback** ("wat moet de student leren om aangenomen te worden"): the employers' own answers
   in their submitted assessments (the eindoordeel's "if so, what must the student really develop"
   and "if not, where do you see possibilities"), without the student's name, the date as a month.
-  The texts are decrypted only for school staff and the uitstroomcoördinator of the company's
-  region (and the hub admin); each text read leaves an audit event on the student it came from
-  (``placement:employer-feedback``), written in one statement.
+  The texts are about students, so a reader sees only those about students of their own school,
+  each student's read decided through ``consent.decide`` (the school's educational task) and
+  audited (``placement:employer-feedback``, all in one statement); the uitstroomcoördinator and
+  the hub admin see the counts, not the texts.
 
 Who: :data:`Permission.employer_profile_view` (school staff, the uitstroomcoördinator, the hub
 admin); the company must be an employer of the actor's region (404 otherwise, as for an unknown
@@ -27,14 +28,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from network.audit import AuditAction, event_values, record_many
+from network.access import Category, decide_many
 from network.crypto import Keyring
 from network.errors import Forbidden, NotFound
-from network.models import Organisation, OrganisationType, Role
+from network.models import Organisation, OrganisationType, Role, Student
 from network.permissions import Permission, Principal
 from referrals.placements.assessment_models import AssessmentStatus, PlacementAssessment
 from referrals.placements.models import Placement
 from referrals.placements.states import LIVE, PlacementKind, PlacementStatus
+from referrals.route_service import PURPOSE_SCHOOL
 from referrals.tags import PlacementTag
 from socialmap.models import Service, ServiceStatus
 
@@ -139,16 +141,29 @@ def _texts(keyring: Keyring, assessment: PlacementAssessment) -> dict[str, str]:
 
 def employer_feedback(session: Session, actor: Principal, keyring: Keyring, organisation: Organisation, *,
                       limit: int = FEEDBACK_LIMIT) -> list[Feedback]:
-    """The newest submitted assessments' answers at ``organisation``, decrypted and audited (one
-    read event per assessment, on its student, in one statement). Call after
+    """The newest submitted assessments' answers at ``organisation`` about students of the actor's
+    own school, each student's read decided (``consent.decide``, the school's educational task)
+    and audited in one statement; only what is allowed is decrypted. Others (the coordinator, a
+    school whose students never were there) get none: the texts are about students. Call after
     :func:`find_employer`."""
+    if not actor.is_school_staff:
+        return []
     rows = session.execute(
         select(PlacementAssessment, Placement.kind)
         .join(Placement, Placement.id == PlacementAssessment.placement_id)
-        .where(Placement.organisation_id == organisation.id, PlacementAssessment.status == AssessmentStatus.submitted)
+        .where(Placement.organisation_id == organisation.id, PlacementAssessment.status == AssessmentStatus.submitted,
+               PlacementAssessment.school_id == actor.organisation_id)
         .order_by(PlacementAssessment.submitted_at.desc(), PlacementAssessment.id.desc()).limit(limit)).all()
-    feedback, events = [], []
+    if not rows:
+        return []
+    students = session.scalars(select(Student).where(Student.id.in_({a.student_id for a, _kind in rows}))).all()
+    decisions = decide_many(session, actor, students, PURPOSE_SCHOOL, [Category.education],
+                            event_type=PlacementTag.employer_feedback)
+    feedback = []
     for assessment, kind in rows:
+        decision = decisions.get(assessment.student_id)
+        if decision is None or not decision.permits(Category.education):
+            continue
         texts = _texts(keyring, assessment)
         develop, possibilities = (texts.get("if_so") or "").strip(), (texts.get("if_not") or "").strip()
         if not (develop or possibilities):
@@ -156,11 +171,6 @@ def employer_feedback(session: Session, actor: Principal, keyring: Keyring, orga
         day = assessment.assessed_on or assessment.submitted_at.date()
         feedback.append(Feedback(day.replace(day=1), assessment.function, kind, assessment.would_hire,
                                  develop or None, possibilities or None))
-        events.append(event_values(actor, action=AuditAction.read, event_type=PlacementTag.employer_feedback,
-                                   object_type="placement_assessment", object_id=assessment.uuid,
-                                   student_id=assessment.student_id,
-                                   detail={"organisation_id": organisation.id, "fields": ["if_not", "if_so"]}))
-    record_many(session, events)
     return feedback
 
 

@@ -78,15 +78,25 @@ def test_the_feedback_is_decrypted_without_names_and_every_read_is_audited(sessi
         ("Tempo maken bij drukte", None, True), (None, "Liever buiten werken", False)]
     assert all(f.month.day == 1 for f in profile.feedback)
     assert "Sanne" not in repr(profile.feedback) and "Visser" not in repr(profile.feedback)
-    reads = _events(session, "placement:employer-feedback")
-    assert len(reads) == 2 and {e.student_id for e in reads} == {str(history_world["student"].id)}
-    assert all(e.account_id == history_world["mentor"].id for e in reads)
+    reads = _events(session, "placement:employer-feedback")  # one decision per student, in one statement
+    assert len(reads) == 1 and {e.student_id for e in reads} == {str(history_world["student"].id)}
+    assert all(e.account_id == history_world["mentor"].id and e.object_type == "student" for e in reads)
+    assert reads[0].basis == "legal_task:onderwijstaak" and reads[0].purpose == "leerlingbegeleiding"
     assert [e.name for e in profile.entries] == ["Leerwerkplek bakkerij", "Stage lunchroom"]
 
 
-def test_the_coordinator_of_the_region_reads_it_too(session, keyring, history_world, eactors):
+def test_the_coordinator_sees_the_counts_but_not_the_texts_about_students(session, keyring, history_world, eactors):
     profile = employer_profile(session, eactors["coordinator"], keyring, history_world["bakery"].id)
-    assert len(profile.feedback) == 2 and profile.history.total == 7
+    assert profile.feedback == [] and profile.history.total == 7
+    assert _events(session, "placement:employer-feedback") == []
+
+
+def test_another_schools_staff_see_no_texts_about_our_students(session, keyring, history_world):
+    from tests.factories import principal_for
+
+    other = principal_for(history_world["other_mentor"])
+    profile = employer_profile(session, other, keyring, history_world["bakery"].id)
+    assert profile.feedback == [] and profile.history.total == 7
 
 
 @pytest.mark.parametrize("who, error", [("partner", Forbidden), ("far_coordinator", NotFound)])
