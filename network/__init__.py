@@ -133,10 +133,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
-    # the view modules that add their routes to referrals.blueprint.bp, socialmap.blueprint.bp and
-    # consent.agreements.blueprint.bp
+    # the view modules that add their routes to referrals.blueprint.bp, socialmap.blueprint.bp,
+    # consent.agreements.blueprint.bp and referrals.placements.api_blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
+    import referrals.placements.api_assessments
+    import referrals.placements.api_contacts
     import referrals.placements.assessment_inbox_views
     import referrals.placements.assessment_student_views
     import referrals.placements.assessment_views
@@ -147,7 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.student_views
     import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the eleven around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the thirteen around it
     import socialmap.bulk_views
     import socialmap.employer_views
     import socialmap.views  # noqa: F401 - imported for its routes

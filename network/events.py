@@ -51,6 +51,9 @@ class DomainEvent(enum.StrEnum):
     placement_created = "placement.created"
     placement_updated = "placement.updated"
     placement_status_changed = "placement.status_changed"
+    #: a contact of a placement's stageprotocol was recorded; the employer submitted an assessment
+    placement_contact_recorded = "placement.contact_recorded"
+    placement_assessment_submitted = "placement.assessment_submitted"
     agreement_awaiting_signature = "agreement.awaiting_signature"
     socialmap_service_changed = "socialmap.changed"
     #: the audit log's sealer signed a checkpoint (not itself an audit event: it is the log's seal)

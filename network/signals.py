@@ -49,6 +49,12 @@ placement_created = _signal(DomainEvent.placement_created)
 placement_updated = _signal(DomainEvent.placement_updated)
 placement_status_changed = _signal(DomainEvent.placement_status_changed)
 
+#: sent after a contact of the stageprotocol was recorded (``contact``, ``placement``,
+#: ``session``, ``keyring``) and after the praktijkopleider submitted an assessment
+#: (``assessment``, ``session``, ``keyring``); webhooks announce them to the placement's school
+placement_contact_recorded = _signal(DomainEvent.placement_contact_recorded)
+placement_assessment_submitted = _signal(DomainEvent.placement_assessment_submitted)
+
 #: sent when parties of a version of an agreement are asked to sign: all signing parties when
 #: it is offered in parallel; in a sequential signing the first when it is offered and each
 #: next one when the one before has signed. With ``version``, ``agreement``, ``party_keys``

@@ -58,6 +58,10 @@ EVENT_TYPES: dict[DomainEvent, str] = {
     DomainEvent.placement_updated: "De gegevens van een stage van een leerling van uw school zijn gewijzigd.",
     DomainEvent.placement_status_changed: "Een stage van een leerling van uw school is begonnen, gepauzeerd, "
                                           "afgerond of beëindigd.",
+    DomainEvent.placement_contact_recorded: "Een contact van het stageprotocol van een stage van een leerling van "
+                                            "uw school is vastgelegd.",
+    DomainEvent.placement_assessment_submitted: "De praktijkopleider heeft de beoordeling van een stage van een "
+                                                "leerling van uw school ingevuld en ondertekend.",
     DomainEvent.agreement_awaiting_signature: "Een versie van een plan of privacyafspraak wacht op de handtekening "
                                               "van uw organisatie.",
     DomainEvent.socialmap_service_changed: "Een onderdeel van de sociale kaart is toegevoegd of gewijzigd.",
@@ -74,6 +78,8 @@ EVENT_SCOPES: dict[DomainEvent, tuple[str, ...]] = {
     DomainEvent.placement_created: ("referrals:read",),
     DomainEvent.placement_updated: ("referrals:read",),
     DomainEvent.placement_status_changed: ("referrals:read",),
+    DomainEvent.placement_contact_recorded: ("referrals:read",),
+    DomainEvent.placement_assessment_submitted: ("referrals:read",),
     DomainEvent.agreement_awaiting_signature: ("agreements:read", "agreements:sign"),
     DomainEvent.socialmap_service_changed: (),
     DomainEvent.audit_checkpoint: (),
@@ -184,6 +190,24 @@ def _placement_event(event_type: DomainEvent) -> Callable[..., None]:
 
 for _event in (DomainEvent.placement_created, DomainEvent.placement_updated, DomainEvent.placement_status_changed):
     getattr(signals, _event.name).connect(_placement_event(_event), weak=False)
+
+
+@signals.placement_contact_recorded.connect
+def _placement_contact_recorded(contact: Any, *, placement: Any, session: Session, keyring: Keyring | None = None,
+                                **_: Any) -> None:
+    """Thin: the contact's and its placement's ids (``GET /api/v1/placements/{id}/contacts``)."""
+    emit(session, keyring, DomainEvent.placement_contact_recorded,
+         {"id": contact.id, "uuid": str(contact.uuid), "placement_id": placement.id, "route_id": placement.route_id},
+         {placement.school_id})
+
+
+@signals.placement_assessment_submitted.connect
+def _placement_assessment_submitted(assessment: Any, *, session: Session, keyring: Keyring | None = None,
+                                    **_: Any) -> None:
+    """Thin: the assessment's and its placement's ids (``GET …/assessments/{id}``); no link token."""
+    emit(session, keyring, DomainEvent.placement_assessment_submitted,
+         {"id": assessment.id, "uuid": str(assessment.uuid), "placement_id": assessment.placement_id,
+          "route_id": assessment.placement.route_id}, {assessment.school_id})
 
 
 @signals.consent_withdrawn.connect

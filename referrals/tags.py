@@ -92,6 +92,8 @@ class PlacementTag(EventTag):
     contact_remind = "placement:contact-remind"
     contact_escalate = "placement:contact-escalate"
     contact_list = "placement:contact-list"
+    #: one placement's contacts read through the API (``GET /api/v1/placements/{id}/contacts``)
+    contact_view = "placement:contact-view"
     #: the visitekaartje (HTML or PDF), which names the student
     card = "placement:card"
     #: a school's stageprotocol settings changed (``schakel stages protocol``)
@@ -198,4 +200,6 @@ AUDITED_AS: dict[DomainEvent, tuple[EventTag, ...]] = {
     DomainEvent.placement_created: (PlacementTag.create,),
     DomainEvent.placement_updated: (PlacementTag.update,),
     DomainEvent.placement_status_changed: (PlacementTag.status_change,),
+    DomainEvent.placement_contact_recorded: (PlacementTag.contact_record,),
+    DomainEvent.placement_assessment_submitted: (PlacementTag.assessment_submit,),
 }

@@ -22,14 +22,12 @@ from network.api import (
     NO_IF_MATCH,
     NOT_JSON,
     STALE,
-    Blueprint,
     api_principal,
     body_doc,
     check_if_match,
     etag,
     if_match_doc,
 )
-from network.api import api_require as network_api_require
 from network.audit import AuditAction
 from network.db import db
 from network.errors import ValidationFailed
@@ -37,6 +35,7 @@ from network.permissions import Permission
 from network.web import keyring
 from referrals.api_common import BAD_INPUT, NO_SCOPE, NOT_FOUND, base_url, load_body
 from referrals.placements.access import decide_placement, decide_route_placements, find_placement
+from referrals.placements.api_blueprint import NO_BASIS, api_require, bp
 from referrals.placements.api_schemas import (
     PlacementArgs,
     PlacementListArgs,
@@ -53,16 +52,9 @@ from referrals.placements.service import create_placement, learning_goals, updat
 from referrals.route_service import find_route
 from referrals.tags import PlacementTag
 
-bp = Blueprint("placements_api", __name__, url_prefix="/api/v1", description="Stages (BPV) op de route")
-
-_NO_BASIS = (403, "Geen toegang, geen grondslag voor deze leerling, of de token mist de scope")
 _CONFLICT = (409, "Een stap die de stage niet kan zetten (`allowed` noemt wat wel kan), een afgeronde stage of een "
                   "afgesloten traject")
-_CHANGE_PROBLEMS = (BAD_INPUT, _NO_BASIS, NOT_FOUND, _CONFLICT, STALE, NOT_JSON, NO_IF_MATCH)
-
-
-def api_require(permission: Permission):
-    return network_api_require(permission, "U heeft geen toegang tot stages.")
+_CHANGE_PROBLEMS = (BAD_INPUT, NO_BASIS, NOT_FOUND, _CONFLICT, STALE, NOT_JSON, NO_IF_MATCH)
 
 
 def _body(placement: Placement, decision: Decision | None, student_name: str | None = None) -> dict[str, Any]:
@@ -126,7 +118,7 @@ def list_placements(args):
 @bp.route("/placements/<int:placement_id>", methods=["GET"])
 @api_require(Permission.route_view)
 @bp.response(200, PlacementSchema, headers=ETAG_HEADER)
-@bp.problems(_NO_BASIS, NOT_FOUND)
+@bp.problems(NO_BASIS, NOT_FOUND)
 def get_placement(placement_id):
     """Eén stage: het bedrijf, de praktijkopleider, de stagebegeleider, data, uren per dag,
     leerdoelen, werkprocessen en status."""
@@ -140,7 +132,7 @@ def get_placement(placement_id):
 @api_require(Permission.route_manage)
 @bp.doc(requestBody=body_doc(PlacementArgs))
 @bp.response(201, PlacementSchema, headers=ETAG_HEADER)
-@bp.problems(BAD_INPUT, _NO_BASIS, NOT_FOUND, _CONFLICT, NOT_JSON)
+@bp.problems(BAD_INPUT, NO_BASIS, NOT_FOUND, _CONFLICT, NOT_JSON)
 def create(route_id):
     """Leg een stage vast op het traject van een leerling, bij een werkgever van de sociale
     kaart (`service_id`) of een voorgesteld bedrijf (`proposal`). Overlapt ze met een andere

@@ -37,6 +37,7 @@ from network.models import Role
 from network.notifications import notify, organisation_staff
 from network.outbox import enqueue_email
 from network.permissions import Principal
+from network.signals import placement_assessment_submitted
 from referrals.placements.assessment_form import ATTENTION, ATTENTION_KEYS, COMPETENCE_VALUES, ITEMS, TASK_VALUES
 from referrals.placements.assessment_models import AssessmentChannel, AssessmentStatus, PlacementAssessment
 from referrals.placements.models import Placement
@@ -297,6 +298,7 @@ def submit_assessment(session: Session, actor: Principal, keyring: Keyring, asse
     assessment.status = AssessmentStatus.submitted
     _audit(session, actor, assessment, PlacementTag.assessment_submit, AuditAction.create,
            {"route_id": route.id, "signed": True})
+    placement_assessment_submitted.send(assessment, session=session, keyring=keyring)
     return assessment
 
 

@@ -29,6 +29,7 @@ from network.clock import utcnow
 from network.crypto import Keyring
 from network.errors import NotFound, ValidationFailed
 from network.permissions import Principal
+from network.signals import placement_contact_recorded
 from referrals.placements.access import require_manager
 from referrals.placements.models import Placement
 from referrals.placements.protocol_models import (
@@ -273,4 +274,5 @@ def record_contact(session: Session, actor: Principal, keyring: Keyring, placeme
     session.flush()
     _audit(session, actor, placement, contact, PlacementTag.contact_record, AuditAction.create,
            {"how": contact.how.value, "with": contact.with_whom.value, "done_on": contact.done_on.isoformat()})
+    placement_contact_recorded.send(contact, placement=placement, session=session, keyring=keyring)
     return contact

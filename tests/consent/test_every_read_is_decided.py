@@ -106,7 +106,10 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            # the employer's assessment (item 4): its result and PDF, decided as the placement
                            "placements.assessment_result", "placements.assessment_pdf",
                            # the employers proposed for the route's student (item 5), decided as the route
-                           "placements.employer_matches"},
+                           "placements.employer_matches",
+                           # the same through the API (item 6): the contacts and the assessments
+                           "placements_api.list_contacts", "placements_api.list_assessments",
+                           "placements_api.get_assessment"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},

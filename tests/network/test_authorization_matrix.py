@@ -393,6 +393,12 @@ MATRIX: dict[str, object] = {
     "placements_api.update": Perm(Permission.route_manage, school_walls),  # PATCH, empty: 415
     "placements_api.set_status": Perm(Permission.route_manage, school_walls),
     "placements_api.create": Perm(Permission.route_manage, school_walls),
+    # the stageprotocol's contacts and the employer's assessments (referrals/placements/api_contacts.py,
+    # api_assessments.py): the placement's walls and decision; recording without If-Match: 428
+    "placements_api.list_contacts": Perm(Permission.route_view, school_walls),
+    "placements_api.record_planned_contact": Perm(Permission.route_manage, school_walls),
+    "placements_api.list_assessments": Perm(Permission.route_view, school_walls),
+    "placements_api.get_assessment": Perm(Permission.route_view, school_walls),
     # signed agreements, the school's pages (consent/agreements/views.py): the list for any
     # account (a guardian's: the plans of a child under 16); the overview, a version and the diff
     # inside the agreement's own walls; writing for the school's staff

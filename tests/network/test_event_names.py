@@ -80,7 +80,8 @@ referral:packet-withdrawn referral:rejected referral:reminder referral:requested
 #: the webhook event types partners subscribe to: a public API (README, OpenAPI)
 WEBHOOK_NAMES = frozenset({"referral.created", "referral.updated", "consent.withdrawn",
                            "agreement.awaiting_signature", "socialmap.changed", "audit.checkpoint",
-                           "placement.created", "placement.updated", "placement.status_changed"})
+                           "placement.created", "placement.updated", "placement.status_changed",
+                           "placement.contact_recorded", "placement.assessment_submitted"})
 
 
 def subclasses(base: type) -> list[type]:
