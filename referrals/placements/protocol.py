@@ -256,6 +256,10 @@ def record_contact(session: Session, actor: Principal, keyring: Keyring, placeme
     today = today or clock.today()
     if contact is not None and contact.status is ContactStatus.done:
         raise ValidationFailed(errors={"done_on": [_l("Dit contact is al vastgelegd.")]})
+    if contact is not None and contact.status is ContactStatus.cancelled:
+        raise ValidationFailed(errors={"done_on": [_l(
+            "Dit geplande contact is vervallen, omdat de stage werd gepauzeerd of beëindigd. Leg het gesprek vast "
+            "als nieuw contact.")]})
     clean, errors = _check_record(placement, contact, data, today)
     if errors:
         raise ValidationFailed(errors=errors)

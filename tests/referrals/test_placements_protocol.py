@@ -134,6 +134,19 @@ def test_ending_cancels_open_contacts(session, running, pactors):
     assert len(placement_contacts(session, running)) == 5
 
 
+def test_a_lapsed_contact_is_not_recorded_as_planned(session, keyring, running, pactors):
+    day = START + dt.timedelta(days=3)
+    with at(day):
+        change_status(session, pactors["mentor"], running, "paused", on_date=day)
+        session.commit()
+    lapsed = next(c for c in placement_contacts(session, running) if c.kind is K.visit)
+    with at(day), pytest.raises(ValidationFailed) as refused:
+        record_contact(session, pactors["mentor"], keyring, running, _record_data(done_on=day), contact=lapsed)
+    assert "vervallen" in str(refused.value.errors["done_on"][0])
+    session.rollback()
+    assert session.get(PlacementContact, lapsed.id).status is ContactStatus.cancelled
+
+
 # -- moving and recording -------------------------------------------------------------------------
 
 def test_moving_the_visit_after_the_first_call(session, running, pactors):
