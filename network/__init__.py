@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     # consent.agreements.blueprint.bp and referrals.placements.api_blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
+    import referrals.exit_views
     import referrals.placements.api_assessments
     import referrals.placements.api_contacts
     import referrals.placements.assessment_inbox_views
@@ -185,6 +186,7 @@ def _register_blueprints(app: Flask) -> None:
     from referrals.placements.blueprint import bp as placements_bp
     from referrals.route_api import bp as routes_api_bp
     from referrals.route_views import bp as routes_bp
+    from referrals.student_route_views import bp as my_route_bp
     from socialmap.api import bp as hsds_bp
     from socialmap.blueprint import bp as socialmap_bp
     from socialmap.service_api import bp as services_api_bp
@@ -193,7 +195,7 @@ def _register_blueprints(app: Flask) -> None:
     init_oauth(app)
     for blueprint in (main_bp, auth_bp, oauth_bp, api_clients_bp, students_bp, admin_bp, dev_bp, notifications_bp,
                       consent_bp, consent_staff_bp, consent_partner_bp, consent_admin_bp, socialmap_bp, hsds_bp,
-                      referrals_bp, inbox_bp, routes_bp, placements_bp, region_bp, agreements_bp,
+                      referrals_bp, inbox_bp, routes_bp, my_route_bp, placements_bp, region_bp, agreements_bp,
                       agreement_signing_bp, agreement_verify_bp, webhooks_admin_bp):
         app.register_blueprint(blueprint)
     init_api(app, [directory_api_bp, referrals_api_bp, routes_api_bp, placements_api_bp, agreements_api_bp,

@@ -8,10 +8,12 @@ data, its encrypted columns (for key rotation) and the scopes of the RMC's and U
 ``create_app`` imports it through the views.
 """
 
+import referrals.route_export  # noqa: F401 - registers the route's part of the student's download
 from network.demo import register_demo_seeder
 from network.keys import EncryptedColumn, register_encrypted_column
 from referrals.demo import seed_demo_routes
 from referrals.demo_referrals import seed_demo_referrals
+from referrals.exit_models import Eindgesprek, RouteExit
 from referrals.jobs import register_jobs
 from referrals.models import CheckIn, HandoverPacket, Intake, Referral, ReferralEvent
 from referrals.packet import connect_signals
@@ -24,7 +26,9 @@ for _column in (EncryptedColumn(Intake, "content_encrypted", Intake.content_ref)
                 EncryptedColumn(Referral, "details_encrypted", Referral.details_ref),
                 EncryptedColumn(ReferralEvent, "body_encrypted", ReferralEvent.body_ref),
                 EncryptedColumn(HandoverPacket, "content_encrypted", HandoverPacket.content_ref),
-                EncryptedColumn(CheckIn, "note_encrypted", CheckIn.note_ref)):
+                EncryptedColumn(CheckIn, "note_encrypted", CheckIn.note_ref),
+                EncryptedColumn(Eindgesprek, "content_encrypted", Eindgesprek.content_ref),
+                EncryptedColumn(RouteExit, "details_encrypted", RouteExit.details_ref)):
     register_encrypted_column(_column)
 register_demo_seeder("trajecten", seed_demo_routes, after=("sociale-kaartregels",))
 register_demo_seeder("verwijzingen", seed_demo_referrals, after=("trajecten", "toestemmingen"))

@@ -41,6 +41,9 @@ from referrals.route_service import (
 )
 from referrals.tags import CheckinNotice, CheckinTag, RouteTag
 
+#: how far ahead an exit may be recorded (issue 20: "in the future beyond a month" is refused)
+EXIT_AHEAD_MONTHS = 1
+
 # -- the exit: scheduling the check-ins --------------------------------------------------------
 
 def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.date | None, *,
@@ -71,20 +74,26 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
     return made
 
 
-def _check_exit_date(route: Route, exit_date: dt.date | None, today: dt.date) -> None:
-    """Given, not in the future, not before the start, and fixed once a check-in was recorded."""
-    errors: dict[str, list[str]] = {}
+def exit_date_errors(route: Route, exit_date: dt.date | None, today: dt.date) -> dict[str, list[Any]]:
+    """The exit date's field errors: given, not before the start, at most a month ahead (an exit
+    planned for the end of the school year may be recorded a few weeks early), and fixed once
+    a check-in was recorded."""
+    errors: dict[str, list[Any]] = {}
     if exit_date is None:
         errors["exit_date"] = [_l("Vul de datum in waarop de leerling de school verliet.")]
-    elif exit_date > today:
-        errors["exit_date"] = [_l("De uitstroomdatum ligt in de toekomst. Leg de uitstroom vast als die "
-                                  "heeft plaatsgevonden.")]
+    elif exit_date > add_months(today, EXIT_AHEAD_MONTHS):
+        errors["exit_date"] = [_l("De uitstroomdatum ligt meer dan een maand in de toekomst. Leg de uitstroom "
+                                  "vast als die dichterbij is.")]
     elif exit_date < route.start_date:
         errors["exit_date"] = [_l("De uitstroomdatum ligt vóór de start van het traject.")]
     elif route.exit_date is not None and route.exit_date != exit_date and any(c.recorded_at for c in route.check_ins):
         errors["exit_date"] = [_l("Er zijn al nazorgcontacten vastgelegd; de uitstroomdatum kan niet meer "
                                   "veranderen.")]
-    if errors:
+    return errors
+
+
+def _check_exit_date(route: Route, exit_date: dt.date | None, today: dt.date) -> None:
+    if errors := exit_date_errors(route, exit_date, today):
         raise ValidationFailed(errors=errors)
 
 

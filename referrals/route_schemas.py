@@ -42,13 +42,6 @@ UpdateRouteArgs = FormSchema.from_dict(_update_fields(), name="UpdateRouteArgs")
 STARTKWALIFICATIE_ANSWERS = {"ja": True, "nee": False, "onbekend": None}
 
 
-class ExitArgs(FormSchema):
-    exit_date = fields.Date(required=True, error_messages={
-        "required": _l("Vul de datum in waarop de leerling de school verliet.")})
-    startkwalificatie = fields.String(load_default="onbekend", validate=validate.OneOf(
-        list(STARTKWALIFICATIE_ANSWERS), error=_l("Kies of de leerling een startkwalificatie heeft.")))
-
-
 class CheckInArgs(FormSchema):
     situation = fields.String(required=True, error_messages={"required": _l("Kies hoe het met de oud-leerling gaat.")},
                               validate=validate.OneOf(

@@ -1,7 +1,7 @@
 """The timeline of a route: everything that happened on the student's Transitieroute in one
 list, newest first — referrals (made, moved, handed over; other organisations' internal notes
 left out), the student's consents (given, withdrawn, expired), placements (registered, started,
-paused, resumed, completed, ended early), school-naar-werk-gesprekken,
+paused, resumed, completed, ended early), school-naar-werk-gesprekken, eindgesprekken, the exit,
 versions of the school-naar-werk-plan and the privacy agreement (offered, signed by all,
 declined, ended), phases reached, and follow-up check-ins with their RMC alerts.
 
@@ -26,6 +26,7 @@ from network.access import Category, Decision
 from network.crypto import Keyring
 from network.permissions import Principal
 from referrals.checkins import check_in_note
+from referrals.eindgesprek import route_eindgesprekken
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
 from referrals.placements.models import Placement
@@ -33,8 +34,9 @@ from referrals.placements.protocol_models import HOW_LABELS, ContactStatus, Plac
 from referrals.placements.protocol_models import KIND_LABELS as CONTACT_KIND_LABELS
 from referrals.placements.states import KIND_LABELS, PlacementStatus
 from referrals.referral_timeline import event_body, visible_events
+from referrals.route_exit import DESTINATION_LABELS, WAY_OUT_LABELS, route_exit
 from referrals.route_service import decide_route
-from referrals.tags import CheckinTag, RouteTag
+from referrals.tags import CheckinTag, ExitTag, RouteTag
 
 #: what the timeline shows: name (contact), programme and referrals (education), the plan
 TIMELINE_CATEGORIES = (Category.contact, Category.education, Category.plan)
@@ -178,6 +180,21 @@ def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Ent
     return entries
 
 
+def _end_entries(session: Session, route: Route) -> list[Entry]:
+    """The eindgesprekken held and the exit's way out and destination (shown with the plan)."""
+    entries = [Entry(_day(g.held_on), "eindgesprek", _l("Eindgesprek gehouden"), by=g.recorded_by_name,
+                     date_only=True, link=("routes.eindgesprek_detail", {"route_id": route.id, "eindgesprek_id": g.id}))
+               for g in route_eindgesprekken(session, route)]
+    found = route_exit(session, route)
+    if found is not None:
+        entries.append(Entry(found.updated_at, ExitTag.record,
+                             _l("Uitstroom vastgelegd: %(way)s; bestemming: %(destination)s",
+                                way=WAY_OUT_LABELS[found.way_out.value],
+                                destination=DESTINATION_LABELS[found.destination.value]),
+                             ", ".join(found.certificates) or None, found.recorded_by_name))
+    return entries
+
+
 PLACEMENT_STEPS = {
     PlacementStatus.planned: _l("Stage vastgelegd: %(what)s"),
     PlacementStatus.running: _l("Stage begonnen: %(what)s"),
@@ -225,6 +242,6 @@ def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route)
         entries += (_referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
                     + _placement_entries(session, route))
     if decision.permits(Category.plan):
-        entries += _agreement_entries(session, route)
+        entries += _agreement_entries(session, route) + _end_entries(session, route)
     entries.sort(key=lambda e: e.at, reverse=True)
     return Timeline(route, decision, entries)

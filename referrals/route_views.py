@@ -21,7 +21,8 @@ from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
-from referrals.checkins import find_check_in, record_check_in, record_exit
+from referrals.checkins import find_check_in, record_check_in
+from referrals.eindgesprek import route_eindgesprekken
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -34,13 +35,8 @@ from referrals.intake import (
 from referrals.models import ALERT_SITUATIONS, Intake, Route, RoutePhase, RouteStatus, Situation
 from referrals.placements.reads import route_placements
 from referrals.placements.states import KIND_LABELS, STATUS_LABELS
-from referrals.route_schemas import (
-    STARTKWALIFICATIE_ANSWERS,
-    CheckInArgs,
-    ExitArgs,
-    OpenRouteArgs,
-    UpdateRouteArgs,
-)
+from referrals.route_exit import DESTINATION_LABELS, WAY_OUT_LABELS, route_exit
+from referrals.route_schemas import CheckInArgs, OpenRouteArgs, UpdateRouteArgs
 from referrals.route_service import (
     decide_route,
     find_route,
@@ -139,6 +135,8 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         staff=school_staff_accounts(db.session, route.school_id), phases=list(RoutePhase),
         phase_labels=PHASE_LABELS, situation_labels=SITUATION_LABELS, status_labels=_status_labels(),
         intakes=route_intakes(db.session, route), followup_end=followup_end(route),
+        eindgesprekken=route_eindgesprekken(db.session, route), route_exit=route_exit(db.session, route),
+        way_out_labels=WAY_OUT_LABELS, destination_labels=DESTINATION_LABELS,
         placements=route_placements(db.session, principal, route, decision=decision),
         placement_kinds=KIND_LABELS, placement_statuses=STATUS_LABELS,
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
@@ -170,22 +168,6 @@ def update(route_id):
         return redirect_to("routes.detail", _("Het traject is opgeslagen."), route_id=route_id)
     principal, route, decision = _route(route_id)
     return _detail_page(principal, route, decision, values=values, errors=errors, form="update", status=400)
-
-
-@bp.post("/<int:route_id>/uitstroom")
-@require(Permission.route_manage)
-def exit_school(route_id):
-    principal, route, _decision = _route(route_id, event_type=RouteTag.exit, action=AuditAction.update)
-    values = request.form.to_dict()
-    _done, errors = submit(ExitArgs, request.form, lambda data: record_exit(
-        db.session, principal, route, data.get("exit_date"),
-        startkwalificatie=STARTKWALIFICATIE_ANSWERS[data["startkwalificatie"]]))
-    if not errors:
-        return redirect_to("routes.detail", _("De uitstroom is vastgelegd; de nazorgcontacten zijn gepland."),
-                                   route_id=route_id)
-    principal, route, decision = _route(route_id)
-    return _detail_page(principal, route, decision, values={**_route_values(route), **values}, errors=errors,
-                        form="exit", status=400)
 
 
 @bp.route("/<int:route_id>/gesprek", methods=["GET", "POST"])

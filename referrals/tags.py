@@ -203,3 +203,20 @@ AUDITED_AS: dict[DomainEvent, tuple[EventTag, ...]] = {
     DomainEvent.placement_contact_recorded: (PlacementTag.contact_record,),
     DomainEvent.placement_assessment_submitted: (PlacementTag.assessment_submit,),
 }
+
+
+class EindgesprekTag(EventTag):
+    """The eindgesprek (seed 004) on a route: recorded, its form opened, read."""
+
+    record = "eindgesprek:record"
+    form = "eindgesprek:form"
+    view = "eindgesprek:view"
+
+
+class ExitTag(EventTag):
+    """The structured exit of a route (the date itself stays ``route:exit``): its form opened and
+    the student's own route page in the portal."""
+
+    form = "exit:form"
+    record = "exit:record"
+    student_view = "route:student-view"

@@ -122,14 +122,15 @@ def test_stale_version_is_a_conflict(client, session, route_world, route):
 
 def test_exit_and_check_in_forms(client, session, route_world, route):
     login(client, route_world["mentor"])
-    bad = post_form(client, f"/trajecten/{route.id}", {"exit_date": (clock.today() + dt.timedelta(days=9)).isoformat()},
-                    post_url=f"/trajecten/{route.id}/uitstroom")
+    bad = post_form(client, f"/trajecten/{route.id}/uitstroom",
+                    {"exit_date": (clock.today() + dt.timedelta(days=40)).isoformat(), "way_out": "diploma",
+                     "destination": "werk_zonder_ondersteuning"})
     assert bad.status_code == 400 and "toekomst" in bad.get_data(as_text=True)
     route.start_date = add_months(clock.today(), -14)
     session.commit()
     exit_date = add_months(clock.today(), -4).isoformat()
-    done = post_form(client, f"/trajecten/{route.id}", {"exit_date": exit_date},
-                     post_url=f"/trajecten/{route.id}/uitstroom")
+    done = post_form(client, f"/trajecten/{route.id}/uitstroom", {
+        "exit_date": exit_date, "way_out": "diploma", "destination": "werk_zonder_ondersteuning"})
     assert done.status_code == 302
     db.session.expire_all()
     check_in = session.scalar(select(CheckIn).where(CheckIn.route_id == route.id, CheckIn.months == 3))

@@ -174,10 +174,16 @@ def test_exit_of_an_entree_student_adds_24_months(session, route_world, route_ac
     assert [c.months for c in made.check_ins] == [3, 6, 12, 24]
 
 
-def test_exit_in_the_future_is_refused(session, route_actors, route):
+def test_exit_more_than_a_month_ahead_is_refused_within_a_month_it_is_planned(session, route_actors, route):
+    """Issue 20: an exit "in the future beyond a month" is refused; one a few weeks ahead (the end
+    of the school year) may be recorded and schedules the check-ins from that day."""
     with pytest.raises(ValidationFailed) as exc:
-        record_exit(session, route_actors["mentor"], route, clock.today() + dt.timedelta(days=3))
-    assert "toekomst" in str(exc.value.errors["exit_date"][0])
+        record_exit(session, route_actors["mentor"], route, add_months(clock.today(), 1) + dt.timedelta(days=1))
+    assert "meer dan een maand in de toekomst" in str(exc.value.errors["exit_date"][0])
+    assert route.exit_date is None and not route.check_ins
+    ahead = clock.today() + dt.timedelta(days=20)
+    record_exit(session, route_actors["mentor"], route, ahead)
+    assert route.exit_date == ahead and route.check_ins[0].due_date == add_months(ahead, 3)
 
 
 def test_dropout_alerts_the_rmc_once_without_the_name(session, route_world, route_actors, keyring, route):

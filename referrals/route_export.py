@@ -1,0 +1,61 @@
+"""The route's part of the student's download ("alles wat Schakel over je bewaart", AVG art. 15
+and 20): the route with its phases, its eindgesprekken and its exit (issue 20, item 7).
+Registered with :func:`consent.export.register_export_section`; the download's own decision
+(action ``export``) covers it. Codes stay codes in the file (data to take elsewhere); the
+student's pages show them in words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent.export import register_export_section
+from network.crypto import Keyring
+from network.models import Student
+from referrals.eindgesprek import eindgesprek_answers, route_eindgesprekken
+from referrals.models import Route
+from referrals.route_exit import exit_details, route_exit
+
+
+def _route(session: Session, student: Student) -> Route | None:
+    return session.scalar(select(Route).where(Route.student_id == student.id))
+
+
+def route(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    found = _route(session, student)
+    if found is None:
+        return []
+    return [{"school": found.school.name, "phase": found.phase, "status": found.status,
+             "start_date": found.start_date, "expected_exit_date": found.expected_exit_date,
+             "exit_date": found.exit_date, "startkwalificatie": found.startkwalificatie,
+             "followup_months": found.followup_months,
+             "phases": [{"phase": p.phase.value, "planned_date": p.planned_date.isoformat() if p.planned_date else None,
+                         "reached_date": p.reached_date.isoformat() if p.reached_date else None}
+                        for p in found.phases]}]
+
+
+def eindgesprekken(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    found = _route(session, student)
+    if found is None:
+        return []
+    return [{"held_on": g.held_on, "recorded_by": g.recorded_by_name, **eindgesprek_answers(keyring, g)}
+            for g in reversed(route_eindgesprekken(session, found))]
+
+
+def route_exit_section(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    found = _route(session, student)
+    left = route_exit(session, found) if found is not None else None
+    if left is None:
+        return []
+    return [{"exit_date": found.exit_date, "way_out": left.way_out, "destination": left.destination,
+             "certificates": list(left.certificates), "startkwalificatie": found.startkwalificatie,
+             "recorded_by": left.recorded_by_name, "updated_at": left.updated_at,
+             **{key: None for key in ("reason", "next_school", "retourticket")}, **exit_details(keyring, left)}]
+
+
+register_export_section("route", route)
+register_export_section("eindgesprekken", eindgesprekken)
+register_export_section("route_exit", route_exit_section)
