@@ -70,9 +70,8 @@ def _schema_fields() -> dict[str, fields.Field]:
         "step": fields.String(load_default=IntermediateStep.geen.value, validate=validate.OneOf(
             list(STEP_LABELS), error=_l("Kies of er een tussenstap nodig is."))),
     }
-    for q in QUESTIONS:
-        extra = {"required": True} if q.required else {"load_default": None}
-        result[q.code] = fields.String(**extra, validate=validate.Length(
+    for q in QUESTIONS:  # the required words of the student are the service's check (one message)
+        result[q.code] = fields.String(load_default=None, validate=validate.Length(
             max=MAX_ANSWER, error=_l("Houd het antwoord korter dan %(max)s tekens.", max=MAX_ANSWER)))
     return result
 

@@ -20,7 +20,7 @@ from network.web import keyring, login_required_view
 from referrals.eindgesprek import eindgesprek_answers, read_back, route_eindgesprekken
 from referrals.models import Route
 from referrals.route_exit import DESTINATION_LABELS, WAY_OUT_LABELS, exit_details, route_exit
-from referrals.tags import ExitTag
+from referrals.tags import RouteTag
 
 bp = Blueprint("my_route", __name__)
 
@@ -58,7 +58,7 @@ def page():
     actor, student, role, choices = portal_subject()
     if student is None:
         return portal_empty()
-    portal_read(actor, student, ExitTag.student_view)
+    portal_read(actor, student, RouteTag.student_view)
     route = db.session.scalar(select(Route).where(Route.student_id == student.id)
                               .options(selectinload(Route.phases), selectinload(Route.school)))
     talks, left, details = [], None, {}

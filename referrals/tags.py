@@ -57,6 +57,8 @@ class RouteTag(EventTag):
     list = "route:list"
     open_form = "route:open-form"
     timeline = "route:timeline"
+    #: the student's own route in the portal (issue 20)
+    student_view = "route:student-view"
 
 
 class IntakeTag(EventTag):
@@ -215,8 +217,7 @@ class EindgesprekTag(EventTag):
 
 class ExitTag(EventTag):
     """The structured exit of a route (the date itself stays ``route:exit``): its form opened and
-    the student's own route page in the portal."""
+    the exit recorded."""
 
     form = "exit:form"
     record = "exit:record"
-    student_view = "route:student-view"

@@ -109,11 +109,13 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            "placements.employer_matches",
                            # the same through the API (item 6): the contacts and the assessments
                            "placements_api.list_contacts", "placements_api.list_assessments",
-                           "placements_api.get_assessment"},
+                           "placements_api.get_assessment",
+                           # the eindgesprek and the structured exit (issue 20), decided with the plan
+                           "routes.eindgesprek", "routes.eindgesprek_detail", "routes.exit_school"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},
                 "student": {"consent.portal", "consent.access_log", "consent.download", "consent.receipt",
                             "placements.my_assessments", "placements.my_guidance", "placements.my_placements",
-                            "placements.my_guidance_save", "placements.my_guidance_share"}}
+                            "placements.my_guidance_save", "placements.my_guidance_share", "my_route.page"}}
     assert expected.get(role, set()) <= reading, sorted(reading)

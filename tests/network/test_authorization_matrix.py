@@ -300,6 +300,11 @@ MATRIX: dict[str, object] = {
     "routes.exit_school": Perm(Permission.route_manage, school_walls),
     "routes.intake": Perm(Permission.route_manage, school_walls),
     "routes.intake_detail": Perm(Permission.route_view, school_walls),
+    # the eindgesprek and the structured exit (referrals/exit_views.py, issue 20): the route's walls,
+    # decided with the plan category
+    "routes.eindgesprek": Perm(Permission.route_manage, school_walls),
+    "routes.eindgesprek_detail": Perm(Permission.route_view, school_walls),
+    "my_route.page": LOGIN,  # the student's own route in the portal (referrals/student_route_views.py)
     "routes.timeline": Perm(Permission.route_view, school_walls),
     "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
     "routes.rmc_alert": Perm(Permission.checkin_record, route_check_in_walls),
@@ -683,18 +688,20 @@ def _requests(session, consents):
 
 
 def _routes(schools):
-    """A route per tenant's school (a student of its own), with an intake and a check-in after
-    the exit: ``route_id``, ``intake_id`` and ``check_in_id`` per tenant."""
+    """A route per tenant's school (a student of its own), with an intake, an eindgesprek and a
+    check-in after the exit: ``route_id``, ``intake_id``, ``eindgesprek_id`` and ``check_in_id``
+    per tenant."""
     import datetime as dt
     import json
 
     from flask import current_app
 
     from network.db import db
+    from referrals.exit_models import Eindgesprek
     from referrals.models import CheckIn, Intake, Route, RouteStatus
 
     keyring = current_app.extensions["schakel.keyring"]
-    found = {"route_id": {}, "intake_id": {}, "check_in_id": {}}
+    found = {"route_id": {}, "intake_id": {}, "check_in_id": {}, "eindgesprek_id": {}}
     today = clock.today()
     for tenant, school in schools.items():
         route = Route(student=StudentFactory(school=school), school_id=school.id,
@@ -707,6 +714,12 @@ def _routes(schools):
         intake.content_encrypted = keyring.encrypt(json.dumps({"summary": "Jobcoach"}), intake.content_ref())
         db.session.add(intake)
         db.session.flush()
+        talk = Eindgesprek(route_id=route.id, held_on=today - dt.timedelta(days=40), recorded_by_name="Mentor")
+        talk.content_encrypted = keyring.encrypt(json.dumps({"student_words": "Ja", "partners": []}),
+                                                 talk.content_ref())
+        db.session.add(talk)
+        db.session.flush()
+        found["eindgesprek_id"][tenant] = talk.id
         found["route_id"][tenant], found["intake_id"][tenant] = route.id, intake.id
         found["check_in_id"][tenant] = route.check_ins[0].id
     db.session.flush()

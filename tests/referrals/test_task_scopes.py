@@ -261,7 +261,8 @@ def test_the_route_page_sets_the_step_and_the_exit_records_the_startkwalificatie
             "expected_exit_date": route.expected_exit_date.isoformat(), "doelgroepregister_open": "true",
             "version": str(route.version)}
     assert post_form(client, page, form, post_url=f"{page}/bewerken").status_code == 302
-    exit_form = {"exit_date": clock.today().isoformat(), "way_out": "diploma", "destination": "werk_zonder_ondersteuning"}
+    exit_form = {"exit_date": clock.today().isoformat(), "way_out": "diploma",
+                 "destination": "werk_zonder_ondersteuning"}
     response = post_form(client, f"{page}/uitstroom", {**exit_form, "startkwalificatie": "misschien"})
     assert response.status_code == 400 and "Kies of de leerling een startkwalificatie heeft." in response.get_data(
         as_text=True)
