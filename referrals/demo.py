@@ -14,9 +14,10 @@ from network.crypto import Keyring
 from network.models import Account, Membership, SchoolLevel, Student
 from network.permissions import Principal, permissions_for
 from network.web import acting_from
-from referrals.checkins import record_check_in, record_exit
+from referrals.checkins import record_check_in
 from referrals.intake import record_intake
 from referrals.models import CheckIn, Route, RoutePhase
+from referrals.route_exit import record_structured_exit
 from referrals.route_service import add_months, open_route, update_route
 
 #: (first, last name, staff e-mail, phase, months since exit or None, intake days ago or None)
@@ -83,8 +84,13 @@ def seed_demo_routes(session: Session, keyring: Keyring, today: dt.date) -> int:
         if exit_date is not None:
             # the demo's leavers graduated: from mbo 2 on that is a startkwalificatie (so the RMC's
             # legal task does not cover them; Lisa and Yasmina are reported to the RMC instead)
-            record_exit(session, actor, route, exit_date, today=today,
-                        startkwalificatie=student.level in (SchoolLevel.mbo2, SchoolLevel.mbo3, SchoolLevel.mbo4))
+            # recorded as the exit page does: with the way out, the destination and a retourticket
+            with_sk = student.level in (SchoolLevel.mbo2, SchoolLevel.mbo3, SchoolLevel.mbo4)
+            record_structured_exit(session, actor, keyring, route, {
+                "exit_date": exit_date, "startkwalificatie": "ja" if with_sk else "nee",
+                "way_out": "diploma" if with_sk else "entree_diploma", "certificates": "VCA\nHeftruck",
+                "destination": "werk_met_ondersteuning",
+                "retourticket": "Later alsnog een opleiding in de BBL bij de werkgever."}, today=today)
             first_check_in = session.scalar(select(CheckIn).where(CheckIn.route_id == route.id, CheckIn.months == 3))
             if months_since_exit >= 6 and first_check_in is not None:
                 record_check_in(session, actor, keyring, first_check_in,
