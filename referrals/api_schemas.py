@@ -8,6 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from network.schemas import BaseSchema
+from referrals.exit_models import Destination, WayOut
 from referrals.models import RoutePhase, RouteStatus, Situation
 from referrals.route_service import CHECK_IN_MONTHS
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
@@ -240,6 +241,22 @@ class RouteExitArgs(ApiArgs):
         "description": "Verliet de leerling de school met een startkwalificatie (mbo 2 of hoger, havo, vwo)? "
                        "null: onbekend. Zonder (bekende) startkwalificatie dekt de wettelijke taak van het RMC de "
                        "jongere tot 23 jaar."})
+    # the structured exit (issue 20): with a way out and a destination the exit is recorded as the
+    # exit page records it; without them only the date and the startkwalificatie
+    way_out = fields.String(load_default=None, allow_none=True, validate=one_of([w.value for w in WayOut]),
+                            metadata={"description": "Hoe de leerling de school verliet (tussentijds: met reason)."})
+    destination = fields.String(load_default=None, allow_none=True,
+                                validate=one_of([d.value for d in Destination]),
+                                metadata={"description": "Waar de leerling na school heen gaat."})
+    reason = _text(500, "De reden van een tussentijdse uitstroom.")
+    certificates = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=None,
+                               allow_none=True, validate=validate.Length(max=20),
+                               metadata={"description": "Behaalde certificaten, zoals VCA of heftruck."})
+    next_school = _text(200, "De school van een vervolgopleiding of BBL.")
+    retourticket = _text(2000, "Waarvoor de leerling later terug kan komen.")
+    confirm = fields.Boolean(load_default=False, metadata={
+        "description": "Bevestigt een bestemming die niet volgt uit de manier van uitstromen (anders 400 met "
+                       "de vraag bij het veld confirm)."})
 
 
 class RecordCheckInArgs(ApiArgs):
@@ -307,7 +324,15 @@ class RouteEducationSchema(Schema):
     level = fields.String(allow_none=True)
 
 
+class RouteExitSchema(Schema):
+    way_out = fields.String(metadata={"enum": [w.value for w in WayOut]})
+    destination = fields.String(metadata={"enum": [d.value for d in Destination]})
+    certificates = fields.List(fields.String())
+
+
 class RouteDetailSchema(RouteSchema):
+    exit = fields.Nested(RouteExitSchema, allow_none=True, metadata={
+        "description": "De vastgelegde uitstroom; alleen met een grondslag voor opleidingsgegevens."})
     education = fields.Nested(RouteEducationSchema, allow_none=True,
                               metadata={"description": "Alleen met een grondslag voor opleidingsgegevens."})
     phases = fields.List(fields.Nested(PhaseSchema))

@@ -52,6 +52,7 @@ from referrals.api_schemas import (
 )
 from referrals.checkins import check_in_note, record_check_in
 from referrals.models import CheckIn, Route, RoutePhase
+from referrals.route_exit import record_structured_exit, route_exit
 from referrals.tags import CheckinTag, RouteTag
 
 bp = Blueprint("routes_api", __name__, url_prefix="/api/v1", description="Trajecten (Transitieroute) en nazorg")
@@ -105,6 +106,9 @@ def _detail(route: Route, decision: Decision) -> dict[str, Any]:
     body["phases"] = [{"phase": p.phase.value, "planned_date": p.planned_date, "reached_date": p.reached_date}
                       for p in route.phases]
     body["check_ins"] = [_check_in(c) for c in route.check_ins]
+    left = route_exit(db.session, route) if decision.permits(Category.education) else None
+    body["exit"] = ({"way_out": left.way_out.value, "destination": left.destination.value,
+                     "certificates": list(left.certificates)} if left is not None else None)
     return body
 
 
@@ -182,14 +186,21 @@ def update_route(route_id):
 @bp.problems(*_CHANGE_PROBLEMS)
 def record_exit(route_id):
     """De leerling verliet de school: het traject gaat in nazorg en de nazorgcontacten (na 3,
-    6 en 12 maanden; 24 bij RMC-nazorg) worden gepland. Vereist `If-Match`."""
+    6 en 12 maanden; 24 bij RMC-nazorg) worden gepland. Met `way_out` en `destination` wordt de
+    uitstroom volledig vastgelegd (certificaten, retourticket); een bestemming die niet volgt uit
+    de manier van uitstromen vraagt `confirm`. Vereist `If-Match`."""
     principal = api_principal()
     route = _route(principal, route_id)
     require_json()
     check_if_match(route.version, "het traject")
     data = load_body(RouteExitArgs)
     decision = _decided(principal, route, event_type=RouteTag.exit, action=AuditAction.update)
-    checkins.record_exit(db.session, principal, route, data["exit_date"], startkwalificatie=data["startkwalificatie"])
+    if data.get("way_out") or data.get("destination"):
+        data["startkwalificatie"] = {True: "ja", False: "nee"}.get(data["startkwalificatie"], "onbekend")
+        record_structured_exit(db.session, principal, keyring(), route, data)
+    else:
+        checkins.record_exit(db.session, principal, route, data["exit_date"],
+                             startkwalificatie=data["startkwalificatie"])
     return _answer(route, decision)
 
 

@@ -261,3 +261,32 @@ def test_openapi_documents_the_route_operations(client):
     assert any(p["name"] == "If-Match" for p in patch["parameters"])
     check_ins = paths["/api/v1/routes/{route_id}/check-ins"]
     assert "get" in check_ins and "409" in check_ins["post"]["responses"]
+
+
+def test_the_structured_exit_through_the_api_asks_about_a_contradiction(client, session, route, systems):
+    """Issue 20: with a way out and a destination the API records the exit as the page does; a
+    contradiction is a 400 asking for ``confirm``, missing fields are field errors, nothing is
+    written until it is right; the route then shows the exit."""
+    url = f"{API}/{route.id}"
+    route.start_date = add_months(clock.today(), -12)
+    session.commit()
+    body = {"exit_date": add_months(clock.today(), -1).isoformat(), "way_out": "tussentijds",
+            "destination": "vervolgopleiding", "startkwalificatie": False, "certificates": ["VCA", "Heftruck"]}
+    tag = client.get(url, headers=systems["school"]).headers["ETag"]
+    missing = send(client, "POST", f"{url}/exit", body, systems["school"], if_match=tag)
+    assert missing.status_code == 400 and missing.mimetype == PROBLEM
+    assert {"field": "reason", "message": "Vul de reden van de tussentijdse uitstroom in."} in \
+        [{"field": e["field"], "message": e["message"]} for e in missing.get_json()["errors"]]
+    asked = send(client, "POST", f"{url}/exit", {**body, "reason": "Werk"}, systems["school"], if_match=tag)
+    assert asked.status_code == 400 and any(e["field"] == "confirm" and "geen school genoemd" in e["message"]
+                                            for e in asked.get_json()["errors"])
+    assert client.get(url, headers=systems["school"]).get_json()["exit_date"] is None
+    done = send(client, "POST", f"{url}/exit", {**body, "reason": "Werk", "confirm": True}, systems["school"],
+                if_match=tag)
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json()["exit"] == {"way_out": "tussentijds", "destination": "vervolgopleiding",
+                                       "certificates": ["VCA", "Heftruck"]}
+    assert done.get_json()["startkwalificatie"] is False and done.headers["ETag"] != tag
+    stale = send(client, "POST", f"{url}/exit", {**body, "reason": "Werk", "confirm": True}, systems["school"],
+                 if_match=tag)
+    assert stale.status_code == 412
