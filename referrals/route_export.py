@@ -1,5 +1,7 @@
 """The route's part of the student's download ("alles wat Schakel over je bewaart", AVG art. 15
-and 20): the route with its phases, its eindgesprekken and its exit (issue 20, item 7).
+and 20): the route with its phases, its school-naar-werk-gesprekken, its eindgesprekken, its
+exit, the follow-up check-ins, and the referrals about the student with their sign-up details
+(issue 20, item 7).
 Registered with :func:`consent.export.register_export_section`; the download's own decision
 (action ``export``) covers it. Codes stay codes in the file (data to take elsewhere); the
 student's pages show them in words.
@@ -15,9 +17,13 @@ from sqlalchemy.orm import Session
 from consent.export import register_export_section
 from network.crypto import Keyring
 from network.models import Student
+from referrals.checkins import check_in_note
 from referrals.eindgesprek import eindgesprek_answers, route_eindgesprekken
-from referrals.models import Route
+from referrals.intake import intake_answers, route_intakes
+from referrals.models import CheckIn, Referral, Route
 from referrals.route_exit import exit_details, route_exit
+from referrals.states import ReferralStatus
+from referrals.wizard_service import read_details
 
 
 def _route(session: Session, student: Student) -> Route | None:
@@ -56,6 +62,34 @@ def route_exit_section(session: Session, keyring: Keyring, student: Student) -> 
              **{key: None for key in ("reason", "next_school", "retourticket")}, **exit_details(keyring, left)}]
 
 
+def intakes(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    found = _route(session, student)
+    if found is None:
+        return []
+    return [{"held_on": i.held_on, "recorded_by": i.recorded_by_name, **intake_answers(keyring, i)}
+            for i in reversed(route_intakes(session, found))]
+
+
+def check_ins(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CheckIn).join(Route, Route.id == CheckIn.route_id)
+                           .where(Route.student_id == student.id).order_by(CheckIn.due_date, CheckIn.id))
+    return [{"months": c.months, "due_date": c.due_date, "situation": c.situation, "note": check_in_note(keyring, c),
+             "recorded_at": c.recorded_at, "recorded_by": c.recorded_by_name} for c in rows]
+
+
+def referrals(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
+    """The referrals made about the student (not the school's unsent drafts), with the sign-up's details."""
+    rows = session.scalars(select(Referral).where(
+        Referral.student_id == student.id, Referral.status != ReferralStatus.draft).order_by(Referral.id))
+    return [{"id": r.id, "from": r.from_organisation.name,
+             "from_name": r.from_name, "to": r.to_organisation.name, "service": r.service.name if r.service else None,
+             "purpose": r.purpose, "type": r.type, "status": r.status, "outcome": r.outcome,
+             "categories": r.categories, "sent_at": r.sent_at, "details": read_details(keyring, r)} for r in rows]
+
+
 register_export_section("route", route)
+register_export_section("school_naar_werk_gesprekken", intakes)
 register_export_section("eindgesprekken", eindgesprekken)
 register_export_section("route_exit", route_exit_section)
+register_export_section("check_ins", check_ins)
+register_export_section("referrals", referrals)

@@ -1,5 +1,7 @@
 """The student's own route in the portal (``/mijn-gegevens/route``, issue 20, item 7): the
-route's phases, the eindgesprek and the exit, in B1 Dutch in the "je" form, with no codes. The
+route's phases, the school-naar-werk-gesprek, the eindgesprek, the exit, the follow-up check-ins
+and the referrals about the student (to whom, for what, how it stands), in B1 Dutch in the "je"
+form, with no codes. The
 portal's own subject and decision are used (:func:`consent.views.portal_subject`, purpose
 ``inzage``), so the read is decided and audited as every portal page is. The route's name
 follows the school type (PrO/VSO: Route van school naar werk; entree: arbeidsmarktroute; mbo:
@@ -17,9 +19,13 @@ from consent.views import portal_empty, portal_read, portal_subject
 from network.db import db
 from network.models import SchoolLevel
 from network.web import keyring, login_required_view
+from referrals.checkins import check_in_note
 from referrals.eindgesprek import eindgesprek_answers, read_back, route_eindgesprekken
-from referrals.models import Route
+from referrals.intake import answered_sections, intake_answers, route_intakes
+from referrals.models import CheckIn, Referral, Route
 from referrals.route_exit import DESTINATION_LABELS, WAY_OUT_LABELS, exit_details, route_exit
+from referrals.route_timeline import SITUATION_LABELS
+from referrals.states import ReferralStatus
 from referrals.tags import RouteTag
 
 bp = Blueprint("my_route", __name__)
@@ -44,6 +50,18 @@ STUDENT_QUESTIONS = {
 }
 
 
+#: how a referral about them stands, as a student reads it (drafts are not shown: nothing was sent)
+S = ReferralStatus
+REFERRAL_WORDS = {
+    S.requested: _l("Verstuurd. Ze kijken of ze je kunnen helpen."),
+    S.accepted: _l("Ze gaan je helpen."), S.in_progress: _l("Ze helpen je nu."),
+    S.on_hold: _l("Even gepauzeerd."), S.completed: _l("Klaar."),
+    S.rejected: _l("Ze kunnen je niet helpen. Je school zoekt met je verder."),
+    S.failed: _l("Het is niet gelukt. Je school zoekt met je verder."), S.cancelled: _l("Ingetrokken."),
+    S.entered_in_error: _l("Per ongeluk aangemaakt; niet verstuurd."),
+}
+
+
 def route_name(level: SchoolLevel | None):
     if level in (SchoolLevel.pro, SchoolLevel.vso):
         return _l("Route van school naar werk")
@@ -61,13 +79,22 @@ def page():
     portal_read(actor, student, RouteTag.student_view)
     route = db.session.scalar(select(Route).where(Route.student_id == student.id)
                               .options(selectinload(Route.phases), selectinload(Route.school)))
-    talks, left, details = [], None, {}
+    talks, left, details, intakes, check_ins = [], None, {}, [], []
     if route is not None:
+        intakes = [(i, answered_sections(intake_answers(keyring(), i))) for i in route_intakes(db.session, route)]
         talks = [(g, read_back(db.session, eindgesprek_answers(keyring(), g)))
                  for g in route_eindgesprekken(db.session, route)]
         left = route_exit(db.session, route)
         details = exit_details(keyring(), left)
+        check_ins = [(c, check_in_note(keyring(), c)) for c in db.session.scalars(
+            select(CheckIn).where(CheckIn.route_id == route.id).order_by(CheckIn.due_date))]
+    referrals = db.session.scalars(select(Referral).where(
+        Referral.student_id == student.id, Referral.status.not_in([S.draft, S.entered_in_error]))
+        .options(selectinload(Referral.to_organisation), selectinload(Referral.service))
+        .order_by(Referral.id.desc())).all()
     return render_template("referrals/routes/my_route.html", student=student, role=role, choices=choices,
                            route=route, name=route_name(student.level), phases=STUDENT_PHASES,
-                           questions=STUDENT_QUESTIONS, talks=talks, left=left, details=details,
+                           questions=STUDENT_QUESTIONS, talks=talks, left=left, details=details, intakes=intakes,
+                           check_ins=check_ins, situation_labels=SITUATION_LABELS, referrals=referrals,
+                           referral_words=REFERRAL_WORDS,
                            way_out_labels=WAY_OUT_LABELS, destination_labels=DESTINATION_LABELS)

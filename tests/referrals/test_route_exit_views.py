@@ -140,3 +140,41 @@ def test_the_student_reads_their_route_in_words(client, session, route_world, ro
     html = client.get("/mijn-gegevens/route").get_data(as_text=True)
     assert "nog geen route" in html and "bakker" not in html
     assert client.get(f"/mijn-gegevens/route?leerling={route.student_id}").status_code == 404
+
+
+def test_the_student_reads_their_gesprek_check_ins_and_referrals_and_downloads_them(client, session, route_world,
+                                                                                    route_actors, keyring, route):
+    from referrals.checkins import record_check_in
+    from referrals.intake import record_intake
+    from referrals.models import CheckIn, Referral
+    from referrals.states import ReferralStatus, ReferralType
+    from tests.socialmap.conftest import add_service
+
+    record_intake(session, route_actors["mentor"], keyring, route,
+                  {"held_on": clock.today(), "dream_job": "Bakker", "summary": "Een vaste begeleider"})
+    record_structured_exit(session, route_actors["mentor"], keyring, route, {
+        "exit_date": add_months(clock.today(), -4), "way_out": "diploma", "destination": "werkzoekend",
+        "startkwalificatie": "ja"})
+    session.commit()
+    first = session.scalars(select(CheckIn).where(CheckIn.route_id == route.id).order_by(CheckIn.due_date)).first()
+    record_check_in(session, route_actors["mentor"], keyring, first, {"situation": "werkend", "note": "Bij de bakker"})
+    service = add_service(route_world["gemeente"], "Jobcoaching jongeren")
+    for status in (ReferralStatus.in_progress, ReferralStatus.draft):
+        session.add(Referral(student_id=route.student_id, from_organisation_id=route_world["school"].id,
+                             to_organisation_id=route_world["gemeente"].id, service_id=service.id,
+                             purpose="jobcoaching", type=ReferralType.transitieroute, status=status,
+                             from_name="Mentor", sent_at=clock.utcnow() if status != ReferralStatus.draft else None))
+    account = make_member(Role.student, route_world["school"])
+    route_world["student"].account_id = account.id
+    session.commit()
+    login(client, account)
+    html = client.get("/mijn-gegevens/route").get_data(as_text=True)
+    assert "Je gesprek over school en werk" in html and "Wat is je wensberoep?" in html and "Bakker" in html
+    assert "Na 3 maanden" in html and "Werkend" in html and "Bij de bakker" in html
+    assert "Jobcoaching jongeren" in html and "Ze helpen je nu." in html
+    assert html.count("Jobcoaching jongeren") == 1  # the school's unsent draft is not shown
+    assert not re.search(r"\b(in-progress|werkend|transitieroute)\b", html)
+    data = client.get("/mijn-gegevens/download?formaat=json").get_json()
+    assert data["school_naar_werk_gesprekken"][0]["dream_job"] == "Bakker"
+    assert data["check_ins"][0]["situation"] == "werkend" and data["check_ins"][0]["note"] == "Bij de bakker"
+    assert [r["status"] for r in data["referrals"]] == ["in-progress"] and data["referrals"][0]["to"]
