@@ -100,7 +100,8 @@ def type_words(types) -> str:
 #: (organisation type, purpose, code) -> (label, legal reference, own region only, the law's scope,
 #: categories). The scope is checked per student on every decision (consent.models.TaskScope):
 #: the RMC's task covers leavers without a startkwalificatie, not a pupil still at school; UWV's
-#: covers a student with an open doelgroepregister matter, not every student.
+#: covers a student with an open doelgroepregister matter, not every student, and with it the
+#: instruments of UWV's own law on the student's route (referrals.instruments: the plan category).
 LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, TaskScope | None, tuple[Category, ...]]] = {
     (OrganisationType.rmc, "rmc-nazorg", "rmc-nazorg"): (
         "RMC-nazorg van schoolverlaters",
@@ -109,7 +110,7 @@ LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, TaskS
     (OrganisationType.uwv, "doelgroepregister-aanvraag", "uwv-doelgroepregister"): (
         "Beoordeling doelgroepregister door UWV",
         "Wettelijke taak van UWV (Wet banenafspraak; gebruik BSN: Wet algemene bepalingen BSN art. 10)",
-        False, TaskScope.uwv, (C.contact, C.bsn)),
+        False, TaskScope.uwv, (C.contact, C.bsn, C.plan)),
 }
 
 
