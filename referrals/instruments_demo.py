@@ -20,7 +20,7 @@ T = OrganisationType
 #: (first, last name, staff e-mail, [(kind, arranged by type, months after the exit, fields)])
 DEMO_INSTRUMENTS = (
     ("Jesse", "Martens", "r.jansen@lindecollege.example", (
-        ("doelgroepregister", T.uwv, -2, {"register_status": "geindiceerd",
+        ("doelgroepregister", T.uwv, -2, {"register_status": "geindiceerd", "evidence": "Besluit UWV DR-2026-0107",
                                           "arranged_by_name": "Team doelgroepregister"}),
         ("jobcoach", T.gemeente, 0, {"funder": "gemeente", "hours_per_week": 4,
                                      "evidence": "Beschikking JC-2026-0412", "arranged_by_name": "Jobcoach gemeente",

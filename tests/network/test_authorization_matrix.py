@@ -96,6 +96,12 @@ def route_check_in_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def route_instrument_walls(role: str, tenant: str) -> bool:
+    """The instruments of a route: the own school's staff, and a gemeente or UWV with a basis for
+    the student (the matrix's gemeente was given no consent: 404 for it, as for an unknown id)."""
+    return role in SCHOOL_STAFF and tenant == "own"
+
+
 def student_api_walls(role: str, tenant: str) -> bool:
     """Students and consents in the API: the own school's staff see their own students; the
     matrix's partner (a gemeente) was given no consent by any of them, so every id is 404."""
@@ -303,6 +309,10 @@ MATRIX: dict[str, object] = {
     "routes.timeline": Perm(Permission.route_view, school_walls),
     "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
     "routes.rmc_alert": Perm(Permission.checkin_record, route_check_in_walls),
+    # the instruments of the move into work (referrals/instrument_views.py): school staff and partner
+    # staff (referral_view); the decision decides who sees which
+    "routes.instruments": Perm(Permission.referral_view, route_instrument_walls),
+    "routes.record": Perm(Permission.referral_view, route_instrument_walls),
     # placements (referrals/placements/views.py): as the route pages (the route's walls and decision);
     # an empty post is 400 with the form again. The map's editors answer proposed companies of
     # their region (referrals/placements/proposal_views.py; the hub admin any region's)
