@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from marshmallow import fields
 
 from network.access import Category
 from network.audit import AuditAction
 from network.db import db
 from network.models import OrganisationType
 from network.permissions import Permission
+from network.schemas import FormSchema
 from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.instruments import (
     FUNDER_LABELS,
@@ -23,6 +25,7 @@ from referrals.instruments import (
     InstrumentArgs,
     arranging_organisations,
     by_law_indicated,
+    end_instrument,
     instrument_access,
     instrument_note,
     owner_type,
@@ -42,14 +45,24 @@ def _kinds(access) -> list[tuple[str, str]]:
     return [(k.value, KIND_LABELS[k]) for k in kinds]
 
 
-def _page(access, *, values=None, errors=None, status=200):
+class EndArgs(FormSchema):
+    end_date = fields.Date(load_default=None)
+
+
+def _endable(access, instruments) -> set[int]:
+    """The instruments whose end the reader may set: the school any, a partner its own law's."""
+    if not access.can_record:
+        return set()
+    return {i.id for i in instruments if access.reader is OrganisationType.school or owner_type(i) is access.reader}
+
+
+def _page(access, *, values=None, errors=None, status=200, ending=None, end_errors=None, end_value=""):
     principal = current_principal()
     route = access.route
     instruments = route_instruments(db.session, access)
-    if values is None:
-        by_law = by_law_indicated(route)
-        values = {"register_status": RegisterStatus.geindiceerd.value if by_law else "",
-                  "arranged_by_name": principal.name, "arranged_by_organisation_id": str(principal.organisation_id)}
+    defaults = {"register_status": RegisterStatus.geindiceerd.value if by_law_indicated(route) else "",
+                "arranged_by_name": principal.name, "arranged_by_organisation_id": str(principal.organisation_id)}
+    values = {**defaults, **(values or {})}
     html = render_template(
         "referrals/routes/instruments.html", route=route, student=route.student, decision=access.decision,
         Category=Category, access=access, instruments=instruments,
@@ -57,7 +70,8 @@ def _page(access, *, values=None, errors=None, status=200):
         kind_labels=KIND_LABELS, register_labels=REGISTER_LABELS, funder_labels=FUNDER_LABELS,
         kinds=_kinds(access), organisations=arranging_organisations(db.session, route),
         by_law=by_law_indicated(route), values=values, errors=errors or {},
-        is_school=access.reader is OrganisationType.school)
+        is_school=access.reader is OrganisationType.school, endable=_endable(access, instruments), ending=ending,
+        end_errors=end_errors or {}, end_value=end_value)
     return html, status
 
 
@@ -80,3 +94,18 @@ def record(route_id):
         return redirect_to("routes.instruments", _("Het instrument is vastgelegd."), route_id=route_id)
     access = instrument_access(db.session, principal, route_id, event_type=InstrumentTag.form)
     return _page(access, values=values, errors=errors, status=400)
+
+
+@bp.post("/<int:route_id>/instrumenten/<int:instrument_id>/einde")
+@require(Permission.referral_view)
+def end(route_id, instrument_id):
+    principal = current_principal()
+    access = instrument_access(db.session, principal, route_id, action=AuditAction.update,
+                               event_type=InstrumentTag.form)
+    _done, errors = submit(EndArgs, request.form, lambda data: end_instrument(
+        db.session, principal, access, instrument_id, data.get("end_date")))
+    if not errors:
+        return redirect_to("routes.instruments", _("De einddatum is vastgelegd."), route_id=route_id)
+    access = instrument_access(db.session, principal, route_id, event_type=InstrumentTag.form)
+    return _page(access, status=400, ending=instrument_id, end_errors=errors,
+                 end_value=request.form.get("end_date", ""))

@@ -251,6 +251,38 @@ def record_instrument(session: Session, actor: Principal, keyring: Keyring, acce
     return instrument
 
 
+def end_instrument(session: Session, actor: Principal, access: Access, instrument_id: Any, end_date: dt.date | None, *,
+                   today: dt.date | None = None) -> Instrument:
+    """Set (or correct) the end date of an instrument the actor may record (the school any, a
+    partner its own law's): not before its start, not more than a year ahead.
+
+    :raises NotFound: no such instrument on the route for this reader. :raises ValidationFailed:
+        a Dutch message on ``end_date``; nothing is written."""
+    today = today or clock.today()
+    found = session.get(Instrument, instrument_id) if isinstance(instrument_id, int) and 0 < instrument_id < 2**31 \
+        else None
+    if (found is None or found.route_id != access.route.id or not access.can_record
+            or not (access.reader is T.school or owner_type(found) is access.reader)):
+        raise NotFound(_l("Dit instrument bestaat niet, of u heeft er geen toegang toe."))
+    if access.route.status is RouteStatus.closed:
+        raise Conflict(_l("Dit traject is afgesloten en kan niet meer worden gewijzigd."))
+    if end_date is None:
+        raise ValidationFailed(errors={"end_date": [_l("Vul de einddatum in.")]})
+    if end_date < found.start_date:
+        raise ValidationFailed(errors={"end_date": [_l("De einddatum ligt vóór de startdatum.")]})
+    if end_date > today + dt.timedelta(days=366):
+        raise ValidationFailed(errors={"end_date": [_l("De einddatum ligt meer dan een jaar vooruit.")]})
+    previous = found.end_date
+    found.end_date = end_date
+    record(session, actor, action=AuditAction.update, event_type=InstrumentTag.end, object_type="instrument",
+           object_id=found.id, student_id=access.route.student_id, purpose=access.decision.purpose,
+           basis=access.decision.basis_label,
+           detail={"kind": found.kind.value, "end_date": end_date.isoformat(),
+                   "previous": previous.isoformat() if previous else None})
+    session.flush()
+    return found
+
+
 def school_route_instruments(session: Session, actor: Principal, route: Route) -> list[Instrument]:
     """The route page's section: the instruments, decided (and audited) for the plan category."""
     decision = decide_route(session, actor, route, event_type=InstrumentTag.view, categories=(Category.plan,))

@@ -135,6 +135,8 @@ class InstrumentTag(EventTag):
     """The instruments of the move into work on a route (referrals.instruments)."""
 
     record = "instrument:record"
+    #: an instrument's end date set (or corrected) afterwards
+    end = "instrument:end"
     #: the route's instruments read (the instruments page, the route page's section)
     view = "instrument:view"
     #: the record form opened (it shows the student's name)

@@ -313,6 +313,8 @@ MATRIX: dict[str, object] = {
     # staff (referral_view); the decision decides who sees which
     "routes.instruments": Perm(Permission.referral_view, route_instrument_walls),
     "routes.record": Perm(Permission.referral_view, route_instrument_walls),
+    # the matrix's routes have no instruments: an unknown instrument is 404 for everyone
+    "routes.end": Perm(Permission.referral_view, lambda role, tenant: False),
     # placements (referrals/placements/views.py): as the route pages (the route's walls and decision);
     # an empty post is 400 with the form again. The map's editors answer proposed companies of
     # their region (referrals/placements/proposal_views.py; the hub admin any region's)
@@ -862,7 +864,8 @@ _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
           "hsds_id": "00000000-0000-4000-8000-000000000000",
           "import_id": "00000000-0000-4000-8000-000000000001",
           "section": "future", "number": 1,  # an agreement's section and version
-          "subscription_id": 1}  # a webhook subscription: refused (403) before it is looked up
+          "subscription_id": 1,  # a webhook subscription: refused (403) before it is looked up
+          "instrument_id": 1}  # the world has no instrument: 404 for whoever may reach the route
 
 
 def build_url(rule, world, tenant: str) -> str:

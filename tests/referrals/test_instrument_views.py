@@ -154,3 +154,58 @@ def test_the_page_speaks_english_when_asked(client, session, keyring, rworld, ra
     html = client.get(url).get_data(as_text=True)
     assert "Instruments into work of" in html and "Job coach (paid by UWV, 3 hours per week)" in html
     assert "Record an instrument" in html and "Instrumenten naar werk" not in html
+
+
+def test_the_gemeentes_inbox_leads_to_the_routes_instruments(client, session, keyring, rworld, ractors, route):
+    from referrals import wizard_service as ws
+    from tests.referrals.conftest import draft_data
+
+    referral = ws.save_draft(session, ractors["mentor"], keyring, rworld["student"], draft_data(rworld))
+    ws.send_referral(session, ractors["mentor"], keyring, referral)
+    session.commit()
+    assert referral.route_id == route.id
+    login(client, rworld["jobcoach"])
+    html = client.get(f"/inbox/{referral.id}").get_data(as_text=True)
+    assert f'href="/trajecten/{route.id}/instrumenten"' in html
+    login(client, rworld["mentor"])  # the school has its own way in: the route page
+    assert "Bekijk of leg vast" not in client.get(f"/verwijzingen/{referral.id}").get_data(as_text=True)
+
+
+def test_an_end_date_is_set_afterwards_and_refused_before_the_start(client, session, keyring, rworld, ractors, route):
+    start = clock.today() - dt.timedelta(days=30)
+    access = instrument_access(session, ractors["mentor"], route.id)
+    made = record_instrument(session, ractors["mentor"], keyring, access, {
+        "kind": "bpv_naar_bbl", "start_date": start, "arranged_by_organisation_id": rworld["school"].id,
+        "arranged_by_name": "Stagebureau"})
+    session.commit()
+    login(client, rworld["mentor"])
+    url = f"/trajecten/{route.id}/instrumenten"
+    end_url = f"{url}/{made.id}/einde"
+    early = (start - dt.timedelta(days=1)).isoformat()
+    refused = post_form(client, url, {"end_date": early}, post_url=end_url)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "vóór de startdatum" in html and f'value="{early}"' in html
+    session.expire_all()
+    assert session.get(Instrument, made.id).end_date is None
+    done = post_form(client, url, {"end_date": clock.today().isoformat()}, post_url=end_url)
+    assert done.status_code == 302
+    session.expire_all()
+    assert session.get(Instrument, made.id).end_date == clock.today()
+    assert post_form(client, url, {"end_date": clock.today().isoformat()},
+                     post_url=f"{url}/{made.id + 1}/einde").status_code == 404
+    assert client.get(f"/trajecten/{route.id}").status_code == 200  # the route page's section has no end forms
+
+
+def test_a_gemeente_cannot_end_the_schools_own_instrument(client, session, keyring, rworld, ractors, route):
+    access = instrument_access(session, ractors["mentor"], route.id)
+    made = record_instrument(session, ractors["mentor"], keyring, access, {
+        "kind": "bpv_naar_bbl", "start_date": clock.today(), "arranged_by_organisation_id": rworld["school"].id,
+        "arranged_by_name": "Stagebureau"})
+    grant_consent(session, principal_for(rworld["student_account"]), keyring, rworld["student"], {
+        "recipient_id": rworld["gemeente"].id, "purpose_code": "begeleiding-naar-werk",
+        "categories": ["contactgegevens", "school-naar-werk-plan"], "explicit": []})
+    session.commit()
+    login(client, rworld["jobcoach"])
+    url = f"/trajecten/{route.id}/instrumenten"
+    response = post_form(client, url, {"end_date": clock.today().isoformat()}, post_url=f"{url}/{made.id}/einde")
+    assert response.status_code == 404

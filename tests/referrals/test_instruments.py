@@ -259,3 +259,21 @@ def test_the_region_counts_students_per_instrument_and_suppresses_small_cells(se
     assert rows["Doelgroepregister"] == [0, 0] and rows["Werkplekaanpassing"] == [0, 0]
     assert table.chart == [("Jobcoach", 7)]
     assert instrument_table(session, rworld["far"].id, today).rows == []  # another region: nothing
+
+
+def test_ending_an_instrument_is_audited_and_checked(session, keyring, rworld, ractors, route):
+    from referrals.instruments import end_instrument
+
+    made = _school_records(session, ractors, keyring, route, rworld, start_date=clock.today() - dt.timedelta(days=9))
+    access = instrument_access(session, ractors["mentor"], route.id)
+    for day, words in ((None, "Vul de einddatum"), (made.start_date - dt.timedelta(days=1), "vóór de startdatum"),
+                       (clock.today() + dt.timedelta(days=400), "jaar vooruit")):
+        with pytest.raises(ValidationFailed) as refused:
+            end_instrument(session, ractors["mentor"], access, made.id, day)
+        assert words in str(refused.value.errors["end_date"][0])
+    end_instrument(session, ractors["mentor"], access, made.id, clock.today())
+    session.commit()
+    assert session.get(Instrument, made.id).end_date == clock.today()
+    assert json.loads(_last_audit(session, "instrument:end").detail)["previous"] is None
+    with pytest.raises(NotFound):
+        end_instrument(session, ractors["mentor"], access, 10**12, clock.today())
