@@ -400,6 +400,10 @@ MATRIX: dict[str, object] = {
     "routes_api.record_exit": Perm(Permission.route_manage, school_walls),
     "routes_api.list_check_ins": Perm(Permission.referral_view, route_check_in_walls),
     "routes_api.record_check_in_api": Perm(Permission.checkin_record, route_check_in_walls),
+    # the instruments of the move into work (referrals/instrument_api.py): as the HTML page
+    "routes_api.list_instruments": Perm(Permission.referral_view, route_instrument_walls),
+    "routes_api.record_instrument_api": AnyPerm((Permission.route_manage, Permission.referral_handle),
+                                                route_instrument_walls),
     "placements_api.list_placements": Perm(Permission.route_view),
     "placements_api.get_placement": Perm(Permission.route_view, school_walls),
     "placements_api.update": Perm(Permission.route_manage, school_walls),  # PATCH, empty: 415
