@@ -18,7 +18,6 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from network.api import NOT_JSON, api_principal, api_require, api_require_any, body_doc, require_json
-from network.audit import AuditAction
 from network.db import db
 from network.permissions import Permission
 from network.web import keyring
@@ -108,8 +107,8 @@ def record_instrument_api(route_id):
     alleen die van de eigen wet. Einddatum niet vóór de start, 1 tot en met 40 uur jobcoaching,
     een besluit waar de wet het vraagt: anders 400 met een Nederlandse melding per veld."""
     principal = api_principal()
-    access = instrument_access(db.session, principal, route_id, action=AuditAction.create,
-                               event_type=InstrumentTag.form)
+    # decided as a read: its audit event outlives a refused body (the record is audited as a create)
+    access = instrument_access(db.session, principal, route_id, event_type=InstrumentTag.form)
     require_json()
     data = load_body(InstrumentArgsApi)
     made = record_instrument(db.session, principal, keyring(), access, data)
