@@ -209,3 +209,25 @@ def test_a_gemeente_cannot_end_the_schools_own_instrument(client, session, keyri
     url = f"/trajecten/{route.id}/instrumenten"
     response = post_form(client, url, {"end_date": clock.today().isoformat()}, post_url=f"{url}/{made.id}/einde")
     assert response.status_code == 404
+
+
+def test_the_page_costs_the_same_statements_for_2_or_30_instruments(client, session, keyring, rworld, ractors,
+                                                                     route):
+    from tests.referrals.test_inbox_queries import count_statements
+
+    def add(n):
+        access = instrument_access(session, ractors["mentor"], route.id)
+        for _ in range(n):
+            record_instrument(session, ractors["mentor"], keyring, access, {
+                "kind": "werkplekaanpassing", "funder": "uwv", "start_date": clock.today(), "evidence": "WA-1",
+                "arranged_by_organisation_id": rworld["gemeente"].id, "arranged_by_name": "Coach", "note": "Stoel"})
+        session.commit()
+
+    login(client, rworld["mentor"])
+    url = f"/trajecten/{route.id}/instrumenten"
+    add(2)
+    client.get(url)  # the first request of a session loads what later ones have at hand
+    small = count_statements(lambda: client.get(url))
+    add(28)
+    big = count_statements(lambda: client.get(url))
+    assert big == small, (small, big)
