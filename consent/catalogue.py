@@ -58,7 +58,7 @@ PURPOSES: dict[str, tuple[str, str, tuple[Category, ...]]] = {
     "arbeidsdeskundig-onderzoek": ("Arbeidsdeskundig onderzoek", "Onderzoek naar wat voor werk bij je past.",
                                    (C.contact, C.education, C.support, C.plan, C.bsn)),
     "doelgroepregister-aanvraag": ("Aanvraag doelgroepregister", "Aanvraag voor het doelgroepregister (banenafspraak).",
-                                   (C.contact, C.education, C.support, C.bsn)),
+                                   (C.contact, C.education, C.support, C.bsn, C.plan)),
 }
 
 #: purpose -> the organisation types that may receive its data (DOMAIN.md, who does what): the
@@ -100,7 +100,9 @@ def type_words(types) -> str:
 #: (organisation type, purpose, code) -> (label, legal reference, own region only, the law's scope,
 #: categories). The scope is checked per student on every decision (consent.models.TaskScope):
 #: the RMC's task covers leavers without a startkwalificatie, not a pupil still at school; UWV's
-#: covers a student with an open doelgroepregister matter, not every student.
+#: covers a student with an open doelgroepregister matter, not every student. (It does not cover the
+#: plan category: UWV reads the route's instruments, and a plan it is party to, on the student's
+#: consent for the doelgroepregister, which may include the plan.)
 LEGAL_TASKS: dict[tuple[OrganisationType, str, str], tuple[str, str, bool, TaskScope | None, tuple[Category, ...]]] = {
     (OrganisationType.rmc, "rmc-nazorg", "rmc-nazorg"): (
         "RMC-nazorg van schoolverlaters",

@@ -134,10 +134,12 @@ def _register_blueprints(app: Flask) -> None:
     """The explicit list of blueprints; features are imported here, never at module level.
     Importing a feature package registers its jobs, access bases and demo data with the core."""
     # the view modules that add their routes to referrals.blueprint.bp, socialmap.blueprint.bp,
-    # consent.agreements.blueprint.bp and referrals.placements.api_blueprint.bp
+    # consent.agreements.blueprint.bp, referrals.route_views.bp and referrals.placements.api_blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
     import referrals.exit_views
+    import referrals.instrument_api
+    import referrals.instrument_views
     import referrals.placements.api_assessments
     import referrals.placements.api_contacts
     import referrals.placements.assessment_inbox_views
@@ -150,7 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     import referrals.placements.student_views
     import referrals.placements.views
     import referrals.sent_views
-    import referrals.views  # noqa: F401 - imported for its routes, as the thirteen around it
+    import referrals.views  # noqa: F401 - imported for its routes, as the fifteen around it
     import socialmap.bulk_views
     import socialmap.employer_views
     import socialmap.views  # noqa: F401 - imported for its routes

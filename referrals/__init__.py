@@ -14,6 +14,8 @@ from network.keys import EncryptedColumn, register_encrypted_column
 from referrals.demo import seed_demo_routes
 from referrals.demo_referrals import seed_demo_referrals
 from referrals.exit_models import Eindgesprek, RouteExit
+from referrals.instruments_demo import seed_demo_instruments
+from referrals.instruments_models import Instrument
 from referrals.jobs import register_jobs
 from referrals.models import CheckIn, HandoverPacket, Intake, Referral, ReferralEvent
 from referrals.packet import connect_signals
@@ -28,7 +30,9 @@ for _column in (EncryptedColumn(Intake, "content_encrypted", Intake.content_ref)
                 EncryptedColumn(HandoverPacket, "content_encrypted", HandoverPacket.content_ref),
                 EncryptedColumn(CheckIn, "note_encrypted", CheckIn.note_ref),
                 EncryptedColumn(Eindgesprek, "content_encrypted", Eindgesprek.content_ref),
-                EncryptedColumn(RouteExit, "details_encrypted", RouteExit.details_ref)):
+                EncryptedColumn(RouteExit, "details_encrypted", RouteExit.details_ref),
+                EncryptedColumn(Instrument, "note_encrypted", Instrument.note_ref)):
     register_encrypted_column(_column)
 register_demo_seeder("trajecten", seed_demo_routes, after=("sociale-kaartregels",))
 register_demo_seeder("verwijzingen", seed_demo_referrals, after=("trajecten", "toestemmingen"))
+register_demo_seeder("instrumenten", seed_demo_instruments, after=("trajecten",))

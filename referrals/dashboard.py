@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -25,7 +25,9 @@ from sqlalchemy.orm import Session
 from network.clock import AMSTERDAM
 from network.models import Organisation
 from network.permissions import Permission, Principal
+from referrals.dashboard_table import Table
 from referrals.deadlines import region_in_reach
+from referrals.instruments_dashboard import instrument_table
 from referrals.models import CheckIn, Referral, Route, Situation
 from referrals.states import Outcome, ReferralStatus
 from referrals.workdays import working_days_between
@@ -52,20 +54,6 @@ WORK_OR_EDUCATION = [Outcome.werk, Outcome.opleiding]
 #: the time to accept looks back this far (by the day the referral was sent)
 ACCEPT_WINDOW_DAYS = 365
 FOLLOWUP_MONTHS = 12
-
-
-@dataclass
-class Table:
-    """One table of the dashboard: the HTML table, its CSV and the data of its bar chart."""
-
-    key: str
-    title: Any
-    header: list[Any]
-    rows: list[list[Any]]
-    #: the bar chart: (label, value) pairs, and what the value is
-    chart: list[tuple[str, float]] = field(default_factory=list)
-    chart_unit: Any = ""
-    note: Any = ""
 
 
 @dataclass
@@ -223,7 +211,7 @@ def region_dashboard(session: Session, actor: Principal, *, region_id: int | Non
     region = region_in_reach(session, actor, region_id, Permission.region_dashboard)
     accept, median_days, median_hours, accepted = acceptance_table(session, region.id, now)
     tables = [status_table(session, region.id), accept, route_outcome_table(session, region.id, today),
-              referral_outcome_table(session, region.id)]
+              referral_outcome_table(session, region.id), instrument_table(session, region.id, today)]
     return Dashboard(region=region, overdue=overdue_count(session, region.id, today), median_days=median_days,
                      median_hours=median_hours, accepted=accepted, tables={t.key: t for t in tables})
 
@@ -235,7 +223,8 @@ def dashboard_table(session: Session, actor: Principal, key: str, *, region_id: 
     build = {"status": lambda: status_table(session, region.id),
              "acceptatie": lambda: acceptance_table(session, region.id, now)[0],
              "uitkomsten": lambda: route_outcome_table(session, region.id, today),
-             "verwijzingsuitkomsten": lambda: referral_outcome_table(session, region.id)}.get(key)
+             "verwijzingsuitkomsten": lambda: referral_outcome_table(session, region.id),
+             "instrumenten": lambda: instrument_table(session, region.id, today)}.get(key)
     return region, build() if build else None
 
 

@@ -1,7 +1,8 @@
 """The timeline of a route: everything that happened on the student's Transitieroute in one
 list, newest first — referrals (made, moved, handed over; other organisations' internal notes
 left out), the student's consents (given, withdrawn, expired), placements (registered, started,
-paused, resumed, completed, ended early), school-naar-werk-gesprekken, eindgesprekken, the exit,
+paused, resumed, completed, ended early), school-naar-werk-gesprekken, eindgesprekken, the instruments of the
+move into work (started, ended), the exit,
 versions of the school-naar-werk-plan and the privacy agreement (offered, signed by all,
 declined, ended), phases reached, and follow-up check-ins with their RMC alerts.
 
@@ -27,6 +28,9 @@ from network.crypto import Keyring
 from network.permissions import Principal
 from referrals.checkins import check_in_note
 from referrals.eindgesprek import route_eindgesprekken
+from referrals.instruments import KIND_LABELS as INSTRUMENT_LABELS
+from referrals.instruments import REGISTER_LABELS
+from referrals.instruments_models import Instrument
 from referrals.intake import route_intakes
 from referrals.models import EventKind, Referral, Route
 from referrals.placements.models import Placement
@@ -231,6 +235,24 @@ def _placement_entries(session: Session, route: Route) -> list[Entry]:
     return entries
 
 
+def _instrument_entries(session: Session, route: Route) -> list[Entry]:
+    """Each instrument of the move into work on the day it started, and on the day it ended."""
+    entries = []
+    link = ("routes.instruments", {"route_id": route.id})
+    for instrument in session.scalars(select(Instrument).where(Instrument.route_id == route.id)
+                                      .options(selectinload(Instrument.arranged_by))):
+        what = str(INSTRUMENT_LABELS[instrument.kind])
+        if instrument.register_status:
+            what += f": {REGISTER_LABELS[instrument.register_status]}"
+        by = f"{instrument.arranged_by_name}, {instrument.arranged_by.name}"
+        entries.append(Entry(_day(instrument.start_date), "instrument", _l("Instrument naar werk: %(what)s", what=what),
+                             instrument.evidence, by, date_only=True, link=link))
+        if instrument.end_date:
+            entries.append(Entry(_day(instrument.end_date), "instrument",
+                                 _l("Instrument naar werk beëindigd: %(what)s", what=what), date_only=True, link=link))
+    return entries
+
+
 def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route) -> Timeline:
     """Everything on the route, newest first (school staff of the route's school).
 
@@ -242,6 +264,7 @@ def timeline(session: Session, actor: Principal, keyring: Keyring, route: Route)
         entries += (_referral_entries(session, keyring, actor, route) + _consent_entries(session, route)
                     + _placement_entries(session, route))
     if decision.permits(Category.plan):
-        entries += _agreement_entries(session, route) + _end_entries(session, route)
+        entries += (_agreement_entries(session, route) + _instrument_entries(session, route)
+                    + _end_entries(session, route))
     entries.sort(key=lambda e: e.at, reverse=True)
     return Timeline(route, decision, entries)

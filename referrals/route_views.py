@@ -23,6 +23,8 @@ from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.checkins import find_check_in, record_check_in
 from referrals.eindgesprek import route_eindgesprekken
+from referrals.instruments import FUNDER_LABELS, REGISTER_LABELS, school_route_instruments
+from referrals.instruments import KIND_LABELS as INSTRUMENT_LABELS
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -139,6 +141,8 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         way_out_labels=WAY_OUT_LABELS, destination_labels=DESTINATION_LABELS,
         placements=route_placements(db.session, principal, route, decision=decision),
         placement_kinds=KIND_LABELS, placement_statuses=STATUS_LABELS,
+        instruments=school_route_instruments(db.session, principal, route), kind_labels=INSTRUMENT_LABELS,
+        register_labels=REGISTER_LABELS, funder_labels=FUNDER_LABELS,
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
     return html, status
 

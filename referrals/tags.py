@@ -133,6 +133,18 @@ class PlacementTag(EventTag):
     employer_match_plan = "placement:employer-match-plan"
 
 
+class InstrumentTag(EventTag):
+    """The instruments of the move into work on a route (referrals.instruments)."""
+
+    record = "instrument:record"
+    #: an instrument's end date set (or corrected) afterwards
+    end = "instrument:end"
+    #: the route's instruments read (the instruments page, the route page's section)
+    view = "instrument:view"
+    #: the record form opened (it shows the student's name)
+    form = "instrument:form"
+
+
 class EmployerProposalTag(EventTag):
     """A company proposed for the sociale kaart with a placement, and the editors' answer."""
 

@@ -107,6 +107,8 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            "placements.assessment_result", "placements.assessment_pdf",
                            # the employers proposed for the route's student (item 5), decided as the route
                            "placements.employer_matches",
+                           # the instruments of the move into work (issue 20, item 4), decided per reader
+                           "routes.instruments", "routes.record",
                            # the same through the API (item 6): the contacts and the assessments
                            "placements_api.list_contacts", "placements_api.list_assessments",
                            "placements_api.get_assessment",

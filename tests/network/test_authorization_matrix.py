@@ -96,6 +96,12 @@ def route_check_in_walls(role: str, tenant: str) -> bool:
     return role in SCHOOL_STAFF and tenant == "own"
 
 
+def route_instrument_walls(role: str, tenant: str) -> bool:
+    """The instruments of a route: the own school's staff, and a gemeente or UWV with a basis for
+    the student (the matrix's gemeente was given no consent: 404 for it, as for an unknown id)."""
+    return role in SCHOOL_STAFF and tenant == "own"
+
+
 def student_api_walls(role: str, tenant: str) -> bool:
     """Students and consents in the API: the own school's staff see their own students; the
     matrix's partner (a gemeente) was given no consent by any of them, so every id is 404."""
@@ -308,6 +314,12 @@ MATRIX: dict[str, object] = {
     "routes.timeline": Perm(Permission.route_view, school_walls),
     "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
     "routes.rmc_alert": Perm(Permission.checkin_record, route_check_in_walls),
+    # the instruments of the move into work (referrals/instrument_views.py): school staff and partner
+    # staff (referral_view); the decision decides who sees which
+    "routes.instruments": Perm(Permission.referral_view, route_instrument_walls),
+    "routes.record": Perm(Permission.referral_view, route_instrument_walls),
+    # the matrix's routes have no instruments: an unknown instrument is 404 for everyone
+    "routes.end": Perm(Permission.referral_view, lambda role, tenant: False),
     # placements (referrals/placements/views.py): as the route pages (the route's walls and decision);
     # an empty post is 400 with the form again. The map's editors answer proposed companies of
     # their region (referrals/placements/proposal_views.py; the hub admin any region's)
@@ -393,6 +405,10 @@ MATRIX: dict[str, object] = {
     "routes_api.record_exit": Perm(Permission.route_manage, school_walls),
     "routes_api.list_check_ins": Perm(Permission.referral_view, route_check_in_walls),
     "routes_api.record_check_in_api": Perm(Permission.checkin_record, route_check_in_walls),
+    # the instruments of the move into work (referrals/instrument_api.py): as the HTML page
+    "routes_api.list_instruments": Perm(Permission.referral_view, route_instrument_walls),
+    "routes_api.record_instrument_api": AnyPerm((Permission.route_manage, Permission.referral_handle),
+                                                route_instrument_walls),
     "placements_api.list_placements": Perm(Permission.route_view),
     "placements_api.get_placement": Perm(Permission.route_view, school_walls),
     "placements_api.update": Perm(Permission.route_manage, school_walls),  # PATCH, empty: 415
@@ -865,7 +881,8 @@ _FIXED = {"filename": "css/schakel.css", "token": "geen-geldig-token",
           "hsds_id": "00000000-0000-4000-8000-000000000000",
           "import_id": "00000000-0000-4000-8000-000000000001",
           "section": "future", "number": 1,  # an agreement's section and version
-          "subscription_id": 1}  # a webhook subscription: refused (403) before it is looked up
+          "subscription_id": 1,  # a webhook subscription: refused (403) before it is looked up
+          "instrument_id": 1}  # the world has no instrument: 404 for whoever may reach the route
 
 
 def build_url(rule, world, tenant: str) -> str:
