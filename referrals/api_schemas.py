@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from network.schemas import BaseSchema
 from referrals.exit_models import Destination, WayOut
+from referrals.followup_models import ContactMethod
 from referrals.models import RoutePhase, RouteStatus, Situation
 from referrals.route_service import CHECK_IN_MONTHS
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
@@ -263,9 +264,13 @@ class RecordCheckInArgs(ApiArgs):
     """The body of ``POST /routes/{id}/check-ins``."""
 
     months = fields.Integer(required=True, validate=one_of(list(CHECK_IN_MONTHS)),
-                            metadata={"description": "Welk nazorgcontact: na 3, 6, 12 of 24 maanden."})
+                            metadata={"description": "Welk nazorgcontact: na 3, 6, 12, 18 of 24 maanden."})
     situation = fields.String(required=True, validate=one_of([s.value for s in Situation]))
     note = _text(2000)
+    attempt_date = fields.Date(load_default=None, metadata={
+        "description": "Bij niet_bereikt: de dag van de contactpoging (de derde legt het contact vast en "
+                       "waarschuwt het RMC)."})
+    attempt_method = fields.String(load_default=None, validate=one_of([m.value for m in ContactMethod]))
 
 
 class RouteStudentSchema(Schema):

@@ -226,8 +226,9 @@ def list_check_ins(route_id):
           NOT_JSON)
 def record_check_in_api(route_id):
     """Leg een nazorgcontact vast (`months`: welk contact; `situation`; een notitie). Uitgevallen
-    of onbekend waarschuwt meteen het RMC van de regio. Geen If-Match: elk contact wordt één
-    keer vastgelegd (een tweede keer is 409)."""
+    of onbekend waarschuwt meteen het RMC van de regio; niet_bereikt (met `attempt_date` en
+    `attempt_method`) is een contactpoging, de derde legt het contact vast en waarschuwt het RMC.
+    Geen If-Match: elk contact wordt één keer vastgelegd (een tweede keer is 409)."""
     principal = api_principal()
     route = _route(principal, route_id, rmc=True)
     require_json()

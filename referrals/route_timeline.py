@@ -49,6 +49,10 @@ PHASE_LABELS = {
 SITUATION_LABELS = {
     "werkend": _l("Werkend"), "opleiding": _l("Volgt een opleiding"), "uitkering": _l("Heeft een uitkering"),
     "dagbesteding": _l("Dagbesteding"), "onbekend": _l("Onbekend"), "uitgevallen": _l("Uitgevallen"),
+    "niet_bereikt": _l("Niet bereikt"),
+}
+CONTACT_METHOD_LABELS = {
+    "telefoon": _l("Telefoon"), "email": _l("E-mail"), "brief": _l("Brief"), "huisbezoek": _l("Huisbezoek"),
 }
 STATUS_LABELS = {
     "draft": _l("concept"), "requested": _l("verstuurd"), "accepted": _l("geaccepteerd"),
