@@ -309,6 +309,11 @@ class PhaseSchema(Schema):
     reached_date = fields.Date(allow_none=True)
 
 
+class ContactAttemptSchema(Schema):
+    attempted_on = fields.Date()
+    method = fields.String(metadata={"enum": [m.value for m in ContactMethod]})
+
+
 class CheckInSchema(Schema):
     id = fields.Integer()
     months = fields.Integer()
@@ -318,6 +323,8 @@ class CheckInSchema(Schema):
     recorded_at = fields.DateTime(allow_none=True)
     recorded_by = fields.String(allow_none=True)
     rmc_alerted_at = fields.DateTime(allow_none=True)
+    attempts = fields.List(fields.Nested(ContactAttemptSchema), metadata={
+        "description": "Contactpogingen die niet lukten (niet_bereikt); de derde legt het contact vast."})
 
 
 class CheckInListSchema(Schema):

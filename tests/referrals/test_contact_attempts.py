@@ -6,6 +6,7 @@ situation's new value is allowed by the database on SQLite and PostgreSQL after 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from flask_migrate import downgrade, upgrade
@@ -22,7 +23,7 @@ from referrals.followup_models import ContactAttempt, ContactMethod
 from referrals.models import CheckIn, Situation
 from referrals.route_service import add_months, open_route
 from tests.conftest import post_form
-from tests.factories import login
+from tests.factories import bearer, get_token, login, make_api_client
 from tests.referrals._world import route_actors, route_world  # noqa: F401  (fixtures)
 
 
@@ -175,3 +176,31 @@ def test_the_migration_allows_niet_bereikt_and_nothing_else_new(app_ctx):
                 "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                 "WHERE conrelid = 'referral_check_in'::regclass AND contype = 'c'")).scalars())
     assert len(checks) == 1 and "niet_bereikt" in checks[0] and "uitgevallen" in checks[0]
+
+
+# -- the API -------------------------------------------------------------------------------------
+
+def test_the_api_records_attempts_and_the_third_alerts(app, client, session, route_world, exited, monkeypatch):
+    monkeypatch.setitem(app.config, "TOKEN_RATE_LIMIT", "10000 per minute")
+    api_client, secret = make_api_client(route_world["school"], ["referrals:read", "referrals:write"],
+                                         name="Leerlingvolgsysteem")
+    session.commit()
+    headers = {**bearer(get_token(client, api_client, secret)), "Content-Type": "application/json"}
+    url = f"/api/v1/routes/{exited.id}/check-ins"
+    today = clock.today().isoformat()
+
+    def post(body):
+        return client.post(url, data=json.dumps(body), headers=headers)
+
+    bad = post({"months": 3, "situation": "niet_bereikt", "attempt_method": "telefoon"})
+    assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
+    assert "attempt_date" in {e["field"] for e in bad.get_json()["errors"]}
+    for method in ("telefoon", "email"):
+        response = post({"months": 3, "situation": "niet_bereikt", "attempt_date": today, "attempt_method": method})
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["recorded_at"] is None
+    response = post({"months": 3, "situation": "niet_bereikt", "attempt_date": today, "attempt_method": "huisbezoek"})
+    body = response.get_json()
+    assert body["situation"] == "niet_bereikt" and body["rmc_alerted_at"] is not None
+    assert [a["method"] for a in body["attempts"]] == ["telefoon", "email", "huisbezoek"]
+    assert _alerts(session) == [route_world["rmc_staff"].id]
