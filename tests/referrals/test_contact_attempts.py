@@ -113,7 +113,7 @@ def test_outsiders_record_no_attempt(session, route_actors, keyring, exited):
 
 
 def test_eighteen_months_later_the_rmc_records_three_attempts_and_sees_the_alert(
-        app, session, route_world, route_actors, keyring, exited, time_machine):
+        app, client, session, route_world, route_actors, keyring, exited, time_machine):
     """Time machine: 18 months after the exit the RMC tries three times on the 18-month check-in;
     the third alerts its own staff, once; the follow-up job run twice reminds once."""
     from network.scheduler import job_by_id
@@ -137,6 +137,11 @@ def test_eighteen_months_later_the_rmc_records_three_attempts_and_sees_the_alert
     audit = db.session.scalar(select(AuditEvent).where(AuditEvent.event_type == "checkin:attempt")
                               .order_by(AuditEvent.id.desc()).limit(1))
     assert audit.purpose == "rmc-nazorg" and audit.basis == "legal_task:rmc-nazorg"
+    # the RMC opens the alert's link: the finding and the three attempts
+    login(client, route_world["rmc_staff"])
+    link = db.session.scalar(select(Notification.link).where(Notification.kind == "checkin:rmc-alert"))
+    page = client.get(link).get_data(as_text=True)
+    assert "Niet bereikt" in page and "per telefoon" in page and "per e-mail" in page and "per brief" in page
 
 
 # -- the page ------------------------------------------------------------------------------------
