@@ -267,5 +267,6 @@ def rmc_alert(check_in_id):
     principal, found, decision = _check_in(check_in_id, event_type=CheckinTag.rmc_view)
     html = render_template("referrals/routes/rmc_alert.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category,
-                           situation_labels=SITUATION_LABELS, method_labels=CONTACT_METHOD_LABELS, is_school=is_route_school_staff(principal, found.route))
+                           situation_labels=SITUATION_LABELS, method_labels=CONTACT_METHOD_LABELS,
+                           is_school=is_route_school_staff(principal, found.route))
     return html
