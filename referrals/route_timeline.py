@@ -172,6 +172,11 @@ def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Ent
     if route.exit_date:
         entries.append(Entry(_day(route.exit_date), "exit", _l("Uitgestroomd: de nazorg begint"), date_only=True))
     for check_in in route.check_ins:
+        for attempt in check_in.attempts:
+            entries.append(Entry(_day(attempt.attempted_on), "checkin",
+                                 _l("Nazorg na %(months)s maanden: niet bereikt (%(method)s)", months=check_in.months,
+                                    method=CONTACT_METHOD_LABELS[attempt.method.value]),
+                                 by=attempt.recorded_by_name, date_only=True))
         if check_in.recorded_at:
             entries.append(Entry(check_in.recorded_at, "checkin",
                                  _l("Nazorg na %(months)s maanden: %(situation)s", months=check_in.months,

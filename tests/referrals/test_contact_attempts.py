@@ -209,3 +209,12 @@ def test_the_api_records_attempts_and_the_third_alerts(app, client, session, rou
     assert body["situation"] == "niet_bereikt" and body["rmc_alerted_at"] is not None
     assert [a["method"] for a in body["attempts"]] == ["telefoon", "email", "huisbezoek"]
     assert _alerts(session) == [route_world["rmc_staff"].id]
+
+
+def test_the_timeline_shows_each_attempt(session, route_actors, keyring, exited):
+    from referrals.route_timeline import timeline
+    mentor = route_actors["mentor"]
+    record_check_in(session, mentor, keyring, exited.check_ins[0], _attempt(clock.today(), "huisbezoek"))
+    session.commit()
+    titles = [str(e.title) for e in timeline(session, mentor, keyring, exited).entries if e.kind == "checkin"]
+    assert titles == ["Nazorg na 3 maanden: niet bereikt (Huisbezoek)"]
