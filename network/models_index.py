@@ -5,7 +5,8 @@ import importlib
 
 MODEL_MODULES = ("network.models", "network.audit", "network.audit_chain", "network.notifications", "network.oauth",
                  "network.webhooks", "network.idempotency", "consent.models", "socialmap.models", "referrals.models",
-                 "consent.agreements.models", "referrals.placements.models", "referrals.exit_models")
+                 "consent.agreements.models", "referrals.placements.models", "referrals.exit_models",
+                 "referrals.followup_models")
 
 #: database objects that migrations make by hand and no model declares: the sociale kaart's
 #: full-text index (SQLite: an FTS5 table and its shadow tables; PostgreSQL: a generated

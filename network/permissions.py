@@ -56,6 +56,8 @@ class Permission(enum.StrEnum):
     route_manage = "referrals:route:manage"
     checkin_record = "referrals:checkin:record"
     region_dashboard = "referrals:dashboard:view"
+    #: the region's follow-up term per school level (the uitstroomcoördinator; the hub admin any region)
+    followup_term_manage = "referrals:followup-term:manage"
     #: the map's editors (the uitstroomcoördinator, the hub admin) answer the companies schools
     #: propose with a placement (referrals.placements.proposals)
     employer_proposal_review = "referrals:employer-proposal:review"
@@ -134,9 +136,11 @@ for _role, _granted in {
     Role.partner_staff: frozenset({Permission.referral_view, Permission.referral_handle, Permission.checkin_record,
                                    Permission.placement_assess}),
     Role.coordinator: frozenset({Permission.referral_overdue, Permission.region_dashboard,
-                                 Permission.employer_proposal_review, Permission.employer_profile_view}),
+                                 Permission.employer_proposal_review, Permission.employer_profile_view,
+                                 Permission.followup_term_manage}),
     Role.hub_admin: frozenset({Permission.referral_overdue, Permission.region_dashboard,
-                               Permission.employer_proposal_review, Permission.employer_profile_view}),
+                               Permission.employer_proposal_review, Permission.employer_profile_view,
+                               Permission.followup_term_manage}),
 }.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _granted
 

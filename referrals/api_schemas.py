@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from network.schemas import BaseSchema
 from referrals.exit_models import Destination, WayOut
+from referrals.followup_models import ContactMethod
 from referrals.models import RoutePhase, RouteStatus, Situation
 from referrals.route_service import CHECK_IN_MONTHS
 from referrals.signup import BACKGROUND, LIFE_DOMAINS, SCHOOL_SITUATION, SHAREABLE
@@ -263,9 +264,13 @@ class RecordCheckInArgs(ApiArgs):
     """The body of ``POST /routes/{id}/check-ins``."""
 
     months = fields.Integer(required=True, validate=one_of(list(CHECK_IN_MONTHS)),
-                            metadata={"description": "Welk nazorgcontact: na 3, 6, 12 of 24 maanden."})
+                            metadata={"description": "Welk nazorgcontact: na 3, 6, 12, 18 of 24 maanden."})
     situation = fields.String(required=True, validate=one_of([s.value for s in Situation]))
     note = _text(2000)
+    attempt_date = fields.Date(load_default=None, metadata={
+        "description": "Bij niet_bereikt: de dag van de contactpoging (de derde legt het contact vast en "
+                       "waarschuwt het RMC)."})
+    attempt_method = fields.String(load_default=None, validate=one_of([m.value for m in ContactMethod]))
 
 
 class RouteStudentSchema(Schema):
@@ -304,6 +309,11 @@ class PhaseSchema(Schema):
     reached_date = fields.Date(allow_none=True)
 
 
+class ContactAttemptSchema(Schema):
+    attempted_on = fields.Date()
+    method = fields.String(metadata={"enum": [m.value for m in ContactMethod]})
+
+
 class CheckInSchema(Schema):
     id = fields.Integer()
     months = fields.Integer()
@@ -313,6 +323,8 @@ class CheckInSchema(Schema):
     recorded_at = fields.DateTime(allow_none=True)
     recorded_by = fields.String(allow_none=True)
     rmc_alerted_at = fields.DateTime(allow_none=True)
+    attempts = fields.List(fields.Nested(ContactAttemptSchema), metadata={
+        "description": "Contactpogingen die niet lukten (niet_bereikt); de derde legt het contact vast."})
 
 
 class CheckInListSchema(Schema):

@@ -1,5 +1,5 @@
 """Follow-up (nazorg) check-ins after the exit: recording the exit (which schedules the
-check-ins at 3, 6, 12 and, for RMC follow-up, 24 months), recording what a check-in found, and
+check-ins at 3, 6, 12, 18 and 24 months, up to the route's follow-up term), recording what a check-in found, and
 the alert to the region's RMC when the young person dropped out or is lost from view.
 
 Same conventions as :mod:`referrals.route_service`: session, actor, keyring and clock in; flush,
@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from network import clock
@@ -25,6 +25,8 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation, OrganisationType
 from network.notifications import notify_organisation
 from network.permissions import Principal
+from referrals.followup_models import ContactAttempt, ContactMethod
+from referrals.followup_terms import RMC_TERM
 from referrals.models import ALERT_SITUATIONS, CheckIn, Route, RouteStatus, Situation
 from referrals.route_service import (
     CHECK_IN_MONTHS,
@@ -34,6 +36,7 @@ from referrals.route_service import (
     SCHOOL_BASIS,
     add_months,
     find_route,
+    followup_term,
     is_route_rmc,
     is_route_school_staff,
     require_route_manager,
@@ -41,6 +44,8 @@ from referrals.route_service import (
 )
 from referrals.tags import CheckinNotice, CheckinTag, RouteTag
 
+#: the "niet bereikt" attempt that records the check-in and alerts the RMC (as "onbekend" does)
+ATTEMPTS_BEFORE_ALERT = 3
 #: how far ahead an exit may be recorded (issue 20: "in the future beyond a month" is refused)
 EXIT_AHEAD_MONTHS = 1
 
@@ -49,7 +54,8 @@ EXIT_AHEAD_MONTHS = 1
 def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.date | None, *,
                 startkwalificatie: bool | None = None, today: dt.date | None = None) -> list[CheckIn]:
     """The student left school on ``exit_date``: the route goes to follow-up and check-ins are
-    scheduled at 3, 6 and 12 months (and 24 for RMC follow-up), assigned to the responsible
+    scheduled at 3, 6, 12, 18 and 24 months up to the route's follow-up term (the region's term
+    for the school level, :mod:`referrals.followup_terms`), assigned to the responsible
     contact. Idempotent: recording the same exit again adds nothing. Returns the new check-ins.
 
     :param startkwalificatie: did the student leave with one (mbo 2 or higher, havo, vwo)?
@@ -62,8 +68,12 @@ def record_exit(session: Session, actor: Principal, route: Route, exit_date: dt.
     if (route.exit_date == exit_date and route.status is RouteStatus.followup and route.check_ins
             and route.startkwalificatie == startkwalificatie):
         return []
-    if wants_rmc_followup(session, route, route.student):
-        route.followup_months = 24
+    if route.status is not RouteStatus.followup:
+        # the term as the region agrees it at the exit; a route already in follow-up keeps its
+        # own (a corrected exit date, or a term changed since, does not rewrite it)
+        route.followup_months = followup_term(session, route, route.student)
+    elif wants_rmc_followup(session, route, route.student):
+        route.followup_months = max(route.followup_months, RMC_TERM)
     route.exit_date, route.status, route.startkwalificatie = exit_date, RouteStatus.followup, startkwalificatie
     made = _schedule_check_ins(route, exit_date)
     session.flush()
@@ -142,6 +152,9 @@ def alert_title(situation: Situation, school_name: str) -> str:
     """The RMC alert's title: never the student's name (it leaves the hub by e-mail)."""
     if situation is Situation.uitgevallen:
         return f"Nazorg: een oud-leerling van {school_name} is uitgevallen — neem contact op"
+    if situation is Situation.niet_bereikt:
+        return (f"Nazorg: een oud-leerling van {school_name} is na {ATTEMPTS_BEFORE_ALERT} pogingen niet bereikt "
+                "— neem contact op")
     return f"Nazorg: van een oud-leerling van {school_name} is niet bekend hoe het gaat — neem contact op"
 
 
@@ -165,32 +178,87 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
         situation = Situation(data.get("situation"))
     except ValueError:
         raise ValidationFailed(errors={"situation": [_l("Kies hoe het met de oud-leerling gaat.")]}) from None
+    note = (data.get("note") or "").strip()
+    if situation is Situation.niet_bereikt:
+        if _add_attempt(session, actor, keyring, check_in, data, note, now) < ATTEMPTS_BEFORE_ALERT:
+            return []
     # once: two people recording the same check-in at the same moment cannot both do it (nor
     # alert the RMC twice)
     if not compare_and_set(session, check_in, CheckIn.recorded_at.is_(None), situation=situation, recorded_at=now,
                            recorded_by_name=actor.name):
         raise Conflict(_l("Dit nazorgcontact is al vastgelegd."))
-    note = (data.get("note") or "").strip()
-    check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref()) if note else None
+    if note:
+        check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref())
     purpose = PURPOSE_SCHOOL if is_route_school_staff(actor, route) else PURPOSE_RMC
     record(session, actor, action=AuditAction.update, event_type=CheckinTag.record, object_type="check_in",
            object_id=check_in.id, student_id=route.student_id, purpose=purpose,
-           basis=SCHOOL_BASIS if purpose == PURPOSE_SCHOOL else "legal_task:rmc-nazorg",
-           detail={"months": check_in.months, "situation": situation.value, "note": bool(note)})
+           basis=_basis(purpose), detail={"months": check_in.months, "situation": situation.value, "note": bool(note)})
     alerted = []
-    if situation in ALERT_SITUATIONS and check_in.rmc_alerted_at is None:
-        link = RMC_ALERT_PATH.format(check_in_id=check_in.id)
-        school_name = session.scalar(select(Organisation.name).where(Organisation.id == route.school_id))
-        for rmc in rmc_organisations(session, route):
-            notify_organisation(session, keyring, rmc.id, kind=CheckinNotice.rmc_alert,
-                                title=alert_title(situation, school_name), link=link, base_url=base_url, now=now)
-            alerted.append(rmc.id)
-        if alerted:
-            check_in.rmc_alerted_at = now
-            record(session, actor, action=AuditAction.execute, event_type=CheckinTag.rmc_alert,
-                   object_type="check_in", object_id=check_in.id, student_id=route.student_id, purpose=PURPOSE_RMC,
-                   detail={"rmc": alerted, "situation": situation.value})
+    if (situation in ALERT_SITUATIONS or situation is Situation.niet_bereikt) and check_in.rmc_alerted_at is None:
+        alerted = _alert_rmc(session, actor, keyring, check_in, situation, base_url=base_url, now=now)
     session.flush()
+    return alerted
+
+
+def _basis(purpose: str) -> str:
+    return SCHOOL_BASIS if purpose == PURPOSE_SCHOOL else "legal_task:rmc-nazorg"
+
+
+def attempt_errors(check_in: CheckIn, data: dict[str, Any], today: dt.date) -> dict[str, list[Any]]:
+    """A "niet bereikt" attempt's field errors: the day (not in the future, not before the
+    exit) and how it was tried."""
+    errors: dict[str, list[Any]] = {}
+    day = data.get("attempt_date")
+    if not isinstance(day, dt.date):
+        errors["attempt_date"] = [_l("Vul de datum van de contactpoging in.")]
+    elif day > today:
+        errors["attempt_date"] = [_l("De datum van de contactpoging ligt in de toekomst.")]
+    elif check_in.route.exit_date and day < check_in.route.exit_date:
+        errors["attempt_date"] = [_l("De datum van de contactpoging ligt vóór de uitstroom.")]
+    try:
+        ContactMethod(data.get("attempt_method"))
+    except ValueError:
+        errors["attempt_method"] = [_l("Kies hoe u contact probeerde te krijgen.")]
+    return errors
+
+
+def _add_attempt(session: Session, actor: Principal, keyring: Keyring, check_in: CheckIn, data: dict[str, Any],
+                 note: str, now: dt.datetime) -> int:
+    """Record a "niet bereikt" attempt on the open check-in; returns how many there are now."""
+    if errors := attempt_errors(check_in, data, clock.today()):
+        raise ValidationFailed(errors=errors)
+    route = check_in.route
+    attempt = ContactAttempt(attempted_on=data["attempt_date"], method=ContactMethod(data["attempt_method"]),
+                             recorded_by_name=actor.name, created_at=now)
+    check_in.attempts.append(attempt)
+    if note:  # the latest note stays with the check-in until it is recorded
+        check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref())
+    session.flush()
+    count = session.scalar(select(func.count(ContactAttempt.id)).where(ContactAttempt.check_in_id == check_in.id))
+    purpose = PURPOSE_SCHOOL if is_route_school_staff(actor, route) else PURPOSE_RMC
+    record(session, actor, action=AuditAction.update, event_type=CheckinTag.attempt, object_type="check_in",
+           object_id=check_in.id, student_id=route.student_id, purpose=purpose, basis=_basis(purpose),
+           detail={"months": check_in.months, "attempt": count, "method": attempt.method.value,
+                   "attempted_on": attempt.attempted_on.isoformat(), "note": bool(note)})
+    return count
+
+
+def _alert_rmc(session: Session, actor: Principal, keyring: Keyring, check_in: CheckIn, situation: Situation, *,
+               base_url: str, now: dt.datetime) -> list[int]:
+    """Notify the region's RMC(s) once (``rmc_alerted_at``); returns the ids alerted."""
+    route = check_in.route
+    link = RMC_ALERT_PATH.format(check_in_id=check_in.id)
+    school_name = session.scalar(select(Organisation.name).where(Organisation.id == route.school_id))
+    alerted = []
+    for rmc in rmc_organisations(session, route):
+        notify_organisation(session, keyring, rmc.id, kind=CheckinNotice.rmc_alert,
+                            title=alert_title(situation, school_name), link=link, base_url=base_url, now=now)
+        alerted.append(rmc.id)
+    if alerted:
+        check_in.rmc_alerted_at = now
+        record(session, actor, action=AuditAction.execute, event_type=CheckinTag.rmc_alert,
+               object_type="check_in", object_id=check_in.id, student_id=route.student_id, purpose=PURPOSE_RMC,
+               detail={"rmc": alerted, "situation": situation.value})
     return alerted
 
 

@@ -1,22 +1,27 @@
 """The region's dashboard (``/regio``) and the list of overdue referrals
 (``/regio/achterstallig``) for the uitstroomcoördinator; the hub admin chooses a region. Only
-aggregates and organisations: no student data on these pages or in their CSV files."""
+aggregates and organisations: no student data on these pages or in their CSV files. The
+region's follow-up term per school level is set here too (``/regio/nazorgtermijn``)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import format_decimal
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from network import clock
 from network.audit import AuditAction, record
 from network.clock import utcnow
 from network.db import db
+from network.errors import ValidationFailed
 from network.models import Region, Role
 from network.permissions import Permission
-from network.web import current_principal, operations_health, require
+from network.web import current_principal, operations_health, redirect_to, require
 from referrals.dashboard import dashboard_table, region_dashboard, table_csv
 from referrals.deadlines import overdue_referrals
+from referrals.followup_models import TERM_MAX, TERM_MIN
+from referrals.followup_terms import LEVEL_LABELS, RMC_TERM, region_terms, set_region_term
 from referrals.placements.protocol_reads import overdue_by_school
 from referrals.tags import ReferralTag
 
@@ -86,3 +91,28 @@ def overdue():
     region = db.session.get(Region, _region_arg() or principal.region_id)
     return render_template("referrals/dashboard/overdue.html", result=result, region=region,
                            regions=_regions(principal), today=clock.today())
+
+
+@bp.route("/nazorgtermijn", methods=["GET", "POST"])
+@require(Permission.followup_term_manage)
+def followup_terms():
+    """The region's follow-up term per school level: one small form per level (the
+    uitstroomcoördinator of the region; the hub admin any region)."""
+    principal = current_principal()
+    region_id = _region_arg()
+    values, errors, level = {}, {}, None
+    if request.method == "POST":
+        level, values = request.form.get("level", ""), request.form.to_dict()
+        try:
+            changed = set_region_term(db.session, principal, region_id, level, request.form.get("months"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            message = _("De nazorgtermijn is opgeslagen.") if changed else _("De nazorgtermijn was al zo ingesteld.")
+            return redirect_to("regio.followup_terms", message, regio=region_id)
+    region, rows = region_terms(db.session, principal, region_id)
+    html = render_template("referrals/dashboard/followup_terms.html", region=region, rows=rows,
+                           regions=_regions(principal), level_labels=LEVEL_LABELS, values=values, errors=errors,
+                           error_level=level, term_min=TERM_MIN, term_max=TERM_MAX, rmc_term=RMC_TERM)
+    return html, 400 if errors else 200

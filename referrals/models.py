@@ -29,6 +29,7 @@ from network.clock import utcnow
 from network.crypto import FieldRef
 from network.db import UTCDateTime, db
 from network.models import Account, Organisation, Student, str_enum
+from referrals.followup_models import ContactAttempt
 from referrals.states import Outcome, ReferralStatus, ReferralType
 from socialmap.models import Service
 
@@ -61,6 +62,9 @@ class Situation(enum.StrEnum):
     dagbesteding = "dagbesteding"
     onbekend = "onbekend"
     uitgevallen = "uitgevallen"
+    #: the young person was not reached: an attempt (referrals.contact_attempts); the check-in
+    #: stays open until the third, which records it and alerts the RMC as "onbekend" does
+    niet_bereikt = "niet_bereikt"
 
 
 #: situations that alert the RMC at once (seed 004: RMC contacts the young person on drop-out)
@@ -325,7 +329,8 @@ class HandoverPacket(db.Model):
 
 
 class CheckIn(db.Model):
-    """A follow-up (nazorg) check-in after the exit: at 3, 6 and 12 months (and 24 for RMC)."""
+    """A follow-up (nazorg) check-in after the exit: at 3, 6, 12, 18 and 24 months, up to the
+    route's follow-up term."""
 
     __tablename__ = "referral_check_in"
     __table_args__ = (
@@ -350,6 +355,10 @@ class CheckIn(db.Model):
 
     route: Mapped[Route] = relationship(back_populates="check_ins")
     assigned: Mapped[Account | None] = relationship()
+    #: the "niet bereikt" attempts (referrals.followup_models.ContactAttempt)
+    attempts: Mapped[list[ContactAttempt]] = relationship(
+        order_by="(ContactAttempt.attempted_on, ContactAttempt.id)", cascade="all, delete-orphan",
+        passive_deletes=True)
 
     def __repr__(self) -> str:
         return f"<CheckIn {self.route_id} +{self.months}m>"

@@ -91,7 +91,8 @@ def _check_in(check_in: CheckIn) -> dict[str, Any]:
     return {"id": check_in.id, "months": check_in.months, "due_date": check_in.due_date,
             "situation": check_in.situation.value if check_in.situation else None,
             "note": check_in_note(keyring(), check_in), "recorded_at": check_in.recorded_at,
-            "recorded_by": check_in.recorded_by_name, "rmc_alerted_at": check_in.rmc_alerted_at}
+            "recorded_by": check_in.recorded_by_name, "rmc_alerted_at": check_in.rmc_alerted_at,
+            "attempts": [{"attempted_on": a.attempted_on, "method": a.method.value} for a in check_in.attempts]}
 
 
 def _detail(route: Route, decision: Decision) -> dict[str, Any]:
@@ -226,8 +227,9 @@ def list_check_ins(route_id):
           NOT_JSON)
 def record_check_in_api(route_id):
     """Leg een nazorgcontact vast (`months`: welk contact; `situation`; een notitie). Uitgevallen
-    of onbekend waarschuwt meteen het RMC van de regio. Geen If-Match: elk contact wordt één
-    keer vastgelegd (een tweede keer is 409)."""
+    of onbekend waarschuwt meteen het RMC van de regio; niet_bereikt (met `attempt_date` en
+    `attempt_method`) is een contactpoging, de derde legt het contact vast en waarschuwt het RMC.
+    Geen If-Match: elk contact wordt één keer vastgelegd (een tweede keer is 409)."""
     principal = api_principal()
     route = _route(principal, route_id, rmc=True)
     require_json()

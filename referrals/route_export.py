@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from consent.export import register_export_section
 from network.crypto import Keyring
@@ -72,9 +72,13 @@ def intakes(session: Session, keyring: Keyring, student: Student) -> list[dict[s
 
 def check_ins(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:
     rows = session.scalars(select(CheckIn).join(Route, Route.id == CheckIn.route_id)
-                           .where(Route.student_id == student.id).order_by(CheckIn.due_date, CheckIn.id))
+                           .where(Route.student_id == student.id).order_by(CheckIn.due_date, CheckIn.id)
+                           .options(selectinload(CheckIn.attempts)))
     return [{"months": c.months, "due_date": c.due_date, "situation": c.situation, "note": check_in_note(keyring, c),
-             "recorded_at": c.recorded_at, "recorded_by": c.recorded_by_name} for c in rows]
+             "recorded_at": c.recorded_at, "recorded_by": c.recorded_by_name,
+             "attempts": [{"attempted_on": a.attempted_on.isoformat(), "method": a.method.value,
+                           "recorded_by": a.recorded_by_name}
+                          for a in c.attempts]} for c in rows]
 
 
 def referrals(session: Session, keyring: Keyring, student: Student) -> list[dict[str, Any]]:

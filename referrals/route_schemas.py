@@ -48,3 +48,6 @@ class CheckInArgs(FormSchema):
         [s.value for s in Situation], error=_l("Kies hoe het met de oud-leerling gaat.")))
     note = fields.String(load_default=None, validate=validate.Length(
         max=2000, error=_l("Houd de notitie korter dan 2000 tekens.")))
+    #: with "niet bereikt": the day of the attempt and how (the service requires them then)
+    attempt_date = fields.Date(load_default=None)
+    attempt_method = fields.String(load_default=None)

@@ -37,6 +37,7 @@ from network.models import (
     Student,
 )
 from network.permissions import Principal
+from referrals.followup_terms import RMC_TERM, region_term
 from referrals.models import (
     CheckIn,
     Referral,
@@ -56,7 +57,7 @@ SCHOOL_BASIS = "legal_task:onderwijstaak"
 #: what a route page shows of the student: name (contact) and programme (education)
 ROUTE_CATEGORIES = (Category.contact, Category.education)
 #: months after the exit at which a check-in is due; 24 only for RMC follow-up
-CHECK_IN_MONTHS = (3, 6, 12, 24)
+CHECK_IN_MONTHS = (3, 6, 12, 18, 24)
 #: where the RMC reads an alert (a path inside the hub; the services never import flask)
 RMC_ALERT_PATH = "/trajecten/nazorg/{check_in_id}/rmc"
 CHECK_IN_PATH = "/trajecten/nazorg/{check_in_id}"
@@ -177,6 +178,13 @@ def wants_rmc_followup(session: Session, route: Route, student: Student) -> bool
         Referral.type.in_([ReferralType.rmc, ReferralType.school_ex])).limit(1)) is not None
 
 
+def followup_term(session: Session, route: Route, student: Student) -> int:
+    """The route's follow-up term in months: the region's term for the student's school level
+    (:mod:`referrals.followup_terms`), at least 24 months for RMC follow-up."""
+    months = region_term(session, student)
+    return max(months, RMC_TERM) if wants_rmc_followup(session, route, student) else months
+
+
 def default_phase_dates(start: dt.date, exit_date: dt.date) -> dict[RoutePhase, dt.date]:
     """Planned dates spread over the route: sign-up at the start, the conversation a month in,
     the plan after two months, the final internship halfway, finishing at the expected exit,
@@ -232,7 +240,7 @@ def open_route(session: Session, actor: Principal, student: Student, data: dict[
     route.phases = [RoutePhaseDate(phase=phase, position=i, planned_date=planned[phase],
                                    reached_date=start if phase is RoutePhase.aanmelding else None)
                     for i, phase in enumerate(RoutePhase)]
-    route.followup_months = 24 if wants_rmc_followup(session, route, student) else 12
+    route.followup_months = followup_term(session, route, student)
     # flushed: the route id goes into the audit event. Refused when a route opened at the same
     # moment (a double click) was stored first (the unique student_id)
     if not add_unless_duplicate(session, route):

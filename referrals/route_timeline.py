@@ -53,6 +53,10 @@ PHASE_LABELS = {
 SITUATION_LABELS = {
     "werkend": _l("Werkend"), "opleiding": _l("Volgt een opleiding"), "uitkering": _l("Heeft een uitkering"),
     "dagbesteding": _l("Dagbesteding"), "onbekend": _l("Onbekend"), "uitgevallen": _l("Uitgevallen"),
+    "niet_bereikt": _l("Niet bereikt"),
+}
+CONTACT_METHOD_LABELS = {
+    "telefoon": _l("Telefoon"), "email": _l("E-mail"), "brief": _l("Brief"), "huisbezoek": _l("Huisbezoek"),
 }
 STATUS_LABELS = {
     "draft": _l("concept"), "requested": _l("verstuurd"), "accepted": _l("geaccepteerd"),
@@ -172,6 +176,11 @@ def _route_entries(session: Session, keyring: Keyring, route: Route) -> list[Ent
     if route.exit_date:
         entries.append(Entry(_day(route.exit_date), "exit", _l("Uitgestroomd: de nazorg begint"), date_only=True))
     for check_in in route.check_ins:
+        for attempt in check_in.attempts:
+            entries.append(Entry(_day(attempt.attempted_on), "checkin",
+                                 _l("Nazorg na %(months)s maanden: niet bereikt (%(method)s)", months=check_in.months,
+                                    method=CONTACT_METHOD_LABELS[attempt.method.value]),
+                                 by=attempt.recorded_by_name, date_only=True))
         if check_in.recorded_at:
             entries.append(Entry(check_in.recorded_at, "checkin",
                                  _l("Nazorg na %(months)s maanden: %(situation)s", months=check_in.months,

@@ -21,7 +21,7 @@ from network.events import EventTag
 from network.permissions import Permission, can_manage_student
 from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
-from referrals.checkins import find_check_in, record_check_in
+from referrals.checkins import ATTEMPTS_BEFORE_ALERT, find_check_in, record_check_in
 from referrals.eindgesprek import route_eindgesprekken
 from referrals.instruments import FUNDER_LABELS, REGISTER_LABELS, school_route_instruments
 from referrals.instruments import KIND_LABELS as INSTRUMENT_LABELS
@@ -49,7 +49,7 @@ from referrals.route_service import (
     school_staff_accounts,
     update_route,
 )
-from referrals.route_timeline import PHASE_LABELS, SITUATION_LABELS
+from referrals.route_timeline import CONTACT_METHOD_LABELS, PHASE_LABELS, SITUATION_LABELS
 from referrals.route_timeline import timeline as build_timeline
 from referrals.tags import CheckinTag, IntakeTag, RouteTag
 
@@ -240,6 +240,10 @@ def check_in(check_in_id):
         values = request.form.to_dict()
         alerted, errors = submit(CheckInArgs, request.form, lambda data: record_check_in(
             db.session, principal, keyring(), found, data, base_url=current_app.config.get("BASE_URL", "")))
+        if not errors and found.recorded_at is None:  # a "niet bereikt" attempt: the check-in stays open
+            message = _("De contactpoging is vastgelegd (%(num)d van %(max)d). Na de derde wordt het RMC "
+                        "gewaarschuwd.", num=len(found.attempts), max=ATTEMPTS_BEFORE_ALERT)
+            return redirect_to("routes.check_in", message, check_in_id=check_in_id)
         if not errors:
             message = _("Het nazorgcontact is vastgelegd.")
             if alerted:
@@ -253,7 +257,8 @@ def check_in(check_in_id):
     html = render_template("referrals/routes/check_in.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category, values=values,
                            errors=errors, situations=[(s.value, SITUATION_LABELS[s.value]) for s in Situation],
-                           situation_labels=SITUATION_LABELS,
+                           situation_labels=SITUATION_LABELS, attempts_needed=ATTEMPTS_BEFORE_ALERT,
+                           methods=list(CONTACT_METHOD_LABELS.items()), method_labels=CONTACT_METHOD_LABELS,
                            is_school=is_route_school_staff(principal, found.route))
     return html, 400 if errors else 200
 
@@ -266,5 +271,6 @@ def rmc_alert(check_in_id):
     principal, found, decision = _check_in(check_in_id, event_type=CheckinTag.rmc_view)
     html = render_template("referrals/routes/rmc_alert.html", check_in=found, route=found.route,
                            student=found.route.student, decision=decision, Category=Category,
-                           situation_labels=SITUATION_LABELS, is_school=is_route_school_staff(principal, found.route))
+                           situation_labels=SITUATION_LABELS, method_labels=CONTACT_METHOD_LABELS,
+                           is_school=is_route_school_staff(principal, found.route))
     return html

@@ -95,8 +95,11 @@ def rmc_in_scope(session: Session, students: list[Student]) -> set[Any]:
     today = clock.today()
     reported = exists().where(Referral.student_id == Student.id, Referral.type.in_(VSV_TYPES),
                               Referral.status.not_in(NOT_A_REPORT))
+    # an RMC or School-ex referral makes a route's follow-up the RMC's (with entree: seed 004); a
+    # long term the region set for a school level does not, so it does not widen the RMC's task
+    rmc_referral = exists().where(Referral.student_id == Student.id, Referral.type.in_(VSV_TYPES))
     by_id = {s.id: s for s in students}
-    return {row.id for row in _facts(session, students, reported.label("reported"))
+    return {row.id for row in _facts(session, students, reported.label("reported"), rmc_referral.label("rmc_referral"))
             if _rmc_covers(by_id[row.id], row, _settings(row), today)}
 
 
@@ -107,14 +110,16 @@ def _rmc_covers(student: Student, row, settings: Settings, today: dt.date) -> bo
         return True
     if settings.rmc_pro_vso and left and student.level in PRO_VSO:
         return True
-    return _in_route_followup(row, settings.rmc_route_followup, today)
+    return _in_route_followup(student, row, settings.rmc_route_followup, today)
 
 
-def _in_route_followup(row, followup: RouteFollowup, today: dt.date) -> bool:
-    """The route is in its follow-up, and of the kind the region put under the RMC's task."""
+def _in_route_followup(student: Student, row, followup: RouteFollowup, today: dt.date) -> bool:
+    """The route is in its follow-up, and of the kind the region put under the RMC's task: RMC
+    follow-up is an entree student's or one with an RMC or School-ex referral (not merely a long
+    term: the region's term per school level is about how long the school follows up)."""
     if followup is RouteFollowup.none or row.status is not RouteStatus.followup or row.exit_date is None:
         return False
-    if followup is RouteFollowup.rmc and row.followup_months < 24:
+    if followup is RouteFollowup.rmc and not (student.level is SchoolLevel.entree or row.rmc_referral):
         return False
     return row.exit_date <= today <= add_months(row.exit_date, row.followup_months)
 

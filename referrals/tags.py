@@ -59,6 +59,8 @@ class RouteTag(EventTag):
     timeline = "route:timeline"
     #: the student's own route in the portal (issue 20)
     student_view = "route:student-view"
+    #: the region's follow-up term per school level set (referrals.followup_terms)
+    followup_term = "route:followup-term"
 
 
 class IntakeTag(EventTag):
@@ -74,6 +76,8 @@ class CheckinTag(EventTag):
     form = "checkin:form"
     list = "checkin:list"
     rmc_view = "checkin:rmc-view"
+    #: a "niet bereikt" attempt recorded on a check-in (referrals.contact_attempts)
+    attempt = "checkin:attempt"
 
 
 class PlacementTag(EventTag):

@@ -197,6 +197,9 @@ MATRIX: dict[str, object] = {
     "regio.dashboard": Perm(Permission.region_dashboard),
     "regio.export_csv": Perm(Permission.region_dashboard),
     "regio.overdue": Perm(Permission.referral_overdue),
+    # the region's follow-up term per school level (issue 20): the coordinator of the region, the
+    # hub admin any (?regio=; another region is 404); an empty post: 400 with the form again
+    "regio.followup_terms": Perm(Permission.followup_term_manage),
     # students
     "students.index": Perm(Permission.student_list),
     "students.create": Perm(Permission.student_create),

@@ -158,6 +158,9 @@ def test_the_student_reads_their_gesprek_check_ins_and_referrals_and_downloads_t
     session.commit()
     first = session.scalars(select(CheckIn).where(CheckIn.route_id == route.id).order_by(CheckIn.due_date)).first()
     record_check_in(session, route_actors["mentor"], keyring, first, {"situation": "werkend", "note": "Bij de bakker"})
+    second = session.scalar(select(CheckIn).where(CheckIn.route_id == route.id, CheckIn.months == 6))
+    record_check_in(session, route_actors["mentor"], keyring, second, {
+        "situation": "niet_bereikt", "attempt_date": clock.today(), "attempt_method": "telefoon"})  # issue 20 item 5
     service = add_service(route_world["gemeente"], "Jobcoaching jongeren")
     for status in (ReferralStatus.in_progress, ReferralStatus.draft):
         session.add(Referral(student_id=route.student_id, from_organisation_id=route_world["school"].id,
@@ -177,4 +180,6 @@ def test_the_student_reads_their_gesprek_check_ins_and_referrals_and_downloads_t
     data = client.get("/mijn-gegevens/download?formaat=json").get_json()
     assert data["school_naar_werk_gesprekken"][0]["dream_job"] == "Bakker"
     assert data["check_ins"][0]["situation"] == "werkend" and data["check_ins"][0]["note"] == "Bij de bakker"
+    assert [a["method"] for a in data["check_ins"][1]["attempts"]] == ["telefoon"]
+    assert "telefoon" in client.get("/mijn-gegevens/download?formaat=csv").get_data(as_text=True)
     assert [r["status"] for r in data["referrals"]] == ["in-progress"] and data["referrals"][0]["to"]

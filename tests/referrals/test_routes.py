@@ -171,7 +171,7 @@ def test_exit_schedules_check_ins_once(session, route_world, route_actors, route
 def test_exit_of_an_entree_student_adds_24_months(session, route_world, route_actors):
     made = open_route(session, route_actors["mentor"], route_world["entree"], {})
     _exited(session, made, route_actors["mentor"], months_ago=1)
-    assert [c.months for c in made.check_ins] == [3, 6, 12, 24]
+    assert [c.months for c in made.check_ins] == [3, 6, 12, 18, 24]  # 18 added (issue 20)
 
 
 def test_exit_more_than_a_month_ahead_is_refused_within_a_month_it_is_planned(session, route_actors, route):

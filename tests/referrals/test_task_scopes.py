@@ -23,9 +23,10 @@ from network.errors import ValidationFailed
 from network.models import OrganisationType, Role, SchoolLevel, Student
 from referrals import wizard_service as ws
 from referrals.checkins import record_exit
-from referrals.models import CheckIn, Route, RoutePhaseDate
+from referrals.models import CheckIn, Referral, Route, RoutePhaseDate
 from referrals.route_service import open_route, update_route
 from referrals.states import ReferralStatus as S
+from referrals.states import ReferralType
 from referrals.transitions import transition
 from tests.conftest import post_form
 from tests.factories import (
@@ -176,6 +177,24 @@ def test_the_route_follow_up_the_region_configured(session, rworld, ractors):
         session.commit()
         seen[followup] = {s.level.value for s in (entree, mbo3) if decisions[s.id].allowed}
     assert seen == {"rmc": {"entree"}, "all": {"entree", "mbo3"}, "none": set()}
+
+
+def test_a_long_term_the_region_sets_does_not_widen_the_rmcs_task(session, rworld, ractors):
+    """RMC follow-up is an entree route's or one with an RMC or School-ex referral; a region that
+    follows its mbo leavers for two years does not thereby put them under the RMC's task."""
+    from referrals.followup_terms import set_region_term
+
+    coordinator = principal_for(make_member(Role.coordinator, rworld["hub"]))
+    set_region_term(session, coordinator, rworld["region"].id, "mbo3", "24")
+    session.commit()
+    mbo3 = StudentFactory(school=rworld["school"], date_of_birth=born_years_ago(20), level=SchoolLevel.mbo3)
+    assert _leave(session, ractors, mbo3, startkwalificatie=True).followup_months == 24
+    assert not _rmc(session, ractors, mbo3).allowed  # region default: RMC follow-up routes only
+    session.add(Referral(student_id=mbo3.id, from_organisation_id=rworld["school"].id,
+                         to_organisation_id=rworld["rmc"].id, service_id=add_service(rworld["rmc"], "Nazorg").id,
+                         purpose="rmc-nazorg", type=ReferralType.rmc, status=S.requested, from_name="Mentor"))
+    session.commit()
+    assert _rmc(session, ractors, mbo3).allowed
 
 
 def test_a_region_can_switch_the_leavers_off(session, rworld, ractors):
