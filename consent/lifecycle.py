@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.measures import active_measure, measure_decides
 from consent.models import (
     Consent,
     ConsentRequest,
@@ -35,8 +36,9 @@ REMIND_DAYS = 30
 
 def request_consent(session: Session, actor: Principal, keyring: Keyring, student: Student, data: dict[str, Any], *,
                     portal_url: str = "/mijn-gegevens/toestemmingen", now: dt.datetime | None = None) -> ConsentRequest:
-    """School staff ask the student (or, under 16, the parent) for consent: a pending request
-    in the portal plus an e-mail through the outbox.
+    """School staff ask the student (or, under 16, the parent; under curatele or mentorschap the
+    curator or mentor where they decide) for consent: a pending request in the portal plus an
+    e-mail through the outbox.
 
     :param data: ``recipient_id``, ``purpose_code``, ``categories`` (checked like a grant).
     """
@@ -55,8 +57,12 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
     record(session, actor, action=AuditAction.create, event_type=ConsentTag.request, object_type="consent_request",
            object_id=request.id, student_id=student.id, purpose=purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": recipient.id, "categories": request.categories.split()})
-    under16 = under_consent_age(student.date_of_birth, clock.today())
-    to = student.parent_email if under16 else student.email
+    today = clock.today()
+    measure = active_measure(session, student, today)
+    if measure is not None and measure_decides(measure, categories):  # the curator or mentor decides
+        to = measure.account.email
+    else:
+        to = student.parent_email if under_consent_age(student.date_of_birth, today) else student.email
     if to:
         organisation_name = actor.acting.organisation_name if actor.acting else "de school"
         enqueue_email(session, keyring, to=to, subject="Schakel: vraag om toestemming",

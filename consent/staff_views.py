@@ -20,7 +20,7 @@ from consent.lifecycle import (
     open_requests,
     request_consent,
 )
-from consent.measures import MEASURES, record_measure
+from consent.measures import MEASURES, record_measure, who_decides
 from consent.models import (
     Consent,
     ConsentReceipt,
@@ -118,6 +118,7 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         all_relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
         measure_options=[(k, v) for k, v in RELATION_LABELS.items() if k in MEASURES],
         under16=under_consent_age(student.date_of_birth, today), relation_labels=RELATION_LABELS,
+        who=who_decides(session, student, today),
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
                                   purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
                                   valid_until=default_valid_until(student, today)))

@@ -172,6 +172,19 @@ def test_a_measure_that_ended_gives_the_decision_back(session, world, actors, ke
     assert who_decides(session, student, clock.today()).kind == "self"
 
 
+def test_a_request_for_consent_goes_to_the_one_who_decides(session, world, actors, keyring, court_appointed):
+    from consent.lifecycle import request_consent
+    from network.models import OutboxMessage
+
+    student, _me = _under(session, world, actors, "mentor")
+    student.email = "sanne@example.org"
+    request_consent(session, actors["mentor"], keyring, student, grant_data(world, **SPECIAL))
+    request_consent(session, actors["mentor"], keyring, student, grant_data(world, purpose_code="stagebegeleiding"))
+    session.commit()
+    sent = session.scalars(select(OutboxMessage.recipient).order_by(OutboxMessage.created_at)).all()
+    assert sorted(sent) == ["mentor@example.org", "sanne@example.org"]
+
+
 # -- the basis provider ------------------------------------------------------------------------
 
 def test_the_curator_reads_in_the_portal_like_a_guardian(session, world, actors, court_appointed):

@@ -45,6 +45,7 @@ def test_staff_record_a_curatele_and_the_curator_acts_in_the_portal(client, sess
     assert measure.relation is Relation.curator and measure.decision_reference == "C/05/998877"
     html = client.get(f"/leerlingen/{student.id}/toestemmingen").get_data(as_text=True)
     assert "zaaknummer C/05/998877" in html and "Curator De Wit" in html
+    assert "Deze leerling staat onder curatele: de curator (Curator De Wit) geeft de toestemming" in html
 
     own = client.application.test_client()
     login(own, curator)
