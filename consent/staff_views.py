@@ -223,6 +223,9 @@ def end_representative(representation_id):
         end_representation(db.session, principal, representation)
     except Conflict:
         db.session.rollback()
+    if representation.relation in MEASURES:
+        return redirect_to("consent_staff.overview", _("De curatele of het mentorschap is beëindigd. Vanaf nu "
+                                                       "beslist de leerling weer zelf."), student_id=student.id)
     return redirect_to("consent_staff.overview", _("De ouder of voogd is beëindigd. Vanaf nu handelt "
                                                            "dit account niet meer namens de leerling."),
                                student_id=student.id)

@@ -78,6 +78,16 @@ def label_of(code) -> str:
     if labels is None:
         labels = g.consent_category_labels = category_labels(db.session)
     return labels.get(str(code), str(code))
+
+
+@bp.app_template_global("acting_relation")
+def acting_relation(student) -> str | None:
+    """How the signed-in account acts for ``student`` in the portal (``curator``, ``mentor``,
+    ``ouder``...), for the notice every portal page shows a representative; one statement."""
+    found = representing(db.session, current_principal().account_id, student, clock.today())
+    return found.relation.value if found is not None else None
+
+
 PER_PAGE = 25
 
 

@@ -51,7 +51,8 @@ def test_staff_record_a_curatele_and_the_curator_acts_in_the_portal(client, sess
     login(own, curator)
     html = own.get(PORTAL).get_data(as_text=True)
     assert "Wie beslist over je gegevens" in html and "Je staat onder curatele" in html and "Sanne" in html
-    assert "Ik geef namens" in html
+    assert "Ik geef namens" in html and "U bekijkt dit als curator van Sanne" in html
+    assert "ouder of voogd van Sanne" not in html
     data = {"leerling": str(student.id), "recipient_id": world["gemeente"].id, "purpose_code": "jobcoaching",
             "categories": ["contactgegevens"]}
     assert post_form(own, PORTAL, data).status_code == 302
@@ -70,6 +71,15 @@ def test_staff_record_a_curatele_and_the_curator_acts_in_the_portal(client, sess
     token = csrf_from(client.get(PORTAL).get_data(as_text=True))
     assert client.post(f"{PORTAL}/{consent.id}/intrekken", data={"csrf_token": token}).status_code == 403
     assert session.scalar(select(func.count()).select_from(Consent)) == 1
+
+    login(client, world["mentor"])  # the school ends the measure: the student decides again
+    page = f"/leerlingen/{student.id}/toestemmingen"
+    ended = post_form(client, page, {}, post_url=f"/vertegenwoordigers/{measure.id}/beeindigen",
+                      follow_redirects=True)
+    assert "beslist de leerling weer zelf" in ended.get_data(as_text=True)
+    assert own.get(f"{PORTAL}?leerling={student.id}").status_code == 404
+    login(client, student_account)
+    assert "Je beslist zelf wie je gegevens mag zien" in client.get(PORTAL).get_data(as_text=True)
 
 
 def test_mentorschap_reads_in_b1_for_the_student(client, session, world):
