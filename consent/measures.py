@@ -79,7 +79,10 @@ def representing(session: Session, account_id: int | None, student: Student,
 
 
 def active_measure(session: Session, student: Student, today: dt.date) -> Representation | None:
-    """The curatele or mentorschap in force for the student today, if any."""
+    """The curatele or mentorschap in force for the student today, if any. None without a query
+    for a student under 18: a measure is recorded for adults only (:func:`record_measure`)."""
+    if age_on(student.date_of_birth, today) < MEASURE_MIN_AGE:
+        return None
     rows = session.scalars(select(Representation).where(
         Representation.student_id == student.id, Representation.relation.in_(MEASURES),
         Representation.ended_at.is_(None)).order_by(Representation.id)).all()

@@ -185,6 +185,19 @@ def test_a_request_for_consent_goes_to_the_one_who_decides(session, world, actor
     assert sorted(sent) == ["mentor@example.org", "sanne@example.org"]
 
 
+def test_the_reminder_before_a_consent_ends_goes_to_the_curator(session, world, actors, keyring, court_appointed):
+    from consent.lifecycle import remind_expiring
+    from network.models import OutboxMessage
+
+    student, _me = _under(session, world, actors, "curator")
+    student.email = "sanne@example.org"
+    grant_consent(session, principal_for(court_appointed["curator"]), keyring, student,
+                  grant_data(world, valid_until=clock.today() + dt.timedelta(days=10)))
+    assert remind_expiring(session, keyring) == 1
+    session.commit()
+    assert session.scalars(select(OutboxMessage.recipient)).all() == ["curator@example.org"]
+
+
 # -- the basis provider ------------------------------------------------------------------------
 
 def test_the_curator_reads_in_the_portal_like_a_guardian(session, world, actors, court_appointed):

@@ -28,7 +28,43 @@ def _in(column, values):
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _without_foreign_keys(change):
+    """Run ``change``; on SQLite with foreign keys off.
+
+    SQLite changes a CHECK by copying the table (batch mode): with foreign keys on, dropping the
+    old ``consent`` table would delete its items and receipts (ON DELETE CASCADE). So they are
+    off while the tables are copied (SQLite's own procedure for other table changes) and checked
+    when they are back on. The pragma does nothing inside a transaction, hence the autocommit
+    block (SQLite's DDL is not transactional in Alembic anyway)."""
+    if op.get_bind().dialect.name != "sqlite":
+        change()
+        return
+    with op.get_context().autocommit_block():
+        _foreign_keys(False)
+        change()
+        _foreign_keys(True)
+
+
+def _foreign_keys(on):
+    bind = op.get_bind()
+    bind.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if bool(bind.exec_driver_sql("PRAGMA foreign_keys").scalar()) is not on:
+        raise RuntimeError("SQLite: the foreign keys pragma did not take effect")
+    if on:
+        broken = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"SQLite: foreign keys broken after copying the tables: {broken[:5]}")
+
+
 def upgrade():
+    _without_foreign_keys(_upgrade)
+
+
+def downgrade():
+    _without_foreign_keys(_downgrade)
+
+
+def _upgrade():
     with op.batch_alter_table('consent_representation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('court', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('decision_date', sa.Date(), nullable=True))
@@ -48,7 +84,7 @@ def upgrade():
                                          sa.text(_in('representative_relation', NEW)))
 
 
-def downgrade():
+def _downgrade():
     op.execute("DELETE FROM consent_representation WHERE relation IN ('curator', 'mentor')")
     op.execute("UPDATE consent SET representative_relation = 'andere_vertegenwoordiger' "
                "WHERE representative_relation IN ('curator', 'mentor')")
