@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from consent.catalogue import LAW_ONLY_CODES
+from consent.measures import MEASURES, representing
 from consent.models import (
     Consent,
     ConsentItem,
@@ -29,11 +30,9 @@ from consent.models import (
     LegalTaskCategory,
     Purpose,
     PurposeRecipientType,
-    Representation,
 )
 from network import clock
 from network.access import Basis, Category
-from network.clock import under_consent_age
 from network.models import Organisation, Student
 from network.permissions import Acting, Principal
 
@@ -88,16 +87,13 @@ def consent_bases(session: Session, principal: Principal, student: Student, purp
 
 
 def _representative_bases(session: Session, principal: Principal, student: Student) -> list[Basis]:
-    """A parent or guardian of a student under 16 sees what the student sees (UAVG art. 5)."""
-    if principal.account_id is None or student.account_id == principal.account_id:
+    """A parent or guardian of a student under 16 (UAVG art. 5), or the curator or mentor of a
+    running curatele or mentorschap (BW 1:381, 1:453), sees what the student sees."""
+    representation = representing(session, principal.account_id, student, clock.today())
+    if representation is None:
         return []
-    if not under_consent_age(student.date_of_birth, clock.today()):
-        return []
-    found = session.scalar(select(Representation.id).where(
-        Representation.account_id == principal.account_id, Representation.student_id == student.id,
-        Representation.ended_at.is_(None)))
-    return [Basis("representative", "wettelijk-vertegenwoordiger", frozenset(Category))] if found else []
-
+    ref = representation.relation.value if representation.relation in MEASURES else "wettelijk-vertegenwoordiger"
+    return [Basis("representative", ref, frozenset(Category))]
 
 
 def consent_bases_many(session: Session, principal: Principal, pairs: list[tuple[Student, str]],

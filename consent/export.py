@@ -87,7 +87,8 @@ def collect_export(session: Session, actor: Principal, keyring: Keyring, student
                 for r in session.scalars(select(ConsentRequest).where(ConsentRequest.student_id == student.id)
                                          .order_by(ConsentRequest.id))]
     representatives = [{"name": r.account.name, "relation": r.relation.value, "since": _plain(r.created_at),
-                        "ended_at": _plain(r.ended_at)}
+                        "ended_at": _plain(r.ended_at), "court": r.court, "decision_date": _plain(r.decision_date),
+                        "decision_reference": r.decision_reference, "ends_on": _plain(r.ends_on)}
                        for r in session.scalars(select(Representation).where(Representation.student_id == student.id))]
     events = session.scalars(select(AuditEvent).where(AuditEvent.student_id == str(student.id))
                              .order_by(AuditEvent.id)).all()

@@ -13,6 +13,8 @@ LEGAL_TASK_LABELS = {
     "onderwijstaak": _l("Wettelijke taak van je school (onderwijs)"),
     "stageovereenkomst": _l("De stageovereenkomst van je school met je stagebedrijf"),
 }
+#: a representative basis's reference (``representative:curator``) as the student reads it
+REPRESENTATIVE_LABELS = {"curator": _l("je curator"), "mentor": _l("je mentor (mentorschap)")}
 ACTION_LABELS = {"R": _l("bekeken"), "C": _l("vastgelegd"), "U": _l("gewijzigd"), "D": _l("verwijderd"),
                  "E": _l("uitgevoerd"), "export": _l("gedownload")}
 OUTCOME_LABELS = {"success": _l("toegestaan"), "denied": _l("geweigerd"), "failure": _l("geweigerd (storing)")}
@@ -38,7 +40,7 @@ def basis_label(basis: str | None) -> str:
         elif kind == "self":
             words.append(str(_l("jijzelf")))
         elif kind == "representative":
-            words.append(str(_l("je ouder of voogd")))
+            words.append(str(REPRESENTATIVE_LABELS.get(ref) or _l("je ouder of voogd")))
         elif kind == "sharing":
             words.append(str(_l("jouw keuze: je deelt je begeleidingsformulier met deze persoon")))
         else:

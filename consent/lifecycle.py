@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.measures import active_measure, measure_decides
 from consent.models import (
     Consent,
     ConsentRequest,
@@ -35,8 +36,9 @@ REMIND_DAYS = 30
 
 def request_consent(session: Session, actor: Principal, keyring: Keyring, student: Student, data: dict[str, Any], *,
                     portal_url: str = "/mijn-gegevens/toestemmingen", now: dt.datetime | None = None) -> ConsentRequest:
-    """School staff ask the student (or, under 16, the parent) for consent: a pending request
-    in the portal plus an e-mail through the outbox.
+    """School staff ask the student (or, under 16, the parent; under curatele or mentorschap the
+    curator or mentor where they decide) for consent: a pending request in the portal plus an
+    e-mail through the outbox.
 
     :param data: ``recipient_id``, ``purpose_code``, ``categories`` (checked like a grant).
     """
@@ -55,8 +57,7 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
     record(session, actor, action=AuditAction.create, event_type=ConsentTag.request, object_type="consent_request",
            object_id=request.id, student_id=student.id, purpose=purpose.code, basis="legal_task:onderwijstaak",
            detail={"recipient_id": recipient.id, "categories": request.categories.split()})
-    under16 = under_consent_age(student.date_of_birth, clock.today())
-    to = student.parent_email if under16 else student.email
+    to = _decider_email(session, student, categories, clock.today())
     if to:
         organisation_name = actor.acting.organisation_name if actor.acting else "de school"
         enqueue_email(session, keyring, to=to, subject="Schakel: vraag om toestemming",
@@ -65,6 +66,15 @@ def request_consent(session: Session, actor: Principal, keyring: Keyring, studen
                             f"'{purpose.label}'.\nKijk in Schakel bij 'Wie mag wat zien': {portal_url}\n"
                             "Je beslist zelf. Nee zeggen mag altijd.\n\nSchakel"))
     return request
+
+
+def _decider_email(session: Session, student: Student, categories, today: dt.date) -> str | None:
+    """Whom to write about a consent for ``categories``: the curator or mentor where they decide,
+    else the parent (under 16) or the student."""
+    measure = active_measure(session, student, today)
+    if measure is not None and measure_decides(measure, categories):
+        return measure.account.email
+    return student.parent_email if under_consent_age(student.date_of_birth, today) else student.email
 
 
 def add_representation(session: Session, actor: Principal, student: Student, *, email: str,
@@ -125,8 +135,9 @@ def expire_consents(session: Session, today: dt.date | None = None) -> int:
 
 def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = None,
                     portal_url: str = "/mijn-gegevens/toestemmingen") -> int:
-    """E-mail the student (or parent, under 16) and the recorder once, 30 days before a
-    consent ends; the ``reminder_sent_at`` marker makes a second run send nothing."""
+    """E-mail the student (or parent, under 16; or the curator or mentor who decides) and the
+    recorder once, 30 days before a consent ends; the ``reminder_sent_at`` marker makes a
+    second run send nothing."""
     today = today or clock.today()
     actor = system_principal("job", "consent.remind")
     now = utcnow()
@@ -137,8 +148,7 @@ def remind_expiring(session: Session, keyring: Keyring, today: dt.date | None = 
     ).order_by(Consent.id)).all()
     for consent in due:
         student = consent.student
-        under16 = under_consent_age(student.date_of_birth, today)
-        targets = {student.parent_email if under16 else student.email}
+        targets = {_decider_email(session, student, consent.categories, today)}
         if consent.recorded_by is not None and consent.recorded_by_account_id != student.account_id:
             targets.add(consent.recorded_by.email)
         until = consent.valid_until.strftime("%d-%m-%Y")

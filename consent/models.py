@@ -1,6 +1,6 @@
 """Consent: the catalogues (purposes, data categories, legal tasks), the consent records with
 their per-category items and signed receipts, consent requests from school staff, and the
-representation of a student under 16 by a parent or guardian."""
+representation of a student by a parent, guardian, curator or mentor."""
 
 from __future__ import annotations
 
@@ -51,6 +51,9 @@ class Relation(enum.StrEnum):
     parent = "ouder"
     guardian = "voogd"
     other = "andere_vertegenwoordiger"
+    #: appointed by the kantonrechter for an adult (curatele: all matters; mentorschap: care matters)
+    curator = "curator"
+    mentor = "mentor"
 
 
 class RequestStatus(enum.StrEnum):
@@ -364,16 +367,26 @@ class ConsentRequest(db.Model):
 
 
 class Representation(db.Model):
-    """A parent or guardian (an account) who acts for a student under 16 in the portal;
-    recorded by school staff of the student's school."""
+    """An account acting for a student, recorded by school staff: a parent or guardian while the
+    student is under 16, or a curator or mentor while the court's measure runs (:mod:`consent.measures`)."""
 
     __tablename__ = "consent_representation"
-    __table_args__ = (UniqueConstraint("account_id", "student_id"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "student_id"),
+        CheckConstraint("relation NOT IN ('curator', 'mentor') OR (court IS NOT NULL AND decision_date IS NOT NULL "
+                        "AND decision_reference IS NOT NULL)", name="measure_evidence"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= decision_date", name="measure_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), index=True)
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
     relation: Mapped[Relation] = mapped_column(str_enum(Relation, "representation_relation"))
+    #: curatele/mentorschap only: the kantonrechter's decision (court, date, reference) and its end
+    court: Mapped[str | None] = mapped_column(String(200))
+    decision_date: Mapped[dt.date | None] = mapped_column(Date)
+    decision_reference: Mapped[str | None] = mapped_column(String(100))
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
     recorded_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     recorded_by_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -36,9 +36,16 @@ class RequestArgs(FormSchema):
 
 
 class RepresentationArgs(FormSchema):
+    """A parent or guardian, or a curator or mentor with the court decision (the decision's
+    fields are checked in :func:`consent.measures.record_measure`, which names what is missing)."""
+
     email = fields.Email(required=True)
     relation = fields.String(required=True, validate=validate.OneOf([r.value for r in Relation],
                                                                       error=_l("Kies de relatie tot de leerling.")))
+    court = fields.String(load_default=None, validate=validate.Length(max=200))
+    decision_date = fields.Date(load_default=None)
+    decision_reference = fields.String(load_default=None, validate=validate.Length(max=100))
+    ends_on = fields.Date(load_default=None)
 
 
 class PurposeEditArgs(FormSchema):

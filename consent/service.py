@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from consent.catalogue import LAW_ONLY, TYPE_WORDS, type_words
+from consent.measures import RELATION_WORDS, acts_now, check_giver, check_withdrawer, representing
 from consent.models import (
     Channel,
     Consent,
@@ -38,7 +39,7 @@ from consent.tags import ConsentTag
 from network import clock
 from network.access import SPECIAL_CATEGORIES, Category
 from network.audit import AuditAction, record
-from network.clock import age_on, under_consent_age, utcnow
+from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import add_unless_duplicate, compare_and_set
 from network.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -67,9 +68,13 @@ def category_labels(session: Session) -> dict[str, str]:
 
 
 def consent_text(*, student_name: str, recipient_name: str, purpose_label: str, category_labels_: list[str],
-                 valid_from: dt.date, valid_until: dt.date) -> str:
-    """The exact consent text shown (and hashed as evidence)."""
-    return (f"Ik geef {recipient_name} toestemming om deze gegevens van {student_name} te gebruiken "
+                 valid_from: dt.date, valid_until: dt.date, on_behalf: tuple[str, Relation] | None = None) -> str:
+    """The exact consent text shown (and hashed as evidence); ``on_behalf`` (name, relation) when
+    a representative gives it "namens" the student."""
+    opening = f"Ik geef {recipient_name}" if on_behalf is None else (
+        f"Ik, {on_behalf[0]}, {RELATION_WORDS[on_behalf[1]]} van {student_name}, geef namens {student_name} "
+        f"{recipient_name}")
+    return (f"{opening} toestemming om deze gegevens van {student_name} te gebruiken "
             f"voor {purpose_label}: {', '.join(category_labels_)}. "
             f"Dit geldt van {valid_from.strftime('%d-%m-%Y')} tot en met {valid_until.strftime('%d-%m-%Y')}. "
             "Ik kan deze toestemming altijd intrekken, zonder reden.")
@@ -91,22 +96,23 @@ def active_representation(session: Session, account_id: int | None, student: Stu
 
 def subject_role(session: Session, actor: Principal, student: Student, today: dt.date) -> str | None:
     """``"self"`` for the student, ``"representative"`` for a guardian of a student under 16
-    (a guardian of a 16/17-year-old does not act for them), else None."""
+    (a guardian of a 16/17-year-old does not act for them) or for the curator or mentor of a
+    running measure (:mod:`consent.measures`), else None."""
     if actor.account_id is not None and student.account_id == actor.account_id:
         return "self"
-    if under_consent_age(student.date_of_birth, today) and active_representation(
-            session, actor.account_id, student) is not None:
+    if representing(session, actor.account_id, student, today) is not None:
         return "representative"
     return None
 
 
 def students_for_account(session: Session, account_id: int, today: dt.date) -> list[tuple[Student, str]]:
-    """The students an account may act for in the portal: itself, and represented under-16s."""
+    """The students an account may act for in the portal: itself, represented under-16s, and
+    adults under a running curatele or mentorschap of which it is the curator or mentor."""
     result = [(s, "self") for s in session.scalars(select(Student).where(Student.account_id == account_id))]
-    represented = session.scalars(select(Student).join(Representation, Representation.student_id == Student.id).where(
-        Representation.account_id == account_id, Representation.ended_at.is_(None)).order_by(Student.first_name))
-    result += [(s, "representative") for s in represented
-               if under_consent_age(s.date_of_birth, today) and s.account_id != account_id]
+    represented = session.execute(select(Student, Representation).join(
+        Representation, Representation.student_id == Student.id).where(
+        Representation.account_id == account_id, Representation.ended_at.is_(None)).order_by(Student.first_name)).all()
+    result += [(s, "representative") for s, r in represented if acts_now(r, s, today) and s.account_id != account_id]
     return result
 
 
@@ -162,14 +168,14 @@ ALREADY_ACTIVE = _l("Er is al een geldige toestemming voor deze organisatie en d
 
 def _acting_representation(session: Session, actor: Principal, student: Student, channel: Channel,
                            today: dt.date) -> Representation | None:
-    """Who may record: in the portal the student or a guardian of an under-16 (the guardian's
-    representation is returned), on paper or in person the school staff of the student."""
+    """Who may record: in the portal the student, a guardian of an under-16 or a curator or
+    mentor (their representation is returned), on paper or in person the school staff."""
     if channel is Channel.portal:
         role = subject_role(session, actor, student, today)
         if role is None:
             raise NotFound(_l("Deze leerling bestaat niet, of u heeft er geen toegang toe."))
         if role == "representative":
-            return active_representation(session, actor.account_id, student)
+            return representing(session, actor.account_id, student, today)
     elif not can_manage_student(actor, student):
         raise Forbidden(_l("Alleen de school van de leerling kan een toestemming op papier of mondeling vastleggen."))
     return None
@@ -215,20 +221,6 @@ def _giver(actor: Principal, channel: Channel, representation: Representation | 
     return given_by, rep_name, rep_relation, None
 
 
-def _check_giver_age(student: Student, channel: Channel, given_by: GivenBy, today: dt.date,
-                     errors: dict[str, list[str]]) -> None:
-    """Under 16 a legal representative gives the consent; from 16 on the student themself."""
-    under_age = under_consent_age(student.date_of_birth, today)
-    if under_age and given_by is GivenBy.student:
-        field = "representative_name" if channel is not Channel.portal else "__all__"
-        errors.setdefault(field, []).append(
-            _l("De leerling is jonger dan 16. Een ouder of voogd (wettelijk vertegenwoordiger) geeft de toestemming."))
-    if not under_age and given_by is GivenBy.representative:
-        errors.setdefault("representative_name", []).append(
-            _l("De leerling is %(age)s jaar en geeft zelf toestemming. Een wettelijk vertegenwoordiger kan dat "
-               "vanaf 16 jaar niet meer namens de leerling doen.", age=age_on(student.date_of_birth, today)))
-
-
 def _check_not_active(session: Session, student: Student, recipient: Organisation | None, purpose: Purpose | None,
                       errors: dict[str, list[str]]) -> None:
     """One active consent per student, recipient and purpose."""
@@ -260,7 +252,7 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     _check_explicit(session, categories, explicit, errors)
     valid_from, valid_until = _check_validity(student, data, today, errors)
     given_by, rep_name, rep_relation, rep_account = _giver(actor, channel, representation, data, errors)
-    _check_giver_age(student, channel, given_by, today, errors)
+    check_giver(session, student, channel, given_by, rep_relation, categories, today, errors)
     _check_not_active(session, student, recipient, purpose, errors)
     if errors:
         raise ValidationFailed(errors=errors)
@@ -269,7 +261,8 @@ def grant_consent(session: Session, actor: Principal, keyring: Keyring, student:
     ordered = sorted(categories, key=lambda c: list(labels).index(c) if c in labels else 99)
     text = consent_text(student_name=student.full_name, recipient_name=recipient.name, purpose_label=purpose.label,
                         category_labels_=[labels.get(c, c) for c in ordered], valid_from=valid_from,
-                        valid_until=valid_until)
+                        valid_until=valid_until,
+                        on_behalf=(rep_name, rep_relation) if given_by is GivenBy.representative else None)
     consent = Consent(
         student=student, recipient=recipient, purpose=purpose, status=ConsentStatus.active,
         valid_from=valid_from, valid_until=valid_until, given_by=given_by, representative_name=rep_name,
@@ -328,15 +321,19 @@ def withdraw_consent(session: Session, actor: Principal, keyring: Keyring, conse
                      policy_url: str = DEFAULT_POLICY_URL) -> ConsentReceipt:
     """Withdraw a consent (no reason asked). It denies from the next decision on, everywhere.
 
-    The student, a guardian of a student under 16, or school staff of the student's school
-    (recording a withdrawal said to them) may withdraw. Signs a receipt, tells the recipient
-    by e-mail (AVG art. 19) and sends :data:`network.signals.consent_withdrawn`.
+    The student, a guardian of a student under 16, a curator or mentor, or school staff of the
+    student's school (recording a withdrawal said to them) may withdraw; under a curatele or
+    mentorschap only the one who decides on it (:func:`consent.measures.check_withdrawer`).
+    Signs a receipt, tells the recipient by e-mail (AVG art. 19) and sends :data:`network.signals.consent_withdrawn`.
     """
     today = today or clock.today()
     now = now or utcnow()
     student = consent.student
-    if subject_role(session, actor, student, today) is None and not can_manage_student(actor, student):
+    role = subject_role(session, actor, student, today)
+    if role is None and not can_manage_student(actor, student):
         raise NotFound(_l("Deze toestemming bestaat niet, of u heeft er geen toegang toe."))
+    check_withdrawer(session, role, representing(session, actor.account_id, student, today) if role else None,
+                     student, consent.categories, today)
     if consent.status is not ConsentStatus.active or not end_consent(
             session, consent, ConsentStatus.withdrawn, withdrawn_at=now, withdrawn_by_name=actor.name):
         raise Conflict(_l("Deze toestemming is al ingetrokken of verlopen."))

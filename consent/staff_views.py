@@ -20,6 +20,7 @@ from consent.lifecycle import (
     open_requests,
     request_consent,
 )
+from consent.measures import MEASURES, record_measure, who_decides
 from consent.models import (
     Consent,
     ConsentReceipt,
@@ -48,7 +49,8 @@ from network.web import current_principal, keyring, redirect_to, require, submit
 bp = Blueprint("consent_staff", __name__)
 
 RELATION_LABELS = {Relation.parent.value: _l("ouder"), Relation.guardian.value: _l("voogd"),
-                   Relation.other.value: _l("andere wettelijk vertegenwoordiger")}
+                   Relation.other.value: _l("andere wettelijk vertegenwoordiger"),
+                   Relation.curator.value: _l("curator (curatele)"), Relation.mentor.value: _l("mentor (mentorschap)")}
 CHANNEL_LABELS = {"in_person": _l("mondeling, in een gesprek"), "paper": _l("op papier, ondertekend")}
 
 
@@ -112,8 +114,11 @@ def _page(principal, student, *, values=None, errors=None, form=None, status=200
         categories=categories, ended=ended, requests=open_requests(session, student),
         representatives=representatives, values=values or {}, errors=errors or {}, form=form,
         recipient_groups=recipient_choices(session, organisations),
-        relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
+        relation_options=[(k, v) for k, v in RELATION_LABELS.items() if k not in MEASURES],
+        all_relation_options=list(RELATION_LABELS.items()), channel_options=list(CHANNEL_LABELS.items()),
+        measure_options=[(k, v) for k, v in RELATION_LABELS.items() if k in MEASURES],
         under16=under_consent_age(student.date_of_birth, today), relation_labels=RELATION_LABELS,
+        who=who_decides(session, student, today),
         text_example=consent_text(student_name=student.full_name, recipient_name="[organisatie]",
                                   purpose_label="[doel]", category_labels_=["[gegevens]"], valid_from=today,
                                   valid_until=default_valid_until(student, today)))
@@ -173,13 +178,20 @@ def ask(student_id):
 def representative(student_id):
     principal, student = _student(student_id)
     raw = request.form.to_dict()
-    _done, errors = submit(RepresentationArgs, request.form, lambda data: add_representation(
-        db.session, principal, student, email=data["email"], relation=data["relation"]))
+    measure = raw.get("relation") in {m.value for m in MEASURES}
+
+    def add(data):
+        if measure:
+            return record_measure(db.session, principal, student, data, today=clock.today())
+        return add_representation(db.session, principal, student, email=data["email"], relation=data["relation"])
+
+    _done, errors = submit(RepresentationArgs, request.form, add)
     if not errors:
-        return redirect_to("consent_staff.overview", _("De ouder of voogd is vastgelegd."),
-                                   student_id=student.id)
+        return redirect_to("consent_staff.overview", _("De curatele of het mentorschap is vastgelegd.") if measure
+                           else _("De ouder of voogd is vastgelegd."), student_id=student.id)
     principal, student = _student(student_id)
-    return _page(principal, student, values=raw, errors=errors, form="representative", status=400)
+    return _page(principal, student, values=raw, errors=errors, form="measure" if measure else "representative",
+                 status=400)
 
 
 @bp.post("/toestemmingen/<int:consent_id>/intrekken-namens-leerling")
@@ -211,6 +223,9 @@ def end_representative(representation_id):
         end_representation(db.session, principal, representation)
     except Conflict:
         db.session.rollback()
+    if representation.relation in MEASURES:
+        return redirect_to("consent_staff.overview", _("De curatele of het mentorschap is beëindigd. Vanaf nu "
+                                                       "beslist de leerling weer zelf."), student_id=student.id)
     return redirect_to("consent_staff.overview", _("De ouder of voogd is beëindigd. Vanaf nu handelt "
                                                            "dit account niet meer namens de leerling."),
                                student_id=student.id)

@@ -30,6 +30,7 @@ from consent.choices import choice_errors, recipient_choices, region_recipients,
 from consent.export import as_subject, collect_export, export_csv, export_json
 from consent.labels import action_label, basis_label, outcome_label, role_label
 from consent.lifecycle import open_requests
+from consent.measures import may_decide, representing, who_decides
 from consent.models import (
     Consent,
     ConsentReceipt,
@@ -77,6 +78,16 @@ def label_of(code) -> str:
     if labels is None:
         labels = g.consent_category_labels = category_labels(db.session)
     return labels.get(str(code), str(code))
+
+
+@bp.app_template_global("acting_relation")
+def acting_relation(student) -> str | None:
+    """How the signed-in account acts for ``student`` in the portal (``curator``, ``mentor``,
+    ``ouder``...), for the notice every portal page shows a representative; one statement."""
+    found = representing(db.session, current_principal().account_id, student, clock.today())
+    return found.relation.value if found is not None else None
+
+
 PER_PAGE = 25
 
 
@@ -140,10 +151,13 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
         holders = [o for o in organisations if o.type == task.organisation_type] if task.own_region_only else []
         legal.append((task, holders))
     requests = open_requests(session, student)
+    acting_for = representing(session, actor.account_id, student, today) if role == "representative" else None
+    on_behalf = (actor.name, acting_for.relation) if acting_for is not None else None
+    who = who_decides(session, student, today)
     request_texts = {
         r.id: consent_text(student_name=student.full_name, recipient_name=r.recipient.name,
                            purpose_label=r.purpose.label, category_labels_=[labels.get(c, c) for c in r.category_list],
-                           valid_from=today, valid_until=default_valid_until(student, today))
+                           valid_from=today, valid_until=default_valid_until(student, today), on_behalf=on_behalf)
         for r in requests}
     html = render_template(
         "consent/portal.html", law_only=LAW_ONLY_CODES, student=student, role=role, choices=choices,
@@ -152,6 +166,7 @@ def _portal_page(actor, student, role, choices, *, values=None, errors=None, sta
         requests=requests, request_texts=request_texts, recipient_groups=recipient_choices(session, organisations),
         values=values or {}, errors=errors or {},
         default_until=default_valid_until(student, today), text_version=CONSENT_TEXT_VERSION,
+        who=who, may_withdraw={c.id for c in active if may_decide(role, acting_for, who.measure, c.categories)},
         special={str(c.code) for c in categories if c.is_special})
     return html, status
 

@@ -16,7 +16,9 @@ from network.clock import age_on, under_consent_age
 from network.models import SchoolLevel
 from network.schemas import FormSchema
 
-MIN_AGE, MAX_AGE = 12, 30
+#: a pupil starts secondary school (PrO, VSO) at about 12; there is no upper age: entree and the
+#: adult routes take students of any age, so only a date no living person has is refused
+MIN_AGE, OLDEST = 12, 120
 
 LEVEL_LABELS = {
     SchoolLevel.entree: _l("Entree (mbo niveau 1)"),
@@ -103,9 +105,12 @@ class StudentArgs(FormSchema):
         today = clock.today()
         if value >= today:
             raise ValidationError(_l("De geboortedatum moet in het verleden liggen."))
-        if not MIN_AGE <= age_on(value, today) <= MAX_AGE:
-            raise ValidationError(_l("Controleer de geboortedatum: een leerling is tussen %(min)d en %(max)d jaar oud.",
-                                     min=MIN_AGE, max=MAX_AGE))
+        age = age_on(value, today)
+        if age > OLDEST:
+            raise ValidationError(_l("Controleer de geboortedatum: die ligt meer dan %(max)d jaar terug.", max=OLDEST))
+        if age < MIN_AGE:
+            raise ValidationError(_l("Controleer de geboortedatum: een leerling is minstens %(min)d jaar oud.",
+                                     min=MIN_AGE))
 
     @validates("postcode")
     def _postcode(self, value: str | None, **kwargs: Any) -> None:
