@@ -23,6 +23,7 @@ from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.checkins import find_check_in, record_check_in
 from referrals.eindgesprek import route_eindgesprekken
+from referrals.exit_handover import needs_exit_handover, route_exit_handovers
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -139,6 +140,7 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         way_out_labels=WAY_OUT_LABELS, destination_labels=DESTINATION_LABELS,
         placements=route_placements(db.session, principal, route, decision=decision),
         placement_kinds=KIND_LABELS, placement_statuses=STATUS_LABELS,
+        exit_handovers=route_exit_handovers(db.session, route), needs_handover=needs_exit_handover(db.session, route),
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
     return html, status
 
