@@ -44,7 +44,8 @@ def _page(route, decision, *, values, errors=None, chosen=(), conflict=None, sta
         services=handover_services(db.session, route), purposes=handover_purposes(db.session),
         plans=[(plan_choice(a.id, v.number), a, v) for a, v in signed_plan_versions(db.session, route)],
         categories=list(SHAREABLE),
-        category_labels={c.code.value: c.label for c in db.session.scalars(select(DataCategory))}, handovers=route_exit_handovers(db.session, route),
+        category_labels={c.code.value: c.label for c in db.session.scalars(select(DataCategory))},
+        handovers=route_exit_handovers(db.session, route),
         route_exit=route_exit(db.session, route), Category=Category, status_labels=STATUS_LABELS)
     return html, status
 
@@ -59,7 +60,8 @@ def exit_handover(route_id):
     values, chosen = request.form.to_dict(), request.form.getlist("categories")
     try:
         made, errors = submit(ExitHandoverArgs, request.form, lambda data: make_exit_handover(
-            db.session, principal, keyring(), route, data, categories=chosen, base_url=current_app.config.get("BASE_URL", "")))
+            db.session, principal, keyring(), route, data, categories=chosen,
+            base_url=current_app.config.get("BASE_URL", "")))
     except Conflict as exc:
         db.session.rollback()
         _principal, route, decision = _decided(route_id, ExitTag.handover_form)

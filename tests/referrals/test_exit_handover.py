@@ -154,8 +154,8 @@ def test_bad_input_gets_a_dutch_field_message(session, keyring, rworld, ractors,
 def test_a_service_outside_the_region_is_refused(session, keyring, rworld, ractors):
     route = _route(session, keyring, rworld, ractors)
     with pytest.raises(ValidationFailed) as exc:
-        make_exit_handover(session, ractors["mentor"], keyring, route, _data(rworld, service_id=rworld["far_service"].id),
-                           categories=CATS)
+        make_exit_handover(session, ractors["mentor"], keyring, route,
+                           _data(rworld, service_id=rworld["far_service"].id), categories=CATS)
     assert "partner in de regio" in exc.value.errors["service_id"][0]
 
 
