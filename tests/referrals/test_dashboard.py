@@ -198,4 +198,5 @@ def test_a_constant_number_of_statements(region_data):
         region_data[f"zorg{n}_service"] = add_service(organisation, "Begeleiding")
         make_referral(region_data, status=S.accepted, to=f"zorg{n}", service=f"zorg{n}_service", answered_at=at(30))
         route(region_data, dt.date(2023, 7, 1), Situation.werkend)
-    assert count() == before <= 6
+    # one statement per table: the warm hand-over at exit (issue 20, item 3) added the seventh
+    assert count() == before <= 7
