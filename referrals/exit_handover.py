@@ -220,6 +220,14 @@ def needs_exit_handover(session: Session, route: Route) -> bool:
                                .where(Route.id == route.id, _missing_handover())))
 
 
+def routes_missing_handover(session: Session, route_ids: list[int]) -> set[int]:
+    """Which of ``route_ids`` need a warm hand-over at exit that none carries (one statement)."""
+    if not route_ids:
+        return set()
+    return set(session.scalars(select(Route.id).join(RouteExit, RouteExit.route_id == Route.id)
+                               .where(Route.id.in_(route_ids), _missing_handover())))
+
+
 def missing_handover_counts(session: Session, region_id: int) -> list[tuple[str, int]]:
     """Per school of the region (name, number of routes): no names of students."""
     rows = session.execute(select(Organisation.name, func.count(Route.id))

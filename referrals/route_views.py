@@ -23,7 +23,7 @@ from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.checkins import find_check_in, record_check_in
 from referrals.eindgesprek import route_eindgesprekken
-from referrals.exit_handover import needs_exit_handover, route_exit_handovers
+from referrals.exit_handover import needs_exit_handover, route_exit_handovers, routes_missing_handover
 from referrals.intake import (
     INTAKE_SECTIONS,
     YESNO_LABELS,
@@ -76,7 +76,8 @@ def index():
     page = request.args.get("pagina", 1, type=int) or 1
     result = list_routes(db.session, current_principal(), status=status, page=page, per_page=PER_PAGE)
     html = render_template("referrals/routes/list.html", result=result, status=status,
-                           status_labels=_status_labels(), phase_labels=PHASE_LABELS)
+                           status_labels=_status_labels(), phase_labels=PHASE_LABELS,
+                           missing_handover=routes_missing_handover(db.session, [r.route.id for r in result.items]))
     return html
 
 

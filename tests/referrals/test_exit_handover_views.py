@@ -35,6 +35,7 @@ def test_the_school_makes_the_handover_from_the_exit_page(client, session, keyri
     login(client, rworld["mentor"])
     detail = client.get(f"/trajecten/{route.id}").get_data(as_text=True)
     assert "hoort een warme overdracht bij uitstroom" in detail
+    assert "Warme overdracht bij uitstroom ontbreekt" in client.get("/trajecten").get_data(as_text=True)
     exit_page = client.get(f"/trajecten/{route.id}/uitstroom").get_data(as_text=True)
     page = f"/trajecten/{route.id}/uitstroom/overdracht"
     assert page in exit_page
@@ -52,6 +53,7 @@ def test_the_school_makes_the_handover_from_the_exit_page(client, session, keyri
     assert "Warme overdracht bij uitstroom" in sent and "Jobcoach Participatiewet" in sent and "versie 1" in sent
     detail = client.get(f"/trajecten/{route.id}").get_data(as_text=True)
     assert "hoort een warme overdracht bij uitstroom" not in detail and f"/verwijzingen/{made.id}" in detail
+    assert "Warme overdracht bij uitstroom ontbreekt" not in client.get("/trajecten").get_data(as_text=True)
     # the receiver sees who takes over and what was agreed; the school records the overdrachtsgesprek
     # and the receiver confirms it in its inbox, as any referral's warm hand-over
     transition(session, ractors["jobcoach"], keyring, made, ReferralStatus.accepted)
