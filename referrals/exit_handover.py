@@ -54,6 +54,8 @@ NO_HANDOVER_NEEDED = frozenset({Destination.werk_zonder_ondersteuning, Destinati
 #: a hand-over in these states does not count: it was turned down, withdrawn or made in error
 NOT_A_HANDOVER = (S.draft, S.rejected, S.cancelled, S.entered_in_error)
 MAX_AGREED = 2000
+#: the referral's reason, as the receiver's inbox shows it
+HANDOVER_REASON = "Warme overdracht bij uitstroom"
 
 
 class ExitHandoverArgs(FormSchema):
@@ -115,8 +117,8 @@ def _check_plan(session: Session, route: Route, raw: Any, errors: dict[str, list
         errors["plan"] = [str(_l("Kies een ondertekende versie van het plan uit de lijst."))]
         return None, None
     version = session.scalar(select(AgreementVersion).join(Agreement).where(
-        Agreement.id == agreement_id, Agreement.student_id == route.student_id, Agreement.kind == AgreementKind.plan,
-        AgreementVersion.number == number))
+        Agreement.id == agreement_id, Agreement.student_id == route.student_id, Agreement.school_id == route.school_id,
+        Agreement.kind == AgreementKind.plan, AgreementVersion.number == number))
     if version is None:
         errors["plan"] = [str(_l("Kies een ondertekende versie van het plan uit de lijst."))]
     elif version.activated_at is None:
@@ -177,7 +179,8 @@ def make_exit_handover(session: Session, actor: Principal, keyring: Keyring, rou
     service, chosen, agreement_id, number = _check(session, route, data, categories)
     agreed = str(data["agreed"]).strip()
     details = empty_details()
-    details["reason"] = str(_l("Warme overdracht bij uitstroom: %(agreed)s", agreed=agreed))
+    # stored data stays Dutch whatever the recorder's interface language: not a gettext string
+    details["reason"] = f"{HANDOVER_REASON}: {agreed}"
     details["exit_handover"] = {"lead_name": str(data["lead_name"]).strip(),
                                 "lead_function": str(data["lead_function"]).strip(), "agreed": agreed}
     referral = save_draft(session, actor, keyring, route.student, {
