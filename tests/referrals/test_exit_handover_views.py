@@ -100,3 +100,17 @@ def test_the_region_counts_missing_handovers_per_school(client, session, keyring
     assert "Sanne" not in html
     csv = client.get(f"/regio/export.csv?tabel=overdracht_uitstroom&regio={rworld['region'].id}")
     assert csv.status_code == 200 and rworld["school"].name in csv.get_data(as_text=True)
+
+
+def test_the_api_says_a_referral_is_the_handover_at_exit_with_its_plan_version(session, keyring, rworld, ractors):
+    from referrals.api import _item
+    from referrals.exit_handover import make_exit_handover
+    from tests.referrals.test_exit_handover import _data
+
+    route = _route(session, keyring, rworld, ractors)
+    agreement = _plan(session, rworld)
+    made = make_exit_handover(session, ractors["mentor"], keyring, route,
+                              _data(rworld, plan=plan_choice(agreement.id, 1)), categories=["contactgegevens"])
+    session.commit()
+    item = _item(ractors["jobcoach"], made, None)
+    assert item["at_exit"] is True and item["plan"] == {"agreement_id": str(agreement.id), "version": 1}
