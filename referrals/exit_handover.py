@@ -70,6 +70,8 @@ class ExitHandoverArgs(FormSchema):
     lead_function = fields.String(required=True, validate=validate.Length(
         min=1, max=200, error=_l("Vul de functie in (hoogstens 200 tekens).")), error_messages={
         "required": _l("Vul de functie in van wie de begeleiding overneemt.")})
+    #: one per form: a double submit finds the hand-over it made
+    client_token = fields.String(load_default=None, validate=validate.Length(max=64))
     agreed = fields.String(required=True, validate=validate.Length(
         min=1, max=MAX_AGREED, error=_l("Beschrijf wat is afgesproken (hoogstens %(max)s tekens).", max=MAX_AGREED)),
         error_messages={"required": _l("Beschrijf wat is afgesproken.")})
@@ -174,6 +176,12 @@ def make_exit_handover(session: Session, actor: Principal, keyring: Keyring, rou
     version, the new lead contact and what was agreed. Needs the recorded exit."""
     now = now or utcnow()
     require_route_manager(actor, route)
+    token = str(data.get("client_token") or "") or None
+    if token is not None:  # a double submit: the hand-over this form made already
+        made = session.scalar(select(Referral).where(Referral.client_token == token))
+        if made is not None and made.at_exit and made.route_id == route.id and made.from_organisation_id == \
+                actor.organisation_id:
+            return made
     if session.scalar(select(RouteExit.id).where(RouteExit.route_id == route.id)) is None:
         raise Conflict(_l("Leg eerst de uitstroom vast; daarna maakt u de warme overdracht."))
     service, chosen, agreement_id, number = _check(session, route, data, categories)
@@ -185,7 +193,7 @@ def make_exit_handover(session: Session, actor: Principal, keyring: Keyring, rou
                                 "lead_function": str(data["lead_function"]).strip(), "agreed": agreed}
     referral = save_draft(session, actor, keyring, route.student, {
         "service_id": service.id, "purpose": data["purpose"], "type": ReferralType.transitieroute.value,
-        "categories": sorted(c.value for c in chosen), "details": details}, now=now)
+        "categories": sorted(c.value for c in chosen), "details": details, "client_token": token}, now=now)
     referral.route_id, referral.at_exit = route.id, True
     referral.plan_agreement_id, referral.plan_version = agreement_id, number
     send_referral(session, actor, keyring, referral, now=now, base_url=base_url)

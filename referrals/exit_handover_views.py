@@ -35,9 +35,11 @@ from referrals.route_exit import route_exit
 from referrals.route_views import bp
 from referrals.signup import SHAREABLE
 from referrals.tags import ExitTag
+from referrals.wizard_service import new_client_token
 
 
 def _page(route, decision, *, values, errors=None, chosen=(), conflict=None, status=200):
+    values = {"client_token": new_client_token(), **values}
     html = render_template(
         "referrals/routes/exit_handover.html", route=route, student=route.student, decision=decision,
         values=values, errors=errors or {}, chosen=set(chosen), conflict=conflict,

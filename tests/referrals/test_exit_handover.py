@@ -183,3 +183,15 @@ def test_the_flag_counts_routes_per_school_without_names(session, keyring, rworl
     transition(session, ractors["jobcoach"], keyring, made, ReferralStatus.rejected, reason="Geen plek")
     session.commit()
     assert missing_handover_counts(session, region) == [(rworld["school"].name, 1)]  # a rejected one does not count
+
+
+def test_a_double_submit_makes_one_handover(session, keyring, rworld, ractors):
+    route = _route(session, keyring, rworld, ractors)
+    first = make_exit_handover(session, ractors["mentor"], keyring, route, _data(rworld, client_token="t" * 32),
+                               categories=CATS)
+    session.commit()
+    again = make_exit_handover(session, ractors["mentor"], keyring, route, _data(rworld, client_token="t" * 32),
+                               categories=CATS)
+    session.commit()
+    assert again.id == first.id and _count(session, Referral) == 1
+    assert len(session.scalars(select(AuditEvent).where(AuditEvent.event_type == ExitTag.handover.value)).all()) == 1
