@@ -63,6 +63,7 @@ def test_the_school_makes_the_handover_from_the_exit_page(client, session, keyri
                          post_url=f"/verwijzingen/{made.id}/overdracht")
     assert recorded.status_code == 302
     login(client, rworld["jobcoach"])
+    assert "Warme overdracht bij uitstroom" in client.get("/inbox").get_data(as_text=True)
     inbox = client.get(f"/inbox/{made.id}").get_data(as_text=True)
     assert "Warme overdracht bij uitstroom" in inbox and "Start op de werkplek in week 2" in inbox
     assert "Jobcoach Participatiewet" in inbox
