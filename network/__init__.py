@@ -137,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     # consent.agreements.blueprint.bp, referrals.route_views.bp and referrals.placements.api_blueprint.bp
     import consent.agreements.edit_views
     import consent.agreements.views  # noqa: F401 - imported for its routes, as the one above
+    import referrals.exit_handover_views
     import referrals.exit_views
     import referrals.instrument_api
     import referrals.instrument_views

@@ -115,6 +115,9 @@ def _item(principal: Principal, referral: Referral, student_name: str | None, *,
                      "recorded_by": referral.handover_recorded_by_name,
                      "confirmed_at": referral.handover_confirmed_at,
                      "confirmed_by": referral.handover_confirmed_by_name},
+        "at_exit": referral.at_exit,
+        "plan": {"agreement_id": str(referral.plan_agreement_id), "version": referral.plan_version}
+        if referral.plan_agreement_id else None,
         "allowed_transitions": [s.value for s in allowed_for(referral.status, side)] if side else [],
     }
 

@@ -141,6 +141,11 @@ class HandoverSchema(Schema):
     confirmed_by = fields.String(allow_none=True)
 
 
+class PlanRefSchema(Schema):
+    agreement_id = fields.String()
+    version = fields.Integer()
+
+
 class ReferralSchema(Schema):
     id = fields.Integer()
     status = fields.String(metadata={"enum": STATUSES})
@@ -162,6 +167,10 @@ class ReferralSchema(Schema):
     answered_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     handover = fields.Nested(HandoverSchema)
+    at_exit = fields.Boolean(metadata={"description": "De warme overdracht bij uitstroom van het traject."})
+    plan = fields.Nested(PlanRefSchema, allow_none=True,
+                         metadata={"description": "De ondertekende planversie die de overdracht bij uitstroom "
+                                                  "meekreeg (alleen een verwijzing)."})
     allowed_transitions = fields.List(fields.String(), metadata={"description": "Wat u nu mag."})
 
 

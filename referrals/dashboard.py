@@ -27,6 +27,7 @@ from network.models import Organisation
 from network.permissions import Permission, Principal
 from referrals.dashboard_table import Table
 from referrals.deadlines import region_in_reach
+from referrals.exit_handover import missing_handover_counts
 from referrals.instruments_dashboard import instrument_table
 from referrals.models import CheckIn, Referral, Route, Situation
 from referrals.states import Outcome, ReferralStatus
@@ -204,6 +205,17 @@ def referral_outcome_table(session: Session, region_id: int) -> Table:
                  chart_unit=_l("verwijzingen"))
 
 
+def missing_handover_table(session: Session, region_id: int) -> Table:
+    """Per school: routes in follow-up that need a warm hand-over at exit and have none."""
+    body = [[name, count] for name, count in missing_handover_counts(session, region_id)]
+    return Table("overdracht_uitstroom", _l("Uitgestroomd zonder warme overdracht, per school"),
+                 [_l("School"), _l("Trajecten")], body, chart=[(name, count) for name, count in body],
+                 chart_unit=_l("trajecten"),
+                 note=_l("Trajecten in nazorg waarvan de bestemming geen werk zonder ondersteuning of vervolgopleiding "
+                         "is, en zonder warme overdracht bij uitstroom naar de gemeente, het UWV, het RMC of een "
+                         "zorgaanbieder. Alleen aantallen."))
+
+
 def region_dashboard(session: Session, actor: Principal, *, region_id: int | None, today: dt.date,
                      now: dt.datetime) -> Dashboard:
     """Every figure of the dashboard for one region the actor may see (the coordinator's own;
@@ -211,7 +223,8 @@ def region_dashboard(session: Session, actor: Principal, *, region_id: int | Non
     region = region_in_reach(session, actor, region_id, Permission.region_dashboard)
     accept, median_days, median_hours, accepted = acceptance_table(session, region.id, now)
     tables = [status_table(session, region.id), accept, route_outcome_table(session, region.id, today),
-              referral_outcome_table(session, region.id), instrument_table(session, region.id, today)]
+              referral_outcome_table(session, region.id), instrument_table(session, region.id, today),
+              missing_handover_table(session, region.id)]
     return Dashboard(region=region, overdue=overdue_count(session, region.id, today), median_days=median_days,
                      median_hours=median_hours, accepted=accepted, tables={t.key: t for t in tables})
 
@@ -224,7 +237,8 @@ def dashboard_table(session: Session, actor: Principal, key: str, *, region_id: 
              "acceptatie": lambda: acceptance_table(session, region.id, now)[0],
              "uitkomsten": lambda: route_outcome_table(session, region.id, today),
              "verwijzingsuitkomsten": lambda: referral_outcome_table(session, region.id),
-             "instrumenten": lambda: instrument_table(session, region.id, today)}.get(key)
+             "instrumenten": lambda: instrument_table(session, region.id, today),
+             "overdracht_uitstroom": lambda: missing_handover_table(session, region.id)}.get(key)
     return region, build() if build else None
 
 

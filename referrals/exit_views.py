@@ -75,7 +75,8 @@ def _exit_page(route, decision, *, values=None, errors=None, conflict=None, stat
                            Category=Category,
                            values=values if values is not None else _exit_values(route), errors=errors or {},
                            conflict=conflict, way_outs=list(WAY_OUT_LABELS.items()),
-                           destinations=list(DESTINATION_LABELS.items()))
+                           destinations=list(DESTINATION_LABELS.items()),
+                           has_exit=route_exit(db.session, route) is not None)
     return html, status
 
 

@@ -22,6 +22,7 @@ from network.errors import Conflict, NotFound, ValidationFailed
 from network.models import Organisation
 from network.permissions import Permission
 from network.web import current_principal, keyring, redirect_to, require, submit
+from referrals.exit_handover import exit_handover_details
 from referrals.inbox import InboxFilters, list_inbox, services_in_inbox
 from referrals.inbox_schemas import (
     ACTION_LABELS,
@@ -140,6 +141,7 @@ def _render(principal, referral, *, form: str | None = None, values=None, errors
         referrer=packet.content.get("referrer") if packet.state == "open" else None,
         timeline=timeline(keyring(), referral, principal.organisation_id, school_text=school_text),
         texts=school_text_fields(referral, school_text=school_text),
+        exit_handover=exit_handover_details(keyring(), referral) if referral.at_exit and school_text else None,
         withheld_notice=None if school_text else WITHHELD_NOTICE, withheld_line=WITHHELD,
         allowed=allowed, terminal=referral.status in TERMINAL,
         late=referral.status is S.requested and referral.response_due is not None and referral.response_due < today,

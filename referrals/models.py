@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -226,6 +227,12 @@ class Referral(db.Model):
     handover_recorded_by_name: Mapped[str | None] = mapped_column(String(200))
     handover_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     handover_confirmed_by_name: Mapped[str | None] = mapped_column(String(200))
+    #: the warm hand-over at the exit of the route (issue 20, item 3): made from the exit page;
+    #: who takes over and what was agreed travel in the encrypted details (``exit_handover``)
+    at_exit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the signed version of the school-naar-werk-plan attached by reference (agreement, number)
+    plan_agreement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agreement.id", ondelete="SET NULL"))
+    plan_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

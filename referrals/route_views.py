@@ -23,6 +23,7 @@ from network.students import PURPOSE_GUIDANCE, get_student
 from network.web import current_principal, keyring, redirect_to, require, submit
 from referrals.checkins import ATTEMPTS_BEFORE_ALERT, find_check_in, record_check_in
 from referrals.eindgesprek import route_eindgesprekken
+from referrals.exit_handover import needs_exit_handover, route_exit_handovers, routes_missing_handover
 from referrals.instruments import FUNDER_LABELS, REGISTER_LABELS, school_route_instruments
 from referrals.instruments import KIND_LABELS as INSTRUMENT_LABELS
 from referrals.intake import (
@@ -77,7 +78,8 @@ def index():
     page = request.args.get("pagina", 1, type=int) or 1
     result = list_routes(db.session, current_principal(), status=status, page=page, per_page=PER_PAGE)
     html = render_template("referrals/routes/list.html", result=result, status=status,
-                           status_labels=_status_labels(), phase_labels=PHASE_LABELS)
+                           status_labels=_status_labels(), phase_labels=PHASE_LABELS,
+                           missing_handover=routes_missing_handover(db.session, [r.route.id for r in result.items]))
     return html
 
 
@@ -143,6 +145,7 @@ def _detail_page(principal, route, decision, *, values=None, errors=None, form=N
         placement_kinds=KIND_LABELS, placement_statuses=STATUS_LABELS,
         instruments=school_route_instruments(db.session, principal, route), kind_labels=INSTRUMENT_LABELS,
         register_labels=REGISTER_LABELS, funder_labels=FUNDER_LABELS,
+        exit_handovers=route_exit_handovers(db.session, route), needs_handover=needs_exit_handover(db.session, route),
         can_manage=principal.has(Permission.route_manage) and route.status is not RouteStatus.closed)
     return html, status
 

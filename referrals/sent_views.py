@@ -24,6 +24,7 @@ from network.permissions import Permission
 from network.schemas import load_form
 from network.web import current_principal, keyring, redirect_to, require
 from referrals.blueprint import bp
+from referrals.exit_handover import exit_handover_details
 from referrals.inbox import InboxFilters, list_sent
 from referrals.models import EventKind
 from referrals.packet import read_packet
@@ -93,6 +94,7 @@ def _page(principal, referral, *, form: str | None = None, values: dict[str, Any
     labels = _category_labels()
     html = render_template(
         "referrals/sent/detail.html", referral=referral, decision=decision, packet=packet, events=events,
+        exit_handover=exit_handover_details(keys, referral) if referral.at_exit else None,
         bodies=bodies, deadline_events=[e for e in events if e.kind in DEADLINE_EVENTS],
         status_labels=STATUS_LABELS, type_labels=TYPE_LABELS, event_labels=EVENT_LABELS, Category=Category,
         can_cancel=ReferralStatus.cancelled in allowed, can_mark_error=ReferralStatus.entered_in_error in allowed,

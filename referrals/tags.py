@@ -237,3 +237,6 @@ class ExitTag(EventTag):
 
     form = "exit:form"
     record = "exit:record"
+    #: the warm hand-over at exit (issue 20, item 3): made, its form opened
+    handover = "exit:handover"
+    handover_form = "exit:handover-form"

@@ -113,7 +113,9 @@ def test_every_route_that_loads_a_student_decides_and_audits(app, client, world,
                            "placements_api.list_contacts", "placements_api.list_assessments",
                            "placements_api.get_assessment",
                            # the eindgesprek and the structured exit (issue 20), decided with the plan
-                           "routes.eindgesprek", "routes.eindgesprek_detail", "routes.exit_school"},
+                           "routes.eindgesprek", "routes.eindgesprek_detail", "routes.exit_school",
+                           # the warm hand-over at exit (issue 20, item 3), decided as the exit page
+                           "routes.exit_handover"},
                 # the partner's own page of a student (/gedeeld) answers 404 without a basis, and the
                 # matrix's gemeente has none: its inbox reads the students of its referrals
                 "partner_staff": {"inbox.index"},

@@ -313,6 +313,8 @@ MATRIX: dict[str, object] = {
     # decided with the plan category
     "routes.eindgesprek": Perm(Permission.route_manage, school_walls),
     "routes.eindgesprek_detail": Perm(Permission.route_view, school_walls),
+    # the warm hand-over at exit (referrals/exit_handover_views.py, issue 20 item 3): as the exit page
+    "routes.exit_handover": Perm(Permission.route_manage, school_walls),
     "my_route.page": LOGIN,  # the student's own route in the portal (referrals/student_route_views.py)
     "routes.timeline": Perm(Permission.route_view, school_walls),
     "routes.check_in": Perm(Permission.checkin_record, route_check_in_walls),
