@@ -22,14 +22,15 @@ from network.clock import utcnow
 from network.crypto import Keyring
 from network.db import compare_and_set
 from network.errors import Conflict, NotFound, ValidationFailed
-from network.models import Organisation, OrganisationType
-from network.notifications import notify_organisation
+from network.models import Organisation, OrganisationType, Role
+from network.notifications import notify, notify_organisation, organisation_staff
 from network.permissions import Principal
 from referrals.followup_models import ContactAttempt, ContactMethod
 from referrals.followup_terms import RMC_TERM
 from referrals.models import ALERT_SITUATIONS, CheckIn, Route, RouteStatus, Situation
 from referrals.route_service import (
     CHECK_IN_MONTHS,
+    CHECK_IN_PATH,
     PURPOSE_RMC,
     PURPOSE_SCHOOL,
     RMC_ALERT_PATH,
@@ -189,15 +190,33 @@ def record_check_in(session: Session, actor: Principal, keyring: Keyring, check_
         raise Conflict(_l("Dit nazorgcontact is al vastgelegd."))
     if note:
         check_in.note_encrypted = keyring.encrypt(note, check_in.note_ref())
+    check_in.wants_back = bool(data.get("wants_back"))
     purpose = PURPOSE_SCHOOL if is_route_school_staff(actor, route) else PURPOSE_RMC
     record(session, actor, action=AuditAction.update, event_type=CheckinTag.record, object_type="check_in",
            object_id=check_in.id, student_id=route.student_id, purpose=purpose,
-           basis=_basis(purpose), detail={"months": check_in.months, "situation": situation.value, "note": bool(note)})
+           basis=_basis(purpose), detail={"months": check_in.months, "situation": situation.value, "note": bool(note),
+                                          "wants_back": check_in.wants_back})
+    if check_in.wants_back:
+        _tell_school(session, keyring, check_in, base_url=base_url, now=now)
     alerted = []
     if (situation in ALERT_SITUATIONS or situation is Situation.niet_bereikt) and check_in.rmc_alerted_at is None:
         alerted = _alert_rmc(session, actor, keyring, check_in, situation, base_url=base_url, now=now)
     session.flush()
     return alerted
+
+
+def _tell_school(session: Session, keyring: Keyring, check_in: CheckIn, *, base_url: str, now: dt.datetime) -> None:
+    """The retourticket: the school's zorgcoördinators and decanen (and the route's responsible
+    contact) hear that a former student wants to come back; no name in the message (it may leave
+    the hub by e-mail), the link leads to the check-in, where the school's own decision applies."""
+    route = check_in.route
+    title = f"Nazorg: een oud-leerling van {route.school.name} wil terug naar school (retourticket)"
+    link = CHECK_IN_PATH.format(check_in_id=check_in.id)
+    accounts = set(organisation_staff(session, route.school_id, roles=[Role.zorgcoordinator, Role.decaan]))
+    if check_in.assigned_account_id is not None:
+        accounts.add(check_in.assigned_account_id)
+    notify(session, keyring, sorted(accounts), kind=CheckinNotice.wants_back, title=title, link=link,
+           base_url=base_url, now=now)
 
 
 def _basis(purpose: str) -> str:

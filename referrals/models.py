@@ -359,6 +359,8 @@ class CheckIn(db.Model):
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: when the RMC was alerted about this check-in's situation (once)
     rmc_alerted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: the retourticket: the young person wants to come back to school (the school is told)
+    wants_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     route: Mapped[Route] = relationship(back_populates="check_ins")
     assigned: Mapped[Account | None] = relationship()

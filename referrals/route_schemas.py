@@ -48,6 +48,8 @@ class CheckInArgs(FormSchema):
         [s.value for s in Situation], error=_l("Kies hoe het met de oud-leerling gaat.")))
     note = fields.String(load_default=None, validate=validate.Length(
         max=2000, error=_l("Houd de notitie korter dan 2000 tekens.")))
+    #: the retourticket: "wil terug naar school" (a ticked box)
+    wants_back = fields.Boolean(load_default=False, truthy={"ja", "on", "true", "1"}, falsy={"", "nee", "false", "0"})
     #: with "niet bereikt": the day of the attempt and how (the service requires them then)
     attempt_date = fields.Date(load_default=None)
     attempt_method = fields.String(load_default=None)

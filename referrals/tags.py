@@ -180,6 +180,8 @@ class ReferralNotice(NotificationKind):
 class CheckinNotice(NotificationKind):
     due = "checkin:due"
     rmc_alert = "checkin:rmc-alert"
+    #: to the school: a young person in follow-up wants to come back (the retourticket)
+    wants_back = "checkin:wants-back"
 
 
 class PlacementNotice(NotificationKind):

@@ -208,6 +208,35 @@ def test_dropout_alerts_the_rmc_once_without_the_name(session, route_world, rout
     assert session.scalar(select(func.count(Notification.id)).where(Notification.kind == "checkin:rmc-alert")) == 1
 
 
+def test_wanting_back_to_school_tells_the_school_without_the_name(session, route_world, route_actors, keyring, route,
+                                                                   client):
+    """The retourticket (issue 20, item 2): "wil terug naar school" on a check-in notifies the
+    school's zorgcoördinator (and the check-in's responsible contact), named nowhere; a check-in
+    without it tells nobody."""
+    from tests.conftest import csrf_from
+    from tests.factories import login
+
+    _exited(session, route, route_actors["mentor"])
+    first, second = route.check_ins[0], route.check_ins[1]
+    record_check_in(session, route_actors["mentor"], keyring, first, {"situation": "werkend"})
+    session.commit()
+    assert first.wants_back is False
+    assert session.scalar(select(func.count(Notification.id)).where(Notification.kind == "checkin:wants-back")) == 0
+    login(client, route_world["mentor"])
+    page = client.get(f"/trajecten/nazorg/{second.id}")
+    response = client.post(f"/trajecten/nazorg/{second.id}", data={
+        "situation": "werkend", "wants_back": "ja", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code in (302, 303)
+    session.expire_all()
+    assert session.get(type(second), second.id).wants_back is True
+    notes = session.scalars(select(Notification).where(Notification.kind == "checkin:wants-back")).all()
+    assert route_world["zorg"].id in {n.account_id for n in notes}
+    assert all("retourticket" in n.title and route_world["student"].first_name not in n.title for n in notes)
+    assert notes[0].link == f"/trajecten/nazorg/{second.id}"
+    html = client.get(f"/trajecten/nazorg/{second.id}").get_data(as_text=True)
+    assert "Wil terug naar school (retourticket): de school is ingelicht." in html
+
+
 def test_a_check_in_recorded_by_two_at_once_is_recorded_once_and_alerts_once(session, route_world, route_actors,
                                                                               keyring, route):
     """The mentor and the RMC both record the same check-in at the same moment: both read it
