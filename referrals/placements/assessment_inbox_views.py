@@ -21,7 +21,7 @@ from network.errors import NotFound, ValidationFailed
 from network.permissions import Permission
 from network.web import current_principal, keyring, require
 from referrals.placements.assessment import check_inbox, inbox_assessments, submit_assessment
-from referrals.placements.assessment_views import _posted, link_page
+from referrals.placements.assessment_views import link_page, posted_answers
 from referrals.placements.blueprint import bp
 from referrals.placements.states import KIND_LABELS
 
@@ -53,7 +53,7 @@ def inbox_form(assessment_id):
     if request.method == "GET":
         return link_page("ok", check.assessment, actor=principal, action=action, inbox=True)
     try:
-        submit_assessment(db.session, principal, keyring(), check.assessment, _posted(request.form))
+        submit_assessment(db.session, principal, keyring(), check.assessment, posted_answers(request.form))
     except ValidationFailed as exc:
         db.session.rollback()
         check = check_inbox(db.session, principal, assessment_id)

@@ -17,7 +17,7 @@ from network.web import keyring, login_required_view
 from referrals.placements.assessment import assessment_texts
 from referrals.placements.assessment_models import AssessmentStatus, PlacementAssessment
 from referrals.placements.assessment_reads import comparison, earlier_assessments
-from referrals.placements.assessment_views import _form_labels
+from referrals.placements.assessment_views import form_labels
 from referrals.placements.blueprint import bp
 from referrals.tags import PlacementTag
 
@@ -37,4 +37,4 @@ def my_assessments():
         earlier = earlier_assessments(db.session, assessment)
         shown.append((assessment, earlier, comparison(assessment, earlier), assessment_texts(keyring(), assessment)))
     return render_template("referrals/placements/my_assessments.html", student=student, role=role, choices=choices,
-                           shown=shown, **_form_labels())
+                           shown=shown, **form_labels())

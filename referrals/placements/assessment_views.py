@@ -64,7 +64,7 @@ from referrals.tags import PlacementTag
 link_limit = limiter.limit(lambda: current_app.config["VERIFY_RATE_LIMIT"])
 
 
-def _form_labels() -> dict:
+def form_labels() -> dict:
     return {"groups": GROUPS, "task_scale": TASK_SCALE, "competence_scale": COMPETENCE_SCALE, "yes_no": YES_NO,
             "attention_items": ATTENTION, "attention_intro": ATTENTION_INTRO, "attention_labels": ATTENTION_LABELS,
             "hire_question": HIRE_QUESTION, "develop_question": DEVELOP_QUESTION, "if_not_question": IF_NOT_QUESTION,
@@ -129,7 +129,7 @@ def _result_page(assessment, decision, earlier, *, problem=None, status=200):
                            placement=placement, route=placement.route, student=placement.route.student,
                            decision=decision, earlier=earlier, rows=comparison(assessment, earlier),
                            texts=assessment_texts(keyring(), assessment), can_manage=can_manage, problem=problem,
-                           **_form_labels()), status
+                           **form_labels()), status
 
 
 @bp.get("/trajecten/stages/<int:placement_id>/beoordeling/<int:assessment_id>/pdf")
@@ -165,7 +165,8 @@ def assessment_to_plan(placement_id, assessment_id):
 
 # -- the praktijkopleider's page -------------------------------------------------------------------
 
-def _posted(form) -> dict:
+def posted_answers(form) -> dict:
+    """The assessment form as posted (through the link or in the company's inbox), for :func:`submit_assessment`."""
     return {"werkprocessen": {key[3:]: form.get(key) for key in form if key.startswith("wp_")},
             "competences": {key[2:]: form.get(key) for key in form if key.startswith("c_") and key[2:] in ITEMS},
             "hire": form.get("hire"), "develop": form.get("develop"), "if_not": form.get("if_not"),
@@ -183,7 +184,7 @@ def link_page(state: str, assessment=None, *, actor=None, action=None, inbox=Fal
     return render_template(
         "referrals/placements/assessment_link.html", state=state, assessment=assessment, placement=placement,
         first_name=view.first_name if view else None, action=action, inbox=inbox, values=values or {},
-        errors=errors or {}, ticked=ticked, view=view, guidance_fields=GUIDANCE_FIELDS, **_form_labels()), status
+        errors=errors or {}, ticked=ticked, view=view, guidance_fields=GUIDANCE_FIELDS, **form_labels()), status
 
 
 @bp.route("/stagebeoordeling/<uuid:placement_uuid>/<token>", methods=["GET", "POST"])
@@ -201,7 +202,7 @@ def assessment_link(placement_uuid, token):
     if request.method == "GET":
         return link_page("ok", check.assessment, actor=actor, action=action)
     try:
-        submit_assessment(db.session, actor, keyring(), check.assessment, _posted(request.form))
+        submit_assessment(db.session, actor, keyring(), check.assessment, posted_answers(request.form))
     except ValidationFailed as exc:
         db.session.rollback()
         check = check_link(db.session, placement_uuid, token)
